@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Makes sure the system tools the integration tests talk to are present (a real mosquitto broker,
+// ffmpeg and GStreamer for video sources, shellcheck and systemd-analyze for deploy scripts).
+// As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
+
+import { spawnSync } from 'node:child_process';
+
+const tools = {
+  mosquitto: 'mosquitto',
+  mosquitto_sub: 'mosquitto-clients',
+  ffmpeg: 'ffmpeg',
+  'gst-launch-1.0': 'gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good',
+  shellcheck: 'shellcheck',
+  'systemd-analyze': 'systemd',
+};
+
+const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+const missing = Object.keys(tools).filter((tool) => !has(tool) && !has(`/usr/sbin/${tool}`));
+if (missing.length === 0) process.exit(0);
+
+const packages = [...new Set(missing.map((tool) => tools[tool]))].join(' ');
+const isRoot = process.getuid?.() === 0;
+if (!isRoot || !has('apt-get')) {
+  console.error(
+    `The tests need: ${missing.join(', ')}.\nInstall them with: sudo apt-get install -y ${packages}`,
+  );
+  process.exit(1);
+}
+console.error(`Installing test tools: ${packages}`);
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const run = (command) => spawnSync('sh', ['-c', command], { stdio: 'inherit', env }).status === 0;
+if (!run('apt-get update -qq') || !run(`apt-get install -y -qq --no-install-recommends ${packages}`)) {
+  console.error(`apt-get failed; install by hand: apt-get install -y ${packages}`);
+  process.exit(1);
+}

@@ -1,0 +1,138 @@
+// The model manifest: everything an engine needs to feed a model and read its output, in one
+// validated schema. Written by `edgeseg export`, drafted by `edgeseg models manifest` for models
+// trained elsewhere, verified on every load.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { FileError } from '../system/errors.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const ONNX_FILE = 'model.onnx';
+export const TFJS_DIR = 'tfjs';
+
+const rgb = z.tuple([
+  z.number().int().min(0).max(255),
+  z.number().int().min(0).max(255),
+  z.number().int().min(0).max(255),
+]);
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+
+export const ClassInfoSchema = z.object({
+  id: z.number().int().min(0).max(254),
+  name: z.string().min(1),
+  color: rgb.describe('RGB colour used in colour masks, overlays and colour-coded ground truth'),
+  ignore: z.boolean().default(false).describe('excluded from the loss and the metrics (void / unlabeled)'),
+});
+export type ClassInfo = z.infer<typeof ClassInfoSchema>;
+
+/**
+ * What the engine must feed: a float tensor in `layout`, channels in `channelOrder`, each value
+ * `(pixel * scale - mean[c]) / std[c]` for 0-255 pixels. Models exported by edgeseg normalise
+ * inside the graph, so for them scale=1, mean=0, std=1 (raw pixels) and `inModelNormalization`
+ * records what the graph does.
+ */
+export const InputContractSchema = z.object({
+  name: z.string().default('image'),
+  layout: z.enum(['NCHW', 'NHWC']),
+  height: z.number().int().positive(),
+  width: z.number().int().positive(),
+  channelOrder: z.enum(['RGB', 'BGR']),
+  dtype: z.enum(['float32', 'uint8']).default('float32'),
+  scale: z.number().positive().default(1),
+  mean: triple.default([0, 0, 0]),
+  std: triple.default([1, 1, 1]),
+  resize: z.enum(['stretch', 'letterbox']).default('stretch'),
+  inModelNormalization: z
+    .object({ scale: z.number().positive(), mean: triple, std: triple, source: z.string() })
+    .optional()
+    .describe('normalisation the graph applies itself (informational; callers feed raw pixels)'),
+});
+export type InputContract = z.infer<typeof InputContractSchema>;
+
+export const OutputContractSchema = z.object({
+  name: z.string().default('logits'),
+  kind: z.enum(['logits', 'probabilities', 'classIds']),
+  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
+});
+export type OutputContract = z.infer<typeof OutputContractSchema>;
+
+export const ArchitectureSchema = z.object({
+  family: z.literal('fcn8s-vgg16'),
+  head: z
+    .enum(['fcn8s', 'original'])
+    .describe('fcn8s: cascaded paper head; original: parallel 8/16/32 upsampling'),
+  width: z.number().positive().describe('channel width multiplier; 1 is the real VGG16'),
+  parameters: z.number().int().nonnegative(),
+});
+
+export const ModelManifestSchema = z.object({
+  formatVersion: z.literal(1),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  architecture: ArchitectureSchema.optional(),
+  classes: z.array(ClassInfoSchema).min(2),
+  input: InputContractSchema,
+  output: OutputContractSchema,
+  files: z.object({
+    onnx: z.string().default(ONNX_FILE),
+    onnxSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256'),
+    tfjs: z
+      .string()
+      .optional()
+      .describe('folder with the tfjs copy of the weights, relative to the model dir'),
+  }),
+  training: z
+    .object({
+      dataSource: z.string(),
+      epochs: z.number().int().nonnegative(),
+      validationMIoU: z.number().min(0).max(1).optional(),
+      validationPixelAccuracy: z.number().min(0).max(1).optional(),
+      command: z.string().optional(),
+      finishedAt: z.string().optional(),
+      edgesegVersion: z.string().optional(),
+    })
+    .passthrough()
+    .optional(),
+});
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+
+/** Formats zod issues as `<path>: <message>` lines, e.g. `input.height: expected number`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function parseManifest(json: unknown, path: string): ModelManifest {
+  const result = ModelManifestSchema.safeParse(json);
+  if (!result.success) throw new FileError(path, `invalid model manifest: ${formatIssues(result.error)}`);
+  for (const [index, cls] of result.data.classes.entries()) {
+    if (cls.id !== index)
+      throw new FileError(
+        path,
+        `invalid model manifest: classes.${index}.id is ${cls.id}, expected ${index} (ids are the output channel order)`,
+      );
+  }
+  return result.data;
+}
+
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+export async function readManifest(modelDir: string): Promise<ModelManifest> {
+  const path = join(modelDir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new FileError(path, 'cannot read the model manifest (is this a model directory?)', {
+      cause: error,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new FileError(path, `not valid JSON: ${(error as Error).message}`);
+  }
+  return parseManifest(json, path);
+}

@@ -1,0 +1,47 @@
+// User-facing error types: what a user caused (bad file, bad config, bad request) and how to fix it.
+// The CLI prints these without a stack trace; anything else is a programmer error and crashes loudly.
+
+export interface UserErrorOptions {
+  /** What the user can do about it, printed on its own line. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class UserError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, options: UserErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UserError';
+    this.hint = options.hint;
+  }
+}
+
+/** A file that is missing, unreadable or malformed; the message always names the path. */
+export class FileError extends UserError {
+  readonly path: string;
+  constructor(path: string, problem: string, options: UserErrorOptions = {}) {
+    super(`${path}: ${problem}`, options);
+    this.name = 'FileError';
+    this.path = path;
+  }
+}
+
+/** A configuration value that fails validation; `key` is the dotted path of the field. */
+export class ConfigError extends UserError {
+  readonly key: string;
+  constructor(key: string, problem: string, options: UserErrorOptions = {}) {
+    super(key ? `${key}: ${problem}` : problem, options);
+    this.name = 'ConfigError';
+    this.key = key;
+  }
+}
+
+export function isUserError(error: unknown): error is UserError {
+  return error instanceof UserError;
+}
+
+/** Message of any thrown value, for logs. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
