@@ -1,0 +1,58 @@
+// Reading and checking data-source options (from the CLI or a plugin's caller): each bad value is
+// reported under its option name.
+
+import { ConfigError } from '../system/errors.js';
+import type { DataSourceOptions, ImageSize } from './types.js';
+
+/** A non-negative integer option (strings from the command line are accepted). */
+export function integerOption(options: DataSourceOptions, key: string, fallback: number, min = 0): number {
+  const raw = options[key];
+  if (raw === undefined || raw === null) return fallback;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new ConfigError(key, `must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function fractionOption(options: DataSourceOptions, key: string, fallback: number): number {
+  const raw = options[key];
+  if (raw === undefined || raw === null) return fallback;
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+    throw new ConfigError(key, `must be a number in [0, 1), got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function choiceOption<T extends string>(
+  options: DataSourceOptions,
+  key: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const raw = options[key];
+  if (raw === undefined || raw === null) return fallback;
+  if (typeof raw !== 'string' || !choices.includes(raw as T)) {
+    throw new ConfigError(key, `must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return raw as T;
+}
+
+/** Throws unless both sides are positive multiples of 32 (FCN-8s pools five times). */
+export function checkImageSize(size: ImageSize, key = 'imageSize'): void {
+  for (const side of ['height', 'width'] as const) {
+    const value = size[side];
+    if (!Number.isInteger(value) || value < 32 || value % 32 !== 0) {
+      throw new ConfigError(`${key}.${side}`, `must be a positive multiple of 32, got ${value}`, {
+        hint: 'FCN-8s downsamples by 32; pick e.g. 160x576 (KITTI) or 256x512 (Cityscapes)',
+      });
+    }
+  }
+}
+
+export function imageSizeOption(options: DataSourceOptions, fallback: ImageSize): ImageSize {
+  const size = options.imageSize ?? fallback;
+  checkImageSize(size);
+  return { height: size.height, width: size.width };
+}
