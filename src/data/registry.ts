@@ -1,10 +1,14 @@
 // Finds a data source by name (built-ins) or by path (a user's module exporting a factory).
 
+import { createCityscapesSource } from './cityscapes.js';
+import { createKittiSource } from './kitti.js';
 import { loadPluginDataSource } from './plugin.js';
 import { createSyntheticRoadSource } from './synthetic-road.js';
 import type { DataSource, DataSourceFactory, DataSourceOptions } from './types.js';
 
 export const BUILT_IN_DATA_SOURCES: Record<string, DataSourceFactory> = {
+  kitti: createKittiSource,
+  cityscapes: createCityscapesSource,
   'synthetic-road': createSyntheticRoadSource,
 };
 

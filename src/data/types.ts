@@ -61,3 +61,35 @@ export interface DataSourceOptions {
 
 /** What a user's plugin module exports (as `default` or `createDataSource`). */
 export type DataSourceFactory = (options: DataSourceOptions) => DataSource | Promise<DataSource>;
+
+/** One image and its ground truth on disk (file-based sources). */
+export interface SampleFiles {
+  /** File stem without the image suffix, e.g. "um_000012" or "aachen_000000_000019". */
+  name: string;
+  imagePath: string;
+  labelPath: string;
+  /** How the ground truth encodes classes: colour-coded RGB, or one id byte per pixel. */
+  labelFormat: 'color' | 'labelIds';
+}
+
+/** A file that could not be paired, or a layout problem, found while listing a data directory. */
+export interface LayoutProblem {
+  path: string;
+  problem: string;
+}
+
+/** Extra surface of file-based sources (kitti, cityscapes): what the checker walks. */
+export interface FileDataSource extends DataSource {
+  readonly dataDir: string;
+  listSamples(split: 'training' | 'validation'): readonly SampleFiles[];
+}
+
+/** What listing a data directory found: the paired samples and every pairing/layout problem. */
+export interface DatasetScan {
+  /** The folder the samples were found in. */
+  root: string;
+  samples: SampleFiles[];
+  problems: LayoutProblem[];
+  /** Samples already assigned to the data set's own validation split (Cityscapes `val`). */
+  validation?: SampleFiles[];
+}
