@@ -76,7 +76,11 @@ async function scanSplit(
           format === 'auto'
             ? `${join(truthCity, color)} or ${ids}`
             : join(truthCity, format === 'color' ? color : ids);
-        problems.push({ path: imagePath, problem: `has no ground truth: expected ${expected}` });
+        problems.push({
+          path: imagePath,
+          problem: `has no ground truth: expected ${expected}`,
+          kind: 'unpaired',
+        });
         continue;
       }
       const labelPath = join(truthCity, labelFormat === 'color' ? color : ids);
@@ -87,6 +91,7 @@ async function scanSplit(
       problems.push({
         path: join(truthCity, orphan),
         problem: `is ground truth without an image: expected ${join(imageCity, stem + IMAGE_SUFFIX)}`,
+        kind: 'unpaired',
       });
     }
   }
@@ -117,6 +122,7 @@ export async function scanCityscapes(
     problems.push({
       path: layout.images,
       problem: 'holds no train/<city>/*_leftImg8bit.png or val/<city>/*_leftImg8bit.png images',
+      kind: 'empty',
     });
   }
   return { root: dir, samples: [...training, ...validation], validation, problems };

@@ -77,7 +77,11 @@ export async function scanKitti(dataDir: string): Promise<DatasetScan> {
     const imagePath = join(imageDir, file);
     const labelPath = join(truthDir, truth);
     if (!truths.delete(truth)) {
-      problems.push({ path: imagePath, problem: `has no ground truth: expected ${labelPath}` });
+      problems.push({
+        path: imagePath,
+        problem: `has no ground truth: expected ${labelPath}`,
+        kind: 'unpaired',
+      });
       continue;
     }
     samples.push({ name: file.slice(0, -4), imagePath, labelPath, labelFormat: 'color' });
@@ -87,10 +91,11 @@ export async function scanKitti(dataDir: string): Promise<DatasetScan> {
     problems.push({
       path: join(truthDir, truth),
       problem: `is ground truth without an image: expected ${join(imageDir, image)}`,
+      kind: 'unpaired',
     });
   }
   if (images.length === 0) {
-    problems.push({ path: imageDir, problem: 'holds no images named {um,umm,uu}_NNNNNN.png' });
+    problems.push({ path: imageDir, problem: 'holds no images named {um,umm,uu}_NNNNNN.png', kind: 'empty' });
   }
   return { root, samples, problems };
 }

@@ -76,6 +76,8 @@ export interface SampleFiles {
 export interface LayoutProblem {
   path: string;
   problem: string;
+  /** unpaired: an image without ground truth or the reverse; empty: a folder without samples. */
+  kind: 'unpaired' | 'empty';
 }
 
 /** Extra surface of file-based sources (kitti, cityscapes): what the checker walks. */

@@ -1,0 +1,75 @@
+// `edgeseg check-data`: checks every label pixel of a data set, pairs and decodes every file,
+// reports class frequencies and writes blended previews; exit code 0 only when all is valid.
+
+import type { Command } from 'commander';
+import { formatCheckReport } from '../data/check-report.js';
+import { checkData } from '../data/checker.js';
+import {
+  addDataSourceFlags,
+  type DataSourceCliFlags,
+  dataSourceOptionsFromFlags,
+  parseImageSize,
+} from '../data/cli-options.js';
+import { ConfigError } from '../system/errors.js';
+import { createProgress } from '../system/progress.js';
+
+interface CheckDataFlags extends DataSourceCliFlags {
+  previews?: string;
+  previewCount: string;
+  alpha: string;
+  limit?: string;
+  size?: string;
+  json?: boolean;
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(flag, `must be a positive integer, got ${text}`);
+  return value;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('check-data')
+    .description(
+      'check a data set: every label pixel maps to exactly one class, images and ground truth pair up, decode and agree in size; prints class frequencies',
+    );
+  addDataSourceFlags(command)
+    .option('--previews <dir>', 'write blended previews (image with colour-coded labels) into this folder')
+    .option('--preview-count <n>', 'number of samples previewed (the first ones checked)', '20')
+    .option('--alpha <a>', 'label opacity in the previews, 0-1', '0.5')
+    .option('--limit <n>', 'check only the first N samples')
+    .option('--size <HxW>', 'image size for sources that take one (plugins, synthetic-road)')
+    .option('--json', 'print the full report as JSON on stdout (no progress bar)')
+    .action(async (flags: CheckDataFlags) => {
+      if (!flags.dataSource)
+        throw new ConfigError(
+          '--data-source',
+          'is required (kitti, cityscapes, synthetic-road or a module path)',
+        );
+      const alpha = Number(flags.alpha);
+      if (!(alpha >= 0 && alpha <= 1))
+        throw new ConfigError('--alpha', `must be between 0 and 1, got ${flags.alpha}`);
+      const sourceOptions = dataSourceOptionsFromFlags(flags, {
+        imageSize: flags.size ? parseImageSize(flags.size) : undefined,
+      });
+      let progress: ReturnType<typeof createProgress> | undefined;
+      const report = await checkData(flags.dataSource, {
+        sourceOptions,
+        limit: flags.limit === undefined ? undefined : positiveInteger(flags.limit, '--limit'),
+        previewsDir: flags.previews,
+        previewCount: positiveInteger(flags.previewCount, '--preview-count'),
+        alpha,
+        onProgress(checked, total) {
+          if (!progress)
+            progress = createProgress('check-data', total, { enabled: !flags.json, unit: 'samples' });
+          else progress.tick(1);
+          if (checked === total) progress.stop();
+        },
+      });
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(`${formatCheckReport(report)}\n`);
+      process.exitCode = report.valid ? 0 : 1;
+    });
+}

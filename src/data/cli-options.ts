@@ -1,0 +1,70 @@
+// The command-line flags every command that reads a data source shares (train, eval, check-data),
+// and their translation into DataSourceOptions, so the flags are spelled the same everywhere.
+
+import type { Command } from 'commander';
+import { ConfigError } from '../system/errors.js';
+import type { DataSourceOptions, ImageSize } from './types.js';
+
+export interface DataSourceCliFlags {
+  dataSource?: string;
+  dataDir?: string;
+  kittiVoid?: string;
+  classTable?: string;
+  labelFormat?: string;
+  validationFraction?: string;
+  splitSeed?: string;
+  numTraining?: string;
+  numValidation?: string;
+}
+
+/** Adds --data-source, --data-dir and the source-specific flags (not --size / --seed: commands own those). */
+export function addDataSourceFlags(command: Command, defaultSource?: string): Command {
+  return command
+    .option(
+      '--data-source <name|path>',
+      'kitti, cityscapes, synthetic-road, or the path to a data-source module (docs/data-sources.md)',
+      defaultSource,
+    )
+    .option('--data-dir <dir>', 'data directory (KITTI data_road, Cityscapes root with leftImg8bit + gtFine)')
+    .option('--kitti-void <mode>', 'KITTI black (unannotated) pixels: ignore | background (the original)')
+    .option('--class-table <table>', 'Cityscapes classes: original29 (the original, default) | official19')
+    .option('--label-format <format>', 'Cityscapes ground truth: auto | color | labelIds')
+    .option(
+      '--validation-fraction <f>',
+      'share held out for validation when the data set has no split (default 0.1)',
+    )
+    .option('--split-seed <n>', 'seed of that held-out selection (default 0)')
+    .option('--num-training <n>', 'synthetic-road: training scenes (default 2000)')
+    .option('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)');
+}
+
+/** Parses "HxW" (e.g. 160x576) into an image size. */
+export function parseImageSize(text: string, flag = '--size'): ImageSize {
+  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
+  if (!match)
+    throw new ConfigError(flag, `must look like HEIGHTxWIDTH (e.g. 160x576), got ${JSON.stringify(text)}`);
+  return { height: Number(match[1]), width: Number(match[2]) };
+}
+
+/** The DataSourceOptions for the flags above, plus the command's own size and seed. */
+export function dataSourceOptionsFromFlags(
+  flags: DataSourceCliFlags,
+  extra: { imageSize?: ImageSize; seed?: number } = {},
+): DataSourceOptions {
+  const options: DataSourceOptions = {};
+  if (flags.dataDir !== undefined) options.dataDir = flags.dataDir;
+  if (extra.imageSize) options.imageSize = extra.imageSize;
+  if (extra.seed !== undefined) options.seed = extra.seed;
+  const passThrough: Array<keyof DataSourceCliFlags> = [
+    'kittiVoid',
+    'classTable',
+    'labelFormat',
+    'validationFraction',
+    'splitSeed',
+    'numTraining',
+    'numValidation',
+  ];
+  // Strings are fine: the sources validate and convert each option under its own name.
+  for (const key of passThrough) if (flags[key] !== undefined) options[key] = flags[key];
+  return options;
+}
