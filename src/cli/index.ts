@@ -11,7 +11,9 @@ const program = new Command('edgeseg')
   .configureHelp({ sortSubcommands: true });
 
 // Command registrations: one line per command module.
-const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [];
+const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./check-data.js'),
+];
 
 for (const load of commandModules) (await load()).register(program);
 
