@@ -2,6 +2,7 @@
 // offline commands (infer, eval, bench) and by the daemon's pipeline.
 
 import type { ModelManifest } from '../model/manifest.js';
+import type { Logger } from '../system/log.js';
 
 /** An RGB frame as captured: H×W×3 bytes, row-major. */
 export interface RgbFrame {
@@ -19,6 +20,34 @@ export interface EngineInfo {
   provider: string;
   /** One line per provider that was tried and not used, with the reason. */
   fallbackReasons: string[];
+  /** Dims of the model input as fed (batch 1), in the manifest's input layout. */
+  inputDims: number[];
+  /** Dims of the raw output returned by run(), learned from the warm-up run. */
+  outputDims: number[];
+}
+
+export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';
+
+/** TensorRT execution-provider settings (onnxruntime names: trt_fp16_enable, trt_engine_cache_*, ...). */
+export interface TensorRtOptions {
+  fp16?: boolean;
+  /** Engines are cached below this folder, one subfolder per model sha256 + onnxruntime + TensorRT version. */
+  engineCacheDir?: string;
+  timingCache?: boolean;
+  workspaceSizeBytes?: number;
+}
+
+export interface EngineOptions {
+  /** 'auto': onnxruntime, and the tfjs copy when onnxruntime cannot load the model. */
+  runtime: 'auto' | 'onnxruntime' | 'tfjs';
+  /** Tried in order; cpu is always the last resort for onnxruntime. */
+  executionProviders: ExecutionProviderName[];
+  intraOpThreads?: number;
+  tensorrt?: TensorRtOptions;
+  /** pino-compatible logger; silent when absent. */
+  logger?: Logger;
+  /** Skip the sha256 check of model.onnx (only for callers that just verified it). */
+  skipSha256?: boolean;
 }
 
 export interface InferenceEngine {

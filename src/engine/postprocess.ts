@@ -1,0 +1,189 @@
+// Model output → class mask: argmax over classes (logits, probabilities or class ids; NCHW or NHWC)
+// into a reused Uint8Array, per-class pixel fractions, per-class probability for MaxF, and nearest
+// upsampling of the mask back onto the frame (undoing a letterbox).
+
+import type { OutputContract } from '../model/manifest.js';
+import type { Letterbox } from './preprocess.js';
+
+export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+
+/** Height and width of the model's output for the given contract and dims. */
+export function outputSize(
+  output: OutputContract,
+  dims: readonly number[],
+): { height: number; width: number } {
+  if (output.kind === 'classIds' && dims.length === 3) return { height: dims[1]!, width: dims[2]! };
+  if (dims.length !== 4) throw new RangeError(`model output has dims [${dims.join(', ')}], expected rank 4`);
+  return output.layout === 'NCHW'
+    ? { height: dims[2]!, width: dims[3]! }
+    : { height: dims[1]!, width: dims[2]! };
+}
+
+export class Postprocessor {
+  readonly output: OutputContract;
+  readonly numClasses: number;
+  readonly width: number;
+  readonly height: number;
+  /** Class id per output pixel, reused for every frame. */
+  readonly classMask: Uint8Array;
+  /** Fraction of the output pixels per class id (sums to 1), reused for every frame. */
+  readonly classFractions: Float64Array;
+  private readonly best: Float32Array;
+  private readonly counts: Float64Array;
+
+  constructor(output: OutputContract, numClasses: number, outputDims: readonly number[]) {
+    this.output = output;
+    this.numClasses = numClasses;
+    const { height, width } = outputSize(output, outputDims);
+    this.height = height;
+    this.width = width;
+    this.classMask = new Uint8Array(height * width);
+    this.classFractions = new Float64Array(numClasses);
+    this.best = new Float32Array(height * width);
+    this.counts = new Float64Array(numClasses);
+  }
+
+  /** Fills classMask and classFractions from one raw model output. */
+  run(raw: RawOutput): void {
+    const pixels = this.classMask.length;
+    if (this.output.kind === 'classIds') this.copyClassIds(raw, pixels);
+    else if (!(raw instanceof Float32Array))
+      throw new TypeError(`${this.output.kind} output must be float32`);
+    else if (raw.length !== pixels * this.numClasses)
+      throw new RangeError(`output has ${raw.length} values, expected ${pixels * this.numClasses}`);
+    else if (this.output.layout === 'NCHW') this.argmaxPlanar(raw, pixels);
+    else this.argmaxInterleaved(raw, pixels);
+    this.countFractions(pixels);
+  }
+
+  // Planar scores: stream each class plane once, keeping the running best score per pixel.
+  private argmaxPlanar(raw: Float32Array, pixels: number): void {
+    const mask = this.classMask;
+    const best = this.best;
+    best.set(raw.subarray(0, pixels));
+    mask.fill(0);
+    for (let c = 1; c < this.numClasses; c++) {
+      const base = c * pixels;
+      for (let i = 0; i < pixels; i++) {
+        const score = raw[base + i]!;
+        if (score > best[i]!) {
+          best[i] = score;
+          mask[i] = c;
+        }
+      }
+    }
+  }
+
+  private argmaxInterleaved(raw: Float32Array, pixels: number): void {
+    const mask = this.classMask;
+    const n = this.numClasses;
+    for (let i = 0, base = 0; i < pixels; i++, base += n) {
+      let bestClass = 0;
+      let bestScore = raw[base]!;
+      for (let c = 1; c < n; c++) {
+        const score = raw[base + c]!;
+        if (score > bestScore) {
+          bestScore = score;
+          bestClass = c;
+        }
+      }
+      mask[i] = bestClass;
+    }
+  }
+
+  private copyClassIds(raw: RawOutput, pixels: number): void {
+    if (raw.length !== pixels)
+      throw new RangeError(`class-id output has ${raw.length} values, expected ${pixels}`);
+    const mask = this.classMask;
+    const n = this.numClasses;
+    let invalid = 0;
+    for (let i = 0; i < pixels; i++) {
+      const id = Number(raw[i]!);
+      if (id >= 0 && id < n) mask[i] = id;
+      else {
+        mask[i] = 0;
+        invalid++;
+      }
+    }
+    if (invalid > 0)
+      throw new RangeError(
+        `model output ${invalid} class ids outside 0..${n - 1}: the manifest's classes do not match the model`,
+      );
+  }
+
+  private countFractions(pixels: number): void {
+    const counts = this.counts;
+    counts.fill(0);
+    const mask = this.classMask;
+    for (let i = 0; i < pixels; i++) counts[mask[i]!]! += 1;
+    for (let c = 0; c < this.numClasses; c++) this.classFractions[c] = counts[c]! / pixels;
+  }
+
+  /**
+   * Probability of `classId` per output pixel into `out` (softmax over logits; as-is for
+   * probabilities; 0/1 for class ids). Used for KITTI's MaxF on the road class.
+   */
+  classProbability(raw: RawOutput, classId: number, out: Float32Array): Float32Array {
+    const pixels = this.classMask.length;
+    if (this.output.kind === 'classIds') {
+      for (let i = 0; i < pixels; i++) out[i] = Number(raw[i]!) === classId ? 1 : 0;
+      return out;
+    }
+    const scores = raw as Float32Array;
+    const n = this.numClasses;
+    const planar = this.output.layout === 'NCHW';
+    const at = (i: number, c: number) => (planar ? scores[c * pixels + i]! : scores[i * n + c]!);
+    for (let i = 0; i < pixels; i++) {
+      if (this.output.kind === 'probabilities') {
+        out[i] = at(i, classId);
+        continue;
+      }
+      // p_k = 1 / Σ_j exp(l_j − l_k): stable without finding the maximum first.
+      const own = at(i, classId);
+      let sum = 0;
+      for (let c = 0; c < n; c++) sum += Math.exp(Math.min(80, at(i, c) - own));
+      out[i] = 1 / sum;
+    }
+    return out;
+  }
+}
+
+/**
+ * Nearest-neighbour resize of a class mask to `width`×`height`; with a letterbox, only the part of
+ * the mask that holds the frame is stretched over it. Writes into `out` when given.
+ */
+export function upsampleMaskNearest(
+  mask: Uint8Array,
+  maskWidth: number,
+  maskHeight: number,
+  width: number,
+  height: number,
+  out?: Uint8Array,
+  letterbox?: Letterbox,
+): Uint8Array {
+  const target = out ?? new Uint8Array(width * height);
+  if (target.length < width * height) throw new RangeError(`out must hold ${width * height} pixels`);
+  const box = letterbox ?? {
+    offsetX: 0,
+    offsetY: 0,
+    contentWidth: maskWidth,
+    contentHeight: maskHeight,
+    modelWidth: maskWidth,
+    modelHeight: maskHeight,
+  };
+  // The letterbox is in model-input pixels; the mask may be at a different (output) resolution.
+  const scaleX = maskWidth / box.modelWidth;
+  const scaleY = maskHeight / box.modelHeight;
+  for (let y = 0; y < height; y++) {
+    const modelY = box.offsetY + ((y + 0.5) * box.contentHeight) / height;
+    const my = Math.min(maskHeight - 1, Math.floor(modelY * scaleY));
+    const rowIn = my * maskWidth;
+    const rowOut = y * width;
+    for (let x = 0; x < width; x++) {
+      const modelX = box.offsetX + ((x + 0.5) * box.contentWidth) / width;
+      const mx = Math.min(maskWidth - 1, Math.floor(modelX * scaleX));
+      target[rowOut + x] = mask[rowIn + mx]!;
+    }
+  }
+  return target;
+}
