@@ -5,7 +5,7 @@
 
 import sharp from 'sharp';
 import type { ClassInfo } from '../model/manifest.js';
-import { errorMessage, FileError, isUserError } from '../system/errors.js';
+import { errorMessage, FileError, isUserError, type UserError } from '../system/errors.js';
 import { type CheckProblem, type CheckReport, classFrequencies } from './check-report.js';
 import { LabelCodec, UNKNOWN_CLASS, type UnknownValue } from './codec.js';
 import { decodeRawLabel, readRawLabel } from './files.js';
@@ -87,8 +87,7 @@ async function checkFiles(
     samples = scan.samples;
   } catch (error) {
     if (!isUserError(error)) throw error;
-    const file = 'path' in error && typeof error.path === 'string' ? error.path : dataDir;
-    tally.problems.push({ kind: 'layout', file, message: error.message.replace(`${file}: `, '') });
+    tally.problems.push({ kind: 'layout', ...problemAt(error, dataDir) });
     return { total: 0, checked: 0 };
   }
   const selected = samples.slice(0, options.limit ?? samples.length);
@@ -178,6 +177,12 @@ async function checkPair(
   }
 }
 
+/** The file a user error names (FileError) and its message without the repeated path. */
+function problemAt(error: UserError, fallback: string): { file: string; message: string } {
+  const file = error instanceof FileError ? error.path : fallback;
+  return { file, message: error.message.replace(`${file}: `, '') };
+}
+
 function describeFirst(values: UnknownValue[]): string {
   const first = values[0]!;
   const what = first.value.length === 3 ? `colour (${first.value.join(', ')})` : `value ${first.value[0]}`;
@@ -241,8 +246,7 @@ async function checkGenerated(
     }
   } catch (error) {
     if (!isUserError(error)) throw error;
-    const file = 'path' in error && typeof error.path === 'string' ? error.path : source.name;
-    tally.problems.push({ kind: 'unreadable', file, message: error.message.replace(`${file}: `, '') });
+    tally.problems.push({ kind: 'unreadable', ...problemAt(error, source.name) });
   }
   return { total, checked };
 }

@@ -7,8 +7,7 @@ import { join, resolve } from 'node:path';
 import { FileError } from '../system/errors.js';
 import { type CityscapesClassTable, cityscapesTable } from './cityscapes-labels.js';
 import { LabelCodec } from './codec.js';
-import { createFileSource, failOnProblems, splitByFraction } from './files.js';
-import { isDirectory } from './kitti.js';
+import { createFileSource, failOnProblems, isDirectory, splitByFraction } from './files.js';
 import { choiceOption, fractionOption, imageSizeOption, integerOption } from './options.js';
 import type {
   DataSourceOptions,

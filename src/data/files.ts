@@ -2,6 +2,7 @@
 // (image resized bilinearly, labels decoded to class ids at native size then resized
 // nearest-neighbour), the seeded validation split, and the FileDataSource built on them.
 
+import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ClassInfo } from '../model/manifest.js';
 import { FileError } from '../system/errors.js';
@@ -14,6 +15,14 @@ import type { FileDataSource, ImageSize, LayoutProblem, SampleFiles } from './ty
 export const DECODE_CONCURRENCY = 4;
 
 const CHECK_HINT = 'run `edgeseg check-data` on the data directory for a full report';
+
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Decodes an image, resized bilinearly to `size`, into `out` (H*W*3 RGB). */
 export async function decodeImageInto(path: string, size: ImageSize, out: Uint8Array): Promise<void> {

@@ -1,12 +1,12 @@
 // The KITTI Road source: data_road/training/image_2/{um,umm,uu}_NNNNNN.png with ground truth
 // gt_image_2/{um,umm,uu}_road_NNNNNN.png (road magenta, not-road red, unannotated black).
 
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ClassInfo } from '../model/manifest.js';
 import { FileError } from '../system/errors.js';
 import { LabelCodec } from './codec.js';
-import { createFileSource, failOnProblems, splitByFraction } from './files.js';
+import { createFileSource, failOnProblems, isDirectory, splitByFraction } from './files.js';
 import { choiceOption, fractionOption, imageSizeOption, integerOption } from './options.js';
 import {
   type DataSourceOptions,
@@ -35,14 +35,6 @@ export function kittiCodec(kittiVoid: KittiVoid = 'ignore'): LabelCodec {
 
 const IMAGE_NAME = /^(um|umm|uu)_(\d{6})\.png$/;
 const ROAD_TRUTH_NAME = /^(um|umm|uu)_road_(\d{6})\.png$/;
-
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** Finds the training folder (DIR = data_road, its parent, or data_road/training) and pairs its files. */
 export async function scanKitti(dataDir: string): Promise<DatasetScan> {

@@ -4,13 +4,14 @@ import { createDataSource } from '../../src/data/registry.js';
 import { IGNORE_LABEL, type SegmentationBatch } from '../../src/data/types.js';
 import { FileError } from '../../src/system/errors.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { CITYSCAPES_BANDS, labelImage, ORIGINAL_29, writeCityscapesTree, writePng } from './trees.js';
-
-async function collect(generator: AsyncGenerator<SegmentationBatch>): Promise<SegmentationBatch[]> {
-  const batches: SegmentationBatch[] = [];
-  for await (const batch of generator) batches.push(batch);
-  return batches;
-}
+import {
+  CITYSCAPES_BANDS,
+  collect,
+  labelImage,
+  ORIGINAL_29,
+  writeCityscapesTree,
+  writePng,
+} from './trees.js';
 
 /** Class id of each band (sampled at the band's middle row) in the first sample of a batch. */
 function bandIds(batch: SegmentationBatch): number[] {

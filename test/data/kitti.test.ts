@@ -3,16 +3,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createDataSource } from '../../src/data/registry.js';
-import { IGNORE_LABEL, type SegmentationBatch } from '../../src/data/types.js';
+import { IGNORE_LABEL } from '../../src/data/types.js';
 import { FileError } from '../../src/system/errors.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { labelImage, MAGENTA, RED, writeKittiTree, writePng } from './trees.js';
-
-async function collect(generator: AsyncGenerator<SegmentationBatch>): Promise<SegmentationBatch[]> {
-  const batches: SegmentationBatch[] = [];
-  for await (const batch of generator) batches.push(batch);
-  return batches;
-}
+import { collect, labelImage, MAGENTA, RED, writeKittiTree, writePng } from './trees.js';
 
 test('loads a KITTI tree at 160x576 with a seeded 10% validation split; black void is ignored', async () => {
   const dir = await makeTempDir();

@@ -5,16 +5,10 @@ import {
   renderSyntheticScene,
   SYNTHETIC_ROAD_CLASSES,
 } from '../../src/data/synthetic-road.js';
-import type { SegmentationBatch } from '../../src/data/types.js';
 import { ConfigError } from '../../src/system/errors.js';
+import { collect } from './trees.js';
 
 const size = { height: 128, width: 384 };
-
-async function collect(generator: AsyncGenerator<SegmentationBatch>): Promise<SegmentationBatch[]> {
-  const batches: SegmentationBatch[] = [];
-  for await (const batch of generator) batches.push(batch);
-  return batches;
-}
 
 test('the same seed renders the same scene; different seeds render different scenes', () => {
   const a = renderSyntheticScene(42, size);

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CITYSCAPES_LABELS, ORIGINAL_29_NAMES } from '../../src/data/cityscapes-labels.js';
+import type { SegmentationBatch } from '../../src/data/types.js';
 
 export type Colour = [number, number, number];
 export const MAGENTA: Colour = [255, 0, 255];
@@ -183,4 +184,11 @@ export async function truncateFile(path: string, keep: number): Promise<void> {
   const { readFile } = await import('node:fs/promises');
   const bytes = await readFile(path);
   await writeFile(path, bytes.subarray(0, keep));
+}
+
+/** Drains a generator into a list of batches. */
+export async function collect(generator: AsyncGenerator<SegmentationBatch>): Promise<SegmentationBatch[]> {
+  const batches: SegmentationBatch[] = [];
+  for await (const batch of generator) batches.push(batch);
+  return batches;
 }
