@@ -64,10 +64,10 @@ export function register(program: Command): void {
         onProgress(checked, total) {
           if (!progress)
             progress = createProgress('check-data', total, { enabled: !flags.json, unit: 'samples' });
-          else progress.tick(1);
-          if (checked === total) progress.stop();
+          else if (checked > 0) progress.tick(1);
         },
       });
+      progress?.stop();
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(`${formatCheckReport(report)}\n`);
       process.exitCode = report.valid ? 0 : 1;
