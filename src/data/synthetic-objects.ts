@@ -176,8 +176,9 @@ function pedestrian(random: Random, palette: Palette): Placement['draw'] {
 }
 
 /**
- * Places 0-4 vehicles on lanes or parked at the kerb and 0-4 pedestrians on the sidewalks (now and
- * then crossing), each at least a quarter of the image height in size, and draws them far to near.
+ * Places 0-4 vehicles on lanes or parked at the kerb (at least a quarter of the image height wide)
+ * and 1-5 pedestrians on the sidewalks, now and then crossing (at least 30 % of the image height
+ * tall), and draws them far to near.
  */
 export function renderObjects(
   canvas: Canvas,
@@ -197,8 +198,9 @@ export function renderObjects(
       : (random.int(0, geometry.lanes - 1) + 0.5) * laneWidth + random.range(-0.3, 0.3);
     placements.push({ d: random.range(minD, maxD), metres, draw: vehicle(random, palette) });
   }
-  for (let n = random.int(0, 4); n > 0; n--) {
-    const minD = Math.max(minSize / (1.7 * geometry.slopePerMetre), geometry.groundDepth * 0.08);
+  // People are small: more of them, and a larger minimum, keep the class learnable.
+  for (let n = random.int(1, 5); n > 0; n--) {
+    const minD = Math.max((minSize * 1.2) / (1.7 * geometry.slopePerMetre), geometry.groundDepth * 0.08);
     if (minD >= maxD) break;
     let metres: number;
     if (random.chance(0.15) || (geometry.walkLeftM === 0 && geometry.walkRightM === 0)) {
