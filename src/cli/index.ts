@@ -13,6 +13,9 @@ const program = new Command('edgeseg')
 // Command registrations: one line per command module.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./check-data.js'),
+  () => import('./infer.js'),
+  () => import('./models.js'),
+  () => import('./eval.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);

@@ -1,0 +1,128 @@
+// `edgeseg infer`: segment image files, a directory, a glob or a video with a model directory.
+// Also home of the engine flags that eval and bench share.
+
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { parseProviders } from '../engine/create.js';
+import { runInference } from '../engine/infer-run.js';
+import type { EngineOptions } from '../engine/types.js';
+import { UserError } from '../system/errors.js';
+import { createLogger } from '../system/log.js';
+
+export interface EngineFlags {
+  runtime: EngineOptions['runtime'];
+  provider: string;
+  threads?: number;
+  trtFp16?: boolean;
+  engineCacheDir?: string;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return parsed;
+}
+
+/** Adds --runtime, --provider, --threads, --trt-fp16, --engine-cache-dir. */
+export function addEngineFlags(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--runtime <runtime>', 'inference runtime (auto: onnxruntime, tfjs when it cannot load)')
+        .choices(['auto', 'onnxruntime', 'tfjs'])
+        .default('auto'),
+    )
+    .option('--provider <list>', 'onnxruntime execution providers to try in order', 'cpu')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInteger)
+    .option('--trt-fp16', 'TensorRT: allow fp16 kernels')
+    .option('--engine-cache-dir <dir>', 'TensorRT: engine cache folder (per model and version inside)');
+}
+
+export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOptions {
+  return {
+    runtime: flags.runtime,
+    executionProviders: parseProviders(flags.provider),
+    ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
+    tensorrt: {
+      ...(flags.trtFp16 ? { fp16: true } : {}),
+      ...(flags.engineCacheDir ? { engineCacheDir: flags.engineCacheDir } : {}),
+    },
+    logger: createLogger({ level: verbose ? 'info' : 'warn' }),
+  };
+}
+
+function alphaValue(value: string): number {
+  const alpha = Number(value);
+  if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1)
+    throw new InvalidArgumentError('expected a number in 0..1');
+  return alpha;
+}
+
+interface InferFlags extends EngineFlags {
+  model: string;
+  input?: string;
+  out?: string;
+  samplesDir?: string;
+  outputDir?: string;
+  overlay?: boolean;
+  mask?: boolean;
+  stats?: boolean;
+  alpha: number;
+  overlayFormat: 'jpeg' | 'png';
+  progress: boolean;
+  verbose?: boolean;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('infer')
+    .description(
+      'segment images (file, directory, glob) or a video; writes overlays, class masks and JSON stats',
+    )
+    .requiredOption('--model <dir>', 'model directory (model.onnx + manifest.json)')
+    .option('--input <path>', 'image file, directory, glob (quoted) or video file')
+    .option('--out <dir>', 'output directory')
+    .option('--samples-dir <dir>', "the original's form: input directory (writes one blended PNG per image)")
+    .option('--output-dir <dir>', "the original's form: output directory (same file names as the inputs)")
+    .option('--overlay', 'write the frame blended with the class colours')
+    .option('--mask', 'write the class mask as a paletted PNG (pixel value = class id)')
+    .option('--stats', 'write a JSON per frame with class fractions and stage timings')
+    .option('--alpha <a>', 'overlay weight of the class colours, 0..1', alphaValue, 0.5)
+    .addOption(
+      new Option('--overlay-format <format>', 'overlay image format')
+        .choices(['jpeg', 'png'])
+        .default('jpeg'),
+    )
+    .option('--no-progress', 'no progress bar')
+    .option('-v, --verbose', 'log engine details (provider, fallbacks)');
+  addEngineFlags(command).action(async (flags: InferFlags) => {
+    const sameNameOverlay = flags.samplesDir !== undefined || flags.outputDir !== undefined;
+    const input = flags.input ?? flags.samplesDir;
+    const outDir = flags.out ?? flags.outputDir;
+    if (!input) throw new UserError('infer needs --input (or --samples-dir)');
+    if (!outDir) throw new UserError('infer needs --out (or --output-dir)');
+    // No output flag at all: write everything (the simple form writes only the blended PNGs).
+    const all = !flags.overlay && !flags.mask && !flags.stats && !sameNameOverlay;
+    const summary = await runInference({
+      modelDir: flags.model,
+      input,
+      outDir,
+      overlay: all || flags.overlay === true,
+      mask: all || flags.mask === true,
+      stats: all || flags.stats === true,
+      alpha: flags.alpha,
+      overlayFormat: flags.overlayFormat,
+      sameNameOverlay,
+      engine: engineOptionsFrom(flags, flags.verbose),
+      progress: flags.progress,
+    });
+    const t = summary.meanTimings;
+    const fallback =
+      summary.engine.fallbackReasons.length > 0
+        ? ` (fell back: ${summary.engine.fallbackReasons.join('; ')})`
+        : '';
+    process.stdout.write(
+      `${summary.frames} frames in ${summary.seconds.toFixed(2)} s (${summary.framesPerSecond.toFixed(2)} frames/s) on ${summary.engine.runtime}/${summary.engine.provider}${fallback}\n` +
+        `mean per frame: decode ${t.decodeMs.toFixed(1)} ms, preprocess ${t.preprocessMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms, postprocess ${t.postprocessMs.toFixed(1)} ms, write ${t.writeMs.toFixed(1)} ms\n` +
+        `outputs in ${summary.outDir}\n`,
+    );
+  });
+}

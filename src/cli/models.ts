@@ -1,0 +1,135 @@
+// `edgeseg models list|install|verify|manifest`: the installed models on a board, and manifests
+// for ONNX models trained elsewhere.
+
+import type { Command } from 'commander';
+import {
+  draftManifest,
+  installModel,
+  listModels,
+  resolveModelsDir,
+  verifyModels,
+} from '../engine/model-store.js';
+import { UserError } from '../system/errors.js';
+import { writeFileAtomic } from '../system/fs.js';
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+interface StoreFlags {
+  modelsDir?: string;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const models = program
+    .command('models')
+    .description(
+      'installed models: list, install (sha256-verified), verify; draft manifests for your own ONNX models',
+    );
+
+  models
+    .command('list')
+    .description('list installed models with classes, input size and file sizes')
+    .option(
+      '--models-dir <dir>',
+      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (flags: StoreFlags) => {
+      const dir = await resolveModelsDir(flags.modelsDir);
+      const installed = await listModels(dir);
+      if (flags.json) {
+        const rows = installed.map((model) => ({
+          name: model.name,
+          dir: model.dir,
+          sizeBytes: model.sizeBytes,
+          onnxBytes: model.onnxBytes,
+          classes: model.manifest?.classes.map((cls) => cls.name),
+          input: model.manifest && {
+            height: model.manifest.input.height,
+            width: model.manifest.input.width,
+            layout: model.manifest.input.layout,
+          },
+          problem: model.problem,
+        }));
+        process.stdout.write(`${JSON.stringify({ modelsDir: dir, models: rows }, null, 2)}\n`);
+        return;
+      }
+      if (installed.length === 0) {
+        process.stdout.write(`no models in ${dir} (install one with \`edgeseg models install DIR\`)\n`);
+        return;
+      }
+      process.stdout.write(`models in ${dir}:\n`);
+      for (const model of installed) {
+        if (!model.manifest) {
+          process.stdout.write(`  ${model.name}: BROKEN: ${model.problem}\n`);
+          continue;
+        }
+        const { input, classes } = model.manifest;
+        process.stdout.write(
+          `  ${model.name}: ${input.width}x${input.height} ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
+        );
+      }
+    });
+
+  models
+    .command('install <source-dir>')
+    .description('copy a model directory into the models path after verifying its sha256 and manifest')
+    .option(
+      '--models-dir <dir>',
+      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
+    )
+    .option('--name <name>', 'installed name (default: the source folder name)')
+    .option('--force', 'replace an installed model of the same name')
+    .action(async (source: string, flags: StoreFlags & { name?: string; force?: boolean }) => {
+      const dir = await resolveModelsDir(flags.modelsDir);
+      const target = await installModel(source, dir, {
+        ...(flags.name ? { name: flags.name } : {}),
+        force: flags.force === true,
+      });
+      process.stdout.write(`installed ${source} as ${target} (sha256 verified)\n`);
+    });
+
+  models
+    .command('verify')
+    .description('check every installed model: files present, sha256, manifest fits the graph')
+    .option(
+      '--models-dir <dir>',
+      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (flags: StoreFlags) => {
+      const dir = await resolveModelsDir(flags.modelsDir);
+      const results = await verifyModels(dir);
+      const failed = results.filter((result) => !result.ok);
+      if (flags.json) process.stdout.write(`${JSON.stringify({ modelsDir: dir, results }, null, 2)}\n`);
+      else {
+        for (const result of results)
+          process.stdout.write(
+            result.ok ? `ok      ${result.name}\n` : `FAILED  ${result.name}: ${result.problem}\n`,
+          );
+        if (results.length === 0) process.stdout.write(`no models in ${dir}\n`);
+      }
+      if (failed.length > 0)
+        throw new UserError(
+          `${failed.length} of ${results.length} models failed verification: ${failed.map((f) => f.name).join(', ')}`,
+        );
+    });
+
+  models
+    .command('manifest <model-onnx>')
+    .description("draft a manifest.json from an ONNX model's own input/output names and shapes")
+    .option('--out <file>', 'write the draft here (default: print it)')
+    .action(async (onnxPath: string, flags: { out?: string }) => {
+      const draft = await draftManifest(onnxPath);
+      const text = `${JSON.stringify(draft.manifest, null, 2)}\n`;
+      if (flags.out) {
+        await writeFileAtomic(flags.out, text);
+        process.stderr.write(`wrote ${flags.out}\n`);
+      } else {
+        process.stdout.write(text);
+      }
+      process.stderr.write(`check before use:\n${draft.checks.map((check) => `  - ${check}`).join('\n')}\n`);
+    });
+}

@@ -1,0 +1,164 @@
+// `edgeseg eval`: a model against a data source's validation split through the same Segmenter the
+// daemon uses: confusion matrix, pixel accuracy, IoU per class, mIoU, and KITTI's MaxF for
+// two-class road data (on the road-class probability).
+
+import { createDataSource } from '../data/registry.js';
+import { type DataSourceOptions, IGNORE_LABEL } from '../data/types.js';
+import type { ClassInfo } from '../model/manifest.js';
+import { UserError } from '../system/errors.js';
+import { createProgress } from '../system/progress.js';
+import { ConfusionMatrix, MaxFAccumulator } from '../train/metrics.js';
+import { createEngine } from './create.js';
+import { upsampleMaskNearest } from './postprocess.js';
+import { Segmenter } from './segmenter.js';
+import type { EngineInfo, EngineOptions } from './types.js';
+
+export interface EvalOptions {
+  modelDir: string;
+  dataSource: string;
+  dataSourceOptions: DataSourceOptions;
+  engine: EngineOptions;
+  /** Evaluate at most this many validation samples. */
+  limit?: number;
+  progress?: boolean;
+}
+
+export interface EvalReport {
+  model: string;
+  dataSource: string;
+  samples: number;
+  pixels: number;
+  pixelAccuracy: number;
+  mIoU: number;
+  /** Class name → IoU (null where the class occurs in neither truth nor prediction, or is ignored). */
+  perClassIoU: Record<string, number | null>;
+  /** confusion[truth][predicted], pixel counts, rows and columns in class-id order. */
+  confusion: number[][];
+  classes: string[];
+  maxF?: { maxF: number; threshold: number; precision: number; recall: number; positiveClass: string };
+  engine: EngineInfo;
+}
+
+/** Fails unless the data source's classes are the model's (same count; same names in the same order). */
+export function assertSameClasses(
+  modelClasses: readonly ClassInfo[],
+  dataClasses: readonly ClassInfo[],
+  modelDir: string,
+  dataSource: string,
+): void {
+  const modelNames = modelClasses.map((cls) => cls.name.toLowerCase());
+  const dataNames = dataClasses.map((cls) => cls.name.toLowerCase());
+  if (modelNames.length !== dataNames.length || modelNames.some((name, i) => name !== dataNames[i])) {
+    throw new UserError(
+      `the model in ${modelDir} predicts ${modelNames.length} classes [${modelNames.join(', ')}] but data source ${dataSource} labels ${dataNames.length} classes [${dataNames.join(', ')}]`,
+      {
+        hint: 'evaluate a model on the data it was trained for (same class table, e.g. --class-table for Cityscapes)',
+      },
+    );
+  }
+}
+
+export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
+  const engine = await createEngine(options.modelDir, options.engine);
+  try {
+    const { manifest } = engine;
+    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
+    const source = await createDataSource(options.dataSource, {
+      imageSize: { height: manifest.input.height, width: manifest.input.width },
+      ...options.dataSourceOptions,
+    });
+    assertSameClasses(manifest.classes, source.classes, options.modelDir, source.name);
+    const numClasses = manifest.classes.length;
+    const ignored = source.classes.filter((cls) => cls.ignore).map((cls) => cls.id);
+    const confusion = new ConfusionMatrix(numClasses, ignored);
+    const twoClassRoad = numClasses === 2;
+    const namedRoad = manifest.classes.findIndex((cls) => /road/i.test(cls.name));
+    const roadId = namedRoad >= 0 ? namedRoad : 1;
+    const maxF = twoClassRoad ? new MaxFAccumulator() : undefined;
+    const segmenter = new Segmenter(engine);
+    await segmenter.ready();
+    const { height, width } = source.imageSize;
+    const pixels = height * width;
+    const total = Math.min(source.numValidation, options.limit ?? Number.POSITIVE_INFINITY);
+    const progress = createProgress('eval', total, { enabled: options.progress !== false, unit: 'images' });
+    // Reused across samples: mask at label size, road probability at output and label size, 0/1 truth.
+    const labelMask = new Uint8Array(pixels);
+    const outputProbability = new Float32Array(segmenter.post.classMask.length);
+    const labelProbability = new Float32Array(pixels);
+    const roadTruth = new Uint8Array(pixels);
+    let samples = 0;
+    outer: for await (const batch of source.validGenerator(8)) {
+      for (let i = 0; i < batch.size; i++) {
+        if (samples >= total) break outer;
+        const frame = { data: batch.images.subarray(i * pixels * 3, (i + 1) * pixels * 3), width, height };
+        const labels = batch.labels.subarray(i * pixels, (i + 1) * pixels);
+        const result = await segmenter.segment(frame);
+        const sameSize =
+          result.width === width &&
+          result.height === height &&
+          result.letterbox.offsetX === 0 &&
+          result.letterbox.offsetY === 0;
+        const predicted = sameSize
+          ? result.classMask
+          : upsampleMaskNearest(
+              result.classMask,
+              result.width,
+              result.height,
+              width,
+              height,
+              labelMask,
+              result.letterbox,
+            );
+        confusion.add(predicted, labels);
+        if (maxF) {
+          segmenter.post.classProbability(result.rawOutput, roadId, outputProbability);
+          let scores = outputProbability;
+          if (!sameSize) {
+            // Nearest resampling of the probability map, via the mask resampler's index mapping.
+            for (let y = 0; y < height; y++) {
+              const my = Math.min(result.height - 1, Math.floor(((y + 0.5) * result.height) / height));
+              for (let x = 0; x < width; x++) {
+                const mx = Math.min(result.width - 1, Math.floor(((x + 0.5) * result.width) / width));
+                labelProbability[y * width + x] = outputProbability[my * result.width + mx]!;
+              }
+            }
+            scores = labelProbability;
+          }
+          for (let p = 0; p < pixels; p++) {
+            const truth = labels[p]!;
+            roadTruth[p] =
+              truth === IGNORE_LABEL || ignored.includes(truth) ? IGNORE_LABEL : truth === roadId ? 1 : 0;
+          }
+          maxF.addScores(scores, roadTruth);
+        }
+        samples++;
+        progress.tick(1);
+      }
+    }
+    progress.stop();
+    if (samples === 0)
+      throw new UserError(`data source ${source.name} has no validation samples to evaluate`);
+    const summary = confusion.summary();
+    const report: EvalReport = {
+      model: options.modelDir,
+      dataSource: source.name,
+      samples,
+      pixels: summary.pixels,
+      pixelAccuracy: summary.pixelAccuracy,
+      mIoU: summary.mIoU,
+      perClassIoU: Object.fromEntries(
+        manifest.classes.map((cls) => [
+          cls.name,
+          Number.isNaN(summary.perClassIoU[cls.id]!) ? null : summary.perClassIoU[cls.id]!,
+        ]),
+      ),
+      confusion: summary.confusion,
+      classes: manifest.classes.map((cls) => cls.name),
+      engine: engine.info,
+    };
+    if (maxF) report.maxF = { ...maxF.maxF(), positiveClass: manifest.classes[roadId]!.name };
+    return report;
+  } finally {
+    await engine.stop();
+  }
+}
