@@ -56,6 +56,8 @@ export async function checkData(nameOrPath: string, options: CheckOptions = {}):
     ({ total, checked } = await checkGenerated(source, options, tally));
   }
   const seconds = (performance.now() - started) / 1000;
+  // Pairs finish in any order under concurrency; report in file order so runs compare line by line.
+  tally.problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const ignoredPixels = tally.counts[IGNORE_LABEL]!;
   const frequencies = classFrequencies(tally.counts, classes);
   return {
