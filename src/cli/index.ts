@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./infer.js'),
   () => import('./models.js'),
   () => import('./eval.js'),
+  () => import('./bench.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);

@@ -187,8 +187,8 @@ export class Preprocessor {
   }
 }
 
-/** Decodes an image file (any format sharp reads, EXIF orientation applied) into an RGB frame. */
-export async function decodeImageFile(path: string): Promise<RgbFrame> {
+/** Decodes an image file or encoded bytes (any format sharp reads, EXIF orientation applied) into an RGB frame. */
+export async function decodeImageFile(path: string | Buffer): Promise<RgbFrame> {
   try {
     const { data, info } = await sharp(path)
       .rotate()
@@ -204,6 +204,7 @@ export async function decodeImageFile(path: string): Promise<RgbFrame> {
       captureTimeMs: Date.now(),
     };
   } catch (error) {
-    throw new FileError(path, `cannot decode image: ${(error as Error).message}`, { cause: error });
+    const name = typeof path === 'string' ? path : '(encoded image in memory)';
+    throw new FileError(name, `cannot decode image: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,0 +1,87 @@
+// `edgeseg bench`: stage timings and throughput of a model (onnxruntime vs the tfjs fallback vs the
+// bare onnxruntime session), a full-size random FCN-8s (--synthetic-vgg16), or training (--training).
+
+import type { Command } from 'commander';
+import { parseImageSize } from '../data/cli-options.js';
+import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
+import { UserError } from '../system/errors.js';
+import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+
+interface BenchFlags extends EngineFlags {
+  model?: string;
+  size?: string;
+  frames: string;
+  tfjsFrames?: string;
+  json?: boolean;
+  noTfjs?: boolean;
+  tfjs: boolean;
+  syntheticVgg16?: boolean;
+  training?: boolean;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(2)} ms`;
+}
+
+function column(bench: RuntimeBench | { skipped: string }): string[] {
+  if ('skipped' in bench) return [`skipped: ${bench.skipped}`];
+  const s = bench.stages;
+  return [
+    `${bench.runtime}/${bench.engine.provider}, ${bench.frames} frames`,
+    `  decode       median ${ms(s.decode.medianMs)}  p90 ${ms(s.decode.p90Ms)}`,
+    `  preprocess   median ${ms(s.preprocess.medianMs)}  p90 ${ms(s.preprocess.p90Ms)}`,
+    `  inference    median ${ms(s.inference.medianMs)}  p90 ${ms(s.inference.p90Ms)}`,
+    `  postprocess  median ${ms(s.postprocess.medianMs)}  p90 ${ms(s.postprocess.p90Ms)}`,
+    `  pre+post     median ${ms(bench.prePostMedianMs)}`,
+    `  end to end   ${bench.endToEndFps.toFixed(2)} frames/s`,
+  ];
+}
+
+export function formatBench(report: BenchReport): string {
+  return [
+    `model ${report.model} (input ${report.modelInput}), frames ${report.frameSize} JPEG`,
+    ...column(report.onnxruntime),
+    ...column(report.tfjs),
+    `bare onnxruntime session: ${report.bareSessionFps.toFixed(2)} runs/s (median ${ms(report.bareSessionMedianMs)})`,
+    `end-to-end / bare session: ${report.ratio.toFixed(3)}`,
+  ].join('\n');
+}
+
+function positive(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new UserError(`${flag} must be a positive integer, got ${text}`);
+  return value;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('bench')
+    .description('benchmark a model: per-stage median/p90, frames/s, onnxruntime vs tfjs vs the bare session')
+    .option('--model <dir>', 'model directory')
+    .option('--size <HxW>', "frame size fed in (default: the model's input size)")
+    .option('--frames <n>', 'frames to time', '50')
+    .option('--tfjs-frames <n>', 'frames for the tfjs fallback (default: min(frames, 5))')
+    .option('--no-tfjs', 'skip the tfjs fallback column')
+    .option('--json', 'print JSON (endToEndFps, bareSessionFps, ratio, stages)')
+    .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 576x160 and 1024x512')
+    .option('--training', 'benchmark training steps instead (see docs/training.md)');
+  addEngineFlags(command).action(async (flags: BenchFlags) => {
+    const frames = positive(flags.frames, '--frames') ?? 50;
+    const tfjsFrames = positive(flags.tfjsFrames, '--tfjs-frames');
+    const engine = engineOptionsFrom(flags);
+    const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+    if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
+    const report = await benchModel({
+      modelDir: flags.model,
+      ...(flags.size ? { frameSize: parseImageSize(flags.size) } : {}),
+      frames,
+      ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
+      engine,
+      skipTfjs: !flags.tfjs,
+      onProgress: progress,
+    });
+    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatBench(report)}\n`);
+  });
+}
