@@ -1,0 +1,15 @@
+// TensorFlow.js set up for training: gradient functions registered, and the wasm backend given the
+// kernels it lacks for backpropagation. Inference code never needs this module.
+
+// tfjs-core's own bundles carry no gradient functions; the @tensorflow/tfjs package registers them
+// (and tfjs-node loads it anyway). Importing it for that side effect is the documented way.
+import '@tensorflow/tfjs';
+import { initTf, type TfBackendChoice, type TfBackendInfo } from '../model/tf.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+
+registerWasmTrainingKernels();
+
+/** initTf for training: same backend choice and messages, with gradients available on every backend. */
+export async function initTrainingTf(choice: TfBackendChoice = 'auto'): Promise<TfBackendInfo> {
+  return initTf(choice);
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tf } from '../../src/model/tf.js';
+import { initTrainingTf } from '../../src/train/tf-training.js';
+
+/** Deterministic values in [-0.5, 0.5): tf.randomNormal is far too slow on this machine. */
+function pseudoRandom(shape: number[], seed: number): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(size);
+  let state = seed;
+  for (let i = 0; i < size; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    values[i] = state / 0x7fffffff - 0.5;
+  }
+  return tf.tensor(values, shape);
+}
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+async function filterGradient(
+  backend: 'wasm' | 'cpu',
+  inputShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: Pad,
+): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = pseudoRandom(inputShape, 1) as tf.Tensor4D;
+    const target = pseudoRandom(filterShape, 2) as tf.Tensor4D;
+    const weights = pseudoRandom(filterShape, 3) as tf.Tensor4D;
+    // A loss whose upstream gradient is not all ones, so dy is a real tensor.
+    const reference = tf.conv2d(x, target, strides, pad);
+    const gradient = tf.grad((w: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(x, w as tf.Tensor4D, strides, pad), reference)),
+    )(weights);
+    return gradient.dataSync() as Float32Array;
+  });
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length);
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < actual.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+    maxAbs = Math.max(maxAbs, Math.abs(expected[i]!));
+  }
+  assert.ok(maxAbs > 0.1, `${what}: reference gradient is degenerate`);
+  assert.ok(
+    maxDiff <= 1e-5 * Math.max(1, maxAbs),
+    `${what}: max |wasm - cpu| = ${maxDiff} (max |cpu| ${maxAbs})`,
+  );
+}
+
+test('wasm Conv2DBackpropFilter matches the cpu backend for several shapes, strides and paddings', async () => {
+  await initTrainingTf('wasm');
+  const cases: Array<{ input: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }> = [
+    { input: [2, 9, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+    { input: [1, 8, 8, 5], filter: [3, 3, 5, 2], strides: 2, pad: 'same' },
+    { input: [1, 9, 7, 2], filter: [3, 2, 2, 3], strides: 2, pad: 'valid' },
+    { input: [2, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'valid' },
+    { input: [1, 6, 6, 3], filter: [1, 1, 3, 5], strides: 1, pad: 'valid' },
+    {
+      input: [1, 7, 8, 2],
+      filter: [3, 3, 2, 2],
+      strides: [2, 1],
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+  ];
+  for (const c of cases) {
+    const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`;
+    const onWasm = await filterGradient('wasm', c.input, c.filter, c.strides, c.pad);
+    const onCpu = await filterGradient('cpu', c.input, c.filter, c.strides, c.pad);
+    assertClose(onWasm, onCpu, what);
+  }
+});
+
+test('wasm trains conv2dTranspose weights (the FCN upsampling layers) like the cpu backend', async () => {
+  await initTrainingTf('wasm');
+  const gradientOn = async (backend: 'wasm' | 'cpu') => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = pseudoRandom([2, 5, 6, 3], 4) as tf.Tensor4D;
+      const weights = pseudoRandom([4, 4, 2, 3], 5) as tf.Tensor4D;
+      return tf
+        .grad((w: tf.Tensor) =>
+          tf.sum(tf.square(tf.conv2dTranspose(x, w as tf.Tensor4D, [2, 10, 12, 2], 2, 'same'))),
+        )(weights)
+        .dataSync() as Float32Array;
+    });
+  };
+  assertClose(await gradientOn('wasm'), await gradientOn('cpu'), 'conv2dTranspose stride 2');
+});
