@@ -5,7 +5,13 @@ import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { loadModelDir } from '../../src/engine/model-dir.js';
-import { draftManifest, installModel, listModels, resolveModelsDir, SYSTEM_MODELS_DIR } from '../../src/engine/model-store.js';
+import {
+  draftManifest,
+  installModel,
+  listModels,
+  resolveModelsDir,
+  SYSTEM_MODELS_DIR,
+} from '../../src/engine/model-store.js';
 import { FileError } from '../../src/system/errors.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { writeFixtureModelDir } from './fixtures.js';
@@ -39,9 +45,16 @@ test('install refuses a tampered model and leaves nothing behind; --force replac
   assert.equal(listed?.manifest?.input.height, 16);
 });
 
-test('a drafted manifest guesses NHWC, keeps the graph's names and sizes, and says what to check', async () => {
+test('a drafted manifest guesses NHWC, keeps the graph names and sizes, and says what to check', async () => {
   const dir = join(await makeTempDir(), 'keras');
-  await writeFixtureModelDir(dir, { height: 24, width: 40, layout: 'NHWC', output: 'probabilities', inputName: 'input_1', outputName: 'softmax' });
+  await writeFixtureModelDir(dir, {
+    height: 24,
+    width: 40,
+    layout: 'NHWC',
+    output: 'probabilities',
+    inputName: 'input_1',
+    outputName: 'softmax',
+  });
   const { manifest, checks } = await draftManifest(join(dir, 'model.onnx'));
   assert.equal(manifest.input.name, 'input_1');
   assert.equal(manifest.input.layout, 'NHWC');
