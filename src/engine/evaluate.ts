@@ -9,7 +9,7 @@ import { UserError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
 import { ConfusionMatrix, MaxFAccumulator } from '../train/metrics.js';
 import { createEngine } from './create.js';
-import { upsampleMaskNearest } from './postprocess.js';
+import { resampleNearest, upsampleMaskNearest } from './postprocess.js';
 import { Segmenter } from './segmenter.js';
 import type { EngineInfo, EngineOptions } from './types.js';
 
@@ -114,15 +114,15 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
           segmenter.post.classProbability(result.rawOutput, roadId, outputProbability);
           let scores = outputProbability;
           if (!sameSize) {
-            // Nearest resampling of the probability map, via the mask resampler's index mapping.
-            for (let y = 0; y < height; y++) {
-              const my = Math.min(result.height - 1, Math.floor(((y + 0.5) * result.height) / height));
-              for (let x = 0; x < width; x++) {
-                const mx = Math.min(result.width - 1, Math.floor(((x + 0.5) * result.width) / width));
-                labelProbability[y * width + x] = outputProbability[my * result.width + mx]!;
-              }
-            }
-            scores = labelProbability;
+            scores = resampleNearest(
+              outputProbability,
+              result.width,
+              result.height,
+              width,
+              height,
+              labelProbability,
+              result.letterbox,
+            );
           }
           for (let p = 0; p < pixels; p++) {
             const truth = labels[p]!;

@@ -161,29 +161,47 @@ export function upsampleMaskNearest(
   out?: Uint8Array,
   letterbox?: Letterbox,
 ): Uint8Array {
-  const target = out ?? new Uint8Array(width * height);
-  if (target.length < width * height) throw new RangeError(`out must hold ${width * height} pixels`);
+  return resampleNearest(
+    mask,
+    maskWidth,
+    maskHeight,
+    width,
+    height,
+    out ?? new Uint8Array(width * height),
+    letterbox,
+  );
+}
+
+/** The same mapping for any per-pixel map (class mask, class probability), into `out`. */
+export function resampleNearest<Values extends Uint8Array | Float32Array>(
+  values: Values,
+  mapWidth: number,
+  mapHeight: number,
+  width: number,
+  height: number,
+  out: Values,
+  letterbox?: Letterbox,
+): Values {
+  if (out.length < width * height) throw new RangeError(`out must hold ${width * height} pixels`);
   const box = letterbox ?? {
     offsetX: 0,
     offsetY: 0,
-    contentWidth: maskWidth,
-    contentHeight: maskHeight,
-    modelWidth: maskWidth,
-    modelHeight: maskHeight,
+    contentWidth: mapWidth,
+    contentHeight: mapHeight,
+    modelWidth: mapWidth,
+    modelHeight: mapHeight,
   };
-  // The letterbox is in model-input pixels; the mask may be at a different (output) resolution.
-  const scaleX = maskWidth / box.modelWidth;
-  const scaleY = maskHeight / box.modelHeight;
+  // The letterbox is in model-input pixels; the map may be at a different (output) resolution.
+  const scaleX = mapWidth / box.modelWidth;
+  const scaleY = mapHeight / box.modelHeight;
   for (let y = 0; y < height; y++) {
     const modelY = box.offsetY + ((y + 0.5) * box.contentHeight) / height;
-    const my = Math.min(maskHeight - 1, Math.floor(modelY * scaleY));
-    const rowIn = my * maskWidth;
+    const rowIn = Math.min(mapHeight - 1, Math.floor(modelY * scaleY)) * mapWidth;
     const rowOut = y * width;
     for (let x = 0; x < width; x++) {
       const modelX = box.offsetX + ((x + 0.5) * box.contentWidth) / width;
-      const mx = Math.min(maskWidth - 1, Math.floor(modelX * scaleX));
-      target[rowOut + x] = mask[rowIn + mx]!;
+      out[rowOut + x] = values[rowIn + Math.min(mapWidth - 1, Math.floor(modelX * scaleX))]!;
     }
   }
-  return target;
+  return out;
 }

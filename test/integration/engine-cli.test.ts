@@ -195,6 +195,8 @@ test('eval --json on synthetic-road held-out scenes reports mIoU, accuracy, per-
     dir,
     '--data-source',
     'synthetic-road',
+    '--size',
+    '96x288',
     '--limit',
     '6',
     '--json',
@@ -209,7 +211,7 @@ test('eval --json on synthetic-road held-out scenes reports mIoU, accuracy, per-
   assert.ok(report.mIoU > 0 && report.mIoU <= 1);
   assert.ok(report.pixelAccuracy > 0.2, `pixel accuracy ${report.pixelAccuracy}`);
   const counted = (report.confusion as number[][]).flat().reduce((a, b) => a + b, 0);
-  assert.equal(counted, 6 * 64 * 192);
+  assert.equal(counted, 6 * 96 * 288); // labels at --size, the mask upsampled from 64x192
   assert.equal(report.maxF, undefined);
 
   const mismatch = await runCli([
