@@ -66,8 +66,12 @@ export async function readClassWeights(path: string, classes: readonly ClassInfo
     });
   }
   const data = parsed.data;
-  if (Array.isArray(data) || 'weights' in data) {
-    const weights = Array.isArray(data) ? data : data.weights;
+  const weights: number[] | undefined = Array.isArray(data)
+    ? data
+    : 'classFrequencies' in data
+      ? undefined
+      : data.weights;
+  if (weights) {
     if (weights.length !== classes.length)
       throw new FileError(
         path,
@@ -75,6 +79,8 @@ export async function readClassWeights(path: string, classes: readonly ClassInfo
       );
     return Float32Array.from(classes, (c, i) => (c.ignore ? 0 : weights[i]!));
   }
+  if (!('classFrequencies' in data))
+    throw new Error('unreachable: parsed class-weights file has no frequencies');
   const fractions = new Array<number>(classes.length).fill(0);
   const totalPixels = data.classFrequencies.reduce((sum, entry) => sum + (entry.pixels ?? 0), 0);
   for (const entry of data.classFrequencies) {
