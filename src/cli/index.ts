@@ -13,6 +13,7 @@ const program = new Command('edgeseg')
 // Command registrations: one line per command module.
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./model.js'),
+  () => import('./export.js'),
   () => import('./check-data.js'),
   () => import('./infer.js'),
   () => import('./models.js'),

@@ -1,0 +1,27 @@
+// `edgeseg export`: checkpoint → model directory (model.onnx, manifest.json, tfjs/).
+
+import type { Command } from 'commander';
+import { exportModel } from '../export/export.js';
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a checkpoint to a model directory: model.onnx (opset 17), manifest.json and tfjs/')
+    .argument('<checkpoint>', 'checkpoint directory (from model init or train)')
+    .requiredOption('--out <modeldir>', 'model directory to write (replaced atomically if it exists)')
+    .option('--name <name>', 'model name recorded in the manifest (default: the folder name)')
+    .option('--description <text>', 'description recorded in the manifest')
+    .action(async (checkpoint: string, options: { out: string; name?: string; description?: string }) => {
+      const started = Date.now();
+      const manifest = await exportModel(checkpoint, options.out, {
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.description ? { description: options.description } : {}),
+      });
+      const { input, classes } = manifest;
+      process.stdout.write(
+        `wrote ${options.out}/model.onnx (input image [1,3,${input.height},${input.width}] ${input.channelOrder} 0-255, ` +
+          `output logits [1,${classes.length},${input.height},${input.width}]), manifest.json, tfjs/ ` +
+          `in ${((Date.now() - started) / 1000).toFixed(1)} s; sha256 ${manifest.files.onnxSha256}\n`,
+      );
+    });
+}
