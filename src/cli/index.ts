@@ -19,6 +19,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import('./models.js'),
   () => import('./eval.js'),
   () => import('./bench.js'),
+  () => import('./train.js'),
 ];
 
 for (const load of commandModules) (await load()).register(program);

@@ -1,0 +1,154 @@
+// `edgeseg train`: parses flags and prints progress; the training itself lives in src/train/.
+
+import type { Command } from 'commander';
+import {
+  addDataSourceFlags,
+  type DataSourceCliFlags,
+  dataSourceOptionsFromFlags,
+  parseImageSize,
+} from '../data/cli-options.js';
+import type { TfBackendChoice } from '../model/tf.js';
+import { ConfigError } from '../system/errors.js';
+
+interface TrainFlags extends DataSourceCliFlags {
+  out?: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  width: string;
+  head: string;
+  size?: string;
+  init?: string;
+  classWeights?: string;
+  resume?: boolean;
+  seed: string;
+  tfBackend: string;
+  progress: boolean;
+  export: boolean;
+}
+
+function numberFlag(text: string, flag: string, integer: boolean): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
+    throw new ConfigError(
+      flag,
+      `must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`,
+    );
+  return value;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('train')
+    .description(
+      'train an FCN-8s on a data source: Adam, per-pixel softmax cross-entropy, validation metrics every epoch, ' +
+        'atomic checkpoints with exact --resume, TensorBoard logs, an HTML report, and the best model exported to OUT/model',
+    );
+  addDataSourceFlags(command)
+    .option('--out <dir>', 'run folder: checkpoints/, logs/ (TensorBoard), report.html, model/')
+    .option('--epochs <n>', 'epochs (the original: 10)', '10')
+    .option('--batch-size <n>', 'images per step (the original: 20)', '20')
+    .option('--lr <rate>', 'Adam learning rate (the original: 1e-4)', '1e-4')
+    .option(
+      '--width <multiplier>',
+      'channel width multiplier; 1 is the real VGG16, small values train fast',
+      '1',
+    )
+    .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', 'fcn8s')
+    .option('--size <HxW>', "training image size (default: the data source's, e.g. 160x576 for KITTI)")
+    .option(
+      '--init <checkpoint>',
+      "start from this checkpoint's weights, e.g. one made by `edgeseg model init` (see docs/model.md)",
+    )
+    .option(
+      '--class-weights <file>',
+      'loss weights: `edgeseg check-data --json` output (median-frequency balancing) or {"weights": [...]}',
+    )
+    .option(
+      '--resume',
+      'continue the run in --out exactly where it stopped (weights, Adam state, data order)',
+    )
+    .option('--seed <n>', 'seed for initial weights, data order, augmentation and dropout', '0')
+    .option('--tf-backend <backend>', 'auto (tensorflow → wasm → cpu) | tensorflow | wasm | cpu', 'auto')
+    .option('--no-progress', 'no progress bar (epoch summaries only)')
+    .option('--no-export', 'do not export the best checkpoint to OUT/model at the end')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti
+  edgeseg train --data-source synthetic-road --size 96x288 --width 0.25 --lr 1e-3 --out runs/demo
+  edgeseg train --out runs/kitti --resume            # after Ctrl-C or a crash
+
+Ctrl-C stops after the current step and saves a checkpoint; --resume continues bit-exactly.
+Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
+    )
+    .action(async (flags: TrainFlags) => {
+      if (!flags.out) throw new ConfigError('--out', 'is required (the run folder)');
+      if (!flags.dataSource)
+        throw new ConfigError(
+          '--data-source',
+          'is required (kitti, cityscapes, synthetic-road or a module path)',
+        );
+      if (flags.head !== 'fcn8s' && flags.head !== 'original')
+        throw new ConfigError('--head', `must be fcn8s or original, got ${JSON.stringify(flags.head)}`);
+      const backends = ['auto', 'tensorflow', 'wasm', 'cpu'];
+      if (!backends.includes(flags.tfBackend))
+        throw new ConfigError(
+          '--tf-backend',
+          `must be one of ${backends.join(', ')}, got ${JSON.stringify(flags.tfBackend)}`,
+        );
+      const seed = Number(flags.seed);
+      if (!Number.isInteger(seed) || seed < 0)
+        throw new ConfigError('--seed', 'must be a non-negative integer');
+      const { runTraining } = await import('../train/run.js');
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) {
+          process.stderr.write('\nsecond Ctrl-C: exiting without saving\n');
+          process.exit(130);
+        }
+        process.stderr.write(
+          '\nCtrl-C: stopping after the current step and saving a checkpoint (Ctrl-C again to quit now)\n',
+        );
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const result = await runTraining({
+          dataSource: flags.dataSource,
+          dataSourceOptions: dataSourceOptionsFromFlags(flags, {
+            imageSize: flags.size ? parseImageSize(flags.size) : undefined,
+            seed,
+          }),
+          runDir: flags.out,
+          epochs: numberFlag(flags.epochs, '--epochs', true),
+          batchSize: numberFlag(flags.batchSize, '--batch-size', true),
+          learningRate: numberFlag(flags.lr, '--lr', false),
+          widthMultiplier: numberFlag(flags.width, '--width', false),
+          head: flags.head,
+          seed,
+          classWeightsFile: flags.classWeights,
+          initFrom: flags.init,
+          resume: flags.resume === true,
+          backend: flags.tfBackend as TfBackendChoice,
+          command: ['edgeseg', ...process.argv.slice(2)].join(' '),
+          signal: controller.signal,
+          log: (line) => process.stderr.write(`${line}\n`),
+          progress: flags.progress,
+          exportBest: flags.export,
+        });
+        const best =
+          result.bestMIoU === null
+            ? 'no epoch finished'
+            : `best mIoU ${result.bestMIoU.toFixed(4)} (epoch ${result.bestEpoch})`;
+        process.stdout.write(
+          `${result.interrupted ? 'stopped' : 'finished'} after ${result.epochs} epoch(s) in ${(result.seconds / 60).toFixed(1)} min on ${result.backend}: ${best}\n` +
+            `report: ${result.reportPath}\n${result.modelDir ? `model: ${result.modelDir}\n` : ''}`,
+        );
+        if (result.interrupted) process.exitCode = 130;
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

@@ -1,0 +1,207 @@
+// `edgeseg train` end to end: backend, data source, class weights, the loop, then the best checkpoint
+// exported to RUNDIR/model and the HTML report written to RUNDIR/report.html.
+
+import { join } from 'node:path';
+import { createDataSource } from '../data/registry.js';
+import type { DataSourceOptions } from '../data/types.js';
+import { exportModel } from '../export/export.js';
+import { loadModel } from '../model/checkpoint.js';
+import { CAFFE_VGG_NORMALIZATION, createFcn8s, type FcnConfig } from '../model/fcn8s.js';
+import type { ClassInfo, ModelManifest } from '../model/manifest.js';
+import { describeTfBackend, type TfBackendChoice } from '../model/tf.js';
+import { ConfigError, FileError } from '../system/errors.js';
+import { writeFileAtomic } from '../system/fs.js';
+import { edgesegVersion } from '../system/version.js';
+import { checkpointDir, readBestPointer, readLatestPointer } from './checkpoints.js';
+import { readClassWeights, uniformClassWeights } from './class-weights.js';
+import { train } from './loop.js';
+import { renderTrainingReport } from './report-html.js';
+import { initTrainingTf } from './tf-training.js';
+
+export interface TrainingRunOptions {
+  dataSource: string;
+  dataSourceOptions: DataSourceOptions;
+  runDir: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  widthMultiplier: number;
+  head: 'fcn8s' | 'original';
+  seed: number;
+  classWeightsFile?: string;
+  /** Start from this checkpoint's weights (e.g. `edgeseg model init` with imported VGG16 weights). */
+  initFrom?: string;
+  resume: boolean;
+  backend: TfBackendChoice;
+  /** The command line, recorded in the manifest and the report. */
+  command: string;
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  progress: boolean;
+  /** Export the best checkpoint to RUNDIR/model at the end (default true). */
+  exportBest?: boolean;
+}
+
+export interface TrainingRunResult {
+  interrupted: boolean;
+  epochs: number;
+  bestMIoU: number | null;
+  bestEpoch: number | null;
+  modelDir: string | null;
+  reportPath: string;
+  backend: string;
+  seconds: number;
+}
+
+export async function runTraining(options: TrainingRunOptions): Promise<TrainingRunResult> {
+  const started = performance.now();
+  if (!Number.isInteger(options.epochs) || options.epochs < 1)
+    throw new ConfigError('--epochs', 'must be a positive integer');
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+    throw new ConfigError('--batch-size', 'must be a positive integer');
+  if (!(options.learningRate > 0)) throw new ConfigError('--lr', 'must be a positive number');
+  if (!(options.widthMultiplier > 0)) throw new ConfigError('--width', 'must be a positive number');
+
+  const backendInfo = await initTrainingTf(options.backend);
+  options.log(describeTfBackend(backendInfo));
+  const source = await createDataSource(options.dataSource, options.dataSourceOptions);
+  options.log(
+    `data: ${source.name}, ${source.numTraining} training / ${source.numValidation} validation images at ` +
+      `${source.imageSize.height}x${source.imageSize.width}, ${source.numClasses} classes`,
+  );
+  const classWeights = options.classWeightsFile
+    ? await readClassWeights(options.classWeightsFile, source.classes)
+    : uniformClassWeights(source.classes);
+
+  const settings = {
+    dataSource: options.dataSource,
+    imageSize: source.imageSize,
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    widthMultiplier: options.widthMultiplier,
+    head: options.head,
+    seed: options.seed,
+    classWeights: Array.from(classWeights),
+  };
+  const result = await train({
+    source,
+    runDir: options.runDir,
+    createModel: async () => {
+      const config: FcnConfig = {
+        inputChannelOrder: 'BGR',
+        normalization: CAFFE_VGG_NORMALIZATION,
+        numClasses: source.numClasses,
+        height: source.imageSize.height,
+        width: source.imageSize.width,
+        widthMultiplier: options.widthMultiplier,
+        head: options.head,
+      };
+      if (!options.initFrom) return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
+      return await initialModelFrom(options.initFrom, config, source.classes);
+    },
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    seed: options.seed,
+    classWeights,
+    resume: options.resume,
+    signal: options.signal,
+    log: options.log,
+    progress: options.progress,
+    settings,
+  });
+
+  const { state } = result;
+  const best = state.best;
+  const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
+  let modelDir: string | null = null;
+  if (!result.interrupted && best && options.exportBest !== false) {
+    const pointer = (await readBestPointer(options.runDir)) ?? (await readLatestPointer(options.runDir));
+    if (pointer) {
+      modelDir = join(options.runDir, 'model');
+      const manifest: ModelManifest = await exportModel(
+        checkpointDir(options.runDir, pointer.checkpoint),
+        modelDir,
+        {
+          name: `${source.name}-fcn8s`,
+          description: `FCN-8s (${options.head} head, width ${options.widthMultiplier}) trained on ${source.name}`,
+          training: {
+            dataSource: source.name,
+            epochs: state.epoch,
+            validationMIoU: best.mIoU,
+            validationPixelAccuracy: bestMetrics?.pixelAccuracy,
+            command: options.command,
+            finishedAt: new Date().toISOString(),
+            edgesegVersion,
+            bestEpoch: best.epoch,
+            learningRate: options.learningRate,
+            batchSize: options.batchSize,
+            seed: state.seed,
+            tfBackend: backendInfo.backend,
+          },
+        },
+      );
+      options.log(
+        `exported epoch ${best.epoch} (mIoU ${best.mIoU.toFixed(4)}) to ${modelDir} (${manifest.name})`,
+      );
+    }
+  }
+  const reportPath = join(options.runDir, 'report.html');
+  await writeFileAtomic(
+    reportPath,
+    renderTrainingReport({
+      title: `edgeseg training report: ${source.name}`,
+      dataSource: source.name,
+      command: options.command,
+      backend: backendInfo.backend,
+      classes: source.classes,
+      history: state.history,
+      best: best ? { epoch: best.epoch, mIoU: best.mIoU } : null,
+      previews: result.previews,
+      settings: state.settings,
+      finishedAt: new Date().toISOString(),
+    }),
+  );
+  return {
+    interrupted: result.interrupted,
+    epochs: state.epoch,
+    bestMIoU: best?.mIoU ?? null,
+    bestEpoch: best?.epoch ?? null,
+    modelDir,
+    reportPath,
+    backend: backendInfo.backend,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A model with the data source's size and classes, its weights taken from checkpoint `dir`. */
+async function initialModelFrom(dir: string, config: FcnConfig, classes: readonly ClassInfo[]) {
+  const start = await loadModel(dir);
+  try {
+    const mismatch = (['widthMultiplier', 'head', 'numClasses'] as const).filter(
+      (key) => start.config[key] !== config[key],
+    );
+    if (mismatch.length > 0) {
+      throw new FileError(
+        dir,
+        `checkpoint differs from this run in ${mismatch.map((k) => `${k} (${start.config[k]} vs ${config[k]})`).join(', ')}`,
+        { hint: 'pass the same --width, --head and a data source with the same number of classes' },
+      );
+    }
+    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
+    for (const [name, variable] of start.params)
+      weights.set(name, { shape: variable.shape, values: (await variable.data()) as Float32Array });
+    // Weights do not depend on the input size, so the run's own size and class table apply.
+    return createFcn8s(
+      {
+        ...config,
+        inputChannelOrder: start.config.inputChannelOrder,
+        normalization: start.config.normalization,
+      },
+      { weights, classes: [...classes] },
+    );
+  } finally {
+    start.dispose();
+  }
+}

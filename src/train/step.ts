@@ -1,0 +1,134 @@
+// One optimizer step and one validation pass: data bytes to tensors, forward, loss, metrics.
+
+import type { DataSource, SegmentationBatch } from '../data/types.js';
+import type { FcnModel } from '../model/fcn8s.js';
+import { tf } from '../model/tf.js';
+import { segmentationLoss } from './loss.js';
+import { ConfusionMatrix, type MetricsSummary } from './metrics.js';
+import type { PreviewSample } from './previews.js';
+
+export type ChannelOrder = 'RGB' | 'BGR';
+
+/**
+ * RGB bytes → float32 raw 0-255 pixels in the model's channel order. A fresh array per batch on
+ * purpose: the cpu backend keeps a reference to the array a tensor was made from.
+ */
+export function imagesTensor(batch: SegmentationBatch, channelOrder: ChannelOrder): tf.Tensor4D {
+  const values = new Float32Array(batch.images.length);
+  const source = batch.images;
+  if (channelOrder === 'RGB') {
+    for (let i = 0; i < source.length; i++) values[i] = source[i]!;
+  } else {
+    for (let i = 0; i < source.length; i += 3) {
+      values[i] = source[i + 2]!;
+      values[i + 1] = source[i + 1]!;
+      values[i + 2] = source[i]!;
+    }
+  }
+  return tf.tensor4d(values, [batch.size, batch.height, batch.width, 3]);
+}
+
+export function labelsTensor(batch: SegmentationBatch): tf.Tensor3D {
+  return tf.tensor3d(Int32Array.from(batch.labels), [batch.size, batch.height, batch.width], 'int32');
+}
+
+/** The trainable variables in a fixed order (Adam pairs its moments with variables by position). */
+export function trainableVariables(model: FcnModel): tf.Variable[] {
+  const params = model.params as unknown as Map<string, tf.Variable> | Record<string, tf.Variable>;
+  const entries = params instanceof Map ? [...params.entries()] : Object.entries(params);
+  return entries
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, variable]) => variable)
+    .filter((variable) => variable.trainable);
+}
+
+/** One Adam step on one batch; returns the batch loss. */
+export function trainStep(
+  model: FcnModel,
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  batch: SegmentationBatch,
+  classWeights: tf.Tensor1D,
+  dropoutSeed: number,
+  channelOrder: ChannelOrder,
+): number {
+  const images = imagesTensor(batch, channelOrder);
+  const labels = labelsTensor(batch);
+  try {
+    const loss = optimizer.minimize(
+      () =>
+        segmentationLoss(
+          model.forward(images, { training: true, dropoutSeed }) as tf.Tensor4D,
+          labels,
+          classWeights,
+        ),
+      true,
+      variables,
+    );
+    if (!loss) throw new Error('optimizer returned no loss');
+    const value = loss.dataSync()[0]!;
+    loss.dispose();
+    return value;
+  } finally {
+    images.dispose();
+    labels.dispose();
+  }
+}
+
+export interface ValidationResult {
+  loss: number;
+  metrics: MetricsSummary;
+  previews: PreviewSample[];
+  images: number;
+}
+
+/** Runs the whole validation split: mean loss, confusion-matrix metrics, the first `previewCount` samples. */
+export async function validate(
+  model: FcnModel,
+  source: DataSource,
+  batchSize: number,
+  classWeights: tf.Tensor1D,
+  channelOrder: ChannelOrder,
+  previewCount: number,
+): Promise<ValidationResult> {
+  const ignored = source.classes.filter((c) => c.ignore).map((c) => c.id);
+  const confusion = new ConfusionMatrix(source.numClasses, ignored);
+  const previews: PreviewSample[] = [];
+  let lossSum = 0;
+  let batches = 0;
+  let images = 0;
+  for await (const batch of source.validGenerator(batchSize)) {
+    const imageTensor = imagesTensor(batch, channelOrder);
+    const labelTensor = labelsTensor(batch);
+    const { loss, predicted } = tf.tidy(() => {
+      const logits = model.forward(imageTensor, { training: false }) as tf.Tensor4D;
+      return {
+        loss: segmentationLoss(logits, labelTensor, classWeights).dataSync()[0]!,
+        predicted: tf.argMax(logits, -1).dataSync() as Int32Array,
+      };
+    });
+    imageTensor.dispose();
+    labelTensor.dispose();
+    confusion.add(predicted, batch.labels);
+    lossSum += loss;
+    batches += 1;
+    images += batch.size;
+    const pixels = batch.height * batch.width;
+    for (let i = 0; i < batch.size && previews.length < previewCount; i++) {
+      previews.push({
+        name: batch.names[i] ?? `sample-${previews.length}`,
+        height: batch.height,
+        width: batch.width,
+        image: batch.images.slice(i * pixels * 3, (i + 1) * pixels * 3),
+        truth: batch.labels.slice(i * pixels, (i + 1) * pixels),
+        predicted: Uint8Array.from(predicted.subarray(i * pixels, (i + 1) * pixels)),
+      });
+    }
+  }
+  return {
+    loss: batches > 0 ? lossSum / batches : Number.NaN,
+    metrics: confusion.summary(),
+    previews,
+    images,
+  };
+}

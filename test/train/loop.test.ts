@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
+import { createFcn8s, type FcnModel } from '../../src/model/fcn8s.js';
+import { tf } from '../../src/model/tf.js';
+import { loadLatestCheckpoint, readLatestPointer } from '../../src/train/checkpoints.js';
+import { uniformClassWeights } from '../../src/train/class-weights.js';
+import { train } from '../../src/train/loop.js';
+import { trainableVariables, trainStep } from '../../src/train/step.js';
+import { initTrainingTf } from '../../src/train/tf-training.js';
+import { makeTempDir } from '../helpers/tmp.js';
+import { tinyFcnConfig } from './tiny-model.js';
+
+const size = { height: 32, width: 64 };
+const tinySource = () =>
+  createSyntheticRoadSource({ imageSize: size, numTraining: 8, numValidation: 4, seed: 3 });
+const tinyModel = (): FcnModel =>
+  createFcn8s(tinyFcnConfig(size), { seed: 7, classes: SYNTHETIC_ROAD_CLASSES });
+const weights = uniformClassWeights(SYNTHETIC_ROAD_CLASSES);
+
+function snapshot(model: FcnModel): Float32Array[] {
+  return trainableVariables(model).map((v) => v.dataSync() as Float32Array);
+}
+
+test('a tiny FCN-8s trains on wasm: the loss on a batch falls', async () => {
+  await initTrainingTf('wasm');
+  const model = tinyModel();
+  const optimizer = tf.train.adam(1e-2);
+  const variables = trainableVariables(model);
+  const classWeights = tf.tensor1d(weights);
+  const source = tinySource();
+  const batch = (await source.trainGenerator(4).next()).value;
+  assert.ok(batch);
+  const losses: number[] = [];
+  for (let step = 0; step < 12; step++)
+    losses.push(
+      trainStep(model, optimizer, variables, batch, classWeights, step, model.config.inputChannelOrder),
+    );
+  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  const first = losses[0]!;
+  const last = Math.min(...losses.slice(-3));
+  assert.ok(last < first * 0.8, `loss did not fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+});
+
+test('resuming a stopped run gives bit-identical weights to an uninterrupted run', async () => {
+  await initTrainingTf('wasm');
+  const common = {
+    createModel: tinyModel,
+    epochs: 2,
+    batchSize: 4,
+    learningRate: 1e-3,
+    seed: 5,
+    classWeights: weights,
+    progress: false,
+  };
+  const straightDir = await makeTempDir();
+  const straight = await train({ ...common, source: tinySource(), runDir: straightDir });
+  assert.equal(straight.state.globalStep, 4);
+  assert.equal(straight.state.history.length, 2);
+
+  // Stop after the third step (mid second epoch), as Ctrl-C does, then resume in a fresh model.
+  const resumedDir = await makeTempDir();
+  const controller = new AbortController();
+  const stopped = await train({
+    ...common,
+    source: tinySource(),
+    runDir: resumedDir,
+    signal: controller.signal,
+    hooks: { afterStep: (step) => step === 3 && controller.abort() },
+  });
+  assert.equal(stopped.interrupted, true);
+  assert.equal(stopped.checkpoint, 'epoch-0001-step-000001');
+  const resumed = await train({ ...common, source: tinySource(), runDir: resumedDir, resume: true });
+  assert.equal(resumed.interrupted, false);
+  assert.equal(resumed.state.globalStep, 4);
+
+  const expected = snapshot(straight.model);
+  const actual = snapshot(resumed.model);
+  assert.equal(actual.length, expected.length);
+  const initial = snapshot(tinyModel());
+  const changed = expected.filter((values, i) => values.some((v, j) => v !== initial[i]![j])).length;
+  assert.ok(changed > expected.length / 2, `training changed only ${changed}/${expected.length} variables`);
+  for (let i = 0; i < expected.length; i++)
+    assert.deepEqual(actual[i], expected[i], `variable ${i} differs after resume`);
+  assert.deepEqual(
+    resumed.state.history.map((h) => h.trainLoss),
+    straight.state.history.map((h) => h.trainLoss),
+  );
+});
+
+test('a checkpoint write that dies half-way leaves the previous checkpoint intact and loadable', async () => {
+  await initTrainingTf('wasm');
+  const runDir = await makeTempDir();
+  const common = {
+    createModel: tinyModel,
+    batchSize: 4,
+    learningRate: 1e-3,
+    seed: 1,
+    classWeights: weights,
+    progress: false,
+  };
+  const first = await train({ ...common, epochs: 1, source: tinySource(), runDir });
+  const savedWeights = snapshot(first.model);
+
+  let writes = 0;
+  await assert.rejects(
+    train({
+      ...common,
+      epochs: 2,
+      source: tinySource(),
+      runDir,
+      resume: true,
+      hooks: {
+        beforeRename: async () => {
+          writes += 1;
+          throw new Error('simulated crash: disk full');
+        },
+      },
+    }),
+    /simulated crash/,
+  );
+  assert.equal(writes, 1);
+  assert.equal((await readLatestPointer(runDir))?.checkpoint, 'epoch-0001');
+  const entries = await readdir(join(runDir, 'checkpoints'));
+  assert.deepEqual(
+    entries.filter((e) => e.startsWith('epoch-')),
+    ['epoch-0001'],
+  );
+  assert.equal(entries.filter((e) => e.startsWith('.tmp-')).length, 0);
+  const loaded = await loadLatestCheckpoint(runDir);
+  assert.equal(loaded.state.epoch, 1);
+  const loadedWeights = snapshot(loaded.model);
+  for (let i = 0; i < savedWeights.length; i++) assert.deepEqual(loadedWeights[i], savedWeights[i]);
+  const state = JSON.parse(
+    await readFile(join(runDir, 'checkpoints', 'epoch-0001', 'training-state.json'), 'utf8'),
+  );
+  assert.equal(state.history.length, 1);
+});
