@@ -151,6 +151,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           `loss ${loss.toFixed(4)} | ${rate.toFixed(1)} img/s | run ETA ${formatDuration(remaining / rate)}`,
         );
         options.hooks?.afterStep?.(state.globalStep);
+        // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
+        // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
+        await new Promise((resolve) => setImmediate(resolve));
         if (options.signal?.aborted) {
           interrupted = true;
           break;

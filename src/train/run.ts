@@ -116,7 +116,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   const best = state.best;
   const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
   let modelDir: string | null = null;
-  if (!result.interrupted && best && options.exportBest !== false) {
+  if (best && options.exportBest !== false) {
     const pointer = (await readBestPointer(options.runDir)) ?? (await readLatestPointer(options.runDir));
     if (pointer) {
       modelDir = join(options.runDir, 'model');

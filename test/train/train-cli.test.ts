@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readManifest } from '../../src/model/manifest.js';
+import { readEventRecords } from '../../src/train/event-file.js';
+import { runCli } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const tinyRun = [
+  'train',
+  '--data-source',
+  'synthetic-road',
+  '--size',
+  '32x64',
+  '--num-validation',
+  '4',
+  '--batch-size',
+  '4',
+  '--width',
+  '0.03125',
+  '--tf-backend',
+  'wasm',
+];
+
+test('edgeseg train runs end to end: checkpoints, TensorBoard events, HTML report, exported model', async () => {
+  const dir = await makeTempDir();
+  const out = join(dir, 'run');
+  const result = await runCli([...tinyRun, '--num-training', '8', '--epochs', '2', '--out', out], {
+    timeoutMs: 120_000,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /TensorFlow\.js backend: wasm/);
+  assert.match(
+    result.stderr,
+    /epoch 2\/2: train loss [\d.]+, val loss [\d.]+, pixel acc [\d.]+ %, mIoU [\d.]+/,
+  );
+  assert.match(result.stdout, /finished after 2 epoch\(s\)/);
+
+  const manifest = await readManifest(join(out, 'model'));
+  assert.equal(manifest.training?.dataSource, 'synthetic-road');
+  assert.equal(manifest.training?.epochs, 2);
+  assert.ok(typeof manifest.training?.validationMIoU === 'number');
+  assert.match(manifest.training?.command ?? '', /^edgeseg train --data-source synthetic-road/);
+  assert.deepEqual(
+    manifest.classes.map((c) => c.name),
+    ['sky', 'road', 'sidewalk', 'background', 'vehicle', 'person'],
+  );
+
+  const report = await readFile(join(out, 'report.html'), 'utf8');
+  assert.match(report, /<svg[^>]*aria-label="loss/);
+  assert.equal(report.match(/src="data:image\/png;base64,/g)?.length, 6, '3 samples x (truth, prediction)');
+  assert.doesNotMatch(
+    report,
+    /(src|href)="(https?:)?\/\//,
+    'the report must not load anything from a server',
+  );
+
+  const logs = await readdir(join(out, 'logs'));
+  const events = readEventRecords(await readFile(join(out, 'logs', logs[0]!)));
+  const tags = events.flatMap((e) =>
+    ((e.summary as { value?: Array<{ tag: string }> })?.value ?? []).map((v) => v.tag),
+  );
+  for (const tag of ['loss/train', 'loss/validation', 'metrics/mIoU', 'metrics/pixel_accuracy', 'iou/road'])
+    assert.ok(tags.includes(tag), `missing scalar ${tag}`);
+  assert.ok(tags.includes('validation/0/prediction') && tags.includes('validation/2/ground_truth'));
+
+  const checkpoints = await readdir(join(out, 'checkpoints'));
+  assert.ok(checkpoints.includes('latest.json') && checkpoints.includes('best.json'));
+});
+
+test('Ctrl-C stops after the current step with a checkpoint, and --resume finishes the run', async () => {
+  const dir = await makeTempDir();
+  const out = join(dir, 'run');
+  const args = [...tinyRun, '--num-training', '400', '--epochs', '1', '--out', out, '--no-export'];
+  const cliEntry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no progress within 60 s: ${stderr}`)), 60_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      // The first progress line (10 % of the epoch) means training steps are running.
+      if (/epoch 1\/1: \d+\/400 images/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /interrupted: saved checkpoint epoch-0000-step-\d{6}/);
+
+  const resumed = await runCli([...args, '--resume'], { timeoutMs: 120_000 });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming from epoch-0000-step-\d{6}: epoch 1, batch \d+/);
+  assert.match(resumed.stdout, /finished after 1 epoch\(s\)/);
+});
