@@ -15,6 +15,7 @@ interface TrainFlags extends DataSourceCliFlags {
   epochs: string;
   batchSize: string;
   lr: string;
+  lrSchedule: string;
   width: string;
   head: string;
   size?: string;
@@ -49,6 +50,11 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'epochs (the original: 10)', '10')
     .option('--batch-size <n>', 'images per step (the original: 20)', '20')
     .option('--lr <rate>', 'Adam learning rate (the original: 1e-4)', '1e-4')
+    .option(
+      '--lr-schedule <schedule>',
+      'constant (the original) | cosine (decays to 1 % of --lr by the last step)',
+      'constant',
+    )
     .option(
       '--width <multiplier>',
       'channel width multiplier; 1 is the real VGG16, small values train fast',
@@ -98,6 +104,11 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           '--tf-backend',
           `must be one of ${backends.join(', ')}, got ${JSON.stringify(flags.tfBackend)}`,
         );
+      if (flags.lrSchedule !== 'constant' && flags.lrSchedule !== 'cosine')
+        throw new ConfigError(
+          '--lr-schedule',
+          `must be constant or cosine, got ${JSON.stringify(flags.lrSchedule)}`,
+        );
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed) || seed < 0)
         throw new ConfigError('--seed', 'must be a non-negative integer');
@@ -125,6 +136,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           epochs: numberFlag(flags.epochs, '--epochs', true),
           batchSize: numberFlag(flags.batchSize, '--batch-size', true),
           learningRate: numberFlag(flags.lr, '--lr', false),
+          learningRateSchedule: flags.lrSchedule,
           widthMultiplier: numberFlag(flags.width, '--width', false),
           head: flags.head,
           seed,

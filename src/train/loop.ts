@@ -28,6 +28,8 @@ export interface TrainOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
+  /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
+  learningRateSchedule?: 'constant' | 'cosine';
   seed?: number;
   /** One weight per class id; 0 for ignored classes. */
   classWeights: Float32Array;
@@ -111,6 +113,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let checkpoint = '';
   let interrupted = false;
   let previews: TrainResult['previews'] = [];
+  const totalSteps = epochs * Math.ceil(source.numTraining / batchSize);
+  // A function of the step number only, so a resumed run continues the same curve.
+  const rateAt = (step: number): number =>
+    options.learningRateSchedule === 'cosine'
+      ? learningRate *
+        (0.01 + 0.99 * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)))
+      : learningRate;
   const runStarted = performance.now();
   let imagesThisRun = 0;
 
@@ -130,6 +139,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           progress.tick(batch.size);
           continue;
         }
+        (optimizer as unknown as { learningRate: number }).learningRate = rateAt(state.globalStep);
         const loss = trainStep(
           model,
           optimizer,

@@ -25,6 +25,7 @@ export interface TrainingRunOptions {
   epochs: number;
   batchSize: number;
   learningRate: number;
+  learningRateSchedule: 'constant' | 'cosine';
   widthMultiplier: number;
   head: 'fcn8s' | 'original';
   seed: number;
@@ -79,6 +80,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     epochs: options.epochs,
     batchSize: options.batchSize,
     learningRate: options.learningRate,
+    learningRateSchedule: options.learningRateSchedule,
     widthMultiplier: options.widthMultiplier,
     head: options.head,
     seed: options.seed,
@@ -103,6 +105,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     epochs: options.epochs,
     batchSize: options.batchSize,
     learningRate: options.learningRate,
+    learningRateSchedule: options.learningRateSchedule,
     seed: options.seed,
     classWeights,
     resume: options.resume,

@@ -48,6 +48,7 @@ test('resuming a stopped run gives bit-identical weights to an uninterrupted run
   await initTrainingTf('wasm');
   const common = {
     createModel: tinyModel,
+    learningRateSchedule: 'cosine' as const,
     epochs: 2,
     batchSize: 4,
     learningRate: 1e-3,
