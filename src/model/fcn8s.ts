@@ -63,6 +63,18 @@ export interface LayerSpec {
   init: LayerInit;
 }
 
+export interface ForwardOptions {
+  training?: boolean;
+  /** Seeds dropout (training only), so a resumed run is bit-exact. */
+  dropoutSeed?: number;
+}
+
+export interface EncoderFeatures {
+  pool3: tf.Tensor4D;
+  pool4: tf.Tensor4D;
+  conv7: tf.Tensor4D;
+}
+
 export interface FcnModel {
   readonly config: FcnConfig;
   readonly classes: ClassInfo[];
@@ -70,7 +82,9 @@ export interface FcnModel {
   /** Named variables: `<layer>/kernel` (tfjs layout) and `<layer>/bias`. */
   readonly params: Map<string, tf.Variable>;
   /** images: N×H×W×3 raw 0-255 pixels in config.inputChannelOrder; returns N×H×W×C logits. */
-  forward(images: tf.Tensor4D, options?: { training?: boolean; dropoutSeed?: number }): tf.Tensor4D;
+  forward(images: tf.Tensor4D, options?: ForwardOptions): tf.Tensor4D;
+  /** The encoder's outputs the heads read (pool3, pool4 and conv7 = fc7 after ReLU and dropout). */
+  encode(images: tf.Tensor4D, options?: ForwardOptions): EncoderFeatures;
   parameterCount(): number;
   dispose(): void;
 }
@@ -186,20 +200,25 @@ function initialKernel(spec: LayerSpec, seed: number): Float32Array {
   }
 }
 
+export type NamedWeights = Map<string, { shape: number[]; values: Float32Array }>;
+
+/** Initial kernel (and zero bias) of one layer, by parameter name. */
+function initialLayerWeights(spec: LayerSpec, seed: number): NamedWeights {
+  const weights: NamedWeights = new Map();
+  weights.set(`${spec.name}/kernel`, { shape: kernelShape(spec), values: initialKernel(spec, seed) });
+  if (spec.bias)
+    weights.set(`${spec.name}/bias`, {
+      shape: [spec.outChannels],
+      values: new Float32Array(spec.outChannels),
+    });
+  return weights;
+}
+
 /** Initial weights for every parameter, by name (fast: seeded fills, no tf random ops). */
-export function initialWeights(
-  config: FcnConfig,
-  seed = 1,
-): Map<string, { shape: number[]; values: Float32Array }> {
-  const weights = new Map<string, { shape: number[]; values: Float32Array }>();
-  for (const spec of fcnLayerSpecs(config)) {
-    weights.set(`${spec.name}/kernel`, { shape: kernelShape(spec), values: initialKernel(spec, seed) });
-    if (spec.bias)
-      weights.set(`${spec.name}/bias`, {
-        shape: [spec.outChannels],
-        values: new Float32Array(spec.outChannels),
-      });
-  }
+export function initialWeights(config: FcnConfig, seed = 1): NamedWeights {
+  const weights: NamedWeights = new Map();
+  for (const spec of fcnLayerSpecs(config))
+    for (const [name, entry] of initialLayerWeights(spec, seed)) weights.set(name, entry);
   return weights;
 }
 
@@ -222,7 +241,7 @@ export interface CreateOptions {
   seed?: number;
   classes?: ClassInfo[];
   /** Weights to use instead of the initialisers (e.g. from a checkpoint or a VGG16 import). */
-  weights?: Map<string, { shape: number[]; values: Float32Array }>;
+  weights?: NamedWeights;
 }
 
 let modelInstances = 0;
@@ -236,21 +255,28 @@ export function createFcn8s(config: FcnConfig, options: CreateOptions = {}): Fcn
       `the class table has ${classes.length} classes but the model has ${config.numClasses}`,
     );
   }
-  const initial = initialWeights(config, options.seed ?? 1);
   const params = new Map<string, tf.Variable>();
   // tfjs variable names are global to the engine: prefix them so that several models can coexist.
   const instance = ++modelInstances;
-  for (const [name, expected] of initial) {
-    const given = options.weights?.get(name);
-    if (given && given.shape.join('x') !== expected.shape.join('x')) {
-      throw new UserError(
-        `weight ${name} has shape ${given.shape.join('x')}, the model needs ${expected.shape.join('x')}`,
-      );
+  for (const spec of layers) {
+    const given = options.weights;
+    // Only layers without given weights are initialised: a width-1 He fill costs seconds.
+    const needsInit = !given?.has(`${spec.name}/kernel`) || (spec.bias && !given.has(`${spec.name}/bias`));
+    const initial = needsInit ? initialLayerWeights(spec, options.seed ?? 1) : undefined;
+    const names = spec.bias ? [`${spec.name}/kernel`, `${spec.name}/bias`] : [`${spec.name}/kernel`];
+    for (const name of names) {
+      const expectedShape = name.endsWith('/kernel') ? kernelShape(spec) : [spec.outChannels];
+      const source = given?.get(name) ?? initial?.get(name);
+      if (!source) throw new Error(`no initial value for ${name}`);
+      if (source.shape.join('x') !== expectedShape.join('x')) {
+        throw new UserError(
+          `weight ${name} has shape ${source.shape.join('x')}, the model needs ${expectedShape.join('x')}`,
+        );
+      }
+      const initialValue = tf.tensor(source.values, source.shape, 'float32');
+      params.set(name, tf.variable(initialValue, true, `fcn${instance}/${name}`));
+      initialValue.dispose();
     }
-    const source = given ?? expected;
-    const initialValue = tf.tensor(source.values, source.shape, 'float32');
-    params.set(name, tf.variable(initialValue, true, `fcn${instance}/${name}`));
-    initialValue.dispose();
   }
   return new Fcn8sModel(config, classes, layers, params);
 }
@@ -278,7 +304,7 @@ class Fcn8sModel implements FcnModel {
     return tf.conv2dTranspose(x, this.kernel(layer), [n, h * factor, w * factor, c], factor, 'same');
   }
 
-  forward(images: tf.Tensor4D, options: { training?: boolean; dropoutSeed?: number } = {}): tf.Tensor4D {
+  encode(images: tf.Tensor4D, options: ForwardOptions = {}): EncoderFeatures {
     const { normalization } = this.config;
     const training = options.training ?? false;
     const dropout = (x: tf.Tensor4D, index: number): tf.Tensor4D =>
@@ -300,10 +326,15 @@ class Fcn8sModel implements FcnModel {
         x = tf.maxPool(x, 2, 2, 'same');
         pools.push(x);
       });
-      const pool3 = pools[2]!;
-      const pool4 = pools[3]!;
       const fc6 = dropout(this.conv(x, 'fc6', true), 6);
       const conv7 = dropout(this.conv(fc6, 'fc7', true), 7);
+      return { pool3: pools[2]!, pool4: pools[3]!, conv7 };
+    });
+  }
+
+  forward(images: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { pool3, pool4, conv7 } = this.encode(images, options);
       if (this.config.head === 'fcn8s') {
         const upscore2 = this.upsample(this.conv(conv7, 'score_fr', false), 'upscore2', 2);
         const scorePool4 = this.conv(tf.mul(pool4, POOL4_SCALE) as tf.Tensor4D, 'score_pool4', false);
@@ -311,6 +342,7 @@ class Fcn8sModel implements FcnModel {
         const scorePool3 = this.conv(tf.mul(pool3, POOL3_SCALE) as tf.Tensor4D, 'score_pool3', false);
         return this.upsample(tf.add(upscorePool4, scorePool3) as tf.Tensor4D, 'upscore8', 8);
       }
+      // The original head: no skip scaling; each branch straight to full size, weighted 1, 2, 4.
       const up3 = this.upsample(this.conv(pool3, 'score_layer3', false), 'upscore_layer3', 8);
       const up4 = this.upsample(this.conv(pool4, 'score_layer4', false), 'upscore_layer4', 16);
       const up7 = this.upsample(this.conv(conv7, 'score_layer7', false), 'upscore_layer7', 32);

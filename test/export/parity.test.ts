@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { exportModel } from '../../src/export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s, type FcnConfig, initialWeights } from '../../src/model/fcn8s.js';
+import {
+  CAFFE_VGG_NORMALIZATION,
+  createFcn8s,
+  type FcnConfig,
+  initialWeights,
+} from '../../src/model/fcn8s.js';
 import { readManifest } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { initTf, tf } from '../../src/model/tf.js';
@@ -66,14 +71,18 @@ for (const { head, height, width } of cases) {
     assert.deepEqual(await readManifest(dir), manifest);
 
     const image = randomImage(height, width, 7);
-    const expected = tf.tidy(() => model.forward(tf.tensor4d(image, [1, height, width, 3])).dataSync() as Float32Array);
+    const expected = tf.tidy(
+      () => model.forward(tf.tensor4d(image, [1, height, width, 3])).dataSync() as Float32Array,
+    );
     const expectedNchw = nhwcToNchw(expected, height, width, 4);
 
     const session = await ort.InferenceSession.create(await readFile(join(dir, 'model.onnx')), {
       graphOptimizationLevel: 'all',
       executionProviders: ['cpu'],
     });
-    const feeds = { image: new ort.Tensor('float32', nhwcToNchw(image, height, width, 3), [1, 3, height, width]) };
+    const feeds = {
+      image: new ort.Tensor('float32', nhwcToNchw(image, height, width, 3), [1, 3, height, width]),
+    };
     const output = (await session.run(feeds)).logits!;
     assert.deepEqual(output.dims, [1, 4, height, width]);
     const actual = output.data as Float32Array;
