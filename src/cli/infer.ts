@@ -14,6 +14,7 @@ export interface EngineFlags {
   threads?: number;
   trtFp16?: boolean;
   engineCacheDir?: string;
+  inferenceThread?: 'worker' | 'main';
 }
 
 function positiveInteger(value: string): number {
@@ -33,7 +34,13 @@ export function addEngineFlags(command: Command): Command {
     .option('--provider <list>', 'onnxruntime execution providers to try in order', 'cpu')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInteger)
     .option('--trt-fp16', 'TensorRT: allow fp16 kernels')
-    .option('--engine-cache-dir <dir>', 'TensorRT: engine cache folder (per model and version inside)');
+    .option('--engine-cache-dir <dir>', 'TensorRT: engine cache folder (per model and version inside)')
+    .addOption(
+      new Option(
+        '--inference-thread <where>',
+        'run onnxruntime in a worker thread or on the main thread',
+      ).choices(['worker', 'main']),
+    );
 }
 
 export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOptions {
@@ -41,6 +48,7 @@ export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOp
     runtime: flags.runtime,
     executionProviders: parseProviders(flags.provider),
     ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
+    ...(flags.inferenceThread ? { inferenceThread: flags.inferenceThread } : {}),
     tensorrt: {
       ...(flags.trtFp16 ? { fp16: true } : {}),
       ...(flags.engineCacheDir ? { engineCacheDir: flags.engineCacheDir } : {}),

@@ -5,6 +5,7 @@ import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { silentLogger } from '../system/log.js';
 import { loadModelDir, type ModelDir } from './model-dir.js';
 import { OnnxEngine } from './onnx-engine.js';
+import { ThreadedOnnxEngine } from './threaded-engine.js';
 import type { EngineOptions, InferenceEngine } from './types.js';
 
 export type { EngineOptions, ExecutionProviderName, InferenceEngine, TensorRtOptions } from './types.js';
@@ -62,7 +63,10 @@ export async function createEngine(modelDir: string, options: EngineOptions): Pr
     await engine.start();
     return engine;
   }
-  const onnx = new OnnxEngine(modelDir, options, model);
+  const onnx =
+    options.inferenceThread === 'main'
+      ? new OnnxEngine(modelDir, options, model)
+      : new ThreadedOnnxEngine(modelDir, { ...options, skipSha256: true });
   try {
     await onnx.start();
     return onnx;

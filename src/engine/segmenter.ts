@@ -61,7 +61,8 @@ export class Segmenter {
     await this.engine.start();
     const { manifest, info } = this.engine;
     // Two input buffers: the pipelined path fills one while the engine reads the other.
-    for (let i = 0; i < 2; i++) this.slots.push({ preprocessor: new Preprocessor(manifest.input) });
+    for (let i = 0; i < 2; i++)
+      this.slots.push({ preprocessor: new Preprocessor(manifest.input, this.engine.createInputBuffer?.()) });
     this.postprocessor = new Postprocessor(manifest.output, manifest.classes.length, info.outputDims);
   }
 

@@ -43,6 +43,11 @@ export interface EngineOptions {
   /** Tried in order; cpu is always the last resort for onnxruntime. */
   executionProviders: ExecutionProviderName[];
   intraOpThreads?: number;
+  /**
+   * Where onnxruntime runs: 'worker' (default) keeps the main event loop free during inference,
+   * since onnxruntime-node's run() blocks the thread that calls it; 'main' runs in-process.
+   */
+  inferenceThread?: 'worker' | 'main';
   tensorrt?: TensorRtOptions;
   /** pino-compatible logger; silent when absent. */
   logger?: Logger;
@@ -63,6 +68,11 @@ export interface InferenceEngine {
    * The returned array may be reused by the next call: copy it to keep it.
    */
   run(input: Float32Array): Promise<Float32Array | Int32Array | BigInt64Array | Uint8Array>;
+  /**
+   * Optional: a model-input buffer the engine can read without copying (shared with its worker
+   * thread). Callers that preprocess into it save a copy per frame.
+   */
+  createInputBuffer?(): Float32Array;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

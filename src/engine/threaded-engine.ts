@@ -1,0 +1,203 @@
+// InferenceEngine that runs onnxruntime in a worker thread. onnxruntime-node's run() executes on
+// the calling JS thread (its promise only defers the call), so in-process inference blocks decode,
+// pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs and
+// float outputs travel through SharedArrayBuffers registered once per buffer: no per-frame copies.
+
+import { Worker } from 'node:worker_threads';
+import type { ModelManifest } from '../model/manifest.js';
+import { type Logger, silentLogger } from '../system/log.js';
+import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
+import { deserializeError, type RawOutput, type WorkerData, type WorkerReply } from './worker-protocol.js';
+
+interface Slot {
+  id: number;
+  /** Shared input the worker reads; the caller's own buffer when it is already shared. */
+  shared: Float32Array;
+  /** The caller's buffer must be copied into `shared` before each run. */
+  copyIn: boolean;
+  output: Float32Array | undefined;
+  registered: boolean;
+}
+
+interface Pending {
+  resolve: (output: RawOutput | undefined) => void;
+  reject: (error: Error) => void;
+}
+
+function spawnWorker(workerData: WorkerData): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    // Running from source through tsx: the worker needs the TypeScript loader registered first.
+    const url = new URL('./onnx-worker.ts', here).href;
+    return new Worker(
+      `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
+      { eval: true, workerData },
+    );
+  }
+  return new Worker(new URL('./onnx-worker.js', here), { workerData });
+}
+
+export class ThreadedOnnxEngine implements InferenceEngine {
+  readonly modelDir: string;
+  private readonly options: EngineOptions;
+  private readonly logger: Logger;
+  private worker: Worker | undefined;
+  private started: Promise<void> | undefined;
+  private manifestValue: ModelManifest | undefined;
+  private engineInfo: EngineInfo | undefined;
+  private readonly slots = new Map<Float32Array, Slot>();
+  private readonly pending = new Map<number, Pending>();
+  private nextRequest = 0;
+  private stopped: (() => void) | undefined;
+
+  constructor(modelDir: string, options: EngineOptions) {
+    this.modelDir = modelDir;
+    this.options = options;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get manifest(): ModelManifest {
+    if (!this.manifestValue) throw new Error('ThreadedOnnxEngine: manifest read before start()');
+    return this.manifestValue;
+  }
+
+  get info(): EngineInfo {
+    if (!this.engineInfo) throw new Error('ThreadedOnnxEngine: info read before start()');
+    return this.engineInfo;
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.spawn();
+    return this.started;
+  }
+
+  private spawn(): Promise<void> {
+    const { logger: _logger, ...options } = this.options;
+    const worker = spawnWorker({ modelDir: this.modelDir, options });
+    this.worker = worker;
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (message: WorkerReply) => {
+        switch (message.type) {
+          case 'ready':
+            ready = true;
+            this.manifestValue = message.manifest;
+            this.engineInfo = message.info;
+            for (const reason of message.info.fallbackReasons)
+              this.logger.warn({ reason }, 'execution provider unavailable, fell back');
+            this.logger.info(
+              { provider: message.info.provider },
+              `onnxruntime ready on ${message.info.provider} (worker thread)`,
+            );
+            resolve();
+            break;
+          case 'error':
+            reject(deserializeError(message.error));
+            void worker.terminate();
+            break;
+          case 'done':
+            this.settle(message.id)?.resolve(message.output);
+            break;
+          case 'failed':
+            this.settle(message.id)?.reject(deserializeError(message.error));
+            break;
+          case 'stopped':
+            this.stopped?.();
+            break;
+        }
+      });
+      const fail = (error: Error) => {
+        if (!ready) reject(error);
+        for (const [id, request] of this.pending) {
+          this.pending.delete(id);
+          request.reject(error);
+        }
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        this.worker = undefined;
+        fail(new Error(`onnxruntime worker exited (code ${code})`));
+        this.stopped?.();
+      });
+    });
+  }
+
+  private settle(id: number): Pending | undefined {
+    const request = this.pending.get(id);
+    this.pending.delete(id);
+    return request;
+  }
+
+  private inputSize(): number {
+    return this.info.inputDims.reduce((a, b) => a * b, 1);
+  }
+
+  /** A model-input buffer the worker reads in place (the Segmenter preprocesses into it). */
+  createInputBuffer(): Float32Array {
+    return new Float32Array(new SharedArrayBuffer(this.inputSize() * 4));
+  }
+
+  private slotFor(input: Float32Array): Slot {
+    let slot = this.slots.get(input);
+    if (slot) return slot;
+    const size = this.inputSize();
+    if (input.length !== size)
+      throw new RangeError(`input has ${input.length} values, the model takes ${size}`);
+    const isShared = input.buffer instanceof SharedArrayBuffer;
+    const floatOutput = this.manifest.output.kind !== 'classIds';
+    slot = {
+      id: this.slots.size,
+      shared: isShared ? input : new Float32Array(new SharedArrayBuffer(size * 4)),
+      copyIn: !isShared,
+      output: floatOutput
+        ? new Float32Array(new SharedArrayBuffer(this.info.outputDims.reduce((a, b) => a * b, 1) * 4))
+        : undefined,
+      registered: false,
+    };
+    this.slots.set(input, slot);
+    return slot;
+  }
+
+  async run(input: Float32Array): Promise<RawOutput> {
+    const worker = this.worker;
+    if (!worker || !this.engineInfo) throw new Error('ThreadedOnnxEngine: run() before start()');
+    const slot = this.slotFor(input);
+    if (slot.copyIn) slot.shared.set(input);
+    const id = this.nextRequest++;
+    const result = new Promise<RawOutput | undefined>((resolve, reject) =>
+      this.pending.set(id, { resolve, reject }),
+    );
+    if (slot.registered) worker.postMessage({ type: 'run', id, slot: slot.id });
+    else {
+      worker.postMessage({
+        type: 'run',
+        id,
+        slot: slot.id,
+        input: slot.shared.buffer as SharedArrayBuffer,
+        ...(slot.output ? { output: slot.output.buffer as SharedArrayBuffer } : {}),
+      });
+      slot.registered = true;
+    }
+    const output = await result;
+    return output ?? slot.output!;
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.started = undefined;
+    this.slots.clear();
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        void worker.terminate().then(() => resolve());
+      }, 5000);
+      this.stopped = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      worker.postMessage({ type: 'stop' });
+    });
+    this.stopped = undefined;
+    this.worker = undefined;
+  }
+}
