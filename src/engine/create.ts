@@ -3,7 +3,7 @@
 
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { silentLogger } from '../system/log.js';
-import { loadModelDir, type ModelDir } from './model-dir.js';
+import { loadModelDir } from './model-dir.js';
 import { OnnxEngine } from './onnx-engine.js';
 import { ThreadedOnnxEngine } from './threaded-engine.js';
 import type { EngineOptions, InferenceEngine } from './types.js';
@@ -32,25 +32,8 @@ export function parseProviders(text: string): EngineOptions['executionProviders'
  * With runtime 'auto' an onnxruntime failure to load falls back to the tfjs copy when the model
  * directory has one, and the onnxruntime error is reported in info.fallbackReasons.
  */
-interface TfjsEngineModule {
-  TfjsEngine: new (
-    modelDir: string,
-    options: EngineOptions,
-    model?: ModelDir,
-    fallbackReasons?: string[],
-  ) => InferenceEngine;
-}
-
-async function loadTfjsEngine(): Promise<TfjsEngineModule> {
-  // Resolved at run time: the tfjs engine builds on the model package's checkpoint loader.
-  const specifier = './tfjs-engine.js';
-  try {
-    return (await import(specifier)) as TfjsEngineModule;
-  } catch (error) {
-    throw new UserError(`the tfjs runtime cannot load: ${errorMessage(error)}`, {
-      hint: 'use --runtime onnxruntime',
-    });
-  }
+async function loadTfjsEngine(): Promise<typeof import('./tfjs-engine.js')> {
+  return await import('./tfjs-engine.js');
 }
 
 // The tfjs engine is imported on demand: an onnxruntime-only process never loads TensorFlow.js.
