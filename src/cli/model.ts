@@ -24,6 +24,11 @@ export function register(program: Command): void {
       1,
     )
     .option('--head <head>', 'fcn8s (paper cascade) or original (parallel x8/x16/x32)', 'fcn8s')
+    .option(
+      '--vgg16 <file.onnx>',
+      "VGG16 ONNX file (torchvision's vgg16 or the ONNX model zoo's) for the 13 convolutions and fc6/fc7; " +
+        'the model then takes RGB input with torchvision normalisation',
+    )
     .option('--seed <n>', 'seed for the initial weights', (v) => Number.parseInt(v, 10), 1)
     .action(
       async (options: {
@@ -33,7 +38,9 @@ export function register(program: Command): void {
         width: number;
         head: string;
         seed: number;
+        vgg16?: string;
       }) => {
+        const started = Date.now();
         const result = await initModel({
           numClasses: options.classes,
           size: options.size,
@@ -41,12 +48,21 @@ export function register(program: Command): void {
           head: options.head,
           seed: options.seed,
           outDir: options.out,
+          ...(options.vgg16 ? { vgg16: options.vgg16 } : {}),
         });
         process.stderr.write(`${describeTfBackend(result.backend)}\n`);
-        process.stdout.write(
-          `wrote ${result.outDir}: FCN-8s (${result.head} head), ${options.classes} classes, ${options.size.height}x${options.size.width}, ` +
-            `width ${options.width}, ${result.parameters.toLocaleString('en')} parameters\n`,
-        );
+        const { config } = result;
+        const norm = config.normalization;
+        const lines = [
+          `wrote ${result.outDir}/model.json and weights in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          `  FCN-8s (${result.head} head) on VGG16, width ${config.widthMultiplier}: ${result.parameters.toLocaleString('en')} parameters (${((result.parameters * 4) / 1e6).toFixed(1)} MB)`,
+          `  ${config.numClasses} classes, input ${config.height}x${config.width} ${config.inputChannelOrder} 0-255, ` +
+            `normalised in the model as (x*${norm.scale === 1 ? '1' : `1/${Math.round(1 / norm.scale)}`} - mean)/std (${norm.source})`,
+          options.vgg16
+            ? `  encoder from ${options.vgg16}: ${result.importedParameters.toLocaleString('en')} parameters (13 convolutions, fc6, fc7)`
+            : `  encoder: He-normal random (seed ${options.seed}); pass --vgg16 FILE.onnx for ImageNet weights`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
       },
     );
 }
