@@ -14,6 +14,7 @@ const program = new Command('edgeseg')
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import('./model.js'),
   () => import('./export.js'),
+  () => import('./upscale.js'),
   () => import('./check-data.js'),
   () => import('./infer.js'),
   () => import('./models.js'),

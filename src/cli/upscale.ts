@@ -1,0 +1,35 @@
+// `edgeseg upscale`: the bilinear upsampling self-test on a picture (see src/model/upscale.ts).
+
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { upscaleFile } from '../model/upscale.js';
+
+export function register(program: Command): void {
+  program
+    .command('upscale')
+    .description(
+      'push an image through the bilinear-initialised transposed convolution the FCN heads start with; ' +
+        'the output is the same picture, factor times larger (borders fade: zero padding)',
+    )
+    .argument('<in>', 'input image (PNG, JPEG, WebP, ...)')
+    .argument('<out>', 'output image; the format follows the extension')
+    .option(
+      '--factor <f>',
+      'upsampling factor, integer 2-32 (kernel 2f - f mod 2, stride f, as in FCN)',
+      (value) => {
+        const factor = Number(value);
+        if (!Number.isInteger(factor)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+        return factor;
+      },
+      8,
+    )
+    .action(async (input: string, output: string, options: { factor: number }) => {
+      const started = Date.now();
+      const result = await upscaleFile(input, output, options.factor);
+      process.stdout.write(
+        `wrote ${output}: ${result.outWidth}x${result.outHeight} (${result.channels} channels) from ` +
+          `${result.inWidth}x${result.inHeight}, factor ${options.factor}, ${result.kernelSize}x${result.kernelSize} ` +
+          `bilinear kernel, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
+    });
+}
