@@ -11,6 +11,16 @@ export function register(program: Command): void {
     .requiredOption('--out <modeldir>', 'model directory to write (replaced atomically if it exists)')
     .option('--name <name>', 'model name recorded in the manifest (default: the folder name)')
     .option('--description <text>', 'description recorded in the manifest')
+    .addHelpText(
+      'after',
+      `
+The ONNX graph takes image [1,3,H,W] float32 raw 0-255 pixels in the model's channel order
+(normalisation is inside the graph) and returns logits [1,C,H,W]; manifest.json records the
+input contract, classes, head and the sha256 of model.onnx. Works for the full-size model.
+
+Example:
+  edgeseg export ckpt/road --out models/road --name kitti-road`,
+    )
     .action(async (checkpoint: string, options: { out: string; name?: string; description?: string }) => {
       const started = Date.now();
       const manifest = await exportModel(checkpoint, options.out, {

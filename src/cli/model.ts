@@ -30,6 +30,18 @@ export function register(program: Command): void {
         'the model then takes RGB input with torchvision normalisation',
     )
     .option('--seed <n>', 'seed for the initial weights', (v) => Number.parseInt(v, 10), 1)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  edgeseg model init --classes 2 --size 160x576 --out ckpt/road                 full-size, random encoder
+  edgeseg model init --classes 2 --size 160x576 --vgg16 vgg16.onnx --out ckpt/road   ImageNet encoder
+  edgeseg model init --classes 29 --size 256x512 --head original --out ckpt/city    the original's head
+  edgeseg model init --classes 3 --size 64x96 --width 0.0625 --out ckpt/tiny        0.5M parameters
+
+The checkpoint (model.json + weights-*.bin, tfjs weights-manifest format) feeds
+\`edgeseg train --init DIR\` and \`edgeseg export DIR --out MODELDIR\`. See docs/model.md.`,
+    )
     .action(
       async (options: {
         classes: number;
@@ -57,7 +69,7 @@ export function register(program: Command): void {
           `wrote ${result.outDir}/model.json and weights in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           `  FCN-8s (${result.head} head) on VGG16, width ${config.widthMultiplier}: ${result.parameters.toLocaleString('en')} parameters (${((result.parameters * 4) / 1e6).toFixed(1)} MB)`,
           `  ${config.numClasses} classes, input ${config.height}x${config.width} ${config.inputChannelOrder} 0-255, ` +
-            `normalised in the model as (x*${norm.scale === 1 ? '1' : `1/${Math.round(1 / norm.scale)}`} - mean)/std (${norm.source})`,
+            `normalised in the model as (${norm.scale === 1 ? 'x' : `x/${Math.round(1 / norm.scale)}`} - mean) / std (${norm.source})`,
           options.vgg16
             ? `  encoder from ${options.vgg16}: ${result.importedParameters.toLocaleString('en')} parameters (13 convolutions, fc6, fc7)`
             : `  encoder: He-normal random (seed ${options.seed}); pass --vgg16 FILE.onnx for ImageNet weights`,
