@@ -10,20 +10,27 @@ const program = new Command('edgeseg')
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ sortSubcommands: true });
 
-// Command registrations: one line per command module.
-const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
-  () => import('./model.js'),
-  () => import('./export.js'),
-  () => import('./upscale.js'),
-  () => import('./check-data.js'),
-  () => import('./infer.js'),
-  () => import('./models.js'),
-  () => import('./eval.js'),
-  () => import('./bench.js'),
-  () => import('./train.js'),
-];
+// Command registrations: one line per command module, keyed by the top-level command it registers.
+// Only the command being run is loaded (each pulls in tfjs, onnxruntime or sharp); help and unknown
+// commands load them all so commander can list them.
+const commandModules: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  model: () => import('./model.js'),
+  export: () => import('./export.js'),
+  upscale: () => import('./upscale.js'),
+  'check-data': () => import('./check-data.js'),
+  infer: () => import('./infer.js'),
+  models: () => import('./models.js'),
+  eval: () => import('./eval.js'),
+  bench: () => import('./bench.js'),
+  train: () => import('./train.js'),
+};
 
-for (const load of commandModules) (await load()).register(program);
+const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+const loaders =
+  requested !== undefined && Object.hasOwn(commandModules, requested)
+    ? [commandModules[requested]!]
+    : Object.values(commandModules);
+for (const load of loaders) (await load()).register(program);
 
 await runMain(program);
 
