@@ -54,7 +54,7 @@ const cases: Array<{ head: 'fcn8s' | 'original'; height: number; width: number }
 ];
 
 for (const { head, height, width } of cases) {
-  test(`${head} head at ${height}x${width}: tfjs and onnxruntime logits agree`, async () => {
+  test(`${head} head at ${height}x${width}: tfjs and onnxruntime logits agree`, async (t) => {
     const config: FcnConfig = {
       numClasses: 4,
       height,
@@ -110,6 +110,9 @@ for (const { head, height, width } of cases) {
       }
       if (bestA === bestB) agree++;
     }
+    t.diagnostic(
+      `max |diff| ${maxDiff.toExponential(2)}, logits range ${range.toFixed(2)} (ratio ${(maxDiff / range).toExponential(2)}), argmax agreement ${((100 * agree) / pixels).toFixed(3)}%`,
+    );
     assert.ok(agree / pixels >= 0.999, `argmax agrees on ${((100 * agree) / pixels).toFixed(3)}% of pixels`);
     await session.release();
     model.dispose();

@@ -14,7 +14,7 @@ import { makeTempDir } from '../helpers/tmp.js';
 
 test('full-size FCN-8s (width 1, 160x576, original head whose scoring layers start random): init, export, onnxruntime logits equal to tfjs', {
   timeout: 600_000,
-}, async () => {
+}, async (t) => {
   const dir = await makeTempDir();
   const checkpoint = join(dir, 'ckpt');
   const modelDir = join(dir, 'model');
@@ -76,6 +76,9 @@ test('full-size FCN-8s (width 1, 160x576, original head whose scoring layers sta
     if (onnxLogits[p]! > onnxLogits[pixels + p]! === tfjsLogits[p * 2]! > tfjsLogits[p * 2 + 1]!) agree++;
   }
   assert.ok(max - min > 0, 'logits are constant: the comparison would be meaningless');
+  t.diagnostic(
+    `max |diff| ${maxDiff.toExponential(2)}, logits range ${(max - min).toFixed(3)}, argmax agreement ${((100 * agree) / pixels).toFixed(3)}%`,
+  );
   assert.ok(maxDiff <= 1e-4 * (max - min), `max |diff| ${maxDiff} vs range ${max - min}`);
   assert.ok(agree / pixels >= 0.999, `argmax agrees on ${(100 * agree) / pixels}% of pixels`);
 });
