@@ -20,6 +20,7 @@ interface TrainFlags extends DataSourceCliFlags {
   head: string;
   size?: string;
   init?: string;
+  vgg16?: string;
   classWeights?: string;
   resume?: boolean;
   seed: string;
@@ -62,6 +63,10 @@ export function register(program: Command): void {
     )
     .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', 'fcn8s')
     .option('--size <HxW>', "training image size (default: the data source's, e.g. 160x576 for KITTI)")
+    .option(
+      '--vgg16 <file>',
+      'initialise the encoder from a VGG16 ONNX file (torchvision / model zoo layout; the model then takes RGB)',
+    )
     .option(
       '--init <checkpoint>',
       "start from this checkpoint's weights, e.g. one made by `edgeseg model init` (see docs/model.md)",
@@ -142,6 +147,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           seed,
           classWeightsFile: flags.classWeights,
           initFrom: flags.init,
+          vgg16File: flags.vgg16,
           resume: flags.resume === true,
           backend: flags.tfBackend as TfBackendChoice,
           command: ['edgeseg', ...process.argv.slice(2)].join(' '),

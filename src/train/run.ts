@@ -6,9 +6,15 @@ import { createDataSource } from '../data/registry.js';
 import type { DataSourceOptions } from '../data/types.js';
 import { exportModel } from '../export/export.js';
 import { loadModel } from '../model/checkpoint.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s, type FcnConfig } from '../model/fcn8s.js';
+import {
+  CAFFE_VGG_NORMALIZATION,
+  createFcn8s,
+  type FcnConfig,
+  TORCHVISION_NORMALIZATION,
+} from '../model/fcn8s.js';
 import type { ClassInfo, ModelManifest } from '../model/manifest.js';
 import { describeTfBackend, type TfBackendChoice } from '../model/tf.js';
+import { importVgg16Onnx } from '../model/vgg16-import.js';
 import { ConfigError, FileError } from '../system/errors.js';
 import { writeFileAtomic } from '../system/fs.js';
 import { edgesegVersion } from '../system/version.js';
@@ -30,8 +36,10 @@ export interface TrainingRunOptions {
   head: 'fcn8s' | 'original';
   seed: number;
   classWeightsFile?: string;
-  /** Start from this checkpoint's weights (e.g. `edgeseg model init` with imported VGG16 weights). */
+  /** Start from this checkpoint's weights (e.g. one written by `edgeseg model init`). */
   initFrom?: string;
+  /** VGG16 ONNX file for the encoder (torchvision layout); the model then takes RGB, torchvision-normalised. */
+  vgg16File?: string;
   resume: boolean;
   backend: TfBackendChoice;
   /** The command line, recorded in the manifest and the report. */
@@ -62,6 +70,11 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     throw new ConfigError('--batch-size', 'must be a positive integer');
   if (!(options.learningRate > 0)) throw new ConfigError('--lr', 'must be a positive number');
   if (!(options.widthMultiplier > 0)) throw new ConfigError('--width', 'must be a positive number');
+  if (options.initFrom && options.vgg16File)
+    throw new ConfigError(
+      '--vgg16',
+      'cannot be combined with --init (the checkpoint already has its weights)',
+    );
 
   const backendInfo = await initTrainingTf(options.backend);
   options.log(describeTfBackend(backendInfo));
@@ -99,8 +112,22 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
         widthMultiplier: options.widthMultiplier,
         head: options.head,
       };
-      if (!options.initFrom) return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
-      return await initialModelFrom(options.initFrom, config, source.classes);
+      if (options.initFrom) return await initialModelFrom(options.initFrom, config, source.classes);
+      if (!options.vgg16File)
+        return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
+      // Imported VGG16 weights expect their own preprocessing (torchvision: RGB, /255, mean/std).
+      const vggConfig: FcnConfig = {
+        ...config,
+        inputChannelOrder: 'RGB',
+        normalization: TORCHVISION_NORMALIZATION,
+      };
+      const imported = await importVgg16Onnx(options.vgg16File, vggConfig);
+      options.log(`encoder initialised from ${options.vgg16File} (${imported.weights.size} tensors)`);
+      return createFcn8s(vggConfig, {
+        seed: options.seed,
+        classes: [...source.classes],
+        weights: imported.weights,
+      });
     },
     epochs: options.epochs,
     batchSize: options.batchSize,

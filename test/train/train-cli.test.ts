@@ -8,6 +8,7 @@ import { readManifest } from '../../src/model/manifest.js';
 import { readEventRecords } from '../../src/train/event-file.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { writeVgg16Onnx } from '../model/vgg16-fixture.js';
 
 const tinyRun = [
   'train',
@@ -100,4 +101,31 @@ test('Ctrl-C stops after the current step with a checkpoint, and --resume finish
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming from epoch-0000-step-\d{6}: epoch 1, batch \d+/);
   assert.match(resumed.stdout, /finished after 1 epoch\(s\)/);
+});
+
+test('--vgg16 starts the encoder from a VGG16 ONNX file: the exported model takes RGB, torchvision-normalised', async () => {
+  const dir = await makeTempDir();
+  const vggPath = join(dir, 'vgg16.onnx');
+  await writeVgg16Onnx(vggPath, { widthMultiplier: 0.03125, seed: 3 });
+  const out = join(dir, 'run');
+  const result = await runCli(
+    [...tinyRun, '--num-training', '4', '--epochs', '1', '--vgg16', vggPath, '--out', out],
+    {
+      timeoutMs: 120_000,
+    },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /encoder initialised from .*vgg16\.onnx/);
+  const manifest = await readManifest(join(out, 'model'));
+  assert.equal(manifest.input.channelOrder, 'RGB');
+  assert.equal(manifest.input.inModelNormalization?.source, 'torchvision');
+
+  const wrongWidth = await runCli(
+    [...tinyRun, '--width', '0.0625', '--epochs', '1', '--vgg16', vggPath, '--out', join(dir, 'bad')],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  assert.equal(wrongWidth.code, 1);
+  assert.match(wrongWidth.stderr, /vgg16\.onnx/);
 });
