@@ -4,13 +4,15 @@
 import type { Command } from 'commander';
 import { parseImageSize } from '../data/cli-options.js';
 import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
+import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
 import { UserError } from '../system/errors.js';
+import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
   size?: string;
-  frames: string;
+  frames?: string;
   tfjsFrames?: string;
   json?: boolean;
   noTfjs?: boolean;
@@ -61,17 +63,51 @@ export function register(program: Command): void {
     .description('benchmark a model: per-stage median/p90, frames/s, onnxruntime vs tfjs vs the bare session')
     .option('--model <dir>', 'model directory')
     .option('--size <HxW>', "frame size fed in (default: the model's input size)")
-    .option('--frames <n>', 'frames to time', '50')
-    .option('--tfjs-frames <n>', 'frames for the tfjs fallback (default: min(frames, 5))')
+    .option('--frames <n>', 'frames to time (default 50; 5 with --synthetic-vgg16)')
+    .option(
+      '--tfjs-frames <n>',
+      'frames for the tfjs fallback (default: min(frames, 5); 2 with --synthetic-vgg16)',
+    )
     .option('--no-tfjs', 'skip the tfjs fallback column')
     .option('--json', 'print JSON (endToEndFps, bareSessionFps, ratio, stages)')
     .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 576x160 and 1024x512')
     .option('--training', 'benchmark training steps instead (see docs/training.md)');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
-    const frames = positive(flags.frames, '--frames') ?? 50;
-    const tfjsFrames = positive(flags.tfjsFrames, '--tfjs-frames');
+    const synthetic = flags.syntheticVgg16 === true;
+    const frames = positive(flags.frames, '--frames') ?? (synthetic ? 5 : 50);
+    const tfjsFrames = positive(flags.tfjsFrames, '--tfjs-frames') ?? (synthetic ? 2 : undefined);
     const engine = engineOptionsFrom(flags);
     const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+    if (flags.training) {
+      progress('training steps per TensorFlow.js backend');
+      const report = await benchTraining();
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        process.stdout.write(
+          `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}\n`,
+        );
+        for (const result of report.results)
+          process.stdout.write(
+            `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)\n`,
+          );
+      }
+      return;
+    }
+    if (synthetic) {
+      const reports = await benchSyntheticVgg16({
+        frames,
+        ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
+        engine,
+        skipTfjs: !flags.tfjs,
+        onProgress: progress,
+      });
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ syntheticVgg16: reports }, null, 2)}\n`
+          : `${reports.map(formatBench).join('\n\n')}\n`,
+      );
+      return;
+    }
     if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
     const report = await benchModel({
       modelDir: flags.model,
