@@ -1,32 +1,21 @@
 // FCN-8s → ONNX graph: NCHW input `image` [1,3,H,W] of raw 0-255 pixels, output `logits`
 // [1,C,H,W]. Plain Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub so ONNX Runtime and TensorRT fuse it.
 
-import { type FcnModel, type LayerSpec, POOL3_SCALE, POOL4_SCALE } from '../model/fcn8s.js';
+import { type FcnModel, POOL3_SCALE, POOL4_SCALE } from '../model/fcn8s.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 
-/** tfjs conv kernel [kh,kw,in,out] → ONNX Conv weight [out,in,kh,kw]. */
-export function convKernelToOihw(values: Float32Array, spec: LayerSpec): Float32Array {
-  const { kernel: k, inChannels: inC, outChannels: outC } = spec;
+/**
+ * Moves a kernel's two channel axes in front of its spatial ones, swapped: [k,k,A,B] → [B,A,k,k].
+ * tfjs conv [k,k,in,out] becomes ONNX Conv's [out,in,k,k]; tfjs conv2dTranspose [k,k,out,in]
+ * becomes ONNX ConvTranspose's [in,out,k,k].
+ */
+export function kernelToOnnxLayout(values: Float32Array, k: number, a: number, b: number): Float32Array {
   const result = new Float32Array(values.length);
-  for (let y = 0; y < k; y++)
-    for (let x = 0; x < k; x++)
-      for (let i = 0; i < inC; i++) {
-        const source = ((y * k + x) * inC + i) * outC;
-        for (let o = 0; o < outC; o++) result[((o * inC + i) * k + y) * k + x] = values[source + o]!;
-      }
-  return result;
-}
-
-/** tfjs conv2dTranspose kernel [kh,kw,out,in] → ONNX ConvTranspose weight [in,out,kh,kw]. */
-export function deconvKernelToIohw(values: Float32Array, spec: LayerSpec): Float32Array {
-  const { kernel: k, inChannels: inC, outChannels: outC } = spec;
-  const result = new Float32Array(values.length);
-  for (let y = 0; y < k; y++)
-    for (let x = 0; x < k; x++)
-      for (let o = 0; o < outC; o++) {
-        const source = ((y * k + x) * outC + o) * inC;
-        for (let i = 0; i < inC; i++) result[((i * outC + o) * k + y) * k + x] = values[source + i]!;
-      }
+  for (let p = 0; p < k * k; p++)
+    for (let i = 0; i < a; i++) {
+      const source = (p * a + i) * b;
+      for (let o = 0; o < b; o++) result[(o * a + i) * k * k + p] = values[source + o]!;
+    }
   return result;
 }
 
@@ -51,7 +40,7 @@ export async function buildFcnOnnx(model: FcnModel, docString: string): Promise<
     const weight = graph.initializer(
       `${layer}.weight`,
       [spec.outChannels, spec.inChannels, spec.kernel, spec.kernel],
-      convKernelToOihw(await kernelValues(layer), spec),
+      kernelToOnnxLayout(await kernelValues(layer), spec.kernel, spec.inChannels, spec.outChannels),
     );
     const bias = graph.initializer(
       `${layer}.bias`,
@@ -72,7 +61,7 @@ export async function buildFcnOnnx(model: FcnModel, docString: string): Promise<
     const weight = graph.initializer(
       `${layer}.weight`,
       [spec.inChannels, spec.outChannels, spec.kernel, spec.kernel],
-      deconvKernelToIohw(await kernelValues(layer), spec),
+      kernelToOnnxLayout(await kernelValues(layer), spec.kernel, spec.outChannels, spec.inChannels),
     );
     return graph.node(
       'ConvTranspose',

@@ -3,13 +3,13 @@
 // model.json is replaced atomically last, so a crash mid-save leaves the previous checkpoint whole.
 
 import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FileError } from '../system/errors.js';
 import { fsyncDirectory, writeFileAtomic } from '../system/fs.js';
 import { createFcn8s, type FcnConfig, type FcnModel, fcnLayerSpecs, validateConfig } from './fcn8s.js';
-import { ClassInfoSchema, formatIssues } from './manifest.js';
+import { ClassInfoSchema, formatIssues, readJsonFile } from './manifest.js';
 
 export const CHECKPOINT_FILE = 'model.json';
 export const CHECKPOINT_FORMAT = 'edgeseg-fcn8s-checkpoint';
@@ -99,20 +99,10 @@ async function removeStaleWeights(dir: string, keep: string): Promise<void> {
 /** Reads and validates `<dir>/model.json`. */
 export async function readCheckpointJson(dir: string): Promise<CheckpointJson> {
   const path = join(dir, CHECKPOINT_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new FileError(path, 'cannot read the checkpoint (is this a checkpoint or tfjs model directory?)', {
-      cause: error,
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new FileError(path, `not valid JSON: ${(error as Error).message}`);
-  }
+  const parsed = await readJsonFile(
+    path,
+    'cannot read the checkpoint (is this a checkpoint or tfjs model directory?)',
+  );
   const result = CheckpointJsonSchema.safeParse(parsed);
   if (!result.success) throw new FileError(path, `not an edgeseg checkpoint: ${formatIssues(result.error)}`);
   validateConfig(result.data.config as FcnConfig);

@@ -117,22 +117,24 @@ export function parseManifest(json: unknown, path: string): ModelManifest {
   return result.data;
 }
 
-/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
-export async function readManifest(modelDir: string): Promise<ModelManifest> {
-  const path = join(modelDir, MANIFEST_FILE);
+/** Reads and parses a JSON file; `unreadable` says what the file should have been if it cannot be read. */
+export async function readJsonFile(path: string, unreadable: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new FileError(path, 'cannot read the model manifest (is this a model directory?)', {
-      cause: error,
-    });
+    throw new FileError(path, unreadable, { cause: error });
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new FileError(path, `not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+export async function readManifest(modelDir: string): Promise<ModelManifest> {
+  const path = join(modelDir, MANIFEST_FILE);
+  const json = await readJsonFile(path, 'cannot read the model manifest (is this a model directory?)');
   return parseManifest(json, path);
 }

@@ -1,3 +1,6 @@
+// The FCN-8s model core: parameter count, bilinear filter, output shapes of both heads, the size
+// check, deterministic dropout and checkpoint round trips.
+
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -98,4 +101,13 @@ test('a truncated weights file is reported with its path', async () => {
   model.dispose();
   await writeFile(join(dir, json.weightsManifest[0]!.paths[0]!), Buffer.alloc(100));
   await assert.rejects(loadModel(dir), /weights-[0-9a-f]{8}\.bin: has 100 bytes but model\.json describes/);
+});
+
+test('a folder without a checkpoint, or with a broken model.json, is reported with the file path', async () => {
+  const dir = await makeTempDir();
+  await assert.rejects(loadModel(dir), /model\.json: cannot read the checkpoint/);
+  await writeFile(join(dir, 'model.json'), '{"format": ');
+  await assert.rejects(loadModel(dir), /model\.json: not valid JSON/);
+  await writeFile(join(dir, 'model.json'), '{"format": "something-else"}');
+  await assert.rejects(loadModel(dir), /model\.json: not an edgeseg checkpoint: format/);
 });
