@@ -3,7 +3,7 @@
 // upsampling of the mask back onto the frame (undoing a letterbox).
 
 import type { OutputContract } from '../model/manifest.js';
-import type { Letterbox } from './preprocess.js';
+import { fullFrame, type Letterbox } from './preprocess.js';
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
@@ -183,14 +183,7 @@ export function resampleNearest<Values extends Uint8Array | Float32Array>(
   letterbox?: Letterbox,
 ): Values {
   if (out.length < width * height) throw new RangeError(`out must hold ${width * height} pixels`);
-  const box = letterbox ?? {
-    offsetX: 0,
-    offsetY: 0,
-    contentWidth: mapWidth,
-    contentHeight: mapHeight,
-    modelWidth: mapWidth,
-    modelHeight: mapHeight,
-  };
+  const box = letterbox ?? fullFrame(mapWidth, mapHeight);
   // The letterbox is in model-input pixels; the map may be at a different (output) resolution.
   const scaleX = mapWidth / box.modelWidth;
   const scaleY = mapHeight / box.modelHeight;

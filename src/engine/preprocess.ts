@@ -19,6 +19,18 @@ export interface Letterbox {
 /** A frame's pixels; captureTimeMs is not needed to preprocess. */
 export type RgbPixels = Pick<RgbFrame, 'data' | 'width' | 'height'>;
 
+/** The letterbox of a map that covers the whole model input (no bars). */
+export function fullFrame(width: number, height: number): Letterbox {
+  return {
+    offsetX: 0,
+    offsetY: 0,
+    contentWidth: width,
+    contentHeight: height,
+    modelWidth: width,
+    modelHeight: height,
+  };
+}
+
 export function letterboxFor(
   resize: 'stretch' | 'letterbox',
   srcWidth: number,
@@ -26,9 +38,8 @@ export function letterboxFor(
   dstWidth: number,
   dstHeight: number,
 ): Letterbox {
+  if (resize === 'stretch') return fullFrame(dstWidth, dstHeight);
   const model = { modelWidth: dstWidth, modelHeight: dstHeight };
-  if (resize === 'stretch')
-    return { offsetX: 0, offsetY: 0, contentWidth: dstWidth, contentHeight: dstHeight, ...model };
   const scale = Math.min(dstWidth / srcWidth, dstHeight / srcHeight);
   const contentWidth = Math.max(1, Math.min(dstWidth, Math.round(srcWidth * scale)));
   const contentHeight = Math.max(1, Math.min(dstHeight, Math.round(srcHeight * scale)));

@@ -4,7 +4,7 @@
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { ClassInfo } from '../model/manifest.js';
-import type { Letterbox, RgbPixels } from './preprocess.js';
+import { fullFrame, type Letterbox, type RgbPixels } from './preprocess.js';
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -111,14 +111,7 @@ export async function renderOverlay(
       cls.color.map((value) => value * alpha),
       cls.id * 3,
     );
-  const box = options.letterbox ?? {
-    offsetX: 0,
-    offsetY: 0,
-    contentWidth: maskWidth,
-    contentHeight: maskHeight,
-    modelWidth: maskWidth,
-    modelHeight: maskHeight,
-  };
+  const box = options.letterbox ?? fullFrame(maskWidth, maskHeight);
   const scaleX = maskWidth / box.modelWidth;
   const scaleY = maskHeight / box.modelHeight;
   const keep = 1 - alpha;
