@@ -98,73 +98,78 @@ export async function importVgg16Onnx(path: string, config: FcnConfig): Promise<
       { hint: 'pass the --width the file was made for, or use an unmodified VGG16 (width 1)' },
     );
 
-  const convNodes = nodes.filter((n) => n.opType === 'Conv');
-  for (const [index, layer] of VGG_CONV_LAYERS.entries()) {
-    const node = convNodes[index];
-    if (!node)
-      throw new FileError(
-        path,
-        `has ${convNodes.length} convolutions; VGG16 has 13 (layer ${layer} is missing)`,
-      );
-    const spec = specs.get(layer)!;
-    const kernel = tensorOf(tensors, node.input?.[1], path, layer);
-    const expected = [spec.outChannels, spec.inChannels, 3, 3];
-    if (!sameShape(dimsOf(kernel), expected)) throw mismatch(layer, node, 'weight', dimsOf(kernel), expected);
-    const group = node.attribute?.find((a) => a.name === 'group');
-    if (group && Number(group.i) !== 1) throw new FileError(path, `layer ${layer}: grouped convolution`);
-    const bias = tensorOf(tensors, node.input?.[2], path, `${layer} bias`);
-    if (!sameShape(dimsOf(bias), [spec.outChannels]))
-      throw mismatch(layer, node, 'bias', dimsOf(bias), [spec.outChannels]);
-    weights.set(`${layer}/kernel`, {
-      shape: [3, 3, spec.inChannels, spec.outChannels],
-      values: oihwToHwio(reader.values(kernel), spec.outChannels, spec.inChannels, 3),
-    });
-    weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: reader.values(bias) });
-    sourceNodes[layer] = node.name ?? `Conv #${index + 1}`;
-  }
-  if (convNodes.length > 13)
-    throw new FileError(path, `has ${convNodes.length} convolutions; VGG16 has 13 (is this VGG19?)`);
+  try {
+    const convNodes = nodes.filter((n) => n.opType === 'Conv');
+    for (const [index, layer] of VGG_CONV_LAYERS.entries()) {
+      const node = convNodes[index];
+      if (!node)
+        throw new FileError(
+          path,
+          `has ${convNodes.length} convolutions; VGG16 has 13 (layer ${layer} is missing)`,
+        );
+      const spec = specs.get(layer)!;
+      const kernel = tensorOf(tensors, node.input?.[1], path, layer);
+      const expected = [spec.outChannels, spec.inChannels, 3, 3];
+      if (!sameShape(dimsOf(kernel), expected))
+        throw mismatch(layer, node, 'weight', dimsOf(kernel), expected);
+      const group = node.attribute?.find((a) => a.name === 'group');
+      if (group && Number(group.i) !== 1) throw new FileError(path, `layer ${layer}: grouped convolution`);
+      const bias = tensorOf(tensors, node.input?.[2], path, `${layer} bias`);
+      if (!sameShape(dimsOf(bias), [spec.outChannels]))
+        throw mismatch(layer, node, 'bias', dimsOf(bias), [spec.outChannels]);
+      weights.set(`${layer}/kernel`, {
+        shape: [3, 3, spec.inChannels, spec.outChannels],
+        values: oihwToHwio(reader.values(kernel), spec.outChannels, spec.inChannels, 3),
+      });
+      weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: reader.values(bias) });
+      sourceNodes[layer] = node.name ?? `Conv #${index + 1}`;
+    }
+    if (convNodes.length > 13)
+      throw new FileError(path, `has ${convNodes.length} convolutions; VGG16 has 13 (is this VGG19?)`);
 
-  const dense = denseLayers(nodes, tensors);
-  const fc6 = specs.get('fc6')!;
-  const fc7 = specs.get('fc7')!;
-  const pool5Channels = fc6.inChannels;
-  for (const [index, layer] of (['fc6', 'fc7'] as const).entries()) {
-    const found = dense[index];
-    if (!found)
-      throw new FileError(
-        path,
-        `has ${dense.length} fully-connected layers before the classifier; VGG16 has 3`,
-        {
-          hint: 'export the whole torchvision vgg16 (features and classifier)',
-        },
-      );
-    const spec = layer === 'fc6' ? fc6 : fc7;
-    const inputs = layer === 'fc6' ? pool5Channels * 49 : fc7.inChannels;
-    const expected = found.outMajor ? [spec.outChannels, inputs] : [inputs, spec.outChannels];
-    const actual = dimsOf(found.weight);
-    if (!sameShape(actual, expected)) throw mismatch(layer, found.node, 'weight', actual, expected);
-    const values = reader.values(found.weight);
-    const kernel =
-      layer === 'fc6'
-        ? denseToConv7x7(values, spec.outChannels, pool5Channels, found.outMajor)
-        : found.outMajor
-          ? transpose2d(values, spec.outChannels, inputs)
-          : values;
-    if (found.alpha !== 1) for (let i = 0; i < kernel.length; i++) kernel[i]! *= found.alpha;
-    const bias = found.bias ? reader.values(found.bias) : new Float32Array(spec.outChannels);
-    if (!sameShape([bias.length], [spec.outChannels]))
-      throw mismatch(layer, found.node, 'bias', [bias.length], [spec.outChannels]);
-    if (found.beta !== 1) for (let i = 0; i < bias.length; i++) bias[i]! *= found.beta;
-    weights.set(`${layer}/kernel`, {
-      shape: [spec.kernel, spec.kernel, spec.inChannels, spec.outChannels],
-      values: kernel,
-    });
-    weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: bias });
-    sourceNodes[layer] = found.node.name ?? `${found.node.opType} #${index + 1}`;
+    const dense = denseLayers(nodes, tensors);
+    const fc6 = specs.get('fc6')!;
+    const fc7 = specs.get('fc7')!;
+    const pool5Channels = fc6.inChannels;
+    for (const [index, layer] of (['fc6', 'fc7'] as const).entries()) {
+      const found = dense[index];
+      if (!found)
+        throw new FileError(
+          path,
+          `has ${dense.length} fully-connected layers before the classifier; VGG16 has 3`,
+          {
+            hint: 'export the whole torchvision vgg16 (features and classifier)',
+          },
+        );
+      const spec = layer === 'fc6' ? fc6 : fc7;
+      const inputs = layer === 'fc6' ? pool5Channels * 49 : fc7.inChannels;
+      const expected = found.outMajor ? [spec.outChannels, inputs] : [inputs, spec.outChannels];
+      const actual = dimsOf(found.weight);
+      if (!sameShape(actual, expected)) throw mismatch(layer, found.node, 'weight', actual, expected);
+      const values = reader.values(found.weight);
+      const kernel =
+        layer === 'fc6'
+          ? denseToConv7x7(values, spec.outChannels, pool5Channels, found.outMajor)
+          : found.outMajor
+            ? transpose2d(values, spec.outChannels, inputs)
+            : values;
+      if (found.alpha !== 1) for (let i = 0; i < kernel.length; i++) kernel[i]! *= found.alpha;
+      const bias = found.bias ? reader.values(found.bias) : new Float32Array(spec.outChannels);
+      if (!sameShape([bias.length], [spec.outChannels]))
+        throw mismatch(layer, found.node, 'bias', [bias.length], [spec.outChannels]);
+      if (found.beta !== 1) for (let i = 0; i < bias.length; i++) bias[i]! *= found.beta;
+      weights.set(`${layer}/kernel`, {
+        shape: [spec.kernel, spec.kernel, spec.inChannels, spec.outChannels],
+        values: kernel,
+      });
+      weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: bias });
+      sourceNodes[layer] = found.node.name ?? `${found.node.opType} #${index + 1}`;
+    }
+    return { weights, sourceNodes };
+  } finally {
+    // External-data files stay open across tensors; close them however the import ends.
+    reader.close();
   }
-  reader.close();
-  return { weights, sourceNodes };
 }
 
 /** Gemm nodes, or MatMul followed by an Add of a constant bias, in graph order. */

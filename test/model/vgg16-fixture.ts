@@ -4,6 +4,7 @@
 // independent writer; the graph runs in onnxruntime at 224x224.
 
 import { writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 
@@ -16,6 +17,8 @@ export interface VggFixtureOptions {
   dense?: 'gemm' | 'matmul';
   /** Store weights as float_data instead of raw_data. */
   floatData?: boolean;
+  /** Store weights in `<path>.data` beside the model (ONNX external data). */
+  externalData?: boolean;
   /** Override fc6's input feature count (to make a mismatching file). */
   fc6Inputs?: number;
 }
@@ -35,8 +38,27 @@ export async function writeVgg16Onnx(path: string, options: VggFixtureOptions): 
   const random = mulberry32(options.seed);
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const external: Uint8Array[] = [];
+  let externalBytes = 0;
+  const dataFile = `${basename(path)}.data`;
   const tensor = (name: string, dims: number[], std: number) => {
     const values = fillNormal(new Float32Array(dims.reduce((a, b) => a * b, 1)), std, random);
+    if (options.externalData) {
+      initializers.push({
+        name,
+        dims,
+        dataType: onnx.TensorProto.DataType.FLOAT,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: dataFile },
+          { key: 'offset', value: String(externalBytes) },
+          { key: 'length', value: String(values.byteLength) },
+        ],
+      });
+      external.push(new Uint8Array(values.buffer));
+      externalBytes += values.byteLength;
+      return name;
+    }
     initializers.push(
       options.floatData
         ? { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(values) }
@@ -127,4 +149,5 @@ export async function writeVgg16Onnx(path: string, options: VggFixtureOptions): 
     },
   });
   await writeFile(path, onnx.ModelProto.encode(model).finish());
+  if (options.externalData) await writeFile(join(dirname(path), dataFile), Buffer.concat(external));
 }

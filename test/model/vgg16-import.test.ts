@@ -97,6 +97,16 @@ test('MatMul+Add dense layers with float_data tensors import correctly too', asy
   model.dispose();
 });
 
+test('weights in an external data file import to the same values as embedded ones', async () => {
+  const dir = await makeTempDir();
+  await writeVgg16Onnx(join(dir, 'embedded.onnx'), { widthMultiplier: WIDTH, seed: 8 });
+  await writeVgg16Onnx(join(dir, 'external.onnx'), { widthMultiplier: WIDTH, seed: 8, externalData: true });
+  const embedded = await importVgg16Onnx(join(dir, 'embedded.onnx'), config);
+  const external = await importVgg16Onnx(join(dir, 'external.onnx'), config);
+  assert.equal(external.weights.size, 30);
+  for (const [name, entry] of embedded.weights) assert.deepEqual(external.weights.get(name), entry, name);
+});
+
 test('a VGG16 file for another width is refused, naming the first mismatching layer and both shapes', async () => {
   const dir = await makeTempDir();
   const path = join(dir, 'vgg16.onnx');
