@@ -1,7 +1,7 @@
 // FCN-8s → ONNX graph: NCHW input `image` [1,3,H,W] of raw 0-255 pixels, output `logits`
 // [1,C,H,W]. Plain Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub so ONNX Runtime and TensorRT fuse it.
 
-import { type FcnModel, POOL3_SCALE, POOL4_SCALE } from '../model/fcn8s.js';
+import { type FcnConfig, fcnLayerSpecs, POOL3_SCALE, POOL4_SCALE } from '../model/fcn8s.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 
 /**
@@ -27,14 +27,19 @@ export function sameDeconvPads(kernel: number, stride: number): [number, number,
   return [begin, begin, end, end];
 }
 
-export async function buildFcnOnnx(model: FcnModel, docString: string): Promise<Uint8Array> {
-  const { config } = model;
+/** Where the exporter gets each parameter (tfjs layout) by name: a live model or checkpoint arrays. */
+export type WeightSource = (name: string) => Promise<Float32Array>;
+
+export async function buildFcnOnnx(
+  config: FcnConfig,
+  weights: WeightSource,
+  docString: string,
+): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder();
-  const specs = new Map(model.layers.map((spec) => [spec.name, spec]));
+  const specs = new Map(fcnLayerSpecs(config).map((spec) => [spec.name, spec]));
   graph.input('image', [1, 3, config.height, config.width]);
 
-  const kernelValues = async (layer: string) =>
-    (await model.params.get(`${layer}/kernel`)!.data()) as Float32Array;
+  const kernelValues = (layer: string) => weights(`${layer}/kernel`);
   const conv = async (x: string, layer: string, relu: boolean): Promise<string> => {
     const spec = specs.get(layer)!;
     const weight = graph.initializer(
@@ -42,11 +47,7 @@ export async function buildFcnOnnx(model: FcnModel, docString: string): Promise<
       [spec.outChannels, spec.inChannels, spec.kernel, spec.kernel],
       kernelToOnnxLayout(await kernelValues(layer), spec.kernel, spec.inChannels, spec.outChannels),
     );
-    const bias = graph.initializer(
-      `${layer}.bias`,
-      [spec.outChannels],
-      (await model.params.get(`${layer}/bias`)!.data()) as Float32Array,
-    );
+    const bias = graph.initializer(`${layer}.bias`, [spec.outChannels], await weights(`${layer}/bias`));
     const pad = (spec.kernel - 1) / 2;
     const y = graph.node(
       'Conv',

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FileError } from '../system/errors.js';
 import { fsyncDirectory, writeFileAtomic } from '../system/fs.js';
-import { createFcn8s, type FcnConfig, type FcnModel, fcnLayerSpecs, validateConfig } from './fcn8s.js';
+import {
+  createFcn8s,
+  type FcnConfig,
+  type FcnModel,
+  fcnLayerSpecs,
+  kernelShape,
+  validateConfig,
+} from './fcn8s.js';
 import { ClassInfoSchema, formatIssues, readJsonFile } from './manifest.js';
 
 export const CHECKPOINT_FILE = 'model.json';
@@ -146,20 +153,32 @@ export async function readCheckpointWeights(
   return weights;
 }
 
+/** Checks that every parameter the config needs is present with the right shape. */
+export function checkCheckpointWeights(
+  dir: string,
+  config: FcnConfig,
+  weights: Map<string, { shape: number[] }>,
+): void {
+  for (const spec of fcnLayerSpecs(config)) {
+    const expected: Array<[string, number[]]> = [[`${spec.name}/kernel`, kernelShape(spec)]];
+    if (spec.bias) expected.push([`${spec.name}/bias`, [spec.outChannels]]);
+    for (const [name, shape] of expected) {
+      const entry = weights.get(name);
+      if (!entry) throw new FileError(join(dir, CHECKPOINT_FILE), `weight ${name} is missing`);
+      if (entry.shape.join('x') !== shape.join('x'))
+        throw new FileError(
+          join(dir, CHECKPOINT_FILE),
+          `weight ${name} has shape ${entry.shape.join('x')}, the config needs ${shape.join('x')}`,
+        );
+    }
+  }
+}
+
 /** Loads a checkpoint (or an exported model's tfjs/ folder) into a ready FcnModel. */
 export async function loadModel(dir: string): Promise<FcnModel> {
   const json = await readCheckpointJson(dir);
   const weights = await readCheckpointWeights(dir, json);
   const config = json.config as FcnConfig;
-  const expected = createExpectedNames(config);
-  for (const name of expected) {
-    if (!weights.has(name)) throw new FileError(join(dir, CHECKPOINT_FILE), `weight ${name} is missing`);
-  }
+  checkCheckpointWeights(dir, config, weights);
   return createFcn8s(config, { classes: json.classes, weights });
-}
-
-function createExpectedNames(config: FcnConfig): string[] {
-  return fcnLayerSpecs(config).flatMap((spec) =>
-    spec.bias ? [`${spec.name}/kernel`, `${spec.name}/bias`] : [`${spec.name}/kernel`],
-  );
 }
