@@ -38,7 +38,7 @@ export function addEngineFlags(command: Command): Command {
     .addOption(
       new Option(
         '--inference-thread <where>',
-        'run onnxruntime in a worker thread or on the main thread',
+        'run onnxruntime on the main thread (default; fastest on 2 cores) or in a worker thread (event loop stays free)',
       ).choices(['worker', 'main']),
     );
 }

@@ -9,7 +9,7 @@ import { renderSyntheticScene } from '../data/synthetic-road.js';
 import type { ImageSize } from '../data/types.js';
 import { errorMessage } from '../system/errors.js';
 import { createEngine } from './create.js';
-import type { OnnxEngine } from './onnx-engine.js';
+import { OnnxEngine } from './onnx-engine.js';
 import { decodeImageFile, Preprocessor } from './preprocess.js';
 import { Segmenter } from './segmenter.js';
 import type { EngineInfo, EngineOptions, InferenceEngine, RgbFrame } from './types.js';
@@ -88,77 +88,102 @@ async function* decodedFrames(jpegs: Buffer[], count: number): AsyncGenerator<Ti
   }
 }
 
+/** Per-stage samples accumulated over one or more timed runs of the pipeline. */
+class StageSamples {
+  readonly decode: number[] = [];
+  readonly preprocess: number[] = [];
+  readonly inference: number[] = [];
+  readonly postprocess: number[] = [];
+  readonly prePost: number[] = [];
+  frames = 0;
+  seconds = 0;
+
+  summary(engine: InferenceEngine): RuntimeBench {
+    return {
+      runtime: engine.info.runtime,
+      engine: engine.info,
+      frames: this.frames,
+      stages: {
+        decode: stageStats(this.decode),
+        preprocess: stageStats(this.preprocess),
+        inference: stageStats(this.inference),
+        postprocess: stageStats(this.postprocess),
+      },
+      prePostMedianMs: stageStats(this.prePost).medianMs,
+      endToEndFps: this.seconds > 0 ? this.frames / this.seconds : 0,
+    };
+  }
+}
+
+/** Times `frames` frames through the pipelined Segmenter (as `infer` runs), adding to `samples`. */
+async function timePipeline(segmenter: Segmenter, jpegs: Buffer[], frames: number, samples: StageSamples) {
+  const started = performance.now();
+  await segmenter.segmentStream(decodedFrames(jpegs, frames), (result, frame) => {
+    samples.decode.push(frame.decodeMs);
+    samples.preprocess.push(result.timings.preprocessMs);
+    samples.inference.push(result.timings.inferenceMs);
+    samples.postprocess.push(result.timings.postprocessMs);
+    samples.prePost.push(result.timings.preprocessMs + result.timings.postprocessMs);
+  });
+  samples.seconds += (performance.now() - started) / 1000;
+  samples.frames += frames;
+}
+
 async function benchRuntime(engine: InferenceEngine, jpegs: Buffer[], frames: number): Promise<RuntimeBench> {
   const segmenter = new Segmenter(engine);
   await segmenter.ready();
   // Warm-up frames through the whole path (first-run allocations, JIT) are not measured.
   await segmenter.segmentStream(decodedFrames(jpegs, 2), () => {});
-  const decode: number[] = [];
-  const preprocess: number[] = [];
-  const inference: number[] = [];
-  const postprocess: number[] = [];
-  const prePost: number[] = [];
-  const started = performance.now();
-  await segmenter.segmentStream(decodedFrames(jpegs, frames), (result, frame) => {
-    decode.push(frame.decodeMs);
-    preprocess.push(result.timings.preprocessMs);
-    inference.push(result.timings.inferenceMs);
-    postprocess.push(result.timings.postprocessMs);
-    prePost.push(result.timings.preprocessMs + result.timings.postprocessMs);
-  });
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    runtime: engine.info.runtime,
-    engine: engine.info,
-    frames,
-    stages: {
-      decode: stageStats(decode),
-      preprocess: stageStats(preprocess),
-      inference: stageStats(inference),
-      postprocess: stageStats(postprocess),
-    },
-    prePostMedianMs: stageStats(prePost).medianMs,
-    endToEndFps: frames / seconds,
-  };
+  const samples = new StageSamples();
+  await timePipeline(segmenter, jpegs, frames, samples);
+  return samples.summary(engine);
 }
 
-/** session.run in a loop on one preprocessed input: no pre/post, no buffer reuse tricks. */
-async function benchBareSession(engine: OnnxEngine, jpegs: Buffer[], frames: number) {
-  const session = engine.rawSession;
-  const { input } = engine.manifest;
-  const frame = await decodeImageFile(jpegs[0]!);
-  const buffer = new Preprocessor(input).run(frame);
-  const tensor = new ort.Tensor(
-    input.dtype === 'uint8' ? 'uint8' : 'float32',
-    input.dtype === 'uint8' ? Uint8Array.from(buffer) : buffer,
-    engine.info.inputDims,
-  );
-  const feeds = { [input.name]: tensor };
-  for (let i = 0; i < 2; i++) await session.run(feeds);
-  const times: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < frames; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
+/** The reference: session.run in a plain loop on one preprocessed input, no pre/post at all. */
+class BareSession {
+  readonly times: number[] = [];
+  seconds = 0;
+  private readonly engine: OnnxEngine;
+  private feeds: Record<string, ort.Tensor> = {};
+
+  constructor(engine: OnnxEngine) {
+    this.engine = engine;
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { fps: frames / seconds, medianMs: stageStats(times).medianMs };
+
+  async prepare(jpeg: Buffer): Promise<void> {
+    const { input } = this.engine.manifest;
+    const buffer = new Preprocessor(input).run(await decodeImageFile(jpeg));
+    const data = input.dtype === 'uint8' ? Uint8Array.from(buffer) : buffer;
+    this.feeds = { [input.name]: new ort.Tensor(input.dtype, data, this.engine.info.inputDims) };
+    for (let i = 0; i < 2; i++) await this.engine.rawSession.run(this.feeds);
+  }
+
+  async time(runs: number): Promise<void> {
+    const started = performance.now();
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await this.engine.rawSession.run(this.feeds);
+      this.times.push(performance.now() - t0);
+    }
+    this.seconds += (performance.now() - started) / 1000;
+  }
+
+  get fps(): number {
+    return this.seconds > 0 ? this.times.length / this.seconds : 0;
+  }
 }
 
 export async function benchModel(options: BenchOptions): Promise<BenchReport> {
   const say = options.onProgress ?? (() => {});
   // The reference: an in-process session with the same options, session.run in a plain loop.
-  const bareEngine = (await createEngine(options.modelDir, {
-    ...options.engine,
-    runtime: 'onnxruntime',
-    inferenceThread: 'main',
-  })) as OnnxEngine;
+  const bareEngine = new OnnxEngine(options.modelDir, { ...options.engine, runtime: 'onnxruntime' });
+  await bareEngine.start();
   const { manifest } = bareEngine;
   const frameSize = options.frameSize ?? { height: manifest.input.height, width: manifest.input.width };
   const jpegs = await makeJpegs(frameSize, 4);
+  const samples = new StageSamples();
+  const bare = new BareSession(bareEngine);
   let onnxBench: RuntimeBench;
-  let bare: { fps: number; medianMs: number };
   try {
     const onnx = await createEngine(options.modelDir, {
       ...options.engine,
@@ -166,14 +191,22 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
       skipSha256: true,
     });
     try {
-      // Bare session, then the pipeline, then bare again: the better bare run is the reference,
-      // so a machine getting busier mid-run cannot flatter the ratio.
-      say(`onnxruntime: bare session, ${options.frames} runs`);
-      const bareFirst = await benchBareSession(bareEngine, jpegs, options.frames);
-      say(`onnxruntime: segmenter, ${options.frames} frames`);
-      onnxBench = await benchRuntime(onnx, jpegs, options.frames);
-      const bareSecond = await benchBareSession(bareEngine, jpegs, options.frames);
-      bare = bareFirst.fps >= bareSecond.fps ? bareFirst : bareSecond;
+      const segmenter = new Segmenter(onnx);
+      await segmenter.ready();
+      await segmenter.segmentStream(decodedFrames(jpegs, 2), () => {});
+      await bare.prepare(jpegs[0]!);
+      // Bare and pipelined runs alternate in rounds, so that load from elsewhere on the machine
+      // falls on both alike instead of skewing the ratio.
+      const rounds = Math.min(3, options.frames);
+      const perRound = Math.ceil(options.frames / rounds);
+      for (let round = 1; round <= rounds; round++) {
+        say(
+          `onnxruntime round ${round}/${rounds}: bare session ${perRound} runs, segmenter ${perRound} frames`,
+        );
+        await bare.time(perRound);
+        await timePipeline(segmenter, jpegs, perRound, samples);
+      }
+      onnxBench = samples.summary(onnx);
     } finally {
       await onnx.stop();
     }
@@ -208,7 +241,7 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
     onnxruntime: onnxBench,
     tfjs: tfjsBench,
     bareSessionFps: bare.fps,
-    bareSessionMedianMs: bare.medianMs,
+    bareSessionMedianMs: stageStats(bare.times).medianMs,
     endToEndFps: onnxBench.endToEndFps,
     ratio: onnxBench.endToEndFps / bare.fps,
   };

@@ -47,9 +47,9 @@ export async function createEngine(modelDir: string, options: EngineOptions): Pr
     return engine;
   }
   const onnx =
-    options.inferenceThread === 'main'
-      ? new OnnxEngine(modelDir, options, model)
-      : new ThreadedOnnxEngine(modelDir, { ...options, skipSha256: true });
+    options.inferenceThread === 'worker'
+      ? new ThreadedOnnxEngine(modelDir, { ...options, skipSha256: true })
+      : new OnnxEngine(modelDir, options, model);
   try {
     await onnx.start();
     return onnx;

@@ -44,8 +44,10 @@ export interface EngineOptions {
   executionProviders: ExecutionProviderName[];
   intraOpThreads?: number;
   /**
-   * Where onnxruntime runs: 'worker' (default) keeps the main event loop free during inference,
-   * since onnxruntime-node's run() blocks the thread that calls it; 'main' runs in-process.
+   * Where onnxruntime runs. onnxruntime-node's run() blocks the thread that calls it. 'main'
+   * (default) runs in-process: the fastest on 2 cores, where work overlapping inference only steals
+   * cores from onnxruntime's intra-op threads. 'worker' keeps the event loop free during inference
+   * (timers, MQTT, capture pipes) at the cost of that contention.
    */
   inferenceThread?: 'worker' | 'main';
   tensorrt?: TensorRtOptions;
