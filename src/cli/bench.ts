@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseImageSize } from '../data/cli-options.js';
 import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
 import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
+import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
@@ -19,6 +20,7 @@ interface BenchFlags extends EngineFlags {
   tfjs: boolean;
   syntheticVgg16?: boolean;
   training?: boolean;
+  tfBackends?: string;
 }
 
 function ms(value: number): string {
@@ -71,7 +73,8 @@ export function register(program: Command): void {
     .option('--no-tfjs', 'skip the tfjs fallback column')
     .option('--json', 'print JSON (endToEndFps, bareSessionFps, ratio, stages)')
     .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 576x160 and 1024x512')
-    .option('--training', 'benchmark training steps instead (see docs/training.md)');
+    .option('--training', 'benchmark training steps instead (see docs/training.md)')
+    .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const synthetic = flags.syntheticVgg16 === true;
     const frames = positive(flags.frames, '--frames') ?? (synthetic ? 5 : 50);
@@ -80,7 +83,13 @@ export function register(program: Command): void {
     const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
     if (flags.training) {
       progress('training steps per TensorFlow.js backend');
-      const report = await benchTraining();
+      const backends = flags.tfBackends?.split(',').map((name) => name.trim());
+      for (const backend of backends ?? [])
+        if (!['tensorflow', 'wasm', 'cpu'].includes(backend))
+          throw new UserError(`--tf-backends: unknown backend "${backend}"`, {
+            hint: 'use tensorflow, wasm, cpu',
+          });
+      const report = await benchTraining(backends ? { backends: backends as TfBackendName[] } : {});
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         process.stdout.write(
