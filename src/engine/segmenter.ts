@@ -139,44 +139,49 @@ export class Segmenter {
       });
       return { ...prepared, launchedAt, timing, promise };
     };
-    let count = 0;
-    const first = await iterator.next();
-    if (first.done) return 0;
-    let pending: Launched | undefined = launch(start(first.value, 0));
-    while (pending) {
-      let following: Launched | undefined;
-      let rawOutput: RawOutput;
-      try {
-        const next = await iterator.next();
-        const prepared: Prepared | undefined = next.done
-          ? undefined
-          : start(next.value, 1 - pending.slotIndex);
-        rawOutput = await pending.promise;
-        following = prepared ? launch(prepared) : undefined;
-      } catch (error) {
-        // Do not leave the in-flight run's rejection unobserved.
-        pending.promise.catch(() => {});
-        throw error;
+    // Always close the source (e.g. stop an ffmpeg decoder) when we stop early on an error.
+    try {
+      let count = 0;
+      const first = await iterator.next();
+      if (first.done) return 0;
+      let pending: Launched | undefined = launch(start(first.value, 0));
+      while (pending) {
+        let following: Launched | undefined;
+        let rawOutput: RawOutput;
+        try {
+          const next = await iterator.next();
+          const prepared: Prepared | undefined = next.done
+            ? undefined
+            : start(next.value, 1 - pending.slotIndex);
+          rawOutput = await pending.promise;
+          following = prepared ? launch(prepared) : undefined;
+        } catch (error) {
+          // Do not leave the in-flight run's rejection unobserved.
+          pending.promise.catch(() => {});
+          throw error;
+        }
+        try {
+          const t0 = performance.now();
+          this.post.run(rawOutput);
+          const postprocessMs = performance.now() - t0;
+          await onResult(
+            this.result(pending.slot, rawOutput, {
+              preprocessMs: pending.preprocessMs,
+              inferenceMs: pending.timing.finishedAt - pending.launchedAt,
+              postprocessMs,
+            }),
+            pending.frame,
+          );
+        } catch (error) {
+          following?.promise.catch(() => {});
+          throw error;
+        }
+        count++;
+        pending = following;
       }
-      try {
-        const t0 = performance.now();
-        this.post.run(rawOutput);
-        const postprocessMs = performance.now() - t0;
-        await onResult(
-          this.result(pending.slot, rawOutput, {
-            preprocessMs: pending.preprocessMs,
-            inferenceMs: pending.timing.finishedAt - pending.launchedAt,
-            postprocessMs,
-          }),
-          pending.frame,
-        );
-      } catch (error) {
-        following?.promise.catch(() => {});
-        throw error;
-      }
-      count++;
-      pending = following;
+      return count;
+    } finally {
+      await iterator.return?.();
     }
-    return count;
   }
 }

@@ -102,3 +102,28 @@ test('the pipelined stream gives the same masks, in order, as frame-by-frame seg
   );
   await engine.stop();
 });
+
+test('a failing consumer stops the stream and closes its source (no decoder left running)', async () => {
+  const dir = join(await makeTempDir(), 'model');
+  await writeFixtureModelDir(dir, { height: 12, width: 24 });
+  const engine = await createEngine(dir, { runtime: 'onnxruntime', executionProviders: ['cpu'] });
+  let closed = false;
+  async function* source() {
+    try {
+      for (let i = 0; i < 100; i++) yield stripes(48, 24);
+    } finally {
+      closed = true;
+    }
+  }
+  let seen = 0;
+  await assert.rejects(
+    new Segmenter(engine).segmentStream(source(), () => {
+      seen++;
+      if (seen === 2) throw new Error('disk full');
+    }),
+    /disk full/,
+  );
+  assert.equal(seen, 2);
+  assert.equal(closed, true);
+  await engine.stop();
+});
