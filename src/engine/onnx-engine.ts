@@ -173,7 +173,9 @@ export class OnnxEngine implements InferenceEngine {
           logSeverityLevel: 3,
         });
       } catch (error) {
-        const reason = `${provider}: ${errorMessage(error).split('\n')[0]}`;
+        const bundled = ort.listSupportedBackends().find((backend) => backend.name === provider)?.bundled;
+        const note = bundled === false ? ' (not bundled with this onnxruntime-node build; see native/)' : '';
+        const reason = `${provider}: ${errorMessage(error).split('\n')[0]}${note}`;
         if (provider === 'cpu') {
           throw new FileError(model.onnxPath, `onnxruntime cannot load the model: ${errorMessage(error)}`, {
             cause: error,
