@@ -23,6 +23,8 @@ const commandModules: Record<string, () => Promise<{ register(program: Command):
   eval: () => import('./eval.js'),
   bench: () => import('./bench.js'),
   train: () => import('./train.js'),
+  run: () => import('./run.js'),
+  watch: () => import('./watch.js'),
 };
 
 const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));

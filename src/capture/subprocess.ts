@@ -1,0 +1,140 @@
+// A frame source backed by a GStreamer or ffmpeg subprocess writing raw RGB frames to a pipe.
+// It reassembles exact frame-size chunks into two reused buffers, restarts the subprocess with
+// exponential backoff when it exits or stalls, and never leaves a child behind on stop().
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { captureCommand, chooseBackend } from './pipelines.js';
+import { FrameSource, type FrameSourceOptions } from './types.js';
+
+const KILL_GRACE_MS = 2000;
+
+export class SubprocessFrameSource extends FrameSource {
+  private child: ChildProcess | undefined;
+  private readonly buffers: [Uint8Array, Uint8Array];
+  private current = 0;
+  private filled = 0;
+  private running = false;
+  private attempt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private lastStderr = '';
+
+  constructor(uri: string, options: FrameSourceOptions) {
+    super(uri, options);
+    const frameBytes = options.width * options.height * 3;
+    this.buffers = [new Uint8Array(frameBytes), new Uint8Array(frameBytes)];
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.spawnChild();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stallTimer);
+    this.restartTimer = undefined;
+    this.stallTimer = undefined;
+    await this.killChild();
+  }
+
+  /** PID of the capture subprocess (for health reports and tests). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private spawnChild(): void {
+    const backend = chooseBackend(this.uri, this.options.backend);
+    const { command, args } = captureCommand(this.uri, backend, this.options, this.options.loop);
+    this.filled = 0;
+    this.lastStderr = '';
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.lastStderr = (this.lastStderr + chunk.toString()).slice(-500);
+    });
+    child.on('error', (error) => this.scheduleRestart(`${command} failed to start: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      const detail = this.lastStderr.trim().split('\n').pop() ?? '';
+      this.scheduleRestart(`${command} exited (${signal ?? `code ${code}`})${detail ? `: ${detail}` : ''}`);
+    });
+    this.armStallTimer();
+  }
+
+  private onData(chunk: Buffer): void {
+    let offset = 0;
+    const frameBytes = this.buffers[0].length;
+    while (offset < chunk.length) {
+      const target = this.buffers[this.current]!;
+      const take = Math.min(frameBytes - this.filled, chunk.length - offset);
+      target.set(chunk.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+      if (this.filled === frameBytes) {
+        this.filled = 0;
+        this.attempt = 0;
+        this.armStallTimer();
+        this.deliver({
+          data: target,
+          width: this.options.width,
+          height: this.options.height,
+          captureTimeMs: Date.now(),
+        });
+        this.current = 1 - this.current;
+      }
+    }
+  }
+
+  private armStallTimer(): void {
+    clearTimeout(this.stallTimer);
+    if (!this.running) return;
+    this.stallTimer = setTimeout(() => {
+      void this.killChild().then(() =>
+        this.scheduleRestart(`no frame for ${this.options.stallTimeoutMs} ms (stalled)`),
+      );
+    }, this.options.stallTimeoutMs);
+  }
+
+  private scheduleRestart(reason: string): void {
+    clearTimeout(this.stallTimer);
+    if (!this.running || this.restartTimer) return;
+    this.attempt++;
+    this.counters.restarts++;
+    const base = Math.min(
+      this.options.backoff.maxMs,
+      this.options.backoff.initialMs * 2 ** (this.attempt - 1),
+    );
+    const delayMs = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.options.logger.warn(
+      { source: this.uri, attempt: this.attempt, delayMs, reason },
+      'frame source restarting',
+    );
+    this.emit('restart', { attempt: this.attempt, reason, delayMs });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.running) this.spawnChild();
+    }, delayMs);
+  }
+
+  private async killChild(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this.child = undefined;
+      return;
+    }
+    this.child = undefined;
+    await new Promise<void>((resolve) => {
+      const forceKill = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      child.once('exit', () => {
+        clearTimeout(forceKill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}

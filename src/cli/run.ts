@@ -1,0 +1,122 @@
+// `edgeseg run`: the daemon, from a config file or as the built-in demo (embedded MQTT broker,
+// synthetic camera, bundled model).
+
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import {
+  type ConfigPatch,
+  environmentOverrides,
+  loadConfig,
+  mergePatch,
+  readConfigFile,
+} from '../config/load.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
+import { Daemon } from '../pipeline/daemon.js';
+import { UserError } from '../system/errors.js';
+import { createLogger } from '../system/log.js';
+import { onShutdown } from '../system/signals.js';
+import { packageRoot } from '../system/version.js';
+
+export const DEMO_MODEL = join(packageRoot, 'models', 'synthetic-road-fcn8s');
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the segmentation daemon: camera frames in, class masks and statistics out over MQTT')
+    .option('-c, --config <file>', 'YAML config file (see docs/config.md)')
+    .option('--demo', 'built-in demo: embedded MQTT broker, synthetic road camera, bundled model')
+    .option('--port <port>', 'demo broker port (default 1883, or a free one if taken)', (v) =>
+      Number.parseInt(v, 10),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  edgeseg run --demo\n  edgeseg run --config /etc/edgeseg/config.yaml\n\nSecrets come from EDGESEG_MQTT_USERNAME, EDGESEG_MQTT_PASSWORD, EDGESEG_MQTT_TLS_CA/CERT/KEY; EDGESEG_STATE_DIR sets the state dir.',
+    )
+    .action(async (options: { config?: string; demo?: boolean; port?: number }) => {
+      if (!options.config && !options.demo)
+        throw new UserError('give --config FILE or --demo', {
+          hint: 'edgeseg run --demo starts everything on this machine',
+        });
+      let broker: EmbeddedBroker | undefined;
+      let base: ConfigPatch;
+      let origin: string;
+      if (options.demo) {
+        if (!existsSync(join(DEMO_MODEL, 'manifest.json'))) {
+          throw new UserError(`the demo model is missing: ${DEMO_MODEL}`, {
+            hint: 'train it as models/synthetic-road-fcn8s/README.md says',
+          });
+        }
+        broker = await startDemoBroker(options.port ?? 1883);
+        base = demoConfig(broker.url);
+        if (options.config) base = mergePatch(base, await readConfigFile(options.config)) as ConfigPatch;
+        origin = 'demo config';
+      } else {
+        base = await readConfigFile(options.config!);
+        origin = options.config!;
+      }
+      base = mergePatch(base, environmentOverrides(process.env)) as ConfigPatch;
+      const loaded = await loadConfig(base, origin);
+      const logger = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
+      if (loaded.remoteProblem)
+        logger.warn({ problem: loaded.remoteProblem }, 'ignoring persisted remote configuration');
+      const daemon = new Daemon({ config: loaded.config, base, remote: loaded.remote, logger });
+      onShutdown(
+        async (signal) => {
+          logger.info({ signal }, 'shutting down');
+          await daemon.stop();
+          await broker?.stop();
+        },
+        (message) => logger.error(message),
+      );
+      try {
+        await daemon.start();
+      } catch (error) {
+        await daemon.stop();
+        await broker?.stop();
+        throw error;
+      }
+      if (broker) {
+        const topics = daemon.topicNames;
+        process.stderr.write(
+          `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
+            `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
+            `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${topics.base}/#' -v\n` +
+            `  stop: Ctrl-C\n\n`,
+        );
+      }
+    });
+}
+
+async function startDemoBroker(port: number): Promise<EmbeddedBroker> {
+  try {
+    return await startEmbeddedBroker(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return startEmbeddedBroker(0);
+  }
+}
+
+function demoConfig(brokerUrl: string): ConfigPatch {
+  return {
+    device_id: 'demo',
+    source: 'test://synthetic-road',
+    model: DEMO_MODEL,
+    state_dir: join(tmpdir(), 'edgeseg-demo-state'),
+    fps: 5,
+    mqtt: { url: brokerUrl },
+    publish: { overlay: { enabled: true, interval_ms: 2000 } },
+    regions: [
+      {
+        name: 'lane_ahead',
+        polygon: [
+          [0.4, 1],
+          [0.47, 0.55],
+          [0.53, 0.55],
+          [0.6, 1],
+        ],
+      },
+    ],
+  };
+}

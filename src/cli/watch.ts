@@ -1,0 +1,104 @@
+// `edgeseg watch`: subscribe to a daemon's topics and show live statistics in the terminal.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import mqtt from 'mqtt';
+
+interface WatchOptions {
+  broker: string;
+  baseTopic: string;
+  device: string;
+  saveMasks?: string;
+  count?: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('watch')
+    .description("show a daemon's live statistics, status and health from MQTT")
+    .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--base-topic <topic>', 'base topic', 'edgeseg')
+    .option('--device <id>', 'device id (default: all devices)', '+')
+    .option('--save-masks <dir>', 'also save every class mask PNG into this folder')
+    .option('--count <n>', 'exit after this many stats messages', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print the raw JSON messages, one per line')
+    .action(async (options: WatchOptions) => {
+      await watch(options);
+    });
+}
+
+async function watch(options: WatchOptions): Promise<void> {
+  const client = mqtt.connect(options.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
+  const prefix = `${options.baseTopic}/${options.device}`;
+  let statsSeen = 0;
+  if (options.saveMasks) await mkdir(options.saveMasks, { recursive: true });
+  client.on('connect', () => {
+    process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
+    client.subscribe([
+      `${prefix}/status`,
+      `${prefix}/stats`,
+      `${prefix}/health`,
+      `${prefix}/mask`,
+      `${prefix}/response/+`,
+    ]);
+  });
+  client.on('error', (error) => process.stderr.write(`mqtt: ${error.message}\n`));
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      client.end(true);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    client.on('message', (topic, payload) => {
+      const [, device, ...rest] = topic.split('/');
+      const kind = rest.join('/');
+      if (kind === 'mask') {
+        if (options.saveMasks)
+          void writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload);
+        return;
+      }
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ topic, payload: safeJson(payload) })}\n`);
+      } else {
+        process.stdout.write(`${formatLine(device ?? '?', kind, safeJson(payload))}\n`);
+      }
+      if (kind === 'stats' && options.count !== undefined && ++statsSeen >= options.count) done();
+    });
+  });
+}
+
+function safeJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return payload.toString('utf8');
+  }
+}
+
+function formatLine(device: string, kind: string, message: unknown): string {
+  const m = (message ?? {}) as Record<string, unknown>;
+  const percent = (fractions: unknown) =>
+    Object.entries((fractions ?? {}) as Record<string, number>)
+      .map(([name, value]) => `${name} ${(value * 100).toFixed(1)}%`)
+      .join('  ');
+  switch (kind) {
+    case 'stats': {
+      const latency = (m.latencyMs ?? {}) as Record<string, number>;
+      const regions = Object.entries((m.regions ?? {}) as Record<string, unknown>)
+        .map(([name, fractions]) => ` | ${name}: ${percent(fractions)}`)
+        .join('');
+      return `${device} #${m.seq} ${latency.total ?? '?'} ms (inference ${latency.inference ?? '?'} ms)  ${percent(m.classFractions)}${regions}`;
+    }
+    case 'status':
+      return `${device} status: ${m.state} (version ${m.version}, model ${m.model})`;
+    case 'health': {
+      const frames = (m.frames ?? {}) as Record<string, number>;
+      const inference = (m.inferenceMs ?? {}) as Record<string, number>;
+      return `${device} health: ${m.fps} fps, frames in ${frames.in} out ${frames.out} dropped ${frames.dropped}, inference p50 ${inference.p50} ms p99 ${inference.p99} ms, rss ${Math.round(Number(m.rssBytes) / 1e6)} MB`;
+    }
+    default:
+      return `${device} ${kind}: ${JSON.stringify(message)}`;
+  }
+}

@@ -1,0 +1,179 @@
+// Turns a processed frame into MQTT messages: the class mask as a paletted PNG (pixel value =
+// class id) at the configured size, the stats JSON, and a rate-limited overlay JPEG.
+
+import type { Config } from '../config/schema.js';
+import { encodeClassMaskPng, renderOverlay, upsampleMaskNearest } from '../engine/segmenter.js';
+import type { ModelManifest } from '../model/manifest.js';
+import type { MqttConnection } from '../mqtt/connection.js';
+import type { Topics } from '../mqtt/topics.js';
+import type { Logger } from '../system/log.js';
+import type { ProcessedFrame } from './frame-loop.js';
+import { type RasterRegion, rasterizeRegions, regionFractions } from './regions.js';
+
+export interface FrameStats {
+  seq: number;
+  captureTime: string;
+  captureTimeMs: number;
+  modelId: string;
+  frame: { width: number; height: number };
+  mask: { width: number; height: number };
+  classFractions: Record<string, number>;
+  regions: Record<string, Record<string, number>>;
+  latencyMs: { queue: number; preprocess: number; inference: number; postprocess: number; total: number };
+}
+
+export class FramePublisher {
+  private maskBuffer: Uint8Array | undefined;
+  private regions: RasterRegion[] = [];
+  private regionKey = '';
+  private regionCounts: Float64Array;
+  private lastOverlayAtMs = 0;
+  private overlayInFlight = false;
+  private snapshotRequested = false;
+
+  constructor(
+    private config: Config,
+    private manifest: ModelManifest,
+    private readonly connection: MqttConnection,
+    private readonly topics: Topics,
+    private readonly logger: Logger,
+  ) {
+    this.regionCounts = new Float64Array(manifest.classes.length);
+  }
+
+  /** Applies live changes (publish options, regions, a new model). */
+  update(config: Config, manifest: ModelManifest): void {
+    this.config = config;
+    this.manifest = manifest;
+    this.regionCounts = new Float64Array(manifest.classes.length);
+    this.regionKey = '';
+  }
+
+  requestSnapshot(): void {
+    this.snapshotRequested = true;
+  }
+
+  publish(processed: ProcessedFrame): FrameStats {
+    const { publish } = this.config;
+    const { result, frame } = processed;
+    const classes = this.manifest.classes;
+    const maskWidth = publish.mask.width ?? result.width;
+    const maskHeight = publish.mask.height ?? result.height;
+    let mask = result.classMask;
+    if (maskWidth !== result.width || maskHeight !== result.height) {
+      if (!this.maskBuffer || this.maskBuffer.length !== maskWidth * maskHeight)
+        this.maskBuffer = new Uint8Array(maskWidth * maskHeight);
+      mask = upsampleMaskNearest(
+        result.classMask,
+        result.width,
+        result.height,
+        maskWidth,
+        maskHeight,
+        this.maskBuffer,
+        result.letterbox,
+      );
+    }
+    const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
+    if (publish.mask.enabled) {
+      this.connection.publish(this.topics.mask, encodeClassMaskPng(mask, maskWidth, maskHeight, classes), {
+        qos: publish.mask.qos,
+        retain: publish.mask.retain,
+        contentType: 'image/png',
+      });
+    }
+    if (publish.stats.enabled) {
+      this.connection.publish(this.topics.stats, JSON.stringify(stats), {
+        qos: publish.stats.qos,
+        retain: publish.stats.retain,
+        contentType: 'application/json',
+      });
+    }
+    const overlayDue =
+      publish.overlay.enabled && frame.captureTimeMs - this.lastOverlayAtMs >= publish.overlay.interval_ms;
+    if ((overlayDue || this.snapshotRequested) && !this.overlayInFlight) {
+      const snapshot = this.snapshotRequested;
+      this.snapshotRequested = false;
+      this.lastOverlayAtMs = frame.captureTimeMs;
+      this.sendOverlay(processed, snapshot);
+    }
+    return stats;
+  }
+
+  private buildStats(processed: ProcessedFrame, mask: Uint8Array, width: number, height: number): FrameStats {
+    const { result, frame, seq } = processed;
+    const classes = this.manifest.classes;
+    const wanted = this.config.publish.classes;
+    const include = (name: string) => !wanted || wanted.includes(name);
+    const classFractions: Record<string, number> = {};
+    for (const cls of classes)
+      if (include(cls.name)) classFractions[cls.name] = round(result.classFractions[cls.id] ?? 0);
+    const key = `${width}x${height}:${JSON.stringify(this.config.regions)}`;
+    if (key !== this.regionKey) {
+      this.regions = rasterizeRegions(this.config.regions, width, height);
+      this.regionKey = key;
+    }
+    const regions: FrameStats['regions'] = {};
+    for (const region of this.regions) {
+      const fractions = regionFractions(mask, region, classes.length, this.regionCounts);
+      const entry: Record<string, number> = {};
+      for (const cls of classes) if (include(cls.name)) entry[cls.name] = round(fractions[cls.id]!);
+      regions[region.name] = entry;
+    }
+    const t = result.timings;
+    return {
+      seq,
+      captureTime: new Date(frame.captureTimeMs).toISOString(),
+      captureTimeMs: frame.captureTimeMs,
+      modelId: modelId(this.manifest),
+      frame: { width: frame.width, height: frame.height },
+      mask: { width, height },
+      classFractions,
+      regions,
+      latencyMs: {
+        queue: round(processed.queueMs, 1),
+        preprocess: round(t.preprocessMs, 2),
+        inference: round(t.inferenceMs, 2),
+        postprocess: round(t.postprocessMs, 2),
+        total: round(processed.totalMs, 1),
+      },
+    };
+  }
+
+  private sendOverlay(processed: ProcessedFrame, snapshot: boolean): void {
+    const { frame, result } = processed;
+    const { overlay } = this.config.publish;
+    // The frame and mask buffers are reused by the next frame: render from copies.
+    const pixels = { data: frame.data.slice(), width: frame.width, height: frame.height };
+    const mask = result.classMask.slice();
+    this.overlayInFlight = true;
+    renderOverlay(pixels, mask, result.width, result.height, this.manifest.classes, {
+      alpha: overlay.alpha,
+      format: 'jpeg',
+      quality: overlay.jpeg_quality,
+      letterbox: result.letterbox,
+    })
+      .then((jpeg) => {
+        const topic = snapshot ? this.topics.snapshot : this.topics.overlay;
+        this.connection.publish(topic, jpeg, {
+          qos: overlay.qos,
+          retain: overlay.retain,
+          contentType: 'image/jpeg',
+        });
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ err: (error as Error).message }, 'overlay rendering failed'),
+      )
+      .finally(() => {
+        this.overlayInFlight = false;
+      });
+  }
+}
+
+export function modelId(manifest: ModelManifest): string {
+  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
+}
+
+function round(value: number, digits = 5): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
