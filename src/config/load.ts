@@ -26,8 +26,8 @@ export function describeIssues(error: z.ZodError): string {
 export function validateConfig(raw: unknown, origin: string): Config {
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) {
-    const first = result.error.issues[0];
-    throw new ConfigError(first ? first.path.join('.') : '', `${origin}: ${describeIssues(result.error)}`, {
+    // The message names every key at fault; origin says where the values came from.
+    throw new ConfigError('', `${origin}: ${describeIssues(result.error)}`, {
       hint: 'see docs/config.md for every option and its default',
     });
   }

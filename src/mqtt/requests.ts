@@ -32,6 +32,7 @@ export class RequestRouter {
     let transaction: unknown;
     try {
       if (payload.length > this.maxPayloadBytes) {
+        transaction = leadingTransaction(payload);
         throw new UserError(
           `payload is ${payload.length} bytes; the limit is ${this.maxPayloadBytes} (mqtt.max_payload_bytes)`,
         );
@@ -61,5 +62,17 @@ export class RequestRouter {
       const message = error instanceof Error ? error.message : String(error);
       return { ...(transaction === undefined ? {} : { transaction }), status: 'error', error: message };
     }
+  }
+}
+
+/** The transaction of an oversized request, read from its first kilobyte only (it is never parsed whole). */
+function leadingTransaction(payload: Buffer): unknown {
+  const head = payload.subarray(0, 1024).toString('utf8');
+  const match = /"transaction"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,15})/.exec(head);
+  if (!match) return undefined;
+  try {
+    return JSON.parse(match[1]!);
+  } catch {
+    return undefined;
   }
 }

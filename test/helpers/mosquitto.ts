@@ -1,0 +1,152 @@
+// A real mosquitto broker on a free loopback port, started and stopped by the tests, plus an MQTT
+// client that records messages and waits for the ones a test expects.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { freePort } from './net.js';
+
+const MOSQUITTO =
+  ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => existsSync(path)) ?? 'mosquitto';
+
+export class Mosquitto {
+  private child: ChildProcess | undefined;
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+    private readonly configPath: string,
+  ) {}
+
+  static async start(): Promise<Mosquitto> {
+    // Its own folder, removed by stop(): the broker outlives the hook that starts it.
+    const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
+    const port = await freePort();
+    const configPath = join(dir, 'mosquitto.conf');
+    await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+    const broker = new Mosquitto(port, dir, configPath);
+    await broker.resume();
+    return broker;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts (again) on the same port and waits until it accepts connections. */
+  async resume(): Promise<void> {
+    this.child = spawn(MOSQUITTO, ['-c', this.configPath], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const client = mqtt.connect(this.url, { reconnectPeriod: 0, connectTimeout: 1000 });
+      const ok = await new Promise<boolean>((resolve) => {
+        client.once('connect', () => resolve(true));
+        client.once('error', () => resolve(false));
+        client.once('close', () => resolve(false));
+      });
+      client.end(true);
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`mosquitto did not start on port ${this.port}`);
+  }
+
+  /** Kills the broker (SIGKILL: an outage, not a clean shutdown). */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Received {
+  topic: string;
+  payload: Buffer;
+}
+
+/** A subscriber that keeps every message (tests are short) and can wait for a matching one. */
+export class Recorder {
+  readonly messages: Received[] = [];
+  private waiters: Array<{ match: (m: Received) => boolean; resolve: (m: Received) => void }> = [];
+
+  private constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      const message = { topic, payload };
+      this.messages.push(message);
+      this.waiters = this.waiters.filter((waiter) => {
+        if (!waiter.match(message)) return true;
+        waiter.resolve(message);
+        return false;
+      });
+    });
+  }
+
+  static async connect(url: string, topics: string[]): Promise<Recorder> {
+    const client = mqtt.connect(url, { reconnectPeriod: 500 });
+    const recorder = new Recorder(client);
+    client.on('connect', () => client.subscribe(topics));
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await new Promise<void>((resolve) => client.subscribe(topics, () => resolve()));
+    return recorder;
+  }
+
+  /** Waits for a message (received from now on, or already received when `includePast`). */
+  waitFor(match: (m: Received) => boolean, timeoutMs = 20_000, includePast = false): Promise<Received> {
+    if (includePast) {
+      const found = this.messages.find(match);
+      if (found) return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no matching MQTT message within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        match,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  /** Publishes a request and waits for the response that echoes its transaction. */
+  async request(
+    base: string,
+    name: string,
+    payload: string | Record<string, unknown>,
+    transaction: string,
+  ): Promise<Record<string, unknown>> {
+    const body = typeof payload === 'string' ? payload : JSON.stringify({ transaction, ...payload });
+    const responseTopic = `${base}/response/${name}`;
+    const pending = this.waitFor((m) => {
+      if (m.topic !== responseTopic) return false;
+      const parsed = JSON.parse(m.payload.toString()) as Record<string, unknown>;
+      return typeof payload === 'string' || parsed.transaction === transaction;
+    });
+    this.client.publish(`${base}/request/${name}`, body, { qos: 1 });
+    const response = await pending.catch((error: Error) => {
+      throw new Error(`request ${name} (transaction ${transaction}): ${error.message}`);
+    });
+    return JSON.parse(response.payload.toString()) as Record<string, unknown>;
+  }
+
+  end(): void {
+    this.client.end(true);
+  }
+}
