@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { renderConfigJsonSchema } from '../../src/config/json-schema.js';
+import {
+  environmentOverrides,
+  loadConfig,
+  mergePatch,
+  readConfigFile,
+  stripSecrets,
+  validateConfig,
+} from '../../src/config/load.js';
+import { repoRoot } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const minimal = {
+  device_id: 'cam-front',
+  source: 'test://synthetic-road',
+  model: 'models/synthetic-road-fcn8s',
+  mqtt: { url: 'mqtt://127.0.0.1:1883' },
+};
+
+test('the minimal config from the issue is enough; every other option has its default', () => {
+  const config = validateConfig(minimal, 'config.yaml');
+  assert.equal(config.fps, 10);
+  assert.equal(config.mqtt.base_topic, 'edgeseg');
+  assert.equal(config.mqtt.protocol_version, 5);
+  assert.deepEqual(config.engine.execution_providers, ['tensorrt', 'cuda', 'cpu']);
+  assert.equal(config.publish.overlay.enabled, false);
+});
+
+test('errors name the file and every key at fault', () => {
+  assert.throws(
+    () =>
+      validateConfig(
+        { ...minimal, fps: 'fast', mqtt: { url: 'http://x' }, extra: 1 },
+        '/etc/edgeseg/config.yaml',
+      ),
+    (error: Error) =>
+      /\/etc\/edgeseg\/config\.yaml/.test(error.message) &&
+      /fps:/.test(error.message) &&
+      /mqtt\.url:/.test(error.message) &&
+      /extra/.test(error.message),
+  );
+});
+
+test('secrets come from the environment and are never echoed', () => {
+  const patch = environmentOverrides({
+    EDGESEG_MQTT_PASSWORD: 's3cret',
+    EDGESEG_MQTT_TLS_KEY: '/k.pem',
+    EDGESEG_STATE_DIR: '/var/lib/edgeseg',
+  });
+  const config = validateConfig(mergePatch(minimal, patch), 'env');
+  assert.equal(config.mqtt.password, 's3cret');
+  assert.equal(config.state_dir, '/var/lib/edgeseg');
+  const shown = stripSecrets(config);
+  assert.equal(shown.mqtt.password, undefined);
+  assert.equal(shown.mqtt.tls.key, undefined);
+  assert.equal(config.mqtt.password, 's3cret', 'stripSecrets must not modify its input');
+});
+
+test('persisted remote changes apply over the file; ones that no longer validate are dropped with the reason', async () => {
+  const dir = await makeTempDir();
+  const base = { ...minimal, state_dir: dir };
+  await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: 3 }));
+  assert.equal((await loadConfig(base, 'file')).config.fps, 3);
+  await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: -1 }));
+  const loaded = await loadConfig(base, 'file');
+  assert.equal(loaded.config.fps, 10);
+  assert.match(loaded.remoteProblem ?? '', /remote-config\.json: fps/);
+});
+
+test('YAML problems name the file', async () => {
+  const dir = await makeTempDir();
+  await mkdir(join(dir, 'x'));
+  const path = join(dir, 'bad.yaml');
+  await writeFile(path, 'device_id: [unclosed\n');
+  await assert.rejects(readConfigFile(path), /bad\.yaml: not valid YAML/);
+  await assert.rejects(
+    readConfigFile(join(dir, 'missing.yaml')),
+    /missing\.yaml: cannot read the config file/,
+  );
+});
+
+test('docs/config.schema.json is generated from the schema and up to date', () => {
+  const committed = readFileSync(join(repoRoot, 'docs/config.schema.json'), 'utf8');
+  assert.equal(
+    committed,
+    renderConfigJsonSchema(),
+    'run: node --import tsx scripts/generate-config-schema.ts',
+  );
+});
