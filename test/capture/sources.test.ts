@@ -1,0 +1,151 @@
+// Frame sources with real subprocesses (ffmpeg), real image files and the synthetic camera.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { createFrameSource } from '../../src/capture/create.js';
+import { captureCommand } from '../../src/capture/pipelines.js';
+import type { SubprocessFrameSource } from '../../src/capture/subprocess.js';
+import type { FrameSource, FrameSourceOptions } from '../../src/capture/types.js';
+import type { RgbFrame } from '../../src/engine/types.js';
+import { silentLogger } from '../../src/system/log.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const options = (overrides: Partial<FrameSourceOptions> = {}): FrameSourceOptions => ({
+  width: 160,
+  height: 96,
+  fps: 30,
+  loop: true,
+  stallTimeoutMs: 3000,
+  backoff: { initialMs: 100, maxMs: 1000 },
+  backend: 'auto',
+  logger: silentLogger,
+  ...overrides,
+});
+
+function nextFrames(source: FrameSource, count: number, timeoutMs = 15_000): Promise<RgbFrame[]> {
+  const frames: RgbFrame[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`only ${frames.length}/${count} frames within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onFrame = (frame: RgbFrame) => {
+      frames.push({ ...frame, data: frame.data.slice() });
+      if (frames.length === count) {
+        clearTimeout(timer);
+        source.off('frame', onFrame);
+        resolve(frames);
+      }
+    };
+    source.on('frame', onFrame);
+  });
+}
+
+const alive = (pid: number | undefined) => {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffmpeg, raw RGB of the requested size', () => {
+  const size = { width: 640, height: 360 };
+  const csi = captureCommand('csi://1', 'gstreamer', size, true);
+  assert.equal(csi.command, 'gst-launch-1.0');
+  assert.match(
+    csi.args.join(' '),
+    /nvarguscamerasrc sensor-id=1 .*video\/x-raw,format=RGB,width=640,height=360 ! fdsink fd=1/,
+  );
+  assert.deepEqual(captureCommand('v4l2:///dev/video2', 'ffmpeg', size, true).args.slice(3, 8), [
+    '-nostdin',
+    '-f',
+    'v4l2',
+    '-i',
+    '/dev/video2',
+  ]);
+  assert.ok(captureCommand('rtsp://cam.local/stream', 'ffmpeg', size, true).args.includes('tcp'));
+  const file = captureCommand('file:///videos/drive.mp4', 'ffmpeg', size, true).args.join(' ');
+  assert.match(
+    file,
+    /-stream_loop -1 -i \/videos\/drive\.mp4 .*scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1/,
+  );
+  assert.throws(() => captureCommand('http://x', 'ffmpeg', size, true), /unsupported source scheme "http"/);
+});
+
+test('an ffmpeg source delivers frames of the requested size; a killed subprocess is restarted and counted; stop leaves no child', async () => {
+  const source = createFrameSource('videotest://', options()) as SubprocessFrameSource;
+  const restarts: string[] = [];
+  source.on('restart', (event) => restarts.push(event.reason));
+  await source.start();
+  const [frame] = await nextFrames(source, 3);
+  assert.equal(frame!.data.length, 160 * 96 * 3);
+  const firstPid = source.pid;
+  assert.ok(alive(firstPid));
+  process.kill(firstPid!, 'SIGKILL');
+  await nextFrames(source, 3);
+  assert.equal(source.stats().restarts, 1);
+  assert.match(restarts[0]!, /ffmpeg exited \(SIGKILL\)/);
+  assert.notEqual(source.pid, firstPid);
+  const lastPid = source.pid;
+  await source.stop();
+  assert.equal(alive(lastPid), false);
+});
+
+test('a stalled source (no frame within the timeout) is restarted', async () => {
+  const dir = await makeTempDir();
+  const fifo = join(dir, 'never-written.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const source = createFrameSource(`file://${fifo}`, options({ stallTimeoutMs: 800 }));
+  const restart = new Promise<string>((resolve) => source.once('restart', (event) => resolve(event.reason)));
+  await source.start();
+  assert.match(await restart, /no frame for 800 ms \(stalled\)/);
+  await source.stop();
+});
+
+test('the fps limit holds: a 30 fps source limited to 5 fps delivers about 5 frames a second', async () => {
+  const source = createFrameSource('videotest://', options({ fps: 5 }));
+  let delivered = 0;
+  source.on('frame', () => delivered++);
+  await source.start();
+  await nextFrames(source, 1);
+  delivered = 0;
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await source.stop();
+  assert.ok(delivered >= 7 && delivered <= 12, `${delivered} frames in 2 s`);
+  assert.ok(source.stats().framesDropped > 0);
+});
+
+test('an image folder loops over real PNG/JPEG files and skips a corrupt one', async () => {
+  const dir = await makeTempDir();
+  const solid = (r: number) =>
+    sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g: 10, b: 20 } } });
+  await solid(200).png().toFile(join(dir, 'a.png'));
+  await solid(100).jpeg().toFile(join(dir, 'b.jpg'));
+  await writeFile(join(dir, 'c.png'), Buffer.from('not a png'));
+  const source = createFrameSource(`dir://${dir}`, options({ width: 32, height: 24, fps: 50 }));
+  const errors: string[] = [];
+  source.on('error', (error) => errors.push(error.message));
+  await source.start();
+  const frames = await nextFrames(source, 4);
+  await source.stop();
+  assert.ok(frames.every((f) => f.width === 32 && f.height === 24 && f.data.length === 32 * 24 * 3));
+  assert.deepEqual(new Set(frames.map((f) => f.data[0])), new Set([200, 100]));
+  assert.match(errors[0] ?? '', /c\.png: cannot decode/);
+  assert.ok(source.stats().badFrames >= 1);
+});
+
+test('test://synthetic-road renders scenes at the requested size', async () => {
+  const source = createFrameSource('test://synthetic-road', options({ width: 128, height: 64 }));
+  await source.start();
+  const frames = await nextFrames(source, 2);
+  await source.stop();
+  assert.equal(frames[0]!.data.length, 128 * 64 * 3);
+  assert.notDeepEqual(frames[0]!.data, frames[1]!.data);
+});
