@@ -17,6 +17,7 @@ import { createEngine } from '../engine/create.js';
 import { Segmenter } from '../engine/segmenter.js';
 import type { InferenceEngine } from '../engine/types.js';
 import { MqttConnection } from '../mqtt/connection.js';
+import type { HealthPayload } from '../mqtt/payloads.js';
 import { RequestRouter } from '../mqtt/requests.js';
 import { type Topics, topicsFor } from '../mqtt/topics.js';
 import { BurstLogger } from '../system/burst-log.js';
@@ -299,7 +300,7 @@ export class Daemon {
     }
   }
 
-  async healthPayload(): Promise<Record<string, unknown>> {
+  async healthPayload(): Promise<HealthPayload> {
     const loop = this.loop?.stats();
     const source = this.source?.stats();
     const mqtt = this.connection?.stats();
@@ -309,7 +310,7 @@ export class Daemon {
       version: edgesegVersion,
       deviceId: this.config.device_id,
       model: this.engine ? modelId(this.engine.manifest) : this.config.model,
-      provider: this.engine?.info.provider,
+      ...(this.engine ? { provider: this.engine.info.provider } : {}),
       paused: this.loop?.isPaused ?? false,
       frames: {
         captured: source?.framesCaptured ?? 0,

@@ -5,22 +5,13 @@ import type { Config } from '../config/schema.js';
 import { encodeClassMaskPng, renderOverlay, upsampleMaskNearest } from '../engine/segmenter.js';
 import type { ModelManifest } from '../model/manifest.js';
 import type { MqttConnection } from '../mqtt/connection.js';
+import type { StatsPayload } from '../mqtt/payloads.js';
 import type { Topics } from '../mqtt/topics.js';
 import type { Logger } from '../system/log.js';
 import type { ProcessedFrame } from './frame-loop.js';
 import { type RasterRegion, rasterizeRegions, regionFractions } from './regions.js';
 
-export interface FrameStats {
-  seq: number;
-  captureTime: string;
-  captureTimeMs: number;
-  modelId: string;
-  frame: { width: number; height: number };
-  mask: { width: number; height: number };
-  classFractions: Record<string, number>;
-  regions: Record<string, Record<string, number>>;
-  latencyMs: { queue: number; preprocess: number; inference: number; postprocess: number; total: number };
-}
+export type FrameStats = StatsPayload;
 
 export class FramePublisher {
   private maskBuffer: Uint8Array | undefined;

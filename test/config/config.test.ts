@@ -92,3 +92,9 @@ test('docs/config.schema.json is generated from the schema and up to date', () =
     'run: node --import tsx scripts/generate-config-schema.ts',
   );
 });
+
+test('docs/mqtt-api.md is generated from the payload schemas and up to date', async () => {
+  const { renderMqttApiDoc } = await import('../../src/mqtt/api-doc.js');
+  const committed = readFileSync(join(repoRoot, 'docs/mqtt-api.md'), 'utf8');
+  assert.equal(committed, renderMqttApiDoc(), 'run: node --import tsx scripts/generate-mqtt-docs.ts');
+});

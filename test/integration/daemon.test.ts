@@ -11,6 +11,12 @@ import { stringify } from 'yaml';
 import { exportModel } from '../../src/export/export.js';
 import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf } from '../../src/model/tf.js';
+import {
+  HealthPayloadSchema,
+  ResponsePayloadSchema,
+  StatsPayloadSchema,
+  StatusPayloadSchema,
+} from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 
@@ -126,6 +132,8 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
 
     await t.test('stats: fractions sum to 1 overall and per region, with stage latencies', async () => {
       const stats = json((await recorder.waitFor((m) => m.topic === `${BASE}/stats`)).payload);
+      StatsPayloadSchema.parse(stats);
+      StatusPayloadSchema.parse(json(recorder.messages.find((m) => m.topic === `${BASE}/status`)!.payload));
       const sum = (fractions: unknown) =>
         Object.values(fractions as Record<string, number>).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(sum(stats.classFractions) - 1) < 1e-3);
@@ -136,6 +144,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
 
     await t.test('health reports frames flowing and memory', async () => {
       const health = json((await recorder.waitFor((m) => m.topic === `${BASE}/health`)).payload);
+      HealthPayloadSchema.parse(health);
       assert.ok((health.frames as Record<string, number>).out! > 0);
       assert.ok((health.rssBytes as number) > 0);
     });
@@ -148,6 +157,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
         'tx-1',
       );
       assert.equal(response.status, 'ok', JSON.stringify(response));
+      ResponsePayloadSchema.parse(response);
       assert.equal(response.transaction, 'tx-1');
       assert.equal((response.data as Record<string, unknown>).restartRequired, false);
       const got = await recorder.request(BASE, 'config/get', {}, 'tx-2');
