@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderConfigJsonSchema } from '../../src/config/json-schema.js';
+import { renderConfigDoc, renderConfigJsonSchema } from '../../src/config/json-schema.js';
 import {
   environmentOverrides,
   loadConfig,
