@@ -19,9 +19,9 @@ export const RegionSchema = z
 const topicOptions = (defaults: { qos: 0 | 1 | 2; retain: boolean }) =>
   z
     .object({
-      enabled: z.boolean().default(true),
-      qos: qos.default(defaults.qos),
-      retain: z.boolean().default(defaults.retain),
+      enabled: z.boolean().default(true).describe('publish this topic'),
+      qos: qos.default(defaults.qos).describe('MQTT QoS for this topic'),
+      retain: z.boolean().default(defaults.retain).describe('retain the last message on the broker'),
     })
     .strict();
 
@@ -56,8 +56,13 @@ export const ConfigSchema = z
           .positive()
           .default(5000)
           .describe('restart the source when no frame arrives for this long'),
-        backoff_initial_ms: z.number().int().positive().default(500),
-        backoff_max_ms: z.number().int().positive().default(30000),
+        backoff_initial_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(500)
+          .describe('first restart delay; doubles per failed attempt (with jitter)'),
+        backoff_max_ms: z.number().int().positive().default(30000).describe('longest restart delay'),
         backend: z
           .enum(['auto', 'ffmpeg', 'gstreamer'])
           .default('auto')
@@ -67,18 +72,24 @@ export const ConfigSchema = z
       .prefault({}),
     engine: z
       .object({
-        runtime: z.enum(['auto', 'onnxruntime', 'tfjs']).default('auto'),
+        runtime: z
+          .enum(['auto', 'onnxruntime', 'tfjs'])
+          .default('auto')
+          .describe('auto: onnxruntime, the tfjs copy when onnxruntime cannot load the model'),
         execution_providers: z
           .array(z.enum(['tensorrt', 'cuda', 'cpu']))
           .min(1)
-          .default(['tensorrt', 'cuda', 'cpu']),
+          .default(['tensorrt', 'cuda', 'cpu'])
+          .describe(
+            'onnxruntime execution providers, tried in order; each fallback is logged with its reason',
+          ),
         intra_op_threads: z
           .number()
           .int()
           .positive()
           .optional()
           .describe('onnxruntime intra-op threads (default: its own choice)'),
-        tensorrt_fp16: z.boolean().default(true),
+        tensorrt_fp16: z.boolean().default(true).describe('let TensorRT run in half precision'),
       })
       .strict()
       .prefault({}),
@@ -86,8 +97,9 @@ export const ConfigSchema = z
       .object({
         url: z
           .string()
-          .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
-        base_topic: z.string().min(1).default('edgeseg'),
+          .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
+          .describe('broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883'),
+        base_topic: z.string().min(1).default('edgeseg').describe('topics are <base_topic>/<device_id>/...'),
         client_id: z.string().optional().describe('default: edgeseg-<device_id>'),
         username: z.string().optional().describe('or env EDGESEG_MQTT_USERNAME'),
         password: z.string().optional().describe('or env EDGESEG_MQTT_PASSWORD'),
@@ -95,8 +107,13 @@ export const ConfigSchema = z
           .union([z.literal(4), z.literal(5)])
           .default(5)
           .describe('5 = MQTT 5, 4 = MQTT 3.1.1'),
-        keepalive_s: z.number().int().positive().default(30),
-        reconnect_period_ms: z.number().int().positive().default(2000),
+        keepalive_s: z.number().int().positive().default(30).describe('MQTT keep-alive in seconds'),
+        reconnect_period_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(2000)
+          .describe("mqtt.js's own reconnect interval"),
         supervisor_timeout_ms: z
           .number()
           .int()
@@ -109,7 +126,7 @@ export const ConfigSchema = z
             ca: z.string().optional().describe('CA file (env EDGESEG_MQTT_TLS_CA)'),
             cert: z.string().optional().describe('client certificate file (env EDGESEG_MQTT_TLS_CERT)'),
             key: z.string().optional().describe('client key file (env EDGESEG_MQTT_TLS_KEY)'),
-            reject_unauthorized: z.boolean().default(true),
+            reject_unauthorized: z.boolean().default(true).describe('verify the broker certificate'),
           })
           .strict()
           .prefault({}),
@@ -136,7 +153,7 @@ export const ConfigSchema = z
         stats: topicOptions({ qos: 0, retain: false }).prefault({}),
         overlay: topicOptions({ qos: 0, retain: false })
           .extend({
-            enabled: z.boolean().default(false),
+            enabled: z.boolean().default(false).describe('publish overlays (each costs a JPEG encode)'),
             interval_ms: z
               .number()
               .int()
