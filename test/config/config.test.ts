@@ -98,3 +98,8 @@ test('docs/mqtt-api.md is generated from the payload schemas and up to date', as
   const committed = readFileSync(join(repoRoot, 'docs/mqtt-api.md'), 'utf8');
   assert.equal(committed, renderMqttApiDoc(), 'run: node --import tsx scripts/generate-mqtt-docs.ts');
 });
+
+test('examples/config.yaml is a valid config', async () => {
+  const config = validateConfig(await readConfigFile(join(repoRoot, 'examples/config.yaml')), 'examples/config.yaml');
+  assert.equal(config.regions[0]?.name, 'lane_ahead');
+});
