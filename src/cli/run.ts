@@ -105,7 +105,8 @@ function demoConfig(brokerUrl: string): ConfigPatch {
     model: DEMO_MODEL,
     state_dir: join(tmpdir(), 'edgeseg-demo-state'),
     fps: 5,
-    mqtt: { url: brokerUrl },
+    // aedes speaks MQTT 3.1.1 (protocol 4) only.
+    mqtt: { url: brokerUrl, protocol_version: 4 },
     publish: { overlay: { enabled: true, interval_ms: 2000 } },
     regions: [
       {

@@ -44,7 +44,12 @@ async function watch(options: WatchOptions): Promise<void> {
       `${prefix}/response/+`,
     ]);
   });
-  client.on('error', (error) => process.stderr.write(`mqtt: ${error.message}\n`));
+  // Report a broker problem once, not at every reconnect attempt.
+  let lastError = '';
+  client.on('error', (error) => {
+    if (error.message !== lastError) process.stderr.write(`mqtt: ${error.message} (retrying)\n`);
+    lastError = error.message;
+  });
   await new Promise<void>((resolve) => {
     const done = () => {
       client.end(true);
