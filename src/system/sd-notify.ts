@@ -35,7 +35,7 @@ export async function createSdNotifier(env: NodeJS.ProcessEnv = process.env): Pr
       status() {},
     };
   }
-  const send = (await datagramSender(socketPath)) ?? cliSender();
+  const send = (await datagramSender(socketPath)) ?? cliSender(socketPath);
   let readySent = false;
   return {
     enabled: true,
