@@ -79,10 +79,11 @@ async function datagramSender(socketPath: string): Promise<Sender | undefined> {
   }
 }
 
-function cliSender(): Sender {
+function cliSender(socketPath: string): Sender {
   return (message) => {
     const child = spawn('systemd-notify', [`--pid=${process.pid}`, ...message.split('\n')], {
       stdio: 'ignore',
+      env: { ...process.env, NOTIFY_SOCKET: socketPath },
     });
     child.on('error', () => {});
     child.unref();
