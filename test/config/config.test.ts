@@ -91,6 +91,11 @@ test('docs/config.schema.json is generated from the schema and up to date', () =
     renderConfigJsonSchema(),
     'run: node --import tsx scripts/generate-config-schema.ts',
   );
+  assert.equal(
+    readFileSync(join(repoRoot, 'docs/config.md'), 'utf8'),
+    renderConfigDoc(),
+    'run: node --import tsx scripts/generate-config-schema.ts',
+  );
 });
 
 test('docs/mqtt-api.md is generated from the payload schemas and up to date', async () => {
@@ -100,6 +105,9 @@ test('docs/mqtt-api.md is generated from the payload schemas and up to date', as
 });
 
 test('examples/config.yaml is a valid config', async () => {
-  const config = validateConfig(await readConfigFile(join(repoRoot, 'examples/config.yaml')), 'examples/config.yaml');
+  const config = validateConfig(
+    await readConfigFile(join(repoRoot, 'examples/config.yaml')),
+    'examples/config.yaml',
+  );
   assert.equal(config.regions[0]?.name, 'lane_ahead');
 });
