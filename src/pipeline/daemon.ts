@@ -2,6 +2,7 @@
 // in one place; starts the parts in order and stops them in reverse (zigbee2mqtt's controller).
 
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { createFrameSource } from '../capture/create.js';
 import type { FrameSource } from '../capture/types.js';
 import {
@@ -82,6 +83,8 @@ export class Daemon {
     if (this.started) return;
     this.started = true;
     const { config, logger } = this;
+    // libvips' operation cache helps batch jobs, not a months-long daemon: keep memory flat.
+    sharp.cache(false);
     this.sd = await createSdNotifier();
     this.engine = await this.startEngine(config.model);
     const segmenter = new Segmenter(this.engine);
