@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Installs edgeseg on a board (run as root from an unpacked release: a checkout with dist/ built).
+#   install.sh                 install or upgrade, enable and start the service
+#   install.sh --no-start      install, do not start
+#   install.sh --skip-npm      do not run npm ci (dependencies already in place)
+#   install.sh --uninstall     stop and remove the service and /opt/edgeseg (keeps /etc/edgeseg and
+#                              /var/lib/edgeseg; add --purge to remove those too)
+# DESTDIR=/some/dir stages the files under that folder instead (no user, npm or systemctl).
+# Idempotent: an existing /etc/edgeseg/config.yaml or edgeseg.env is never overwritten.
+set -euo pipefail
+
+RELEASE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DESTDIR="${DESTDIR:-}"
+PREFIX="${DESTDIR}/opt/edgeseg"
+ETC="${DESTDIR}/etc/edgeseg"
+STATE="${DESTDIR}/var/lib/edgeseg"
+UNIT_DIR="${DESTDIR}/etc/systemd/system"
+MIN_NODE_MAJOR=20
+MIN_NODE_MINOR=10
+
+start=1
+run_npm=1
+uninstall=0
+purge=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-start) start=0 ;;
+    --skip-npm) run_npm=0 ;;
+    --uninstall) uninstall=1 ;;
+    --purge) purge=1 ;;
+    -h | --help)
+      sed -n '2,9p' "${BASH_SOURCE[0]}"
+      exit 0
+      ;;
+    *)
+      echo "install.sh: unknown option $arg (see --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+say() { echo "edgeseg install: $*"; }
+fail() {
+  echo "edgeseg install: $*" >&2
+  exit 1
+}
+staged() { [ -n "$DESTDIR" ]; }
+
+if ! staged && [ "$(id -u)" -ne 0 ]; then
+  fail "run as root (sudo $0), or set DESTDIR to stage the files"
+fi
+
+if [ "$uninstall" -eq 1 ]; then
+  if ! staged && command -v systemctl >/dev/null; then
+    systemctl disable --now edgeseg.service 2>/dev/null || true
+  fi
+  rm -f "${UNIT_DIR}/edgeseg.service"
+  rm -rf "$PREFIX"
+  if [ "$purge" -eq 1 ]; then
+    rm -rf "$ETC" "$STATE"
+    say "removed the service, /opt/edgeseg, /etc/edgeseg and /var/lib/edgeseg"
+  else
+    say "removed the service and /opt/edgeseg (kept /etc/edgeseg and /var/lib/edgeseg; --purge removes them)"
+  fi
+  if ! staged && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
+  exit 0
+fi
+
+case "$(uname -m)" in
+  aarch64 | arm64 | x86_64) ;;
+  *) fail "unsupported architecture $(uname -m): edgeseg runs on aarch64 (Jetson) and x86_64" ;;
+esac
+
+if ! staged || [ "$run_npm" -eq 1 ]; then
+  command -v node >/dev/null || fail "Node.js is not installed (need ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer)"
+  node_version="$(node -p 'process.versions.node')"
+  major="${node_version%%.*}"
+  rest="${node_version#*.}"
+  minor="${rest%%.*}"
+  if [ "$major" -lt "$MIN_NODE_MAJOR" ] || { [ "$major" -eq "$MIN_NODE_MAJOR" ] && [ "$minor" -lt "$MIN_NODE_MINOR" ]; }; then
+    fail "Node.js $node_version is too old: need ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer"
+  fi
+fi
+
+[ -f "${RELEASE_DIR}/dist/cli/index.js" ] || fail "${RELEASE_DIR}/dist is missing: build first (npm ci && npm run build)"
+
+if ! staged; then
+  if ! id edgeseg >/dev/null 2>&1; then
+    useradd --system --home-dir /var/lib/edgeseg --shell /usr/sbin/nologin --groups video edgeseg
+    say "created system user edgeseg"
+  fi
+fi
+
+install -d -m 0755 "$PREFIX" "$ETC" "$UNIT_DIR"
+install -d -m 0750 "$STATE" "${STATE}/engine-cache" "${STATE}/models"
+
+# The app: replace /opt/edgeseg's code wholesale, keep nothing stale.
+rm -rf "${PREFIX}/dist" "${PREFIX}/models" "${PREFIX}/docs"
+cp -R "${RELEASE_DIR}/dist" "${RELEASE_DIR}/models" "${RELEASE_DIR}/docs" "$PREFIX/"
+install -m 0644 "${RELEASE_DIR}/package.json" "${RELEASE_DIR}/package-lock.json" "${RELEASE_DIR}/.npmrc" "$PREFIX/"
+
+if [ ! -f "${ETC}/config.yaml" ]; then
+  install -m 0644 "${RELEASE_DIR}/deploy/config.example.yaml" "${ETC}/config.yaml"
+  say "installed ${ETC}/config.yaml (edit device_id, source and mqtt.url)"
+else
+  say "kept the existing ${ETC}/config.yaml"
+fi
+if [ ! -f "${ETC}/edgeseg.env" ]; then
+  install -m 0600 "${RELEASE_DIR}/systemd/edgeseg.env.example" "${ETC}/edgeseg.env"
+fi
+install -m 0644 "${RELEASE_DIR}/systemd/edgeseg.service" "${UNIT_DIR}/edgeseg.service"
+
+if staged; then
+  say "staged under $DESTDIR (skipped: user creation, chown, npm ci, systemctl)"
+  exit 0
+fi
+
+chown -R edgeseg:edgeseg "$STATE"
+if [ "$run_npm" -eq 1 ]; then
+  # Production dependencies only. dist/ ships built, so no lifecycle scripts (the package's own
+  # `prepare` would need the dev-only TypeScript compiler); sharp and onnxruntime-node use their
+  # prebuilt binaries, and native/ builds the CUDA/TensorRT onnxruntime for Jetson.
+  (cd "$PREFIX" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
+fi
+systemctl daemon-reload
+if [ "$start" -eq 1 ]; then
+  systemctl enable edgeseg.service
+  systemctl restart edgeseg.service
+  say "started: journalctl -u edgeseg -f"
+else
+  say "installed; start with: systemctl enable --now edgeseg"
+fi
