@@ -16,33 +16,35 @@ import { tinyFcnConfig } from './tiny-model.js';
 const size = { height: 32, width: 64 };
 const tinySource = () =>
   createSyntheticRoadSource({ imageSize: size, numTraining: 8, numValidation: 4, seed: 3 });
-const tinyModel = (): FcnModel =>
-  createFcn8s(tinyFcnConfig(size), { seed: 7, classes: SYNTHETIC_ROAD_CLASSES });
+const tinyModel = (head: 'fcn8s' | 'original' = 'fcn8s'): FcnModel =>
+  createFcn8s(tinyFcnConfig(size, head), { seed: 7, classes: SYNTHETIC_ROAD_CLASSES });
 const weights = uniformClassWeights(SYNTHETIC_ROAD_CLASSES);
 
 function snapshot(model: FcnModel): Float32Array[] {
   return trainableVariables(model).map((v) => v.dataSync() as Float32Array);
 }
 
-test('a tiny FCN-8s trains on wasm: the loss on a batch falls', async () => {
-  await initTrainingTf('wasm');
-  const model = tinyModel();
-  const optimizer = tf.train.adam(1e-2);
-  const variables = trainableVariables(model);
-  const classWeights = tf.tensor1d(weights);
-  const source = tinySource();
-  const batch = (await source.trainGenerator(4).next()).value;
-  assert.ok(batch);
-  const losses: number[] = [];
-  for (let step = 0; step < 12; step++)
-    losses.push(
-      trainStep(model, optimizer, variables, batch, classWeights, step, model.config.inputChannelOrder),
-    );
-  assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
-  const first = losses[0]!;
-  const last = Math.min(...losses.slice(-3));
-  assert.ok(last < first * 0.8, `loss did not fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
-});
+for (const head of ['fcn8s', 'original'] as const) {
+  test(`a tiny FCN-8s (${head} head) trains on wasm: the loss on a batch falls`, async () => {
+    await initTrainingTf('wasm');
+    const model = tinyModel(head);
+    const optimizer = tf.train.adam(1e-2);
+    const variables = trainableVariables(model);
+    const classWeights = tf.tensor1d(weights);
+    const source = tinySource();
+    const batch = (await source.trainGenerator(4).next()).value;
+    assert.ok(batch);
+    const losses: number[] = [];
+    for (let step = 0; step < 12; step++)
+      losses.push(
+        trainStep(model, optimizer, variables, batch, classWeights, step, model.config.inputChannelOrder),
+      );
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+    const first = losses[0]!;
+    const last = Math.min(...losses.slice(-3));
+    assert.ok(last < first * 0.8, `loss did not fall: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  });
+}
 
 test('resuming a stopped run gives bit-identical weights to an uninterrupted run', async () => {
   await initTrainingTf('wasm');
