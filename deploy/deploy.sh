@@ -33,8 +33,8 @@ release=/tmp/edgeseg-release
 echo "==> building"
 (cd "$repo" && npm ci --no-audit --no-fund && npm run build)
 echo "==> shipping to $target:$release"
-rsync -az --delete --relative \
-  "$repo/./dist" "$repo/./models" "$repo/./docs" "$repo/./systemd" "$repo/./deploy" \
+rsync -az --delete --relative --exclude 'native/out/' \
+  "$repo/./dist" "$repo/./models" "$repo/./docs" "$repo/./systemd" "$repo/./deploy" "$repo/./native" \
   "$repo/./package.json" "$repo/./package-lock.json" "$repo/./.npmrc" "$target:$release/"
 echo "==> installing"
 # shellcheck disable=SC2029 # $release is meant to expand here, on the workstation

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Builds onnxruntime with the CUDA and TensorRT execution providers and its Node.js binding on a
+# Jetson board, and packs the binding as an overlay for edgeseg's onnxruntime-node (the npm package
+# ships a CPU-only build for linux/arm64). Run on the board itself; see native/README.md.
+#
+#   native/build-onnxruntime-jetson.sh [--dry-run] [--workdir DIR] [--out DIR] [--jobs N]
+#                                      [--cuda-arch NN] [--cuda-home DIR] [--root DIR]
+#
+#   --dry-run        detect and check everything, print every step, build nothing
+#   --workdir DIR    where the sources and the build go (default ~/edgeseg-native-build; ~25 GiB)
+#   --out DIR        where the overlay tarball goes (default native/out)
+#   --jobs N         parallel compile jobs (default: what RAM + swap allow, at most the CPU count)
+#   --cuda-arch NN   GPU compute capability without the dot (default: from the SoC, 87 on Orin)
+#   --cuda-home DIR  CUDA toolkit (default /usr/local/cuda)
+#   --root DIR       read the board's version files under DIR (a board image; the tests use it)
+#
+# The onnxruntime version is the one package.json pins for onnxruntime-node, so the binding matches
+# the JavaScript half that npm installs. Install the result with: sudo deploy/install.sh --native DIR
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+SCRIPT_NAME="build-onnxruntime-jetson"
+# shellcheck source=native/lib/common.sh
+. "$HERE/lib/common.sh"
+
+WORKDIR="${HOME:-/tmp}/edgeseg-native-build"
+OUT="$HERE/out"
+JOBS=""
+NEED_DISK_GB=25
+NEED_MEMORY_GB=12
+GB_PER_JOB=3
+MIN_CMAKE=3.28
+
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY_RUN=1 ;;
+    --workdir) WORKDIR="${2:?--workdir needs a folder}"; shift ;;
+    --out) OUT="${2:?--out needs a folder}"; shift ;;
+    --jobs) JOBS="${2:?--jobs needs a number}"; shift ;;
+    --cuda-arch) CUDA_ARCH_OVERRIDE="${2:?--cuda-arch needs e.g. 87}"; shift ;;
+    --cuda-home) CUDA_HOME_OVERRIDE="${2:?--cuda-home needs a folder}"; shift ;;
+    --root) ROOT="${2:?--root needs a folder}"; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) fail "unknown option $1 (see --help)" ;;
+  esac
+  shift
+done
+[ -d "$ROOT" ] || fail "--root $ROOT is not a folder"
+case "$JOBS" in "" | *[!0-9]*) [ -z "$JOBS" ] || fail "--jobs must be a positive number, not '$JOBS'" ;; esac
+
+ORT_VERSION="$(sed -n 's/^[[:space:]]*"onnxruntime-node":[[:space:]]*"[\^~]\{0,1\}\([0-9][0-9.]*\)".*/\1/p' "$REPO/package.json" | head -n1)"
+[ -n "$ORT_VERSION" ] || fail "cannot read the onnxruntime-node version from $REPO/package.json"
+
+say "onnxruntime v$ORT_VERSION with CUDA + TensorRT and the Node.js binding$([ "$DRY_RUN" -eq 1 ] && echo ' (dry run: nothing is built)')"
+if [ "$DRY_RUN" -eq 0 ] && [ "$(uname -m)" != aarch64 ]; then
+  fail "run this on the Jetson itself (this machine is $(uname -m)); --dry-run works anywhere"
+fi
+
+detect_l4t
+detect_module
+detect_cuda
+detect_cudnn
+detect_tensorrt
+print_detected
+
+# onnxruntime 1.20 and newer build their CUDA and TensorRT providers against CUDA 12, cuDNN 9 and
+# TensorRT 10: JetPack 6.1 (L4T R36.4) or newer, which only Orin (and Thor) boards get.
+problems=()
+version_ge "$CUDA_VERSION" 12.0 || problems+=("CUDA $CUDA_VERSION (needs 12 or newer)")
+version_ge "$CUDNN_VERSION" 9.0 || problems+=("cuDNN $CUDNN_VERSION (needs 9 or newer)")
+version_ge "$TRT_VERSION" 10.0 || problems+=("TensorRT $TRT_VERSION (needs 10 or newer)")
+if [ ${#problems[@]} -gt 0 ]; then
+  fail "onnxruntime $ORT_VERSION cannot be built with GPU providers on JetPack $JETPACK: $(
+    IFS=';'
+    echo "${problems[*]}"
+  ). It needs JetPack 6.1 or newer (Orin). On Xavier, TX2 and TX1 boards edgeseg runs on the CPU provider of the npm package, or on the tfjs fallback (native/build-libtensorflow-jetson.sh)."
+fi
+
+check_resources "$NEED_DISK_GB" "$NEED_MEMORY_GB" "$WORKDIR"
+[ -n "$JOBS" ] || JOBS="$(build_jobs "$GB_PER_JOB")"
+say "parallel jobs: $JOBS"
+
+require_tool git "sudo apt install git"
+require_tool python3 "sudo apt install python3"
+require_tool g++ "sudo apt install build-essential"
+require_tool node "install Node.js 20 or newer (see docs/deployment.md)"
+require_tool npm "install Node.js 20 or newer (see docs/deployment.md)"
+require_tool cmake "onnxruntime needs CMake $MIN_CMAKE or newer: python3 -m pip install --user 'cmake>=$MIN_CMAKE'"
+cmake_version="$(cmake --version | sed -n 's/^cmake version \([0-9.]*\).*/\1/p')"
+version_ge "$cmake_version" "$MIN_CMAKE" || fail "missing prerequisite: CMake $MIN_CMAKE or newer (found $cmake_version): python3 -m pip install --user 'cmake>=$MIN_CMAKE' and put ~/.local/bin first on PATH"
+
+SRC="$WORKDIR/onnxruntime-$ORT_VERSION"
+BUILD="$SRC/build/Linux/Release"
+STAGE="$WORKDIR/stage/onnxruntime-node-$ORT_VERSION"
+BIN_DIR="bin/napi-v6/linux/arm64"
+ARCHIVE="onnxruntime-node-$ORT_VERSION-linux-arm64-jetpack${JETPACK// /}-cuda${CUDA_VERSION%.*}-trt${TRT_VERSION%.*}-sm$CUDA_ARCH.tar.gz"
+
+step "fetch onnxruntime v$ORT_VERSION with its submodules"
+if [ -d "$SRC/.git" ]; then
+  say "reusing $SRC"
+else
+  run mkdir -p "$WORKDIR"
+  run git clone --branch "v$ORT_VERSION" --depth 1 --recurse-submodules --shallow-submodules \
+    https://github.com/microsoft/onnxruntime.git "$SRC"
+fi
+
+step "build onnxruntime (Release, CUDA + TensorRT providers, Node.js binding) for sm_$CUDA_ARCH"
+build_args=(
+  ./build.sh --config Release --update --build --parallel "$JOBS"
+  --build_shared_lib --build_nodejs --skip_tests --compile_no_warning_as_error
+  --use_cuda --cuda_home "$CUDA_HOME" --cudnn_home "$CUDNN_HOME"
+  --use_tensorrt --tensorrt_home "$TRT_HOME"
+  --cmake_extra_defines "CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH" onnxruntime_BUILD_UNIT_TESTS=OFF
+)
+[ "$(id -u)" -ne 0 ] || build_args+=(--allow_running_as_root)
+run_in "$SRC" env "CUDACXX=$CUDA_HOME/bin/nvcc" "PATH=$CUDA_HOME/bin:$PATH" "${build_args[@]}"
+
+step "stage the binding, libonnxruntime and the provider libraries"
+run rm -rf "$STAGE"
+run mkdir -p "$STAGE/$BIN_DIR"
+run cp -a "$SRC/js/node/$BIN_DIR/." "$STAGE/$BIN_DIR/"
+run cp -a "$BUILD/libonnxruntime_providers_shared.so" "$BUILD/libonnxruntime_providers_cuda.so" \
+  "$BUILD/libonnxruntime_providers_tensorrt.so" "$STAGE/$BIN_DIR/"
+info="{\"package\": \"onnxruntime-node\", \"version\": \"$ORT_VERSION\", \"target\": \"$BIN_DIR\", \"l4t\": \"$L4T_VERSION\", \"jetpack\": \"$JETPACK\", \"cuda\": \"$CUDA_VERSION\", \"cudnn\": \"$CUDNN_VERSION\", \"tensorrt\": \"$TRT_VERSION\", \"cudaArch\": \"$CUDA_ARCH\", \"providers\": [\"tensorrt\", \"cuda\", \"cpu\"]}"
+say "build info: $info"
+if [ "$DRY_RUN" -eq 0 ]; then printf '%s\n' "$info" >"$STAGE/edgeseg-native.json"; fi
+
+step "smoke test: load the new binding and run the demo model on TensorRT, CUDA and the CPU"
+run node "$HERE/lib/ort-smoke.cjs" "$SRC/js/node" "$REPO/models/synthetic-road-fcn8s"
+
+step "pack the overlay"
+run mkdir -p "$OUT"
+run tar -czf "$OUT/$ARCHIVE" -C "$STAGE" .
+run_in "$OUT" sh -c "sha256sum '$ARCHIVE' > '$ARCHIVE.sha256'"
+
+say "done: $OUT/$ARCHIVE"
+say "install it on this board with: sudo $REPO/deploy/install.sh --native $OUT"

@@ -1,0 +1,447 @@
+// native/: the Jetson build scripts dry-run against fake board trees (L4T, device tree, CUDA, cuDNN
+// and TensorRT version files in a temp root), fail clearly when a prerequisite is missing, and the
+// Eigen patch applies cleanly to a copy of the file it patches. install.sh applies the overlays the
+// scripts produce.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { repoRoot } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const ortScript = join(repoRoot, 'native/build-onnxruntime-jetson.sh');
+const tfScript = join(repoRoot, 'native/build-libtensorflow-jetson.sh');
+const patchFile = join(repoRoot, 'native/patches/tensorflow-eigen-aarch64.patch');
+const fixture = join(repoRoot, 'test/deploy/fixtures/tensorflow');
+const ortVersion = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).dependencies[
+  'onnxruntime-node'
+] as string;
+
+interface Board {
+  l4t?: string;
+  soc?: string;
+  model?: string;
+  cuda?: string;
+  /** 'json' (CUDA 11.1+) or 'txt' (older). */
+  cudaFile?: 'json' | 'txt';
+  cudnn?: [number, number, number];
+  tensorrt?: [number, number, number];
+  /** TensorRT 10 headers define NV_TENSORRT_* through TRT_*_ENTERPRISE macros. */
+  trtIndirect?: boolean;
+  memKb?: number;
+  swapKb?: number;
+}
+
+const orin: Board = {
+  l4t: '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025',
+  soc: 'tegra234',
+  model: 'NVIDIA Jetson AGX Orin Developer Kit',
+  cuda: '12.6.68',
+  cudaFile: 'json',
+  cudnn: [9, 3, 0],
+  tensorrt: [10, 3, 0],
+  trtIndirect: true,
+  memKb: 32_116_476,
+  swapKb: 16_058_220,
+};
+
+const xavier: Board = {
+  l4t: '# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023',
+  soc: 'tegra194',
+  model: 'NVIDIA Jetson Xavier NX Developer Kit',
+  cuda: '11.4.19',
+  cudaFile: 'json',
+  cudnn: [8, 6, 0],
+  tensorrt: [8, 5, 2],
+  memKb: 7_765_184,
+  swapKb: 12_582_912,
+};
+
+const tx2: Board = {
+  l4t: '# R32 (release), REVISION: 7.4, GCID: 33514132, BOARD: t186ref, EABI: aarch64, DATE: Fri Jun  9 04:25:08 UTC 2023',
+  soc: 'tegra186',
+  model: 'quill',
+  cuda: '10.2.300',
+  cudaFile: 'txt',
+  cudnn: [8, 2, 1],
+  tensorrt: [8, 2, 1],
+  memKb: 8_041_000,
+  swapKb: 4_020_000,
+};
+
+async function makeBoard(board: Board): Promise<string> {
+  const root = await makeTempDir('edgeseg-board-');
+  const put = async (path: string, content: string) => {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), content);
+  };
+  if (board.l4t) await put('etc/nv_tegra_release', `${board.l4t}\n# KERNEL_VARIANT: oot\n`);
+  if (board.model) await put('proc/device-tree/model', `${board.model}\0`);
+  if (board.soc) await put('proc/device-tree/compatible', `nvidia,p0000-0000\0nvidia,${board.soc}\0`);
+  if (board.cuda && board.cudaFile === 'json') {
+    await put(
+      'usr/local/cuda/version.json',
+      JSON.stringify(
+        {
+          cuda: { name: 'CUDA SDK', version: board.cuda },
+          cuda_cccl: { name: 'CUDA C++ Core Compute Libraries', version: '9.9.9' },
+        },
+        null,
+        3,
+      ),
+    );
+  } else if (board.cuda) {
+    await put('usr/local/cuda/version.txt', `CUDA Version ${board.cuda}\n`);
+  }
+  if (board.cudnn) {
+    const [major, minor, patch] = board.cudnn;
+    await put(
+      `usr/include/aarch64-linux-gnu/cudnn_version${major >= 9 ? '_v9' : ''}.h`,
+      `/* cudnn */\n#define CUDNN_MAJOR ${major}\n#define CUDNN_MINOR ${minor}\n#define CUDNN_PATCHLEVEL ${patch}\n`,
+    );
+  }
+  if (board.tensorrt) {
+    const [major, minor, patch] = board.tensorrt;
+    await put(
+      'usr/include/aarch64-linux-gnu/NvInferVersion.h',
+      board.trtIndirect
+        ? `#define TRT_MAJOR_ENTERPRISE ${major}\n#define TRT_MINOR_ENTERPRISE ${minor}\n#define TRT_PATCH_ENTERPRISE ${patch}\n` +
+            '#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE //!< TensorRT major version.\n' +
+            '#define NV_TENSORRT_MINOR TRT_MINOR_ENTERPRISE //!< TensorRT minor version.\n' +
+            '#define NV_TENSORRT_PATCH TRT_PATCH_ENTERPRISE //!< TensorRT patch version.\n'
+        : `#define NV_TENSORRT_MAJOR ${major} //!< TensorRT major version.\n#define NV_TENSORRT_MINOR ${minor}\n#define NV_TENSORRT_PATCH ${patch}\n`,
+    );
+  }
+  if (board.memKb !== undefined) {
+    await put(
+      'proc/meminfo',
+      `MemTotal:       ${board.memKb} kB\nMemFree:        1000000 kB\nSwapTotal:      ${board.swapKb ?? 0} kB\n`,
+    );
+  }
+  return root;
+}
+
+/** Stand-ins for the build tools whose versions the scripts check (this machine's may be older). */
+async function fakeTools(cmakeVersion = '3.30.2'): Promise<string> {
+  const bin = await makeTempDir('edgeseg-bin-');
+  for (const [name, body] of [
+    ['cmake', `echo "cmake version ${cmakeVersion}"`],
+    ['bazelisk', 'echo "bazelisk (stand-in)"'],
+  ] as const) {
+    await writeFile(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  return bin;
+}
+
+function runScript(script: string, args: string[], bin: string) {
+  return spawnSync('bash', [script, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+  });
+}
+
+test('build-onnxruntime-jetson.sh --dry-run on an Orin with JetPack 6.2 prints the versions and every step', async () => {
+  const root = await makeBoard(orin);
+  const bin = await fakeTools();
+  const work = join(await makeTempDir(), 'work');
+  const out = join(await makeTempDir(), 'out');
+  const result = runScript(ortScript, ['--dry-run', '--root', root, '--workdir', work, '--out', out], bin);
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const text = result.stdout;
+  for (const expected of [
+    `onnxruntime v${ortVersion}`,
+    'NVIDIA Jetson AGX Orin Developer Kit (tegra234), GPU compute capability 8.7',
+    'L4T R36.4.3 (JetPack 6.2)',
+    'CUDA 12.6.68 at /usr/local/cuda',
+    'cuDNN 9.3.0',
+    'TensorRT 10.3.0',
+    '30 GiB RAM + 15 GiB swap',
+    `--branch v${ortVersion}`,
+    '--use_tensorrt --tensorrt_home /usr/lib/aarch64-linux-gnu',
+    '--use_cuda --cuda_home /usr/local/cuda --cudnn_home /usr/lib/aarch64-linux-gnu',
+    '--build_nodejs',
+    'CMAKE_CUDA_ARCHITECTURES=87',
+    'libonnxruntime_providers_tensorrt.so',
+    'ort-smoke.cjs',
+    `onnxruntime-node-${ortVersion}-linux-arm64-jetpack6.2-cuda12.6-trt10.3-sm87.tar.gz`,
+    'deploy/install.sh --native',
+  ]) {
+    assert.ok(text.includes(expected), `missing "${expected}" in:\n${text}`);
+  }
+  assert.match(text, /step 1: fetch onnxruntime[\s\S]*step 2: build[\s\S]*step 5: pack the overlay/);
+  assert.equal(existsSync(work), false, 'a dry run builds nothing');
+  assert.equal(existsSync(out), false, 'a dry run writes nothing');
+});
+
+test('each Jetson module maps to its GPU compute capability', async () => {
+  const bin = await fakeTools();
+  const table: Array<[string, string]> = [
+    ['tegra210', '5.3'],
+    ['tegra186', '6.2'],
+    ['tegra194', '7.2'],
+    ['tegra234', '8.7'],
+  ];
+  for (const [soc, arch] of table) {
+    const root = await makeBoard({ ...orin, soc });
+    const result = runScript(ortScript, ['--dry-run', '--root', root], bin);
+    assert.match(
+      result.stdout,
+      new RegExp(`\\(${soc}\\), GPU compute capability ${arch.replace('.', '\\.')}`),
+    );
+  }
+  const unknown = await makeBoard({ ...orin, soc: 'tegra999' });
+  const refused = runScript(ortScript, ['--dry-run', '--root', unknown], bin);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /cannot tell the GPU compute capability.*tegra999.*--cuda-arch/);
+  const forced = runScript(ortScript, ['--dry-run', '--root', unknown, '--cuda-arch', '87'], bin);
+  assert.equal(forced.status, 0, forced.stderr);
+  assert.match(forced.stdout, /CMAKE_CUDA_ARCHITECTURES=87/);
+});
+
+test('build-onnxruntime-jetson.sh refuses JetPack 5 and 4 with the versions that fall short', async () => {
+  const bin = await fakeTools();
+  const onXavier = runScript(ortScript, ['--dry-run', '--root', await makeBoard(xavier)], bin);
+  assert.equal(onXavier.status, 1);
+  assert.match(onXavier.stdout, /L4T R35\.4\.1 \(JetPack 5\.1\.2\)/);
+  assert.match(onXavier.stdout, /TensorRT 8\.5\.2/);
+  assert.match(
+    onXavier.stderr,
+    /cannot be built with GPU providers on JetPack 5\.1\.2: CUDA 11\.4\.19 \(needs 12 or newer\);cuDNN 8\.6\.0 \(needs 9 or newer\);TensorRT 8\.5\.2 \(needs 10 or newer\)\. It needs JetPack 6\.1 or newer/,
+  );
+  const onTx2 = runScript(ortScript, ['--dry-run', '--root', await makeBoard(tx2)], bin);
+  assert.equal(onTx2.status, 1);
+  assert.match(onTx2.stdout, /L4T R32\.7\.4 \(JetPack 4\.6\.x\)/);
+  assert.match(onTx2.stdout, /CUDA 10\.2\.300/, 'version.txt of older CUDA is read');
+  assert.match(onTx2.stderr, /CUDA 10\.2\.300 \(needs 12 or newer\)/);
+});
+
+test('missing prerequisites fail with a message that names them', async () => {
+  const bin = await fakeTools();
+  const cases: Array<[string, Board, RegExp]> = [
+    ['no L4T', { ...orin, l4t: undefined }, /not a Jetson: .*etc\/nv_tegra_release is missing/],
+    ['no CUDA', { ...orin, cuda: undefined }, /CUDA not found: neither .*version\.json nor .*version\.txt/],
+    ['no cuDNN', { ...orin, cudnn: undefined }, /cuDNN not found: no cudnn_version\.h/],
+    [
+      'no TensorRT',
+      { ...orin, tensorrt: undefined },
+      /TensorRT not found: no NvInferVersion\.h.*libnvinfer-dev/,
+    ],
+    [
+      'no swap on an 8 GB board',
+      { ...orin, memKb: 7_765_184, swapKb: 0 },
+      /not enough memory: 7 GiB RAM \+ 0 GiB swap, the build needs 12 GiB together; add swap first[\s\S]*fallocate -l 5G/,
+    ],
+  ];
+  for (const [name, board, message] of cases) {
+    const result = runScript(ortScript, ['--dry-run', '--root', await makeBoard(board)], bin);
+    assert.equal(result.status, 1, `${name}: ${result.stdout}`);
+    assert.match(result.stderr, message, name);
+  }
+  const oldCmake = runScript(
+    ortScript,
+    ['--dry-run', '--root', await makeBoard(orin)],
+    await fakeTools('3.22.1'),
+  );
+  assert.equal(oldCmake.status, 1);
+  assert.match(oldCmake.stderr, /missing prerequisite: CMake 3\.28 or newer \(found 3\.22\.1\)/);
+  const badOption = runScript(ortScript, ['--frobnicate'], bin);
+  assert.equal(badOption.status, 1);
+  assert.match(badOption.stderr, /unknown option --frobnicate/);
+  const notOnBoard = runScript(ortScript, ['--root', await makeBoard(orin)], bin);
+  if (process.arch !== 'arm64') {
+    assert.equal(notOnBoard.status, 1);
+    assert.match(notOnBoard.stderr, /run this on the Jetson itself.*--dry-run works anywhere/);
+  }
+});
+
+test('build-libtensorflow-jetson.sh --dry-run on a Xavier with JetPack 5.1.2 prints every step', async () => {
+  const bin = await fakeTools();
+  const work = join(await makeTempDir(), 'work');
+  const result = runScript(
+    tfScript,
+    ['--dry-run', '--root', await makeBoard(xavier), '--workdir', work],
+    bin,
+  );
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const text = result.stdout;
+  for (const expected of [
+    'libtensorflow 2.9.1 (C API, CUDA) and tfjs-node 4.22.0',
+    'NVIDIA Jetson Xavier NX Developer Kit (tegra194), GPU compute capability 7.2',
+    'L4T R35.4.1 (JetPack 5.1.2)',
+    'CUDA 11.4.19',
+    'cuDNN 8.6.0',
+    '--branch v2.9.1',
+    'apply the Eigen fix (tensorflow-eigen-aarch64.patch)',
+    'TF_CUDA_COMPUTE_CAPABILITIES=7.2',
+    'TF_CUDA_VERSION=11.4',
+    'TF_CUDNN_VERSION=8',
+    '//tensorflow/tools/lib_package:libtensorflow',
+    'npm pack @tensorflow/tfjs-node@4.22.0',
+    'node-pre-gyp install --build-from-source',
+    'tfjs-node-4.22.0-linux-arm64-tf2.9.1-jetpack5.1.2-cuda11.4-sm72.tar.gz',
+  ]) {
+    assert.ok(text.includes(expected), `missing "${expected}" in:\n${text}`);
+  }
+  assert.equal(existsSync(work), false, 'a dry run builds nothing');
+
+  const onOrin = runScript(tfScript, ['--dry-run', '--root', await makeBoard(orin)], bin);
+  assert.equal(onOrin.status, 1);
+  assert.match(
+    onOrin.stderr,
+    /TensorFlow 2\.9\.1 needs CUDA 11\.2-11\.8 and cuDNN 8 \(JetPack 5\.x\); this board has JetPack 6\.2/,
+  );
+  const lowMemory = runScript(
+    tfScript,
+    ['--dry-run', '--root', await makeBoard({ ...xavier, swapKb: 2_000_000 })],
+    bin,
+  );
+  assert.equal(lowMemory.status, 1);
+  assert.match(lowMemory.stderr, /not enough memory: 7 GiB RAM \+ 1 GiB swap, the build needs 16 GiB/);
+  const halfEigen = runScript(
+    tfScript,
+    ['--dry-run', '--root', await makeBoard(xavier), '--eigen-commit', 'a'.repeat(40)],
+    bin,
+  );
+  assert.equal(halfEigen.status, 1);
+  assert.match(halfEigen.stderr, /--eigen-commit and --eigen-sha256 go together/);
+});
+
+test('the Eigen patch applies cleanly to a copy of workspace.bzl, once, and the script checks it before building', async (t) => {
+  const tree = await makeTempDir('edgeseg-tf-');
+  await cp(fixture, tree, { recursive: true });
+  const target = join(tree, 'third_party/eigen3/workspace.bzl');
+  const original = await readFile(target, 'utf8');
+
+  const check = spawnSync('patch', ['--dry-run', '--forward', '-p1', '-d', tree, '-i', patchFile], {
+    encoding: 'utf8',
+  });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.doesNotMatch(check.stdout, /fuzz|offset|FAILED/, 'applies exactly, without fuzz or offset');
+  assert.equal(await readFile(target, 'utf8'), original, '--dry-run changes nothing');
+
+  const apply = spawnSync('patch', ['--forward', '-p1', '-d', tree, '-i', patchFile], { encoding: 'utf8' });
+  assert.equal(apply.status, 0, apply.stdout + apply.stderr);
+  const patched = await readFile(target, 'utf8');
+  // The override comes after the tag's own pin, before eigen_archive is declared.
+  const pin = patched.indexOf('EIGEN_COMMIT = "f02856c6');
+  const fix = patched.indexOf('EIGEN_COMMIT = "0e187141679fdb91da33249d18cb79a011c0e2ea"');
+  const archive = patched.indexOf('name = "eigen_archive"');
+  assert.ok(pin > 0 && fix > pin && archive > fix, patched);
+  assert.match(patched, /EIGEN_SHA256 = "52a7ef3ffe2b581973615b000657f456e2eab8e899fb863f456711feb790cb8c"/);
+  const again = spawnSync('patch', ['--dry-run', '--forward', '-p1', '-d', tree, '-i', patchFile], {
+    encoding: 'utf8',
+  });
+  assert.notEqual(again.status, 0, 'a second application is refused');
+
+  await t.test(
+    'the build script verifies the patch against a checkout, and stops when it does not apply',
+    async () => {
+      const bin = await fakeTools();
+      const root = await makeBoard(xavier);
+      const work = await makeTempDir('edgeseg-work-');
+      const checkout = join(work, 'tensorflow-2.9.1');
+      await cp(fixture, checkout, { recursive: true });
+      await mkdir(join(checkout, '.git'));
+      const fits = runScript(tfScript, ['--dry-run', '--root', root, '--workdir', work], bin);
+      assert.equal(fits.status, 0, fits.stderr);
+      assert.match(fits.stdout, /reusing .*tensorflow-2\.9\.1/);
+      assert.match(fits.stdout, /the patch applies cleanly to/);
+      assert.equal(
+        await readFile(join(checkout, 'third_party/eigen3/workspace.bzl'), 'utf8'),
+        original,
+        'a dry run does not patch',
+      );
+
+      await writeFile(
+        join(checkout, 'third_party/eigen3/workspace.bzl'),
+        original.replace('    # LINT.ThenChange(//tensorflow/lite/tools/cmake/modules/eigen.cmake)\n', ''),
+      );
+      const misfit = runScript(tfScript, ['--dry-run', '--root', root, '--workdir', work], bin);
+      assert.equal(misfit.status, 1);
+      assert.match(misfit.stderr, /the Eigen fix does not apply to TensorFlow v2\.9\.1 .*nothing was built/);
+    },
+  );
+});
+
+test('install.sh --native keeps the overlays and unpacks each over the npm package it was built for', async () => {
+  const destdir = await makeTempDir('edgeseg-dest-');
+  const build = await makeTempDir('edgeseg-native-out-');
+  const stage = join(build, 'stage');
+  const binDir = join(stage, 'bin/napi-v6/linux/arm64');
+  await mkdir(binDir, { recursive: true });
+  for (const lib of [
+    'onnxruntime_binding.node',
+    'libonnxruntime.so.1',
+    'libonnxruntime_providers_tensorrt.so',
+  ]) {
+    await writeFile(join(binDir, lib), `stand-in for ${lib}\n`);
+  }
+  await writeFile(
+    join(stage, 'edgeseg-native.json'),
+    `${JSON.stringify({ package: 'onnxruntime-node', version: ortVersion, target: 'bin/napi-v6/linux/arm64' })}\n`,
+  );
+  const out = join(build, 'out');
+  await mkdir(out);
+  const archive = `onnxruntime-node-${ortVersion}-linux-arm64-jetpack6.2-cuda12.6-trt10.3-sm87.tar.gz`;
+  assert.equal(spawnSync('tar', ['-czf', join(out, archive), '-C', stage, '.']).status, 0);
+  // A bare libtensorflow tarball (no edgeseg-native.json) sits beside it and is not an overlay.
+  assert.equal(
+    spawnSync('tar', ['-czf', join(out, 'libtensorflow-gpu-linux-arm64-2.9.1.tar.gz'), '-C', binDir, '.'])
+      .status,
+    0,
+  );
+
+  const install = (...args: string[]) =>
+    spawnSync('bash', [join(repoRoot, 'deploy/install.sh'), '--skip-npm', ...args], {
+      env: { ...process.env, DESTDIR: destdir },
+      encoding: 'utf8',
+    });
+  const first = install('--native', out);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /native overlay onnxruntime-node-.*-sm87\.tar\.gz -> \/opt\/edgeseg\/node_modules\/onnxruntime-node/,
+  );
+  const installedLib = join(
+    destdir,
+    'opt/edgeseg/node_modules/onnxruntime-node/bin/napi-v6/linux/arm64/libonnxruntime_providers_tensorrt.so',
+  );
+  assert.equal(await readFile(installedLib, 'utf8'), 'stand-in for libonnxruntime_providers_tensorrt.so\n');
+  assert.ok(existsSync(join(destdir, 'opt/edgeseg-native', archive)), 'kept for later upgrades');
+  assert.equal(
+    existsSync(join(destdir, 'opt/edgeseg-native/libtensorflow-gpu-linux-arm64-2.9.1.tar.gz')),
+    false,
+  );
+
+  // An upgrade re-applies the kept overlay, unless npm now has another onnxruntime-node version.
+  await writeFile(
+    join(destdir, 'opt/edgeseg/node_modules/onnxruntime-node/package.json'),
+    `{\n  "name": "onnxruntime-node",\n  "version": "${ortVersion}"\n}\n`,
+  );
+  const upgrade = install();
+  assert.equal(upgrade.status, 0, upgrade.stderr);
+  assert.match(upgrade.stdout, /native overlay onnxruntime-node-/);
+  await writeFile(
+    join(destdir, 'opt/edgeseg/node_modules/onnxruntime-node/package.json'),
+    '{\n  "name": "onnxruntime-node",\n  "version": "9.9.9"\n}\n',
+  );
+  const mismatch = install();
+  assert.equal(mismatch.status, 0, mismatch.stderr);
+  assert.match(
+    mismatch.stderr,
+    new RegExp(
+      `skipped .*built for onnxruntime-node ${ortVersion.replaceAll('.', '\\.')}, but 9\\.9\\.9 is installed`,
+    ),
+  );
+
+  const empty = await makeTempDir('edgeseg-empty-');
+  const nothing = install('--native', empty);
+  assert.equal(nothing.status, 1);
+  assert.match(nothing.stderr, /no native overlay in .*edgeseg-empty-/);
+  assert.equal(install('--uninstall', '--purge').status, 0);
+  assert.equal(existsSync(join(destdir, 'opt/edgeseg-native')), false);
+});
