@@ -16,6 +16,7 @@ interface TrainFlags extends DataSourceCliFlags {
   batchSize: string;
   lr: string;
   lrSchedule: string;
+  dropout: string;
   width: string;
   head: string;
   size?: string;
@@ -55,6 +56,11 @@ export function register(program: Command): void {
       '--lr-schedule <schedule>',
       'constant (the original) | cosine (decays to 1 % of --lr by the last step)',
       'constant',
+    )
+    .option(
+      '--dropout <rate>',
+      'dropout after fc6 and fc7 while training (the original: 0.5; lower suits a narrow --width)',
+      '0.5',
     )
     .option(
       '--width <multiplier>',
@@ -114,6 +120,12 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           '--lr-schedule',
           `must be constant or cosine, got ${JSON.stringify(flags.lrSchedule)}`,
         );
+      const dropoutRate = Number(flags.dropout);
+      if (!Number.isFinite(dropoutRate) || dropoutRate < 0 || dropoutRate >= 1)
+        throw new ConfigError(
+          '--dropout',
+          `must be at least 0 and below 1, got ${JSON.stringify(flags.dropout)}`,
+        );
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed) || seed < 0)
         throw new ConfigError('--seed', 'must be a non-negative integer');
@@ -142,6 +154,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           batchSize: numberFlag(flags.batchSize, '--batch-size', true),
           learningRate: numberFlag(flags.lr, '--lr', false),
           learningRateSchedule: flags.lrSchedule,
+          dropoutRate,
           widthMultiplier: numberFlag(flags.width, '--width', false),
           head: flags.head,
           seed,

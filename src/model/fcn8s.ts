@@ -67,6 +67,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seeds dropout (training only), so a resumed run is bit-exact. */
   dropoutSeed?: number;
+  /** Dropout rate after fc6 and fc7 while training (default 0.5, the original's; 0 turns it off). */
+  dropoutRate?: number;
 }
 
 export interface EncoderFeatures {
@@ -307,11 +309,12 @@ class Fcn8sModel implements FcnModel {
   encode(images: tf.Tensor4D, options: ForwardOptions = {}): EncoderFeatures {
     const { normalization } = this.config;
     const training = options.training ?? false;
+    const rate = options.dropoutRate ?? 0.5;
     const dropout = (x: tf.Tensor4D, index: number): tf.Tensor4D =>
-      training
+      training && rate > 0
         ? (tf.dropout(
             x,
-            0.5,
+            rate,
             undefined,
             deriveSeed(options.dropoutSeed ?? 0, `dropout${index}`),
           ) as tf.Tensor4D)

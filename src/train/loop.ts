@@ -31,6 +31,8 @@ export interface TrainOptions {
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
   seed?: number;
+  /** Dropout after fc6 and fc7 (default 0.5, the original's). */
+  dropoutRate?: number;
   /** One weight per class id; 0 for ignored classes. */
   classWeights: Float32Array;
   resume?: boolean;
@@ -107,6 +109,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   }
   const channelOrder = model.config.inputChannelOrder as ChannelOrder;
+  // A resumed run keeps the rate it started with (dropout masks are part of bit-exact resume).
+  const dropoutRate =
+    typeof state.settings.dropoutRate === 'number'
+      ? state.settings.dropoutRate
+      : (options.dropoutRate ?? 0.5);
   const variables = trainableVariables(model);
   const classWeights = tf.tensor1d(options.classWeights);
   const events = await EventFileWriter.create(join(runDir, 'logs'));
@@ -148,6 +155,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           classWeights,
           mixSeed(state.seed, state.globalStep, 0xd209),
           channelOrder,
+          dropoutRate,
         );
         state.globalStep += 1;
         state.stepInEpoch += 1;

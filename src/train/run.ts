@@ -32,6 +32,8 @@ export interface TrainingRunOptions {
   batchSize: number;
   learningRate: number;
   learningRateSchedule: 'constant' | 'cosine';
+  /** Dropout after fc6 and fc7 while training (the original: 0.5). */
+  dropoutRate?: number;
   widthMultiplier: number;
   head: 'fcn8s' | 'original';
   seed: number;
@@ -94,6 +96,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
+    dropoutRate: options.dropoutRate ?? 0.5,
     widthMultiplier: options.widthMultiplier,
     head: options.head,
     seed: options.seed,
@@ -133,6 +136,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
+    dropoutRate: options.dropoutRate ?? 0.5,
     seed: options.seed,
     classWeights,
     resume: options.resume,

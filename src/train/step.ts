@@ -51,6 +51,7 @@ export function trainStep(
   classWeights: tf.Tensor1D,
   dropoutSeed: number,
   channelOrder: ChannelOrder,
+  dropoutRate = 0.5,
 ): number {
   const images = imagesTensor(batch, channelOrder);
   const labels = labelsTensor(batch);
@@ -58,7 +59,7 @@ export function trainStep(
     const loss = optimizer.minimize(
       () =>
         segmentationLoss(
-          model.forward(images, { training: true, dropoutSeed }) as tf.Tensor4D,
+          model.forward(images, { training: true, dropoutSeed, dropoutRate }) as tf.Tensor4D,
           labels,
           classWeights,
         ),

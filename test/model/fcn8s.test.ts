@@ -78,6 +78,19 @@ test('dropout is active only in training and is repeatable for a given seed', ()
   model.dispose();
 });
 
+test('dropoutRate 0 turns training dropout off; another rate changes the masks', () => {
+  const model = createFcn8s({ ...base, head: 'original' }, { seed: 5 });
+  const images = tf.randomUniform([1, 64, 96, 3], 0, 255, 'float32', 9) as tf.Tensor4D;
+  const inference = model.forward(images).dataSync();
+  const off = model.forward(images, { training: true, dropoutSeed: 11, dropoutRate: 0 }).dataSync();
+  const half = model.forward(images, { training: true, dropoutSeed: 11 }).dataSync();
+  const light = model.forward(images, { training: true, dropoutSeed: 11, dropoutRate: 0.1 }).dataSync();
+  assert.deepEqual(off, inference);
+  assert.notDeepEqual(light, half);
+  assert.notDeepEqual(light, inference);
+  model.dispose();
+});
+
 test('a saved checkpoint loads back with identical weights and outputs', async () => {
   const dir = await makeTempDir();
   const model = createFcn8s({ ...base, head: 'original' }, { seed: 7 });
