@@ -2,15 +2,25 @@
 // client that records messages and waits for the ones a test expects.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { freePort } from './net.js';
 
 const MOSQUITTO =
   ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => existsSync(path)) ?? 'mosquitto';
+
+/** PEM files for a TLS listener; with `requireClientCertificate` clients must present a cert signed by `ca`. */
+export interface BrokerTls {
+  ca: string;
+  cert: string;
+  key: string;
+  requireClientCertificate?: boolean;
+  /** PEM client certificate and key the helper's own probes and recorders use. */
+  client?: { cert: string; key: string };
+}
 
 export class Mosquitto {
   private child: ChildProcess | undefined;
@@ -18,21 +28,41 @@ export class Mosquitto {
     readonly port: number,
     private readonly dir: string,
     private readonly configPath: string,
+    readonly tls?: BrokerTls,
   ) {}
 
-  static async start(): Promise<Mosquitto> {
+  static async start(options: { tls?: BrokerTls } = {}): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
     const port = await freePort();
     const configPath = join(dir, 'mosquitto.conf');
-    await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    const broker = new Mosquitto(port, dir, configPath);
+    const { tls } = options;
+    // Run as root, mosquitto drops to its own user, which cannot read the test's key files;
+    // `user root` keeps it as it is (and has no effect when the tests do not run as root).
+    const tlsLines = tls
+      ? `user root\ncafile ${tls.ca}\ncertfile ${tls.cert}\nkeyfile ${tls.key}\nrequire_certificate ${tls.requireClientCertificate ? 'true' : 'false'}\n`
+      : '';
+    await writeFile(
+      configPath,
+      `listener ${port} 127.0.0.1\n${tlsLines}allow_anonymous true\npersistence false\n`,
+    );
+    const broker = new Mosquitto(port, dir, configPath, tls);
     await broker.resume();
     return broker;
   }
 
   get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
+  }
+
+  /** What a client needs to connect: the CA (and client certificate) for a TLS listener. */
+  clientOptions(): IClientOptions {
+    const { tls } = this;
+    if (!tls) return {};
+    return {
+      ca: readFileSync(tls.ca),
+      ...(tls.client ? { cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key) } : {}),
+    };
   }
 
   /** Starts (again) on the same port and waits until it accepts connections. */
@@ -40,7 +70,11 @@ export class Mosquitto {
     this.child = spawn(MOSQUITTO, ['-c', this.configPath], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      const client = mqtt.connect(this.url, { reconnectPeriod: 0, connectTimeout: 1000 });
+      const client = mqtt.connect(this.url, {
+        reconnectPeriod: 0,
+        connectTimeout: 1000,
+        ...this.clientOptions(),
+      });
       const ok = await new Promise<boolean>((resolve) => {
         client.once('connect', () => resolve(true));
         client.once('error', () => resolve(false));
@@ -92,8 +126,8 @@ export class Recorder {
     });
   }
 
-  static async connect(url: string, topics: string[]): Promise<Recorder> {
-    const client = mqtt.connect(url, { reconnectPeriod: 500 });
+  static async connect(url: string, topics: string[], options: IClientOptions = {}): Promise<Recorder> {
+    const client = mqtt.connect(url, { reconnectPeriod: 500, ...options });
     const recorder = new Recorder(client);
     client.on('connect', () => client.subscribe(topics));
     await new Promise<void>((resolve, reject) => {
