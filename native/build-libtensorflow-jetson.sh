@@ -28,9 +28,6 @@ SCRIPT_NAME="build-libtensorflow-jetson"
 # shellcheck source=native/lib/common.sh
 . "$HERE/lib/common.sh"
 
-WORKDIR="${HOME:-/tmp}/edgeseg-native-build"
-OUT="$HERE/out"
-JOBS=""
 TF_VERSION="2.9.1"
 EIGEN_COMMIT=""
 EIGEN_SHA256=""
@@ -41,14 +38,11 @@ GB_PER_JOB=4
 
 usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
+  if common_option "$@"; then
+    shift "$COMMON_SHIFT"
+    continue
+  fi
   case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --workdir) WORKDIR="${2:?--workdir needs a folder}"; shift ;;
-    --out) OUT="${2:?--out needs a folder}"; shift ;;
-    --jobs) JOBS="${2:?--jobs needs a number}"; shift ;;
-    --cuda-arch) CUDA_ARCH_OVERRIDE="${2:?--cuda-arch needs e.g. 72}"; shift ;;
-    --cuda-home) CUDA_HOME_OVERRIDE="${2:?--cuda-home needs a folder}"; shift ;;
-    --root) ROOT="${2:?--root needs a folder}"; shift ;;
     --tf-version) TF_VERSION="${2:?--tf-version needs e.g. 2.9.1}"; shift ;;
     --eigen-commit) EIGEN_COMMIT="${2:?--eigen-commit needs a commit}"; shift ;;
     --eigen-sha256) EIGEN_SHA256="${2:?--eigen-sha256 needs a checksum}"; shift ;;
@@ -57,8 +51,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -d "$ROOT" ] || fail "--root $ROOT is not a folder"
-case "$JOBS" in "" | *[!0-9]*) [ -z "$JOBS" ] || fail "--jobs must be a positive number, not '$JOBS'" ;; esac
+check_common_options
 if { [ -n "$EIGEN_COMMIT" ] && [ -z "$EIGEN_SHA256" ]; } || { [ -z "$EIGEN_COMMIT" ] && [ -n "$EIGEN_SHA256" ]; }; then
   fail "--eigen-commit and --eigen-sha256 go together (Bazel checks the archive against the checksum)"
 fi

@@ -24,9 +24,6 @@ SCRIPT_NAME="build-onnxruntime-jetson"
 # shellcheck source=native/lib/common.sh
 . "$HERE/lib/common.sh"
 
-WORKDIR="${HOME:-/tmp}/edgeseg-native-build"
-OUT="$HERE/out"
-JOBS=""
 NEED_DISK_GB=25
 NEED_MEMORY_GB=12
 GB_PER_JOB=3
@@ -34,21 +31,16 @@ MIN_CMAKE=3.28
 
 usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
+  if common_option "$@"; then
+    shift "$COMMON_SHIFT"
+    continue
+  fi
   case "$1" in
-    --dry-run) DRY_RUN=1 ;;
-    --workdir) WORKDIR="${2:?--workdir needs a folder}"; shift ;;
-    --out) OUT="${2:?--out needs a folder}"; shift ;;
-    --jobs) JOBS="${2:?--jobs needs a number}"; shift ;;
-    --cuda-arch) CUDA_ARCH_OVERRIDE="${2:?--cuda-arch needs e.g. 87}"; shift ;;
-    --cuda-home) CUDA_HOME_OVERRIDE="${2:?--cuda-home needs a folder}"; shift ;;
-    --root) ROOT="${2:?--root needs a folder}"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) fail "unknown option $1 (see --help)" ;;
   esac
-  shift
 done
-[ -d "$ROOT" ] || fail "--root $ROOT is not a folder"
-case "$JOBS" in "" | *[!0-9]*) [ -z "$JOBS" ] || fail "--jobs must be a positive number, not '$JOBS'" ;; esac
+check_common_options
 
 ORT_VERSION="$(sed -n 's/^[[:space:]]*"onnxruntime-node":[[:space:]]*"[\^~]\{0,1\}\([0-9][0-9.]*\)".*/\1/p' "$REPO/package.json" | head -n1)"
 [ -n "$ORT_VERSION" ] || fail "cannot read the onnxruntime-node version from $REPO/package.json"

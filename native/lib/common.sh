@@ -41,6 +41,32 @@ run_in() {
   (cd "$dir" && "$@")
 }
 
+# Options both build scripts take. `common_option "$@"` handles "$1" (and its value) and sets
+# COMMON_SHIFT to how many arguments it used; it returns 1 for an option it does not know.
+WORKDIR="${HOME:-/tmp}/edgeseg-native-build"
+OUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/out"
+JOBS=""
+COMMON_SHIFT=0
+common_option() {
+  COMMON_SHIFT=2
+  case "$1" in
+    --dry-run) DRY_RUN=1 COMMON_SHIFT=1 ;;
+    --workdir) WORKDIR="${2:?--workdir needs a folder}" ;;
+    --out) OUT="${2:?--out needs a folder}" ;;
+    --jobs) JOBS="${2:?--jobs needs a number}" ;;
+    --cuda-arch) CUDA_ARCH_OVERRIDE="${2:?--cuda-arch needs the compute capability without the dot, e.g. 87}" ;;
+    --cuda-home) CUDA_HOME_OVERRIDE="${2:?--cuda-home needs a folder}" ;;
+    --root) ROOT="${2:?--root needs a folder}" ;;
+    *) return 1 ;;
+  esac
+}
+
+check_common_options() {
+  [ -d "$ROOT" ] || fail "--root $ROOT is not a folder"
+  case "$JOBS" in "" | *[!0-9]*) [ -z "$JOBS" ] || fail "--jobs must be a positive number, not '$JOBS'" ;; esac
+  return 0
+}
+
 under_root() {
   # Path of $1 (absolute, on the board) inside $ROOT.
   if [ "$ROOT" = "/" ]; then printf '%s' "$1"; else printf '%s%s' "${ROOT%/}" "$1"; fi

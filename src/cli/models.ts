@@ -21,6 +21,11 @@ interface StoreFlags {
   json?: boolean;
 }
 
+const MODELS_DIR_OPTION = [
+  '--models-dir <dir>',
+  'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
+] as const;
+
 export function register(program: Command): void {
   const models = program
     .command('models')
@@ -31,10 +36,7 @@ export function register(program: Command): void {
   models
     .command('list')
     .description('list installed models with classes, input size and file sizes')
-    .option(
-      '--models-dir <dir>',
-      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
-    )
+    .option(...MODELS_DIR_OPTION)
     .option('--json', 'machine-readable output')
     .action(async (flags: StoreFlags) => {
       const dir = await resolveModelsDir(flags.modelsDir);
@@ -76,10 +78,7 @@ export function register(program: Command): void {
   models
     .command('install <source-dir>')
     .description('copy a model directory into the models path after verifying its sha256 and manifest')
-    .option(
-      '--models-dir <dir>',
-      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
-    )
+    .option(...MODELS_DIR_OPTION)
     .option('--name <name>', 'installed name (default: the source folder name)')
     .option('--force', 'replace an installed model of the same name')
     .action(async (source: string, flags: StoreFlags & { name?: string; force?: boolean }) => {
@@ -94,10 +93,7 @@ export function register(program: Command): void {
   models
     .command('verify')
     .description('check every installed model: files present, sha256, manifest fits the graph')
-    .option(
-      '--models-dir <dir>',
-      'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
-    )
+    .option(...MODELS_DIR_OPTION)
     .option('--json', 'machine-readable output')
     .action(async (flags: StoreFlags) => {
       const dir = await resolveModelsDir(flags.modelsDir);
