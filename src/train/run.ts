@@ -172,7 +172,9 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
             learningRate: options.learningRate,
             batchSize: options.batchSize,
             seed: state.seed,
+            dropoutRate: options.dropoutRate ?? 0.5,
             tfBackend: backendInfo.backend,
+            ...(options.initFrom ? { initFrom: options.initFrom } : {}),
           },
         },
       );
