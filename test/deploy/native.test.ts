@@ -5,12 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { type Board, fakeTools, makeBoard, orin, tx2, xavier } from './fake-board.js';
 
 const ortScript = join(repoRoot, 'native/build-onnxruntime-jetson.sh');
 const tfScript = join(repoRoot, 'native/build-libtensorflow-jetson.sh');
@@ -19,123 +20,6 @@ const fixture = join(repoRoot, 'test/deploy/fixtures/tensorflow');
 const ortVersion = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).dependencies[
   'onnxruntime-node'
 ] as string;
-
-interface Board {
-  l4t?: string;
-  soc?: string;
-  model?: string;
-  cuda?: string;
-  /** 'json' (CUDA 11.1+) or 'txt' (older). */
-  cudaFile?: 'json' | 'txt';
-  cudnn?: [number, number, number];
-  tensorrt?: [number, number, number];
-  /** TensorRT 10 headers define NV_TENSORRT_* through TRT_*_ENTERPRISE macros. */
-  trtIndirect?: boolean;
-  memKb?: number;
-  swapKb?: number;
-}
-
-const orin: Board = {
-  l4t: '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025',
-  soc: 'tegra234',
-  model: 'NVIDIA Jetson AGX Orin Developer Kit',
-  cuda: '12.6.68',
-  cudaFile: 'json',
-  cudnn: [9, 3, 0],
-  tensorrt: [10, 3, 0],
-  trtIndirect: true,
-  memKb: 32_116_476,
-  swapKb: 16_058_220,
-};
-
-const xavier: Board = {
-  l4t: '# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023',
-  soc: 'tegra194',
-  model: 'NVIDIA Jetson Xavier NX Developer Kit',
-  cuda: '11.4.19',
-  cudaFile: 'json',
-  cudnn: [8, 6, 0],
-  tensorrt: [8, 5, 2],
-  memKb: 7_765_184,
-  swapKb: 12_582_912,
-};
-
-const tx2: Board = {
-  l4t: '# R32 (release), REVISION: 7.4, GCID: 33514132, BOARD: t186ref, EABI: aarch64, DATE: Fri Jun  9 04:25:08 UTC 2023',
-  soc: 'tegra186',
-  model: 'quill',
-  cuda: '10.2.300',
-  cudaFile: 'txt',
-  cudnn: [8, 2, 1],
-  tensorrt: [8, 2, 1],
-  memKb: 8_041_000,
-  swapKb: 4_020_000,
-};
-
-async function makeBoard(board: Board): Promise<string> {
-  const root = await makeTempDir('edgeseg-board-');
-  const put = async (path: string, content: string) => {
-    await mkdir(join(root, path, '..'), { recursive: true });
-    await writeFile(join(root, path), content);
-  };
-  if (board.l4t) await put('etc/nv_tegra_release', `${board.l4t}\n# KERNEL_VARIANT: oot\n`);
-  if (board.model) await put('proc/device-tree/model', `${board.model}\0`);
-  if (board.soc) await put('proc/device-tree/compatible', `nvidia,p0000-0000\0nvidia,${board.soc}\0`);
-  if (board.cuda && board.cudaFile === 'json') {
-    await put(
-      'usr/local/cuda/version.json',
-      JSON.stringify(
-        {
-          cuda: { name: 'CUDA SDK', version: board.cuda },
-          cuda_cccl: { name: 'CUDA C++ Core Compute Libraries', version: '9.9.9' },
-        },
-        null,
-        3,
-      ),
-    );
-  } else if (board.cuda) {
-    await put('usr/local/cuda/version.txt', `CUDA Version ${board.cuda}\n`);
-  }
-  if (board.cudnn) {
-    const [major, minor, patch] = board.cudnn;
-    await put(
-      `usr/include/aarch64-linux-gnu/cudnn_version${major >= 9 ? '_v9' : ''}.h`,
-      `/* cudnn */\n#define CUDNN_MAJOR ${major}\n#define CUDNN_MINOR ${minor}\n#define CUDNN_PATCHLEVEL ${patch}\n`,
-    );
-  }
-  if (board.tensorrt) {
-    const [major, minor, patch] = board.tensorrt;
-    await put(
-      'usr/include/aarch64-linux-gnu/NvInferVersion.h',
-      board.trtIndirect
-        ? `#define TRT_MAJOR_ENTERPRISE ${major}\n#define TRT_MINOR_ENTERPRISE ${minor}\n#define TRT_PATCH_ENTERPRISE ${patch}\n` +
-            '#define NV_TENSORRT_MAJOR TRT_MAJOR_ENTERPRISE //!< TensorRT major version.\n' +
-            '#define NV_TENSORRT_MINOR TRT_MINOR_ENTERPRISE //!< TensorRT minor version.\n' +
-            '#define NV_TENSORRT_PATCH TRT_PATCH_ENTERPRISE //!< TensorRT patch version.\n'
-        : `#define NV_TENSORRT_MAJOR ${major} //!< TensorRT major version.\n#define NV_TENSORRT_MINOR ${minor}\n#define NV_TENSORRT_PATCH ${patch}\n`,
-    );
-  }
-  if (board.memKb !== undefined) {
-    await put(
-      'proc/meminfo',
-      `MemTotal:       ${board.memKb} kB\nMemFree:        1000000 kB\nSwapTotal:      ${board.swapKb ?? 0} kB\n`,
-    );
-  }
-  return root;
-}
-
-/** Stand-ins for the build tools whose versions the scripts check (this machine's may be older). */
-async function fakeTools(cmakeVersion = '3.30.2'): Promise<string> {
-  const bin = await makeTempDir('edgeseg-bin-');
-  for (const [name, body] of [
-    ['cmake', `echo "cmake version ${cmakeVersion}"`],
-    ['bazelisk', 'echo "bazelisk (stand-in)"'],
-  ] as const) {
-    await writeFile(join(bin, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(bin, name), 0o755);
-  }
-  return bin;
-}
 
 function runScript(script: string, args: string[], bin: string) {
   return spawnSync('bash', [script, ...args], {
