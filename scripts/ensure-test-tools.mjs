@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes sure the system tools the integration tests talk to are present (a real mosquitto broker,
-// ffmpeg and GStreamer for video sources, shellcheck, patch and systemd-analyze for deploy/ and
-// native/ scripts).
+// openssl for its TLS certificates, ffmpeg and GStreamer for video sources, and shellcheck, patch
+// and systemd-analyze for the deploy/ and native/ scripts).
 // As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
 
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ const tools = {
   'gst-launch-1.0': 'gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good',
   shellcheck: 'shellcheck',
   patch: 'patch',
+  openssl: 'openssl',
   'systemd-analyze': 'systemd',
 };
 
