@@ -43,6 +43,7 @@ test('the unit is a notify service with a watchdog, restarts and hardening', () 
     'DevicePolicy=closed',
     'DeviceAllow=/dev/nvmap rw',
     'EnvironmentFile=-/etc/edgeseg/edgeseg.env',
+    'Environment=MALLOC_ARENA_MAX=2',
   ]) {
     assert.ok(unitText.split('\n').includes(line), `missing: ${line}`);
   }
