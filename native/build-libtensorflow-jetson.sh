@@ -77,7 +77,7 @@ print_detected
 # 4.6 (TX1, TX2, Nano) has CUDA 10.2 and JetPack 6 has CUDA 12, which 2.9 does not build with.
 if [ "$TF_VERSION" = 2.9.1 ]; then
   if ! version_ge "$CUDA_VERSION" 11.2 || version_ge "$CUDA_VERSION" 12.0 || ! version_ge "$CUDNN_VERSION" 8.0 || version_ge "$CUDNN_VERSION" 9.0; then
-    fail "TensorFlow 2.9.1 needs CUDA 11.2-11.8 and cuDNN 8 (JetPack 5.x); this board has JetPack $JETPACK with CUDA $CUDA_VERSION and cuDNN $CUDNN_VERSION. Pass --tf-version for a TensorFlow release that supports them (tfjs-node loads any 2.x libtensorflow through the C API; the Eigen patch must still apply, which this script checks)."
+    fail "TensorFlow 2.9.1 needs CUDA 11.2-11.8 and cuDNN 8 (JetPack 5.x); this board has JetPack $JETPACK with CUDA $CUDA_VERSION and cuDNN $CUDNN_VERSION. Pass --tf-version for a TensorFlow release that supports them (tfjs-node talks to libtensorflow through its C API, which TensorFlow keeps stable across 2.x releases, but only 2.9.1 is what tfjs-node 4.22 was built against; the Eigen patch must still apply, which this script checks)."
   fi
 fi
 
