@@ -63,7 +63,8 @@ staged() { [ -n "$DESTDIR" ]; }
 
 # The JSON field $2 of a native overlay's edgeseg-native.json ($1 is the tarball).
 overlay_field() {
-  tar -xzOf "$1" ./edgeseg-native.json 2>/dev/null | sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"
+  { tar -xzOf "$1" ./edgeseg-native.json || tar -xzOf "$1" edgeseg-native.json; } 2>/dev/null |
+    sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"
 }
 
 # Unpacks every overlay kept in /opt/edgeseg-native over the npm package it was built for, after

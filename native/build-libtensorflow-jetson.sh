@@ -159,7 +159,7 @@ step "pack the overlay"
 info="{\"package\": \"@tensorflow/tfjs-node\", \"version\": \"$TFJS_VERSION\", \"tensorflow\": \"$TF_VERSION\", \"l4t\": \"$L4T_VERSION\", \"jetpack\": \"$JETPACK\", \"cuda\": \"$CUDA_VERSION\", \"cudnn\": \"$CUDNN_VERSION\", \"cudaArch\": \"$CUDA_ARCH\", \"eigen\": \"$(basename "$PATCH")${EIGEN_COMMIT:+ at $EIGEN_COMMIT}\"}"
 say "build info: $info"
 if [ "$DRY_RUN" -eq 0 ]; then printf '%s\n' "$info" >"$TFJS/edgeseg-native.json"; fi
-run_in "$TFJS" tar -czf "$OUT/$ARCHIVE" edgeseg-native.json deps/lib lib
+run_in "$TFJS" tar -czf "$OUT/$ARCHIVE" ./edgeseg-native.json ./deps/lib ./lib
 run_in "$OUT" sh -c "sha256sum '$ARCHIVE' '$LIB_TARBALL' > '$ARCHIVE.sha256'"
 
 say "done: $OUT/$ARCHIVE (and $OUT/$LIB_TARBALL, the C library on its own)"

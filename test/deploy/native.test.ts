@@ -272,6 +272,19 @@ test('install.sh --native keeps the overlays and unpacks each over the npm packa
   await mkdir(out);
   const archive = `onnxruntime-node-${ortVersion}-linux-arm64-jetpack6.2-cuda12.6-trt10.3-sm87.tar.gz`;
   assert.equal(spawnSync('tar', ['-czf', join(out, archive), '-C', stage, '.']).status, 0);
+  // A tfjs-node overlay whose members have no ./ prefix.
+  const tfjsStage = join(build, 'tfjs-stage');
+  await mkdir(join(tfjsStage, 'deps/lib'), { recursive: true });
+  await writeFile(join(tfjsStage, 'deps/lib/libtensorflow.so.2'), 'stand-in\n');
+  await writeFile(
+    join(tfjsStage, 'edgeseg-native.json'),
+    `${JSON.stringify({ package: '@tensorflow/tfjs-node', version: '4.22.0' })}\n`,
+  );
+  const tfjsArchive = 'tfjs-node-4.22.0-linux-arm64-tf2.9.1-jetpack5.1.2-cuda11.4-sm72.tar.gz';
+  assert.equal(
+    spawnSync('tar', ['-czf', join(out, tfjsArchive), '-C', tfjsStage, 'edgeseg-native.json', 'deps']).status,
+    0,
+  );
   // A bare libtensorflow tarball (no edgeseg-native.json) sits beside it and is not an overlay.
   assert.equal(
     spawnSync('tar', ['-czf', join(out, 'libtensorflow-gpu-linux-arm64-2.9.1.tar.gz'), '-C', binDir, '.'])
@@ -296,6 +309,10 @@ test('install.sh --native keeps the overlays and unpacks each over the npm packa
   );
   assert.equal(await readFile(installedLib, 'utf8'), 'stand-in for libonnxruntime_providers_tensorrt.so\n');
   assert.ok(existsSync(join(destdir, 'opt/edgeseg-native', archive)), 'kept for later upgrades');
+  assert.ok(
+    existsSync(join(destdir, 'opt/edgeseg/node_modules/@tensorflow/tfjs-node/deps/lib/libtensorflow.so.2')),
+    first.stdout,
+  );
   assert.equal(
     existsSync(join(destdir, 'opt/edgeseg-native/libtensorflow-gpu-linux-arm64-2.9.1.tar.gz')),
     false,
