@@ -63,6 +63,9 @@ export interface LayerSpec {
   init: LayerInit;
 }
 
+/** The original's dropout on fc6/fc7 (keep-probability 0.5). */
+export const DEFAULT_DROPOUT_RATE = 0.5;
+
 export interface ForwardOptions {
   training?: boolean;
   /** Seeds dropout (training only), so a resumed run is bit-exact. */
@@ -309,7 +312,7 @@ class Fcn8sModel implements FcnModel {
   encode(images: tf.Tensor4D, options: ForwardOptions = {}): EncoderFeatures {
     const { normalization } = this.config;
     const training = options.training ?? false;
-    const rate = options.dropoutRate ?? 0.5;
+    const rate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
     const dropout = (x: tf.Tensor4D, index: number): tf.Tensor4D =>
       training && rate > 0
         ? (tf.dropout(

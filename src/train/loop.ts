@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mixSeed } from '../data/random.js';
 import type { DataSource } from '../data/types.js';
-import type { FcnModel } from '../model/fcn8s.js';
+import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { createProgress } from '../system/progress.js';
 import {
@@ -113,7 +113,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const dropoutRate =
     typeof state.settings.dropoutRate === 'number'
       ? state.settings.dropoutRate
-      : (options.dropoutRate ?? 0.5);
+      : (options.dropoutRate ?? DEFAULT_DROPOUT_RATE);
   const variables = trainableVariables(model);
   const classWeights = tf.tensor1d(options.classWeights);
   const events = await EventFileWriter.create(join(runDir, 'logs'));

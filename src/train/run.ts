@@ -9,6 +9,7 @@ import { loadModel } from '../model/checkpoint.js';
 import {
   CAFFE_VGG_NORMALIZATION,
   createFcn8s,
+  DEFAULT_DROPOUT_RATE,
   type FcnConfig,
   TORCHVISION_NORMALIZATION,
 } from '../model/fcn8s.js';
@@ -89,6 +90,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     ? await readClassWeights(options.classWeightsFile, source.classes)
     : uniformClassWeights(source.classes);
 
+  const dropoutRate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
   const settings = {
     dataSource: options.dataSource,
     imageSize: source.imageSize,
@@ -96,7 +98,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
-    dropoutRate: options.dropoutRate ?? 0.5,
+    dropoutRate,
     widthMultiplier: options.widthMultiplier,
     head: options.head,
     seed: options.seed,
@@ -136,7 +138,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     batchSize: options.batchSize,
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
-    dropoutRate: options.dropoutRate ?? 0.5,
+    dropoutRate,
     seed: options.seed,
     classWeights,
     resume: options.resume,
@@ -172,7 +174,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
             learningRate: options.learningRate,
             batchSize: options.batchSize,
             seed: state.seed,
-            dropoutRate: options.dropoutRate ?? 0.5,
+            dropoutRate,
             tfBackend: backendInfo.backend,
             ...(options.initFrom ? { initFrom: options.initFrom } : {}),
           },

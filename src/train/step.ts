@@ -1,7 +1,7 @@
 // One optimizer step and one validation pass: data bytes to tensors, forward, loss, metrics.
 
 import type { DataSource, SegmentationBatch } from '../data/types.js';
-import type { FcnModel } from '../model/fcn8s.js';
+import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { segmentationLoss } from './loss.js';
 import { ConfusionMatrix, type MetricsSummary } from './metrics.js';
@@ -51,7 +51,7 @@ export function trainStep(
   classWeights: tf.Tensor1D,
   dropoutSeed: number,
   channelOrder: ChannelOrder,
-  dropoutRate = 0.5,
+  dropoutRate = DEFAULT_DROPOUT_RATE,
 ): number {
   const images = imagesTensor(batch, channelOrder);
   const labels = labelsTensor(batch);
