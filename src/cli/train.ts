@@ -24,6 +24,7 @@ interface TrainFlags extends DataSourceCliFlags {
   vgg16?: string;
   classWeights?: string;
   resume?: boolean;
+  overwrite?: boolean;
   seed: string;
   tfBackend: string;
   progress: boolean;
@@ -85,6 +86,10 @@ export function register(program: Command): void {
       '--resume',
       'continue the run in --out exactly where it stopped (weights, Adam state, data order)',
     )
+    .option(
+      '--overwrite',
+      'start over in an --out that holds an earlier run, deleting its checkpoints/, logs/, model/ and report.html',
+    )
     .option('--seed <n>', 'seed for initial weights, data order, augmentation and dropout', '0')
     .option('--tf-backend <backend>', 'auto (tensorflow → wasm → cpu) | tensorflow | wasm | cpu', 'auto')
     .option('--no-progress', 'no progress bar (epoch summaries only)')
@@ -96,6 +101,7 @@ Examples:
   edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti
   edgeseg train --data-source synthetic-road --size 96x288 --width 0.25 --lr 1e-3 --out runs/demo
   edgeseg train --out runs/kitti --resume            # after Ctrl-C or a crash
+  edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti --overwrite   # start over
 
 Ctrl-C stops after the current step and saves a checkpoint; --resume continues bit-exactly.
 Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
@@ -162,6 +168,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           initFrom: flags.init,
           vgg16File: flags.vgg16,
           resume: flags.resume === true,
+          overwrite: flags.overwrite === true,
           backend: flags.tfBackend as TfBackendChoice,
           command: ['edgeseg', ...process.argv.slice(2)].join(' '),
           signal: controller.signal,

@@ -200,6 +200,29 @@ export async function pruneCheckpoints(runDir: string): Promise<void> {
   }
 }
 
+/** What a run writes into its folder; `--overwrite` removes exactly these. */
+export const RUN_OUTPUTS = [CHECKPOINTS_DIR, 'logs', 'model', 'report.html'] as const;
+
+/**
+ * Makes `runDir` ready for a fresh run. A folder that already holds a run (a checkpoints/latest.json)
+ * is refused, since starting over would prune that run's checkpoints at the first epoch and mix two
+ * runs' TensorBoard logs; `overwrite` deletes the earlier run's outputs (RUN_OUTPUTS) first.
+ */
+export async function prepareFreshRunDir(runDir: string, overwrite: boolean): Promise<void> {
+  const earlier = await readLatestPointer(runDir);
+  if (earlier && !overwrite)
+    throw new FileError(
+      join(runDir, CHECKPOINTS_DIR, LATEST),
+      `this folder already holds a training run (checkpoint ${earlier.checkpoint}, ${earlier.epoch} epochs done)`,
+      {
+        hint: 'add --resume to continue it, --overwrite to delete it and start over, or choose another --out',
+      },
+    );
+  if (overwrite)
+    for (const name of RUN_OUTPUTS) await rm(join(runDir, name), { recursive: true, force: true });
+  await mkdir(runDir, { recursive: true });
+}
+
 export interface LoadedCheckpoint {
   name: string;
   model: FcnModel;

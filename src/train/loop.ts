@@ -1,16 +1,17 @@
 // The training run: epochs of Adam steps over a DataSource, validation and metrics each epoch,
 // TensorBoard events, atomic checkpoints with exact resume, and the best model exported at the end.
 
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mixSeed } from '../data/random.js';
 import type { DataSource } from '../data/types.js';
 import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
+import { ConfigError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
 import {
   type EpochMetrics,
   loadLatestCheckpoint,
+  prepareFreshRunDir,
   pruneCheckpoints,
   type SaveCheckpointHooks,
   saveCheckpoint,
@@ -36,6 +37,8 @@ export interface TrainOptions {
   /** One weight per class id; 0 for ignored classes. */
   classWeights: Float32Array;
   resume?: boolean;
+  /** A fresh run into a folder that holds an earlier run deletes that run first (else it is refused). */
+  overwrite?: boolean;
   /** Image summaries every N epochs (and after the last one). */
   imageSummaryEvery?: number;
   previewCount?: number;
@@ -79,7 +82,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const previewCount = options.previewCount ?? 3;
   const log = options.log ?? (() => {});
   const { source, runDir } = options;
-  await mkdir(runDir, { recursive: true });
+  if (options.resume && options.overwrite)
+    throw new ConfigError('--overwrite', 'cannot be combined with --resume');
+  if (!options.resume) await prepareFreshRunDir(runDir, options.overwrite === true);
 
   let model: FcnModel;
   let optimizer: tf.AdamOptimizer;

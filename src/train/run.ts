@@ -44,6 +44,8 @@ export interface TrainingRunOptions {
   /** VGG16 ONNX file for the encoder (torchvision layout); the model then takes RGB, torchvision-normalised. */
   vgg16File?: string;
   resume: boolean;
+  /** Delete an earlier run in runDir and start over (otherwise such a folder is refused). */
+  overwrite?: boolean;
   backend: TfBackendChoice;
   /** The command line, recorded in the manifest and the report. */
   command: string;
@@ -142,6 +144,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     seed: options.seed,
     classWeights,
     resume: options.resume,
+    overwrite: options.overwrite,
     signal: options.signal,
     log: options.log,
     progress: options.progress,

@@ -141,3 +141,43 @@ test('a checkpoint write that dies half-way leaves the previous checkpoint intac
   );
   assert.equal(state.history.length, 1);
 });
+
+test('a fresh run refuses a folder that holds an earlier run; overwrite starts over cleanly', async () => {
+  await initTrainingTf('wasm');
+  const runDir = await makeTempDir();
+  const common = {
+    createModel: tinyModel,
+    batchSize: 4,
+    learningRate: 1e-3,
+    classWeights: weights,
+    progress: false,
+  };
+  await train({ ...common, epochs: 2, seed: 1, source: tinySource(), runDir });
+  const eventFiles = async () => (await readdir(join(runDir, 'logs'))).filter((f) => f.includes('tfevents'));
+  assert.equal((await eventFiles()).length, 1);
+
+  // Forgetting --resume must not prune the earlier run's checkpoints or mix its logs.
+  await assert.rejects(
+    train({ ...common, epochs: 1, seed: 2, source: tinySource(), runDir }),
+    (error: Error) => {
+      assert.match(error.message, /checkpoints\/latest\.json: this folder already holds a training run/);
+      assert.match(error.message, /epoch-0002, 2 epochs done/);
+      return true;
+    },
+  );
+  assert.equal((await readLatestPointer(runDir))?.checkpoint, 'epoch-0002');
+  assert.equal((await eventFiles()).length, 1);
+  await assert.rejects(
+    train({ ...common, epochs: 1, source: tinySource(), runDir, resume: true, overwrite: true }),
+    /--overwrite: cannot be combined with --resume/,
+  );
+
+  const fresh = await train({ ...common, epochs: 1, seed: 2, source: tinySource(), runDir, overwrite: true });
+  assert.equal(fresh.state.history.length, 1);
+  assert.equal((await readLatestPointer(runDir))?.checkpoint, 'epoch-0001');
+  assert.deepEqual(
+    (await readdir(join(runDir, 'checkpoints'))).filter((e) => e.startsWith('epoch-')),
+    ['epoch-0001'],
+  );
+  assert.equal((await eventFiles()).length, 1);
+});
