@@ -19,6 +19,14 @@ const tinySource = () =>
 const tinyModel = (head: 'fcn8s' | 'original' = 'fcn8s'): FcnModel =>
   createFcn8s(tinyFcnConfig(size, head), { seed: 7, classes: SYNTHETIC_ROAD_CLASSES });
 const weights = uniformClassWeights(SYNTHETIC_ROAD_CLASSES);
+/** Settings of the small runs that exercise checkpoints. */
+const tinyRun = {
+  createModel: tinyModel,
+  batchSize: 4,
+  learningRate: 1e-3,
+  classWeights: weights,
+  progress: false,
+};
 
 function snapshot(model: FcnModel): Float32Array[] {
   return trainableVariables(model).map((v) => v.dataSync() as Float32Array);
@@ -96,14 +104,7 @@ test('resuming a stopped run gives bit-identical weights to an uninterrupted run
 test('a checkpoint write that dies half-way leaves the previous checkpoint intact and loadable', async () => {
   await initTrainingTf('wasm');
   const runDir = await makeTempDir();
-  const common = {
-    createModel: tinyModel,
-    batchSize: 4,
-    learningRate: 1e-3,
-    seed: 1,
-    classWeights: weights,
-    progress: false,
-  };
+  const common = { ...tinyRun, seed: 1 };
   const first = await train({ ...common, epochs: 1, source: tinySource(), runDir });
   const savedWeights = snapshot(first.model);
 
@@ -145,13 +146,7 @@ test('a checkpoint write that dies half-way leaves the previous checkpoint intac
 test('a fresh run refuses a folder that holds an earlier run; overwrite starts over cleanly', async () => {
   await initTrainingTf('wasm');
   const runDir = await makeTempDir();
-  const common = {
-    createModel: tinyModel,
-    batchSize: 4,
-    learningRate: 1e-3,
-    classWeights: weights,
-    progress: false,
-  };
+  const common = tinyRun;
   await train({ ...common, epochs: 2, seed: 1, source: tinySource(), runDir });
   const eventFiles = async () => (await readdir(join(runDir, 'logs'))).filter((f) => f.includes('tfevents'));
   assert.equal((await eventFiles()).length, 1);
