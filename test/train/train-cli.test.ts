@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readManifest } from '../../src/model/manifest.js';
 import { readEventRecords } from '../../src/train/event-file.js';
+import { writeKittiTree } from '../data/trees.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { writeVgg16Onnx } from '../model/vgg16-fixture.js';
@@ -70,6 +71,75 @@ test('edgeseg train runs end to end: checkpoints, TensorBoard events, HTML repor
 
   const checkpoints = await readdir(join(out, 'checkpoints'));
   assert.ok(checkpoints.includes('latest.json') && checkpoints.includes('best.json'));
+});
+
+test('edgeseg train on a KITTI-format tree: split, export, eval; a second fresh run into it is refused', async () => {
+  const dir = await makeTempDir();
+  const tree = await writeKittiTree(dir, { count: 10 });
+  const out = join(dir, 'run');
+  const kittiRun = [
+    'train',
+    '--data-source',
+    'kitti',
+    '--data-dir',
+    tree.dataRoad,
+    '--validation-fraction',
+    '0.2',
+    '--size',
+    '32x64',
+    '--batch-size',
+    '4',
+    '--width',
+    '0.03125',
+    '--tf-backend',
+    'wasm',
+    '--no-progress',
+    '--out',
+    out,
+  ];
+  const result = await runCli([...kittiRun, '--epochs', '2'], { timeoutMs: 120_000 });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /data: kitti, 8 training \/ 2 validation images at 32x64, 2 classes/);
+  assert.match(
+    result.stderr,
+    /epoch 2\/2: train loss [\d.]+, val loss [\d.]+, pixel acc [\d.]+ %, mIoU [\d.]+/,
+  );
+
+  const manifest = await readManifest(join(out, 'model'));
+  assert.equal(manifest.training?.dataSource, 'kitti');
+  assert.deepEqual(
+    manifest.classes.map((c) => c.name),
+    ['background', 'road'],
+  );
+  const evaluated = await runCli(
+    [
+      'eval',
+      '--model',
+      join(out, 'model'),
+      '--data-source',
+      'kitti',
+      '--data-dir',
+      tree.dataRoad,
+      '--validation-fraction',
+      '0.2',
+      '--json',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  const metrics = JSON.parse(evaluated.stdout) as { mIoU: number; samples: number };
+  assert.equal(metrics.samples, 2, 'eval runs on the same held-out split as training validated on');
+  assert.ok(metrics.mIoU >= 0 && metrics.mIoU <= 1, `mIoU ${metrics.mIoU}`);
+
+  // Forgetting --resume must not start over on top of the finished run.
+  const again = await runCli([...kittiRun, '--epochs', '1'], { timeoutMs: 60_000 });
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(
+    again.stderr,
+    /checkpoints\/latest\.json: this folder already holds a training run \(checkpoint epoch-0002/,
+  );
+  assert.match(again.stderr, /hint: add --resume to continue it, --overwrite to delete it and start over/);
+  assert.deepEqual(await readManifest(join(out, 'model')), manifest);
 });
 
 test('Ctrl-C stops after the current step with a checkpoint, and --resume finishes the run', async () => {
