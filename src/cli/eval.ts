@@ -59,6 +59,11 @@ export function register(program: Command): void {
     out.push(
       `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${report.engine.runtime}/${report.engine.provider})`,
     );
+    const recorded = Object.entries(report.fromTraining);
+    if (recorded.length > 0)
+      out.push(
+        `held-out split as in training (from the manifest): ${recorded.map(([key, value]) => `${key} ${value}`).join(', ')}`,
+      );
     out.push(`pixel accuracy ${percent(report.pixelAccuracy)}   mIoU ${percent(report.mIoU)}`);
     if (report.maxF)
       out.push(

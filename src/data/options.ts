@@ -4,6 +4,31 @@
 import { ConfigError } from '../system/errors.js';
 import type { DataSourceOptions, ImageSize } from './types.js';
 
+/**
+ * The options that decide which samples are held out and what their ground truth says. Training
+ * records them in the model manifest so that `edgeseg eval` measures the same held-out split.
+ */
+export const HELD_OUT_OPTION_KEYS = [
+  'validationFraction',
+  'splitSeed',
+  'numValidation',
+  'kittiVoid',
+  'classTable',
+  'labelFormat',
+] as const;
+
+/** Those of HELD_OUT_OPTION_KEYS that `options` sets, numeric strings (from the command line) as numbers. */
+export function heldOutOptions(options: DataSourceOptions): Record<string, string | number> {
+  const picked: Record<string, string | number> = {};
+  for (const key of HELD_OUT_OPTION_KEYS) {
+    const value = options[key];
+    if (typeof value === 'number') picked[key] = value;
+    else if (typeof value === 'string')
+      picked[key] = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  }
+  return picked;
+}
+
 /** A non-negative integer option (strings from the command line are accepted). */
 export function integerOption(options: DataSourceOptions, key: string, fallback: number, min = 0): number {
   const raw = options[key];

@@ -35,6 +35,8 @@ export interface EvalReport {
   /** confusion[truth][predicted], pixel counts, rows and columns in class-id order. */
   confusion: number[][];
   classes: string[];
+  /** Data-source options taken from the model's training record (the run's held-out split). */
+  fromTraining: Record<string, string | number>;
   maxF?: { maxF: number; threshold: number; precision: number; recall: number; positiveClass: string };
   engine: EngineInfo;
 }
@@ -63,8 +65,15 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   try {
     const { manifest } = engine;
     // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
+    // The held-out split and labelling the model was trained with, unless the caller overrides them.
+    const recorded =
+      manifest.training?.dataSource === options.dataSource ? manifest.training.dataSourceOptions : {};
+    const fromTraining: Record<string, string | number> = Object.fromEntries(
+      Object.entries(recorded ?? {}).filter(([key]) => options.dataSourceOptions[key] === undefined),
+    );
     const source = await createDataSource(options.dataSource, {
       imageSize: { height: manifest.input.height, width: manifest.input.width },
+      ...fromTraining,
       ...options.dataSourceOptions,
     });
     assertSameClasses(manifest.classes, source.classes, options.modelDir, source.name);
@@ -154,6 +163,7 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
       ),
       confusion: summary.confusion,
       classes: manifest.classes.map((cls) => cls.name),
+      fromTraining,
       engine: engine.info,
     };
     if (maxF) report.maxF = { ...maxF.maxF(), positiveClass: manifest.classes[roadId]!.name };

@@ -91,6 +91,8 @@ export const ModelManifestSchema = z.object({
       command: z.string().optional(),
       finishedAt: z.string().optional(),
       edgesegVersion: z.string().optional(),
+      /** Held-out split and labelling options the run used (e.g. validationFraction); eval reuses them. */
+      dataSourceOptions: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
     })
     .passthrough()
     .optional(),

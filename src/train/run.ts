@@ -2,6 +2,7 @@
 // exported to RUNDIR/model and the HTML report written to RUNDIR/report.html.
 
 import { join } from 'node:path';
+import { heldOutOptions } from '../data/options.js';
 import { createDataSource } from '../data/registry.js';
 import type { DataSourceOptions } from '../data/types.js';
 import { exportModel } from '../export/export.js';
@@ -152,6 +153,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   });
 
   const { state } = result;
+  const heldOut = heldOutOptions(options.dataSourceOptions);
   const best = state.best;
   const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
   let modelDir: string | null = null;
@@ -180,6 +182,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
             dropoutRate,
             tfBackend: backendInfo.backend,
             ...(options.initFrom ? { initFrom: options.initFrom } : {}),
+            ...(Object.keys(heldOut).length > 0 ? { dataSourceOptions: heldOut } : {}),
           },
         },
       );

@@ -111,25 +111,36 @@ test('edgeseg train on a KITTI-format tree: split, export, eval; a second fresh 
     manifest.classes.map((c) => c.name),
     ['background', 'road'],
   );
-  const evaluated = await runCli(
-    [
-      'eval',
-      '--model',
-      join(out, 'model'),
-      '--data-source',
-      'kitti',
-      '--data-dir',
-      tree.dataRoad,
-      '--validation-fraction',
-      '0.2',
-      '--json',
-    ],
-    { timeoutMs: 60_000 },
-  );
+  const evalArgs = [
+    'eval',
+    '--model',
+    join(out, 'model'),
+    '--data-source',
+    'kitti',
+    '--data-dir',
+    tree.dataRoad,
+  ];
+  const evaluated = await runCli([...evalArgs, '--json'], { timeoutMs: 60_000 });
   assert.equal(evaluated.code, 0, evaluated.stderr);
-  const metrics = JSON.parse(evaluated.stdout) as { mIoU: number; samples: number };
-  assert.equal(metrics.samples, 2, 'eval runs on the same held-out split as training validated on');
+  const metrics = JSON.parse(evaluated.stdout) as { mIoU: number; samples: number; fromTraining: object };
+  // The run's --validation-fraction 0.2 is recorded, so eval measures the same held-out split.
+  assert.deepEqual(manifest.training?.dataSourceOptions, { validationFraction: 0.2 });
+  assert.deepEqual(metrics.fromTraining, { validationFraction: 0.2 });
+  assert.equal(metrics.samples, 2);
   assert.ok(metrics.mIoU >= 0 && metrics.mIoU <= 1, `mIoU ${metrics.mIoU}`);
+  const table = await runCli(evalArgs, { timeoutMs: 60_000 });
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /on kitti: 2 images/);
+  assert.match(table.stdout, /held-out split as in training \(from the manifest\): validationFraction 0\.2/);
+  const explicit = await runCli([...evalArgs, '--validation-fraction', '0.1', '--json'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(explicit.code, 0, explicit.stderr);
+  assert.equal(
+    (JSON.parse(explicit.stdout) as { samples: number }).samples,
+    1,
+    'a flag overrides the record',
+  );
 
   // Forgetting --resume must not start over on top of the finished run.
   const again = await runCli([...kittiRun, '--epochs', '1'], { timeoutMs: 60_000 });
