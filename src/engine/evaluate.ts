@@ -64,13 +64,13 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   const engine = await createEngine(options.modelDir, options.engine);
   try {
     const { manifest } = engine;
-    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
     // The held-out split and labelling the model was trained with, unless the caller overrides them.
     const recorded =
       manifest.training?.dataSource === options.dataSource ? manifest.training.dataSourceOptions : {};
     const fromTraining: Record<string, string | number> = Object.fromEntries(
       Object.entries(recorded ?? {}).filter(([key]) => options.dataSourceOptions[key] === undefined),
     );
+    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
     const source = await createDataSource(options.dataSource, {
       imageSize: { height: manifest.input.height, width: manifest.input.width },
       ...fromTraining,
