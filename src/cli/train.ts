@@ -41,6 +41,51 @@ function numberFlag(text: string, flag: string, integer: boolean): number {
   return value;
 }
 
+type Recorded = Record<string, unknown>;
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+const sizeText = (value: unknown): string | undefined => {
+  const size = value as { height?: unknown; width?: unknown } | undefined;
+  return typeof size?.height === 'number' && typeof size.width === 'number'
+    ? `${size.height}x${size.width}`
+    : undefined;
+};
+
+/** Flag attribute, recorded setting, and how the setting reads as the flag's text. */
+const RESUME_DEFAULTS: Array<[keyof TrainFlags, string, (value: unknown) => string | undefined]> = [
+  ['dataSource', 'dataSource', text],
+  ['size', 'imageSize', sizeText],
+  ['epochs', 'epochs', text],
+  ['batchSize', 'batchSize', text],
+  ['lr', 'learningRate', text],
+  ['lrSchedule', 'learningRateSchedule', text],
+  ['dropout', 'dropoutRate', text],
+  ['width', 'widthMultiplier', text],
+  ['head', 'head', text],
+  ['seed', 'seed', text],
+];
+
+/**
+ * With --resume, every flag not given on the command line takes the value the run recorded, so
+ * `edgeseg train --out DIR --resume` is enough; flags that are given are checked against the record.
+ */
+async function applyRecordedSettings(flags: TrainFlags, command: Command, out: string): Promise<void> {
+  const { readLatestState } = await import('../train/checkpoints.js');
+  const { DATA_OPTION_FLAGS } = await import('../train/resume-settings.js');
+  const { settings } = (await readLatestState(out)).state;
+  const given = (attribute: string) => command.getOptionValueSource(attribute) === 'cli';
+  const target = flags as unknown as Record<string, string | undefined>;
+  for (const [attribute, key, read] of RESUME_DEFAULTS) {
+    const value = read(settings[key]);
+    if (value !== undefined && !given(attribute)) target[attribute] = value;
+  }
+  const data = (settings.dataSourceOptions ?? {}) as Recorded;
+  for (const key of Object.keys(DATA_OPTION_FLAGS)) {
+    const value = text(data[key]);
+    if (value !== undefined && !given(key)) target[key] = value;
+  }
+}
+
 export function register(program: Command): void {
   const command = program
     .command('train')
@@ -84,7 +129,7 @@ export function register(program: Command): void {
     )
     .option(
       '--resume',
-      'continue the run in --out exactly where it stopped (weights, Adam state, data order)',
+      'continue the run in --out exactly where it stopped (weights, Adam state, data order), with the settings it recorded; only --epochs may change',
     )
     .option(
       '--overwrite',
@@ -100,14 +145,16 @@ export function register(program: Command): void {
 Examples:
   edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti
   edgeseg train --data-source synthetic-road --size 96x288 --width 0.25 --lr 1e-3 --out runs/demo
-  edgeseg train --out runs/kitti --resume            # after Ctrl-C or a crash
+  edgeseg train --out runs/kitti --resume            # after Ctrl-C or a crash: the run's own settings
+  edgeseg train --out runs/kitti --resume --epochs 15   # or make it longer
   edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti --overwrite   # start over
 
 Ctrl-C stops after the current step and saves a checkpoint; --resume continues bit-exactly.
 Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
     )
-    .action(async (flags: TrainFlags) => {
+    .action(async (flags: TrainFlags, command: Command) => {
       if (!flags.out) throw new ConfigError('--out', 'is required (the run folder)');
+      if (flags.resume) await applyRecordedSettings(flags, command, flags.out);
       if (!flags.dataSource)
         throw new ConfigError(
           '--data-source',

@@ -17,10 +17,16 @@ export const HELD_OUT_OPTION_KEYS = [
   'labelFormat',
 ] as const;
 
-/** Those of HELD_OUT_OPTION_KEYS that `options` sets, numeric strings (from the command line) as numbers. */
-export function heldOutOptions(options: DataSourceOptions): Record<string, string | number> {
+/** Every source option that changes the samples a run sees (the held-out ones and the training count). */
+export const DATA_OPTION_KEYS = [...HELD_OUT_OPTION_KEYS, 'numTraining'] as const;
+
+/** Those of `keys` that `options` sets, numeric strings (from the command line) as numbers. */
+export function pickDataOptions(
+  options: DataSourceOptions,
+  keys: readonly string[] = HELD_OUT_OPTION_KEYS,
+): Record<string, string | number> {
   const picked: Record<string, string | number> = {};
-  for (const key of HELD_OUT_OPTION_KEYS) {
+  for (const key of keys) {
     const value = options[key];
     if (typeof value === 'number') picked[key] = value;
     else if (typeof value === 'string')

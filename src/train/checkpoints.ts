@@ -230,16 +230,29 @@ export interface LoadedCheckpoint {
   state: TrainingState;
 }
 
-/** Loads the checkpoint latest.json points to: model, a restored Adam, and the training state. */
-export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
+/** The training state of the checkpoint latest.json points to (settings, history), without the weights. */
+export async function readLatestState(runDir: string): Promise<{ name: string; state: TrainingState }> {
   const pointer = await readLatestPointer(runDir);
   if (!pointer)
     throw new FileError(join(runDir, CHECKPOINTS_DIR, LATEST), 'no checkpoint to resume from', {
       hint: 'start without --resume, or pass the --out folder of an earlier run',
     });
-  const dir = checkpointDir(runDir, pointer.checkpoint);
-  const stateParse = TrainingStateSchema.safeParse(JSON.parse(await readFile(join(dir, STATE_JSON), 'utf8')));
-  if (!stateParse.success) throw new FileError(join(dir, STATE_JSON), 'invalid training state');
+  const path = join(checkpointDir(runDir, pointer.checkpoint), STATE_JSON);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new FileError(path, `unreadable training state: ${(error as Error).message}`);
+  }
+  const stateParse = TrainingStateSchema.safeParse(json);
+  if (!stateParse.success) throw new FileError(path, 'invalid training state');
+  return { name: pointer.checkpoint, state: stateParse.data };
+}
+
+/** Loads the checkpoint latest.json points to: model, a restored Adam, and the training state. */
+export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
+  const { name, state } = await readLatestState(runDir);
+  const dir = checkpointDir(runDir, name);
   const optimizerParse = OptimizerFileSchema.safeParse(
     JSON.parse(await readFile(join(dir, OPTIMIZER_JSON), 'utf8')),
   );
@@ -262,5 +275,5 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
     internals.accBeta1.assign(tf.scalar(optimizerFile.accBeta1));
     internals.accBeta2.assign(tf.scalar(optimizerFile.accBeta2));
   });
-  return { name: pointer.checkpoint, model, optimizer, state: stateParse.data };
+  return { name, model, optimizer, state };
 }

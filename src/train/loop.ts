@@ -94,6 +94,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     model = loaded.model;
     optimizer = loaded.optimizer;
     state = loaded.state;
+    // A run lengthened with --epochs records its new length, so the next resume compares with that.
+    if (typeof state.settings.epochs === 'number') state.settings.epochs = epochs;
     log(
       `resuming from ${loaded.name}: epoch ${state.epoch + 1}, batch ${state.stepInEpoch + 1}, step ${state.globalStep}`,
     );

@@ -1,9 +1,9 @@
 // `edgeseg train` end to end: backend, data source, class weights, the loop, then the best checkpoint
 // exported to RUNDIR/model and the HTML report written to RUNDIR/report.html.
 
-import { join } from 'node:path';
-import { heldOutOptions } from '../data/options.js';
-import { createDataSource } from '../data/registry.js';
+import { join, resolve } from 'node:path';
+import { DATA_OPTION_KEYS, pickDataOptions } from '../data/options.js';
+import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
 import type { DataSourceOptions } from '../data/types.js';
 import { exportModel } from '../export/export.js';
 import { loadModel } from '../model/checkpoint.js';
@@ -20,10 +20,11 @@ import { importVgg16Onnx } from '../model/vgg16-import.js';
 import { ConfigError, FileError } from '../system/errors.js';
 import { writeFileAtomic } from '../system/fs.js';
 import { edgesegVersion } from '../system/version.js';
-import { checkpointDir, readBestPointer, readLatestPointer } from './checkpoints.js';
+import { checkpointDir, readBestPointer, readLatestPointer, readLatestState } from './checkpoints.js';
 import { readClassWeights, uniformClassWeights } from './class-weights.js';
 import { train } from './loop.js';
 import { renderTrainingReport } from './report-html.js';
+import { checkResumeSettings } from './resume-settings.js';
 import { initTrainingTf } from './tf-training.js';
 
 export interface TrainingRunOptions {
@@ -82,6 +83,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       'cannot be combined with --init (the checkpoint already has its weights)',
     );
 
+  // Read first: a missing or broken checkpoint fails before any slow set-up.
+  const resumed = options.resume ? await readLatestState(options.runDir) : undefined;
   const backendInfo = await initTrainingTf(options.backend);
   options.log(describeTfBackend(backendInfo));
   const source = await createDataSource(options.dataSource, options.dataSourceOptions);
@@ -89,13 +92,17 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     `data: ${source.name}, ${source.numTraining} training / ${source.numValidation} validation images at ` +
       `${source.imageSize.height}x${source.imageSize.width}, ${source.numClasses} classes`,
   );
+  const recordedWeights = resumed?.state.settings.classWeights;
   const classWeights = options.classWeightsFile
     ? await readClassWeights(options.classWeightsFile, source.classes)
-    : uniformClassWeights(source.classes);
+    : Array.isArray(recordedWeights) && recordedWeights.length === source.numClasses
+      ? Float32Array.from(recordedWeights as number[])
+      : uniformClassWeights(source.classes);
 
   const dropoutRate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
   const settings = {
-    dataSource: options.dataSource,
+    // A plugin module's path absolute, so that --resume finds it from any folder.
+    dataSource: isBuiltInDataSource(options.dataSource) ? options.dataSource : resolve(options.dataSource),
     imageSize: source.imageSize,
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -106,7 +113,17 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     head: options.head,
     seed: options.seed,
     classWeights: Array.from(classWeights),
+    dataSourceOptions: {
+      ...(typeof options.dataSourceOptions.dataDir === 'string'
+        ? { dataDir: resolve(options.dataSourceOptions.dataDir) }
+        : {}),
+      ...pickDataOptions(options.dataSourceOptions, DATA_OPTION_KEYS),
+    },
   };
+  if (resumed) {
+    const note = checkResumeSettings(resumed.state.settings, settings);
+    if (note) options.log(note);
+  }
   const result = await train({
     source,
     runDir: options.runDir,
@@ -153,7 +170,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   });
 
   const { state } = result;
-  const heldOut = heldOutOptions(options.dataSourceOptions);
+  const heldOut = pickDataOptions(options.dataSourceOptions);
   const best = state.best;
   const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
   let modelDir: string | null = null;

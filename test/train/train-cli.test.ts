@@ -151,6 +151,29 @@ test('edgeseg train on a KITTI-format tree: split, export, eval; a second fresh 
   );
   assert.match(again.stderr, /hint: add --resume to continue it, --overwrite to delete it and start over/);
   assert.deepEqual(await readManifest(join(out, 'model')), manifest);
+
+  // A resume may lengthen the run, but not change what the finished steps were made with.
+  const changed = await runCli(['train', '--out', out, '--resume', '--batch-size', '2'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(changed.code, 1, changed.stderr);
+  assert.match(
+    changed.stderr,
+    /--batch-size: is 2 but the run being resumed has 4; a resumed run keeps its settings/,
+  );
+  const otherSplit = await runCli(['train', '--out', out, '--resume', '--validation-fraction', '0.1'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(otherSplit.code, 1, otherSplit.stderr);
+  assert.match(otherSplit.stderr, /--validation-fraction: is 0\.1 but the run being resumed has 0\.2/);
+  const longer = await runCli(['train', '--out', out, '--resume', '--epochs', '3', '--tf-backend', 'wasm'], {
+    timeoutMs: 120_000,
+  });
+  assert.equal(longer.code, 0, longer.stderr);
+  assert.match(longer.stderr, /--epochs 3 instead of the run's 2/);
+  assert.match(longer.stderr, /data: kitti, 8 training \/ 2 validation images at 32x64/);
+  assert.match(longer.stderr, /epoch 3\/3: train loss/);
+  assert.equal((await readManifest(join(out, 'model'))).training?.epochs, 3);
 });
 
 test('Ctrl-C stops after the current step with a checkpoint, and --resume finishes the run', async () => {
@@ -178,8 +201,12 @@ test('Ctrl-C stops after the current step with a checkpoint, and --resume finish
   assert.equal(await exited, 130, stderr);
   assert.match(stderr, /interrupted: saved checkpoint epoch-0000-step-\d{6}/);
 
-  const resumed = await runCli([...args, '--resume'], { timeoutMs: 120_000 });
+  // --resume alone: every setting (data source, size, sizes of the sets, width...) comes from the checkpoint.
+  const resumed = await runCli(['train', '--out', out, '--resume', '--tf-backend', 'wasm', '--no-export'], {
+    timeoutMs: 120_000,
+  });
   assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /data: synthetic-road, 400 training \/ 4 validation images at 32x64/);
   assert.match(resumed.stderr, /resuming from epoch-0000-step-\d{6}: epoch 1, batch \d+/);
   assert.match(resumed.stdout, /finished after 1 epoch\(s\)/);
 });
