@@ -112,6 +112,7 @@ export function renderTrainingReport(report: TrainingReport): string {
     )
     .join('');
   const settings = Object.entries(report.settings)
+    .filter(([key]) => key !== 'command') // shown above the table
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(JSON.stringify(v))}</td></tr>`)
     .join('');
   return `<!doctype html>

@@ -113,6 +113,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     head: options.head,
     seed: options.seed,
     classWeights: Array.from(classWeights),
+    command: options.command,
     dataSourceOptions: {
       ...(typeof options.dataSourceOptions.dataDir === 'string'
         ? { dataDir: resolve(options.dataSourceOptions.dataDir) }
@@ -120,6 +121,9 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       ...pickDataOptions(options.dataSourceOptions, DATA_OPTION_KEYS),
     },
   };
+  // The command that started the run (a resume's own command line is recorded next to it).
+  const recordedCommand = resumed?.state.settings.command;
+  const command = typeof recordedCommand === 'string' ? recordedCommand : options.command;
   if (resumed) {
     const note = checkResumeSettings(resumed.state.settings, settings);
     if (note) options.log(note);
@@ -189,7 +193,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
             epochs: state.epoch,
             validationMIoU: best.mIoU,
             validationPixelAccuracy: bestMetrics?.pixelAccuracy,
-            command: options.command,
+            command,
+            ...(resumed ? { resumedWith: options.command } : {}),
             finishedAt: new Date().toISOString(),
             edgesegVersion,
             bestEpoch: best.epoch,
@@ -214,7 +219,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     renderTrainingReport({
       title: `edgeseg training report: ${source.name}`,
       dataSource: source.name,
-      command: options.command,
+      command,
       backend: backendInfo.backend,
       classes: source.classes,
       history: state.history,

@@ -173,7 +173,10 @@ test('edgeseg train on a KITTI-format tree: split, export, eval; a second fresh 
   assert.match(longer.stderr, /--epochs 3 instead of the run's 2/);
   assert.match(longer.stderr, /data: kitti, 8 training \/ 2 validation images at 32x64/);
   assert.match(longer.stderr, /epoch 3\/3: train loss/);
-  assert.equal((await readManifest(join(out, 'model'))).training?.epochs, 3);
+  const lengthened = await readManifest(join(out, 'model'));
+  assert.equal(lengthened.training?.epochs, 3);
+  assert.match(lengthened.training?.command ?? '', /^edgeseg train --data-source kitti .*--epochs 2/);
+  assert.match(String(lengthened.training?.resumedWith), /--resume --epochs 3/);
 });
 
 test('Ctrl-C stops after the current step with a checkpoint, and --resume finishes the run', async () => {
