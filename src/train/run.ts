@@ -114,6 +114,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     seed: options.seed,
     classWeights: Array.from(classWeights),
     command: options.command,
+    ...(options.initFrom ? { initFrom: options.initFrom } : {}),
     dataSourceOptions: {
       ...(typeof options.dataSourceOptions.dataDir === 'string'
         ? { dataDir: resolve(options.dataSourceOptions.dataDir) }
@@ -121,9 +122,6 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       ...pickDataOptions(options.dataSourceOptions, DATA_OPTION_KEYS),
     },
   };
-  // The command that started the run (a resume's own command line is recorded next to it).
-  const recordedCommand = resumed?.state.settings.command;
-  const command = typeof recordedCommand === 'string' ? recordedCommand : options.command;
   if (resumed) {
     const note = checkResumeSettings(resumed.state.settings, settings);
     if (note) options.log(note);
@@ -174,6 +172,9 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   });
 
   const { state } = result;
+  // What started the run (a resume's own command line is recorded next to it).
+  const { command: recordedCommand, initFrom } = state.settings;
+  const command = typeof recordedCommand === 'string' ? recordedCommand : options.command;
   const heldOut = pickDataOptions(options.dataSourceOptions);
   const best = state.best;
   const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
@@ -203,7 +204,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
             seed: state.seed,
             dropoutRate,
             tfBackend: backendInfo.backend,
-            ...(options.initFrom ? { initFrom: options.initFrom } : {}),
+            ...(typeof initFrom === 'string' ? { initFrom } : {}),
             ...(Object.keys(heldOut).length > 0 ? { dataSourceOptions: heldOut } : {}),
           },
         },
