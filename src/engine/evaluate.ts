@@ -2,7 +2,7 @@
 // daemon uses: confusion matrix, pixel accuracy, IoU per class, mIoU, and KITTI's MaxF for
 // two-class road data (on the road-class probability).
 
-import { createDataSource } from '../data/registry.js';
+import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
 import { type DataSourceOptions, IGNORE_LABEL } from '../data/types.js';
 import type { ClassInfo } from '../model/manifest.js';
 import { UserError } from '../system/errors.js';
@@ -64,15 +64,19 @@ export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   const engine = await createEngine(options.modelDir, options.engine);
   try {
     const { manifest } = engine;
+    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
+    const base = { imageSize: { height: manifest.input.height, width: manifest.input.width } };
     // The held-out split and labelling the model was trained with, unless the caller overrides them.
-    const recorded =
-      manifest.training?.dataSource === options.dataSource ? manifest.training.dataSourceOptions : {};
+    // They are recorded under the source's name, which a plugin module (given by path) reports itself.
+    const sourceName = isBuiltInDataSource(options.dataSource)
+      ? options.dataSource
+      : (await createDataSource(options.dataSource, { ...base, ...options.dataSourceOptions })).name;
+    const recorded = manifest.training?.dataSource === sourceName ? manifest.training.dataSourceOptions : {};
     const fromTraining: Record<string, string | number> = Object.fromEntries(
       Object.entries(recorded ?? {}).filter(([key]) => options.dataSourceOptions[key] === undefined),
     );
-    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
     const source = await createDataSource(options.dataSource, {
-      imageSize: { height: manifest.input.height, width: manifest.input.width },
+      ...base,
       ...fromTraining,
       ...options.dataSourceOptions,
     });
