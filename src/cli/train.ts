@@ -41,48 +41,35 @@ function numberFlag(text: string, flag: string, integer: boolean): number {
   return value;
 }
 
-type Recorded = Record<string, unknown>;
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-const sizeText = (value: unknown): string | undefined => {
-  const size = value as { height?: unknown; width?: unknown } | undefined;
+/** A recorded setting as the text of its flag (a size as HxW); undefined for what no flag takes. */
+function asFlagText(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number') return String(value);
+  const size = value as { height?: unknown; width?: unknown } | null | undefined;
   return typeof size?.height === 'number' && typeof size.width === 'number'
     ? `${size.height}x${size.width}`
     : undefined;
-};
-
-/** Flag attribute, recorded setting, and how the setting reads as the flag's text. */
-const RESUME_DEFAULTS: Array<[keyof TrainFlags, string, (value: unknown) => string | undefined]> = [
-  ['dataSource', 'dataSource', text],
-  ['size', 'imageSize', sizeText],
-  ['epochs', 'epochs', text],
-  ['batchSize', 'batchSize', text],
-  ['lr', 'learningRate', text],
-  ['lrSchedule', 'learningRateSchedule', text],
-  ['dropout', 'dropoutRate', text],
-  ['width', 'widthMultiplier', text],
-  ['head', 'head', text],
-  ['seed', 'seed', text],
-];
+}
 
 /**
  * With --resume, every flag not given on the command line takes the value the run recorded, so
  * `edgeseg train --out DIR --resume` is enough; flags that are given are checked against the record.
+ * (Class weights are recorded as numbers, not as the --class-weights file: run.ts reuses them.)
  */
 async function applyRecordedSettings(flags: TrainFlags, command: Command, out: string): Promise<void> {
   const { readLatestState } = await import('../train/checkpoints.js');
-  const { DATA_OPTION_FLAGS } = await import('../train/resume-settings.js');
+  const { DATA_OPTION_FLAGS, SETTING_FLAGS } = await import('../train/resume-settings.js');
   const { settings } = (await readLatestState(out)).state;
-  const given = (attribute: string) => command.getOptionValueSource(attribute) === 'cli';
+  const data = (settings.dataSourceOptions ?? {}) as Record<string, unknown>;
+  const recorded: Array<[string, unknown]> = [
+    ...Object.entries(SETTING_FLAGS).map(([key, flag]): [string, unknown] => [flag, settings[key]]),
+    ...Object.entries(DATA_OPTION_FLAGS).map(([key, flag]): [string, unknown] => [flag, data[key]]),
+  ];
   const target = flags as unknown as Record<string, string | undefined>;
-  for (const [attribute, key, read] of RESUME_DEFAULTS) {
-    const value = read(settings[key]);
-    if (value !== undefined && !given(attribute)) target[attribute] = value;
-  }
-  const data = (settings.dataSourceOptions ?? {}) as Recorded;
-  for (const key of Object.keys(DATA_OPTION_FLAGS)) {
-    const value = text(data[key]);
-    if (value !== undefined && !given(key)) target[key] = value;
+  for (const [flag, value] of recorded) {
+    const attribute = command.options.find((option) => option.long === flag)?.attributeName();
+    const text = asFlagText(value);
+    if (attribute && text !== undefined && command.getOptionValueSource(attribute) !== 'cli')
+      target[attribute] = text;
   }
 }
 

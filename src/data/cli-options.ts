@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { ConfigError } from '../system/errors.js';
+import { DATA_OPTION_KEYS } from './options.js';
 import type { DataSourceOptions, ImageSize } from './types.js';
 
 export interface DataSourceCliFlags {
@@ -55,16 +56,7 @@ export function dataSourceOptionsFromFlags(
   if (flags.dataDir !== undefined) options.dataDir = flags.dataDir;
   if (extra.imageSize) options.imageSize = extra.imageSize;
   if (extra.seed !== undefined) options.seed = extra.seed;
-  const passThrough: Array<keyof DataSourceCliFlags> = [
-    'kittiVoid',
-    'classTable',
-    'labelFormat',
-    'validationFraction',
-    'splitSeed',
-    'numTraining',
-    'numValidation',
-  ];
   // Strings are fine: the sources validate and convert each option under its own name.
-  for (const key of passThrough) if (flags[key] !== undefined) options[key] = flags[key];
+  for (const key of DATA_OPTION_KEYS) if (flags[key] !== undefined) options[key] = flags[key];
   return options;
 }

@@ -3,6 +3,7 @@
 // `--resume` takes them from there, and a setting given again with another value is refused (it
 // would silently break the bit-exact continuation). Only --epochs may change, to lengthen a run.
 
+import { DATA_OPTION_KEYS } from '../data/options.js';
 import { ConfigError } from '../system/errors.js';
 
 /** The command-line flag of each recorded setting, for messages and for `--resume` defaults. */
@@ -20,17 +21,13 @@ export const SETTING_FLAGS = {
   classWeights: '--class-weights',
 } as const;
 
-/** The flag of each recorded data-source option (`settings.dataSourceOptions`). */
-export const DATA_OPTION_FLAGS: Record<string, string> = {
-  dataDir: '--data-dir',
-  validationFraction: '--validation-fraction',
-  splitSeed: '--split-seed',
-  numValidation: '--num-validation',
-  numTraining: '--num-training',
-  kittiVoid: '--kitti-void',
-  classTable: '--class-table',
-  labelFormat: '--label-format',
-};
+/** The flag of each recorded data-source option (`settings.dataSourceOptions`): `--` + kebab-case. */
+export const DATA_OPTION_FLAGS: Record<string, string> = Object.fromEntries(
+  ['dataDir', ...DATA_OPTION_KEYS].map((key) => [
+    key,
+    `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  ]),
+);
 
 function show(value: unknown): string {
   if (value === undefined) return 'the default';
