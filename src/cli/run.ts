@@ -12,8 +12,8 @@ import {
   mergePatch,
   readConfigFile,
 } from '../config/load.js';
+import { Controller } from '../daemon/controller.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
-import { Daemon } from '../pipeline/daemon.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
 import { onShutdown } from '../system/signals.js';
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const logger = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
       if (loaded.remoteProblem)
         logger.warn({ problem: loaded.remoteProblem }, 'ignoring persisted remote configuration');
-      const daemon = new Daemon({ config: loaded.config, base, remote: loaded.remote, logger });
+      const daemon = new Controller({ config: loaded.config, base, remote: loaded.remote, logger });
       onShutdown(
         async (signal) => {
           logger.info({ signal }, 'shutting down');
@@ -78,7 +78,7 @@ export function register(program: Command): void {
         throw error;
       }
       if (broker) {
-        const topics = daemon.topicNames;
+        const topics = daemon.topics;
         process.stderr.write(
           `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
             `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +

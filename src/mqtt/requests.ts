@@ -23,6 +23,11 @@ export class RequestRouter {
     return this;
   }
 
+  off(name: string): this {
+    this.handlers.delete(name);
+    return this;
+  }
+
   get names(): string[] {
     return [...this.handlers.keys()];
   }
