@@ -4,7 +4,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseProviders } from '../engine/create.js';
 import { runInference } from '../engine/infer-run.js';
+import { FILTER_MODES, type FilterMode } from '../engine/score-upsample.js';
 import type { EngineOptions } from '../engine/types.js';
+import { isVideoFilePath } from '../output/video-file.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
 
@@ -75,6 +77,8 @@ interface InferFlags extends EngineFlags {
   stats?: boolean;
   alpha: number;
   overlayFormat: 'jpeg' | 'png';
+  filterMode: FilterMode;
+  ignoreClass: string[];
   progress: boolean;
   verbose?: boolean;
 }
@@ -87,7 +91,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--model <dir>', 'model directory (model.onnx + manifest.json)')
     .option('--input <path>', 'image file, directory, glob (quoted) or video file')
-    .option('--out <dir>', 'output directory')
+    .option('--out <path>', 'output directory, or a video file (.mp4, .mov, .mkv) for a video input')
     .option('--samples-dir <dir>', "the original's form: input directory (writes one blended PNG per image)")
     .option('--output-dir <dir>', "the original's form: output directory (same file names as the inputs)")
     .option('--overlay', 'write the frame blended with the class colours')
@@ -99,6 +103,20 @@ export function register(program: Command): void {
         .choices(['jpeg', 'png'])
         .default('jpeg'),
     )
+    .addOption(
+      new Option(
+        '--filter-mode <mode>',
+        'point: nearest-neighbour class mask; linear: class scores upsampled bilinearly before the argmax (smooth edges)',
+      )
+        .choices(FILTER_MODES)
+        .default('point'),
+    )
+    .option(
+      '--ignore-class <name>',
+      'leave this class untinted in overlays and out of the fractions (repeatable)',
+      (name: string, previous: string[]) => [...previous, name],
+      [] as string[],
+    )
     .option('--no-progress', 'no progress bar')
     .option('-v, --verbose', 'log engine details (provider, fallbacks)');
   addEngineFlags(command).action(async (flags: InferFlags) => {
@@ -107,18 +125,31 @@ export function register(program: Command): void {
     const outDir = flags.out ?? flags.outputDir;
     if (!input) throw new UserError('infer needs --input (or --samples-dir)');
     if (!outDir) throw new UserError('infer needs --out (or --output-dir)');
+    const videoOut = flags.out !== undefined && isVideoFilePath(flags.out);
+    if (videoOut && (flags.stats || (flags.overlay && flags.mask) || sameNameOverlay))
+      throw new UserError(
+        `--out ${flags.out} writes one video: of overlays (--overlay, the default) or of masks (--mask)`,
+        {
+          hint: 'for --stats or both pictures per frame give an output folder: --out DIR',
+        },
+      );
     // No output flag at all: write everything (the simple form writes only the blended PNGs).
     const all = !flags.overlay && !flags.mask && !flags.stats && !sameNameOverlay;
     const summary = await runInference({
       modelDir: flags.model,
       input,
       outDir,
+      ...(videoOut
+        ? { videoOut: { path: outDir, content: flags.mask ? ('mask' as const) : ('overlay' as const) } }
+        : {}),
       overlay: all || flags.overlay === true,
       mask: all || flags.mask === true,
       stats: all || flags.stats === true,
       alpha: flags.alpha,
       overlayFormat: flags.overlayFormat,
       sameNameOverlay,
+      filterMode: flags.filterMode,
+      ignoreClasses: flags.ignoreClass,
       engine: engineOptionsFrom(flags, flags.verbose),
       progress: flags.progress,
     });
@@ -130,7 +161,9 @@ export function register(program: Command): void {
     process.stdout.write(
       `${summary.frames} frames in ${summary.seconds.toFixed(2)} s (${summary.framesPerSecond.toFixed(2)} frames/s) on ${summary.engine.runtime}/${summary.engine.provider}${fallback}\n` +
         `mean per frame: decode ${t.decodeMs.toFixed(1)} ms, preprocess ${t.preprocessMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms, postprocess ${t.postprocessMs.toFixed(1)} ms, write ${t.writeMs.toFixed(1)} ms\n` +
-        `outputs in ${summary.outDir}\n`,
+        (summary.video
+          ? `wrote ${summary.video.path}: ${summary.video.frames} frames at ${summary.video.frameRate.num}/${summary.video.frameRate.den} frames/s\n`
+          : `outputs in ${summary.outDir}\n`),
     );
   });
 }

@@ -2,6 +2,7 @@
 // every default, and the published JSON Schema (docs/config.schema.json).
 
 import { z } from 'zod';
+import { parseRtpUri, RTP_URI_FORM, RTP_URI_MAX_LENGTH } from '../output/rtp-uri.js';
 
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
@@ -13,6 +14,35 @@ export const RegionSchema = z
       .array(point)
       .min(3)
       .describe('polygon vertices as [x, y] in normalised image coordinates (0..1, origin top left)'),
+  })
+  .strict();
+
+export const VideoOutputSchema = z
+  .object({
+    uri: z
+      .string()
+      .max(RTP_URI_MAX_LENGTH, `longer than ${RTP_URI_MAX_LENGTH} characters; expected ${RTP_URI_FORM}`)
+      .superRefine((uri, context) => {
+        const parsed = parseRtpUri(uri);
+        if (!parsed.ok) context.addIssue({ code: 'custom', message: parsed.problem });
+      })
+      .describe(`where the H.264 RTP stream goes: ${RTP_URI_FORM}`),
+    content: z
+      .enum(['overlay', 'mask'])
+      .default('overlay')
+      .describe('overlay: the frame blended with the class colours; mask: the class colours alone'),
+    fps: z
+      .number()
+      .int()
+      .min(1)
+      .max(30)
+      .default(5)
+      .describe('at most this many frames per second are encoded (from frames the pipeline made anyway)'),
+    bitrate_kbps: z.number().int().min(64).max(20000).default(1000).describe('H.264 bitrate in kbit/s'),
+    backend: z
+      .enum(['auto', 'ffmpeg', 'gstreamer'])
+      .default('auto')
+      .describe('encoder subprocess (auto: ffmpeg)'),
   })
   .strict();
 
@@ -171,9 +201,29 @@ export const ConfigSchema = z
           .array(z.string())
           .optional()
           .describe('publish fractions only for these class names (default: all)'),
+        filter_mode: z
+          .enum(['point', 'linear'])
+          .default('point')
+          .describe(
+            'how masks larger than the model output (publish.mask size, overlays, outputs) are made: point = nearest neighbour; linear = class scores upsampled bilinearly before the argmax (smooth edges, costs a few ms per frame)',
+          ),
+        ignore_classes: z
+          .array(z.string().min(1).max(64))
+          .max(64)
+          .default([])
+          .describe(
+            "class names left untinted in overlays and out of every fraction (the rest sum to 1); must be the model's class names",
+          ),
       })
       .strict()
       .prefault({}),
+    outputs: z
+      .array(VideoOutputSchema)
+      .max(4)
+      .default([])
+      .describe(
+        'video streams of the overlay (or colour mask) sent out by the daemon, e.g. [{uri: rtp://192.168.1.20:5004}]',
+      ),
     regions: z
       .array(RegionSchema)
       .default([])

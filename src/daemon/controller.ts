@@ -22,6 +22,7 @@ import { Frames } from './extensions/frames.js';
 import { Health } from './extensions/health.js';
 import { RemoteConfig, type RemoteConfigState } from './extensions/remote-config.js';
 import { Requests } from './extensions/requests.js';
+import { VideoOut } from './extensions/video-out.js';
 import { Watchdog } from './extensions/watchdog.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
@@ -143,6 +144,7 @@ export class Controller {
       new Requests(context),
       new Control(context),
       new Frames(context),
+      new VideoOut(context),
       this.health,
       {
         name: 'mqtt',

@@ -1,21 +1,36 @@
 // Offline inference (`edgeseg infer`): images or a video through the pipelined Segmenter, writing
-// per frame an overlay, a paletted class-mask PNG and a JSON with class fractions and stage timings.
+// per frame an overlay, a paletted class-mask PNG and a JSON with class fractions and stage timings,
+// or one video file of overlays or colour masks.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { FrameRate } from '../output/encoder-commands.js';
+import { UserError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
+import { resolveClassNames } from './class-filter.js';
 import { createEngine } from './create.js';
-import { imageFrames, type NamedFrame, probeVideo, resolveInput, videoFrames } from './inputs.js';
-import { upsampleMaskNearest } from './postprocess.js';
-import { encodeClassMaskPng, renderOverlay } from './render.js';
+import { FramePictures } from './frame-pictures.js';
+import { VideoOutput, writeImageOutputs } from './infer-outputs.js';
+import {
+  imageFrames,
+  type NamedFrame,
+  probeVideo,
+  resolveInput,
+  type VideoInfo,
+  videoFrames,
+} from './inputs.js';
+import { type FilterMode, linearFilterProblem } from './score-upsample.js';
 import { Segmenter } from './segmenter.js';
 import type { EngineInfo, EngineOptions } from './types.js';
 
 export interface InferRunOptions {
   modelDir: string;
   input: string;
+  /** Output folder for per-frame files (unless videoOut is given). */
   outDir: string;
+  /** Write one video file instead of per-frame files (video input only). */
+  videoOut?: { path: string; content: 'overlay' | 'mask' };
   overlay: boolean;
   mask: boolean;
   stats: boolean;
@@ -24,6 +39,10 @@ export interface InferRunOptions {
   overlayFormat: 'jpeg' | 'png';
   /** The original's `--samples-dir/--output-dir` form: one blended PNG per input, same file name. */
   sameNameOverlay?: boolean;
+  /** point: nearest-neighbour mask (default); linear: class scores upsampled bilinearly first. */
+  filterMode?: FilterMode;
+  /** Class names left untinted in overlays and out of the fractions. */
+  ignoreClasses?: readonly string[];
   engine: EngineOptions;
   progress?: boolean;
 }
@@ -50,18 +69,45 @@ export interface InferSummary {
   engine: EngineInfo;
   meanTimings: FrameReport['timings'];
   outDir: string;
+  /** The video written, with its frame rate, when videoOut was given. */
+  video?: { path: string; frames: number; frameRate: FrameRate };
+}
+
+/** A frame rate ffmpeg takes as NUM/DEN: the probed one, reduced to at most 6-digit terms. */
+function encoderFrameRate(info: VideoInfo, file: string): FrameRate {
+  const rate = info.frameRate;
+  if (!rate)
+    throw new UserError(`${file}: the container gives no frame rate, so the output video cannot keep it`, {
+      hint: 'write per-frame files instead: --out DIR',
+    });
+  if (rate.num <= 1_000_000 && rate.den <= 1_000_000) return rate;
+  return { num: Math.max(1, Math.round((rate.num / rate.den) * 1000)), den: 1000 };
 }
 
 export async function runInference(options: InferRunOptions): Promise<InferSummary> {
   const input = await resolveInput(options.input);
+  if (options.videoOut && input.kind !== 'video')
+    throw new UserError(`--out ${options.videoOut.path}: a video output needs a video --input`, {
+      hint: 'for images give an output folder: --out DIR',
+    });
   const engine = await createEngine(options.modelDir, options.engine);
+  let video: VideoOutput | undefined;
   try {
+    const { manifest } = engine;
+    const classes = manifest.classes;
+    const filterMode = options.filterMode ?? 'point';
+    const problem = filterMode === 'linear' ? linearFilterProblem(manifest.output) : undefined;
+    if (problem) throw new UserError(`--filter-mode linear: ${problem}`);
+    const pictures = new FramePictures(classes, manifest, {
+      filterMode,
+      ignoredClassIds: resolveClassNames(options.ignoreClasses ?? [], classes, '--ignore-class'),
+      alpha: options.alpha,
+    });
     const segmenter = new Segmenter(engine);
     await segmenter.ready();
-    await mkdir(options.outDir, { recursive: true });
-    const classes = engine.manifest.classes;
     let total: number | undefined;
     let frames: AsyncIterable<NamedFrame>;
+    let frameRate: FrameRate | undefined;
     if (input.kind === 'images') {
       total = input.files.length;
       frames = imageFrames(input.files);
@@ -69,65 +115,47 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       const info = await probeVideo(input.file);
       total = info.frames;
       frames = videoFrames(input.file, info);
+      if (options.videoOut) {
+        frameRate = encoderFrameRate(info, input.file);
+        video = VideoOutput.open(options.videoOut.path, options.videoOut.content, {
+          width: info.width,
+          height: info.height,
+          frameRate,
+        });
+      }
     }
+    if (!video) await mkdir(options.outDir, { recursive: true });
     const progress = createProgress('infer', total ?? 0, {
       enabled: options.progress !== false,
       unit: input.kind === 'images' ? 'images' : 'frames',
     });
+    const imageOptions = {
+      outDir: options.outDir,
+      overlay: options.overlay,
+      mask: options.mask,
+      overlayFormat: options.overlayFormat,
+      sameNameOverlay: options.sameNameOverlay === true,
+    };
     const sums = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, writeMs: 0 };
-    // Frame-size buffers reused across frames of one size (video) and regrown for bigger images.
-    let frameMask = new Uint8Array(0);
-    let overlayScratch = new Uint8Array(0);
     const started = performance.now();
     const count = await segmenter.segmentStream(frames, async (result, frame) => {
       const writeStart = performance.now();
-      const outputs: string[] = [];
-      const pixels = frame.width * frame.height;
-      if (overlayScratch.length !== pixels * 3) overlayScratch = new Uint8Array(pixels * 3);
-      if (options.overlay || options.sameNameOverlay) {
-        const sameName = options.sameNameOverlay === true;
-        const bytes = await renderOverlay(frame, result.classMask, result.width, result.height, classes, {
-          alpha: options.alpha,
-          format: sameName ? 'png' : options.overlayFormat,
-          letterbox: result.letterbox,
-          scratch: overlayScratch,
-        });
-        const file = sameName
-          ? join(options.outDir, `${frame.name}.png`)
-          : join(options.outDir, `${frame.name}.overlay.${options.overlayFormat === 'png' ? 'png' : 'jpg'}`);
-        await writeFile(file, bytes);
-        outputs.push(file);
-      }
-      if (options.mask) {
-        if (frameMask.length !== pixels) frameMask = new Uint8Array(pixels);
-        upsampleMaskNearest(
-          result.classMask,
-          result.width,
-          result.height,
-          frame.width,
-          frame.height,
-          frameMask,
-          result.letterbox,
-        );
-        const file = join(options.outDir, `${frame.name}.mask.png`);
-        await writeFile(file, encodeClassMaskPng(frameMask, frame.width, frame.height, classes));
-        outputs.push(file);
-      }
+      let outputs: string[] = [];
+      if (video) await video.write(pictures, result, frame);
+      else outputs = await writeImageOutputs(pictures, imageOptions, result, frame);
       const timings = {
         decodeMs: frame.decodeMs,
         ...result.timings,
         writeMs: performance.now() - writeStart,
       };
-      if (options.stats) {
+      if (options.stats && !video) {
         const file = join(options.outDir, `${frame.name}.json`);
         outputs.push(file);
         const report: FrameReport = {
           input: frame.source,
           width: frame.width,
           height: frame.height,
-          classFractions: Object.fromEntries(
-            classes.map((cls) => [cls.name, result.classFractions[cls.id]!]),
-          ),
+          classFractions: pictures.classFractions(result),
           timings,
           outputs,
         };
@@ -137,6 +165,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       progress.tick(1, `${result.timings.inferenceMs.toFixed(0)} ms/frame`);
     });
     progress.stop();
+    const written = video ? await video.finish() : undefined;
     const seconds = (performance.now() - started) / 1000;
     const meanTimings = Object.fromEntries(
       Object.entries(sums).map(([key, value]) => [key, count > 0 ? value / count : 0]),
@@ -148,7 +177,13 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       engine: engine.info,
       meanTimings,
       outDir: options.outDir,
+      ...(video && written !== undefined && frameRate
+        ? { video: { path: video.path, frames: written, frameRate } }
+        : {}),
     };
+  } catch (error) {
+    await video?.abort();
+    throw error;
   } finally {
     await engine.stop();
   }

@@ -77,10 +77,21 @@ export async function* imageFrames(files: readonly string[]): AsyncGenerator<Nam
   }
 }
 
-interface VideoInfo {
+export interface VideoInfo {
   width: number;
   height: number;
   frames: number | undefined;
+  /** The stream's frame rate (average, else nominal), when the container says. */
+  frameRate: { num: number; den: number } | undefined;
+}
+
+/** "30000/1001" → { num, den }; undefined for "0/0" or anything else. */
+function parseFrameRate(text: unknown): VideoInfo['frameRate'] {
+  const match = typeof text === 'string' ? /^(\d+)\/(\d+)$/.exec(text) : null;
+  if (!match) return undefined;
+  const num = Number(match[1]);
+  const den = Number(match[2]);
+  return num > 0 && den > 0 ? { num, den } : undefined;
 }
 
 function runToString(
@@ -112,7 +123,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
       'v:0',
       '-count_packets',
       '-show_entries',
-      'stream=width,height,nb_read_packets',
+      'stream=width,height,nb_read_packets,avg_frame_rate,r_frame_rate',
       '-of',
       'json',
       file,
@@ -126,7 +137,12 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
   if (!stream?.width || !stream?.height)
     throw new FileError(file, `not a readable video: ${result.stderr.trim() || 'no video stream'}`);
   const frames = Number.parseInt(stream.nb_read_packets, 10);
-  return { width: stream.width, height: stream.height, frames: Number.isFinite(frames) ? frames : undefined };
+  return {
+    width: stream.width,
+    height: stream.height,
+    frames: Number.isFinite(frames) ? frames : undefined,
+    frameRate: parseFrameRate(stream.avg_frame_rate) ?? parseFrameRate(stream.r_frame_rate),
+  };
 }
 
 /**

@@ -83,28 +83,32 @@ export interface OverlayOptions {
   letterbox?: Letterbox;
   /** Class ids drawn without tint. Default: defaultTransparentClassIds(classes). */
   transparentClassIds?: readonly number[];
+  /** Class ids the user asked to ignore (--ignore-class): untinted too. */
+  ignoredClassIds?: readonly number[];
   /** Reused frame-sized RGB buffer for the blended pixels (frame width × height × 3). */
   scratch?: Uint8Array;
 }
 
 /**
  * Blends the class colours over the frame at frame resolution (mask sampled nearest-neighbour)
- * and encodes the result as JPEG or PNG.
+ * into `options.scratch` (or a new buffer) and returns the RGB pixels: the overlay before encoding,
+ * for video outputs and for renderOverlay.
  */
-export async function renderOverlay(
+export function blendOverlay(
   frame: RgbPixels,
   mask: Uint8Array,
   maskWidth: number,
   maskHeight: number,
   classes: readonly ClassInfo[],
   options: OverlayOptions = {},
-): Promise<Buffer> {
+): Uint8Array {
   const alpha = Math.min(1, Math.max(0, options.alpha ?? 0.5));
   const { width, height, data } = frame;
   const out = options.scratch ?? new Uint8Array(width * height * 3);
   const tinted = new Uint8Array(256);
   for (const cls of classes) tinted[cls.id] = 1;
   for (const id of options.transparentClassIds ?? defaultTransparentClassIds(classes)) tinted[id] = 0;
+  for (const id of options.ignoredClassIds ?? []) tinted[id] = 0;
   const colours = new Float32Array(256 * 3);
   for (const cls of classes)
     colours.set(
@@ -138,8 +142,35 @@ export async function renderOverlay(
       }
     }
   }
+  return out;
+}
+
+/** blendOverlay, encoded as JPEG or PNG. */
+export async function renderOverlay(
+  frame: RgbPixels,
+  mask: Uint8Array,
+  maskWidth: number,
+  maskHeight: number,
+  classes: readonly ClassInfo[],
+  options: OverlayOptions = {},
+): Promise<Buffer> {
+  const { width, height } = frame;
+  const out = blendOverlay(frame, mask, maskWidth, maskHeight, classes, options);
   const image = sharp(out, { raw: { width, height, channels: 3 } });
   return options.format === 'png'
     ? await image.png().toBuffer()
     : await image.jpeg({ quality: options.quality ?? 85 }).toBuffer();
+}
+
+/** The class colours of a mask as RGB pixels (a colour picture of the mask), into `out`. */
+export function colourMask(mask: Uint8Array, classes: readonly ClassInfo[], out: Uint8Array): Uint8Array {
+  const palette = new Uint8Array(256 * 3);
+  for (const cls of classes) palette.set(cls.color, cls.id * 3);
+  for (let i = 0, o = 0; i < mask.length; i++, o += 3) {
+    const p = mask[i]! * 3;
+    out[o] = palette[p]!;
+    out[o + 1] = palette[p + 1]!;
+    out[o + 2] = palette[p + 2]!;
+  }
+  return out;
 }

@@ -1,14 +1,20 @@
 // Turns a processed frame into MQTT messages: the class mask as a paletted PNG (pixel value =
-// class id) at the configured size, the stats JSON, and a rate-limited overlay JPEG.
+// class id) at the configured size, the stats JSON, and a rate-limited overlay JPEG. Masks larger
+// than the model output follow publish.filter_mode; publish.ignore_classes are left untinted and
+// out of every fraction.
 
+import sharp from 'sharp';
 import type { Config } from '../config/schema.js';
-import { encodeClassMaskPng, renderOverlay, upsampleMaskNearest } from '../engine/segmenter.js';
+import { countedFractions } from '../engine/class-filter.js';
+import { FramePictures } from '../engine/frame-pictures.js';
+import { encodeClassMaskPng } from '../engine/segmenter.js';
 import type { ModelManifest } from '../model/manifest.js';
 import type { MqttConnection } from '../mqtt/connection.js';
 import type { StatsPayload } from '../mqtt/payloads.js';
 import type { Topics } from '../mqtt/topics.js';
 import type { Logger } from '../system/log.js';
 import type { ProcessedFrame } from './frame-loop.js';
+import { pictureOptionsFor } from './picture-options.js';
 import { type RasterRegion, rasterizeRegions, regionFractions } from './regions.js';
 
 export type FrameStats = StatsPayload;
@@ -18,6 +24,8 @@ export class FramePublisher {
   private regions: RasterRegion[] = [];
   private regionKey = '';
   private regionCounts: Float64Array;
+  private counted: Float64Array;
+  private pictures: FramePictures;
   private lastOverlayAtMs = 0;
   private overlayInFlight = false;
   private snapshotRequested = false;
@@ -30,6 +38,13 @@ export class FramePublisher {
     private readonly logger: Logger,
   ) {
     this.regionCounts = new Float64Array(manifest.classes.length);
+    this.counted = new Float64Array(manifest.classes.length);
+    // At start a wrong class name is a config error; later (a live change) it is logged instead.
+    this.pictures = new FramePictures(
+      manifest.classes,
+      manifest,
+      pictureOptionsFor(config, manifest, { strict: true, warn: (message) => logger.warn(message) }),
+    );
   }
 
   /** Applies live changes (publish options, regions, a new model). */
@@ -37,7 +52,13 @@ export class FramePublisher {
     this.config = config;
     this.manifest = manifest;
     this.regionCounts = new Float64Array(manifest.classes.length);
+    this.counted = new Float64Array(manifest.classes.length);
     this.regionKey = '';
+    this.pictures = new FramePictures(
+      manifest.classes,
+      manifest,
+      pictureOptionsFor(config, manifest, { strict: false, warn: (message) => this.logger.warn(message) }),
+    );
   }
 
   requestSnapshot(): void {
@@ -54,15 +75,7 @@ export class FramePublisher {
     if (maskWidth !== result.width || maskHeight !== result.height) {
       if (!this.maskBuffer || this.maskBuffer.length !== maskWidth * maskHeight)
         this.maskBuffer = new Uint8Array(maskWidth * maskHeight);
-      mask = upsampleMaskNearest(
-        result.classMask,
-        result.width,
-        result.height,
-        maskWidth,
-        maskHeight,
-        this.maskBuffer,
-        result.letterbox,
-      );
+      mask = this.pictures.mask(result, { width: maskWidth, height: maskHeight }, this.maskBuffer);
     }
     const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
     if (publish.mask.enabled) {
@@ -94,10 +107,12 @@ export class FramePublisher {
     const { result, frame, seq } = processed;
     const classes = this.manifest.classes;
     const wanted = this.config.publish.classes;
-    const include = (name: string) => !wanted || wanted.includes(name);
+    const ignored = this.pictures.options.ignoredClassIds;
+    const include = (id: number, name: string) => !ignored.includes(id) && (!wanted || wanted.includes(name));
     const classFractions: Record<string, number> = {};
+    const counted = countedFractions(result.classFractions, ignored, this.counted);
     for (const cls of classes)
-      if (include(cls.name)) classFractions[cls.name] = round(result.classFractions[cls.id] ?? 0);
+      if (include(cls.id, cls.name)) classFractions[cls.name] = round(counted[cls.id] ?? 0);
     const key = `${width}x${height}:${JSON.stringify(this.config.regions)}`;
     if (key !== this.regionKey) {
       this.regions = rasterizeRegions(this.config.regions, width, height);
@@ -105,9 +120,13 @@ export class FramePublisher {
     }
     const regions: FrameStats['regions'] = {};
     for (const region of this.regions) {
-      const fractions = regionFractions(mask, region, classes.length, this.regionCounts);
+      const fractions = countedFractions(
+        regionFractions(mask, region, classes.length, this.regionCounts),
+        ignored,
+        this.counted,
+      );
       const entry: Record<string, number> = {};
-      for (const cls of classes) if (include(cls.name)) entry[cls.name] = round(fractions[cls.id]!);
+      for (const cls of classes) if (include(cls.id, cls.name)) entry[cls.name] = round(fractions[cls.id]!);
       regions[region.name] = entry;
     }
     const t = result.timings;
@@ -133,16 +152,13 @@ export class FramePublisher {
   private sendOverlay(processed: ProcessedFrame, snapshot: boolean): void {
     const { frame, result } = processed;
     const { overlay } = this.config.publish;
-    // The frame and mask buffers are reused by the next frame: render from copies.
-    const pixels = { data: frame.data.slice(), width: frame.width, height: frame.height };
-    const mask = result.classMask.slice();
+    // Blended now (the frame and mask buffers are reused by the next frame) into the pictures'
+    // own buffer, which no other overlay touches while this one is in flight.
+    const pixels = this.pictures.overlay(result, frame);
     this.overlayInFlight = true;
-    renderOverlay(pixels, mask, result.width, result.height, this.manifest.classes, {
-      alpha: overlay.alpha,
-      format: 'jpeg',
-      quality: overlay.jpeg_quality,
-      letterbox: result.letterbox,
-    })
+    sharp(pixels, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+      .jpeg({ quality: overlay.jpeg_quality })
+      .toBuffer()
       .then((jpeg) => {
         const topic = snapshot ? this.topics.snapshot : this.topics.overlay;
         this.connection.publish(topic, jpeg, {

@@ -1,5 +1,6 @@
-// Free loopback ports for test servers (brokers, metrics endpoints).
+// Free loopback ports for test servers (brokers, metrics endpoints, RTP receivers).
 
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 export function freePort(): Promise<number> {
@@ -11,6 +12,18 @@ export function freePort(): Promise<number> {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A free loopback UDP port (for RTP receivers). */
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.on('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
     });
   });
 }
