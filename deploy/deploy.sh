@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Deploys edgeseg from a workstation to a board over ssh, then waits until the daemon reports
 # status=online and a first health message over MQTT.
-#   deploy/deploy.sh [user@]HOST [--broker HOST] [--device ID] [--timeout SECONDS]
+#   deploy/deploy.sh [user@]HOST [--broker HOST] [--device ID] [--timeout SECONDS] [--instance NAME]...
+# --instance installs one daemon per camera (install.sh --instance); an upgrade keeps the instances.
 # Needs: ssh access with sudo on the board, rsync, and mosquitto_sub (mosquitto-clients) here.
 set -euo pipefail
 
-usage() { sed -n '2,5p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,6p' "${BASH_SOURCE[0]}"; }
 [ $# -ge 1 ] || {
   usage
   exit 2
@@ -15,11 +16,16 @@ shift
 broker="${target#*@}"
 device="+"
 timeout=120
+instance_args=
 while [ $# -gt 0 ]; do
   case "$1" in
     --broker) broker="$2"; shift 2 ;;
     --device) device="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
+    --instance)
+      # Checked here too: the name travels through the remote shell.
+      [[ "${2:-}" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || { echo "deploy.sh: --instance needs a camera name of letters, digits, - and _" >&2; exit 2; }
+      instance_args="$instance_args --instance $2"; shift 2 ;;
     *) echo "deploy.sh: unknown option $1" >&2; usage; exit 2 ;;
   esac
 done
@@ -38,13 +44,13 @@ rsync -az --delete --relative --exclude 'native/out/' \
   "$repo/./package.json" "$repo/./package-lock.json" "$repo/./.npmrc" "$target:$release/"
 echo "==> installing"
 # shellcheck disable=SC2029 # $release is meant to expand here, on the workstation
-ssh "$target" "sudo bash $release/deploy/install.sh"
+ssh "$target" "sudo bash $release/deploy/install.sh$instance_args"
 echo "==> waiting for status online and health from $broker (up to ${timeout}s)"
 if mosquitto_sub -h "$broker" -t "edgeseg/$device/status" -C 1 -W "$timeout" | grep -q '"state":"online"' &&
   mosquitto_sub -h "$broker" -t "edgeseg/$device/health" -C 1 -W "$timeout" >/dev/null; then
   echo "==> edgeseg is online on $target"
 else
   echo "==> edgeseg did not report online and healthy within ${timeout}s; last journal lines:" >&2
-  ssh "$target" "sudo journalctl -u edgeseg -n 30 --no-pager" >&2 || true
+  ssh "$target" "sudo journalctl -u 'edgeseg*' -n 30 --no-pager" >&2 || true
   exit 1
 fi

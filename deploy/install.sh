@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs edgeseg on a board (run as root from an unpacked release: a checkout with dist/ built).
 #   install.sh                 install or upgrade, enable and start the service
+#   install.sh --instance NAME one daemon per camera instead: edgeseg@NAME.service with
+#                              /etc/edgeseg/NAME.yaml (made from the example if missing) and state in
+#                              /var/lib/edgeseg/NAME; repeat the option for several cameras
 #   install.sh --no-start      install, do not start
 #   install.sh --skip-npm      do not run npm ci (dependencies already in place)
 #   install.sh --native DIR    also install the overlays native/build-*-jetson.sh wrote to DIR (the
@@ -9,8 +12,9 @@
 #   install.sh --uninstall     stop and remove the service and /opt/edgeseg (keeps /etc/edgeseg and
 #                              /var/lib/edgeseg; add --purge to remove those too)
 # DESTDIR=/some/dir stages the files under that folder instead (no user, npm or systemctl).
-# Idempotent: an existing /etc/edgeseg/config.yaml or edgeseg.env is never overwritten.
-# --uninstall --purge also removes /etc/edgeseg, /var/lib/edgeseg and /opt/edgeseg-native.
+# Idempotent: an existing /etc/edgeseg/config.yaml, NAME.yaml or edgeseg.env is never overwritten.
+# --uninstall also stops every edgeseg@NAME instance; --uninstall --purge also removes /etc/edgeseg,
+# /var/lib/edgeseg and /opt/edgeseg-native.
 set -euo pipefail
 
 RELEASE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,9 +32,19 @@ run_npm=1
 uninstall=0
 purge=0
 native_from=""
+instances=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-start) start=0 ;;
+    --instance)
+      # The name becomes a file name and a unit instance: letters, digits, - and _ only.
+      if [ $# -lt 2 ] || ! [[ "$2" =~ ^[A-Za-z0-9_-]{1,64}$ ]] || [ "$2" = config ]; then
+        echo "install.sh: --instance needs a camera name of letters, digits, - and _ (not \"config\"), e.g. --instance front" >&2
+        exit 2
+      fi
+      instances+=("$2")
+      shift
+      ;;
     --skip-npm) run_npm=0 ;;
     --uninstall) uninstall=1 ;;
     --purge) purge=1 ;;
@@ -43,7 +57,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,13p' "${BASH_SOURCE[0]}"
+      sed -n '2,18p' "${BASH_SOURCE[0]}"
       exit 0
       ;;
     *)
@@ -98,8 +112,15 @@ fi
 if [ "$uninstall" -eq 1 ]; then
   if ! staged && command -v systemctl >/dev/null; then
     systemctl disable --now edgeseg.service 2>/dev/null || true
+    # Every camera instance, enabled or running.
+    for unit in $({
+      systemctl list-units --all --plain --no-legend 'edgeseg@*.service'
+      systemctl list-unit-files --plain --no-legend 'edgeseg@*.service'
+    } | grep -o 'edgeseg@[A-Za-z0-9_-]\{1,64\}\.service' | sort -u); do
+      systemctl disable --now "$unit" 2>/dev/null || true
+    done
   fi
-  rm -f "${UNIT_DIR}/edgeseg.service"
+  rm -f "${UNIT_DIR}/edgeseg.service" "${UNIT_DIR}/edgeseg@.service"
   rm -rf "$PREFIX"
   if [ "$purge" -eq 1 ]; then
     rm -rf "$ETC" "$STATE" "$NATIVE"
@@ -157,7 +178,20 @@ if [ -n "$native_from" ]; then
   [ "$found" -gt 0 ] || fail "no native overlay in $native_from (expected the .tar.gz files native/build-*-jetson.sh write, each with an edgeseg-native.json)"
 fi
 
-if [ ! -f "${ETC}/config.yaml" ]; then
+# An upgrade without --instance on a board that runs camera instances upgrades those instances
+# (the links systemctl enable made), instead of enabling the single unit beside them.
+if [ "${#instances[@]}" -eq 0 ]; then
+  for link in "${UNIT_DIR}"/multi-user.target.wants/edgeseg@*.service; do
+    [ -e "$link" ] || [ -L "$link" ] || continue
+    name="${link##*/edgeseg@}"
+    instances+=("${name%.service}")
+  done
+  if [ "${#instances[@]}" -gt 0 ]; then say "camera instances found: ${instances[*]}"; fi
+fi
+
+if [ "${#instances[@]}" -gt 0 ]; then
+  : # per-camera configs below; config.yaml belongs to the single edgeseg.service
+elif [ ! -f "${ETC}/config.yaml" ]; then
   install -m 0644 "${RELEASE_DIR}/deploy/config.example.yaml" "${ETC}/config.yaml"
   say "installed ${ETC}/config.yaml (edit device_id, source and mqtt.url)"
 else
@@ -167,6 +201,23 @@ if [ ! -f "${ETC}/edgeseg.env" ]; then
   install -m 0600 "${RELEASE_DIR}/systemd/edgeseg.env.example" "${ETC}/edgeseg.env"
 fi
 install -m 0644 "${RELEASE_DIR}/systemd/edgeseg.service" "${UNIT_DIR}/edgeseg.service"
+install -m 0644 "${RELEASE_DIR}/systemd/edgeseg@.service" "${UNIT_DIR}/edgeseg@.service"
+
+# One config and state folder per camera; device_id starts as the camera name (each daemon needs its own).
+# (${instances[@]+...}: an empty array is "unbound" under set -u in bash before 4.4, e.g. JetPack 3.)
+for name in ${instances[@]+"${instances[@]}"}; do
+  if [ ! -f "${ETC}/${name}.yaml" ]; then
+    sed -e "s/^device_id: .*/device_id: ${name}/" \
+      -e "s|/var/lib/edgeseg/remote-config.json|/var/lib/edgeseg/${name}/remote-config.json|" \
+      -e "s|^# /etc/edgeseg/config.yaml:|# /etc/edgeseg/${name}.yaml (edgeseg@${name}.service):|" \
+      "${RELEASE_DIR}/deploy/config.example.yaml" >"${ETC}/${name}.yaml"
+    chmod 0644 "${ETC}/${name}.yaml"
+    say "installed ${ETC}/${name}.yaml (edit source and mqtt.url for this camera)"
+  else
+    say "kept the existing ${ETC}/${name}.yaml"
+  fi
+  install -d -m 0750 "${STATE}/${name}"
+done
 
 if staged; then
   apply_native_overlays
@@ -183,7 +234,20 @@ if [ "$run_npm" -eq 1 ]; then
 fi
 apply_native_overlays
 systemctl daemon-reload
-if [ "$start" -eq 1 ]; then
+if [ "${#instances[@]}" -gt 0 ]; then
+  for name in ${instances[@]+"${instances[@]}"}; do
+    if [ "$start" -eq 1 ]; then
+      systemctl enable "edgeseg@${name}.service"
+      systemctl restart "edgeseg@${name}.service"
+      say "started edgeseg@${name}: journalctl -u edgeseg@${name} -f"
+    else
+      say "installed; start with: systemctl enable --now edgeseg@${name}"
+    fi
+  done
+  if systemctl is-enabled --quiet edgeseg.service 2>/dev/null; then
+    say "note: edgeseg.service (config.yaml) is still enabled; disable it if it uses one of these cameras"
+  fi
+elif [ "$start" -eq 1 ]; then
   systemctl enable edgeseg.service
   systemctl restart edgeseg.service
   say "started: journalctl -u edgeseg -f"

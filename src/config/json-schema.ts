@@ -48,6 +48,9 @@ export function renderConfigDoc(): string {
           `| \`${path}\` | ${isObject ? 'object' : typeOf(child)} | ${isObject ? '' : fallback} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`,
         );
       if (isObject) walk(child, path, child.required ?? []);
+      // Lists of objects (outputs, regions): their fields as `list[].field`.
+      const item = child.type === 'array' ? child.items : undefined;
+      if (item?.type === 'object' && item.properties) walk(item, `${path}[]`, item.required ?? []);
     }
   };
   const schema = configJsonSchema() as JsonSchemaNode;

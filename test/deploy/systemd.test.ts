@@ -1,5 +1,7 @@
-// systemd/edgeseg.service passes `systemd-analyze verify`. The unit's binary, script and user do not
-// exist in a test container, so it is verified as a copy pointing at this node, a stub script and root.
+// systemd/edgeseg.service and the per-camera template edgeseg@.service pass `systemd-analyze
+// verify`. The unit's binary, script and user do not exist in a test container, so each is verified
+// as a copy pointing at this node, a stub script and root. The template is generated from the single
+// unit, and a test keeps it so.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,13 +9,20 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { instanceUnit } from '../../scripts/generate-instance-unit.js';
 import { repoRoot } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const hasAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
 const unitText = readFileSync(join(repoRoot, 'systemd/edgeseg.service'), 'utf8');
+const templateText = readFileSync(join(repoRoot, 'systemd/edgeseg@.service'), 'utf8');
 
-async function verify(text: string): Promise<{ status: number | null; output: string }> {
+/** Verifies `text` as a unit file named `fileName`, checking `unitName` (an instance for a template). */
+async function verify(
+  text: string,
+  fileName = 'edgeseg.service',
+  unitName = fileName,
+): Promise<{ status: number | null; output: string }> {
   const dir = await makeTempDir();
   const script = join(dir, 'index.js');
   await writeFile(script, '');
@@ -21,9 +30,10 @@ async function verify(text: string): Promise<{ status: number | null; output: st
     .replace('/usr/bin/node /opt/edgeseg/dist/cli/index.js', `${process.execPath} ${script}`)
     .replace(/^User=.*$/m, 'User=root')
     .replace(/^Group=.*$/m, 'Group=root');
-  const unitPath = join(dir, 'edgeseg.service');
-  await writeFile(unitPath, localised);
-  const result = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8' });
+  await writeFile(join(dir, fileName), localised);
+  const result = spawnSync('systemd-analyze', ['verify', '--man=no', join(dir, unitName)], {
+    encoding: 'utf8',
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -63,4 +73,49 @@ test('systemd-analyze verify rejects a broken copy (so the check above can fail)
 }, async () => {
   const { output } = await verify(unitText.replace('Type=notify', 'Type=notifyy'));
   assert.match(output, /edgeseg\.service:\d+: Failed to parse service type/);
+});
+
+test('edgeseg@.service is generated from edgeseg.service and up to date', () => {
+  assert.equal(
+    templateText,
+    instanceUnit(unitText),
+    'run: node --import tsx scripts/generate-instance-unit.ts',
+  );
+  // A single unit the generator no longer understands is an error naming what it looked for.
+  assert.throws(
+    () => instanceUnit(unitText.replace(/^StateDirectory=.*$/m, 'StateDirectory=other')),
+    /expected exactly one line for StateDirectory=edgeseg, found 0/,
+  );
+});
+
+test('each camera instance has its own config, secrets and state dir, and the models stay shared', () => {
+  const lines = templateText.split('\n');
+  for (const line of [
+    'ExecStart=/usr/bin/node /opt/edgeseg/dist/cli/index.js run --config /etc/edgeseg/%i.yaml',
+    'EnvironmentFile=-/etc/edgeseg/edgeseg.env',
+    'EnvironmentFile=-/etc/edgeseg/%i.env',
+    'Environment=NODE_ENV=production EDGESEG_STATE_DIR=/var/lib/edgeseg/%i',
+    'StateDirectory=edgeseg/%i',
+    'ReadWritePaths=/var/lib/edgeseg/%i',
+    'Type=notify',
+    'NotifyAccess=all',
+    'WatchdogSec=30',
+  ])
+    assert.ok(lines.includes(line), `missing: ${line}`);
+  assert.ok(!templateText.includes('/etc/edgeseg/config.yaml'));
+});
+
+test('systemd-analyze verify accepts an instance of the template, and rejects a broken one', {
+  skip: hasAnalyze ? false : 'systemd-analyze is not installed',
+}, async () => {
+  const good = await verify(templateText, 'edgeseg@.service', 'edgeseg@front.service');
+  const complaints = good.output.split('\n').filter((line) => line.includes('edgeseg@'));
+  assert.equal(good.status, 0, good.output);
+  assert.deepEqual(complaints, []);
+  const broken = await verify(
+    templateText.replace('Type=notify', 'Type=notifyy'),
+    'edgeseg@.service',
+    'edgeseg@front.service',
+  );
+  assert.match(broken.output, /edgeseg@\.service:\d+: Failed to parse service type/);
 });
