@@ -2,7 +2,7 @@
 // runs them: videos made and decoded by ffmpeg/ffprobe, real onnxruntime sessions on a fixture model.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
