@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Makes sure the system tools the integration tests talk to are present (a real mosquitto broker,
-// openssl for its TLS certificates, ffmpeg and GStreamer for video sources, and shellcheck, patch
-// and systemd-analyze for the deploy/ and native/ scripts).
+// openssl for its TLS certificates, ffmpeg and GStreamer for video sources and RTP outputs, and
+// shellcheck, patch and systemd-analyze for the deploy/ and native/ scripts).
 // As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
 
 import { spawnSync } from 'node:child_process';
@@ -17,11 +17,21 @@ const tools = {
   'systemd-analyze': 'systemd',
 };
 
+// GStreamer elements (checked with gst-inspect-1.0) and the package that has each.
+const gstElements = {
+  x264enc: 'gstreamer1.0-plugins-ugly',
+};
+
 const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-const missing = Object.keys(tools).filter((tool) => !has(tool) && !has(`/usr/sbin/${tool}`));
+const hasElement = (element) =>
+  spawnSync('gst-inspect-1.0', [element], { stdio: 'ignore' }).status === 0;
+const missing = [
+  ...Object.keys(tools).filter((tool) => !has(tool) && !has(`/usr/sbin/${tool}`)),
+  ...Object.keys(gstElements).filter((element) => !hasElement(element)),
+];
 if (missing.length === 0) process.exit(0);
 
-const packages = [...new Set(missing.map((tool) => tools[tool]))].join(' ');
+const packages = [...new Set(missing.map((name) => tools[name] ?? gstElements[name]))].join(' ');
 const isRoot = process.getuid?.() === 0;
 if (!isRoot || !has('apt-get')) {
   console.error(

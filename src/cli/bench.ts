@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseImageSize } from '../data/cli-options.js';
 import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
 import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
+import { benchFeatures, type FeatureCostReport } from '../engine/feature-cost.js';
 import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
@@ -20,6 +21,7 @@ interface BenchFlags extends EngineFlags {
   tfjs: boolean;
   syntheticVgg16?: boolean;
   training?: boolean;
+  features?: boolean;
   tfBackends?: string;
 }
 
@@ -51,6 +53,25 @@ export function formatBench(report: BenchReport): string {
   ].join('\n');
 }
 
+export function formatFeatureCost(report: FeatureCostReport): string {
+  const ab = (name: string, a: string, b: string, result: { aMs: number; bMs: number; costMs: number }) =>
+    `  ${name.padEnd(14)} ${a} ${ms(result.aMs)}, ${b} ${ms(result.bMs)}: ${result.costMs >= 0 ? '+' : ''}${ms(result.costMs)} per frame`;
+  return [
+    `model ${report.model}: medians of ${report.rounds} alternating rounds over ${report.scenes} scenes`,
+    ...report.rows.flatMap((row) => [
+      `frames ${row.frame} (HxW)`,
+      ab('mask', 'point', 'linear', row.mask),
+      ab('overlay', 'point', 'linear', row.overlay),
+      ab('ignore-class', 'none', 'one', row.ignoreClass),
+      ...(row.encoder
+        ? [
+            `  RTP encoder    ffmpeg libx264 ultrafast: ${ms(row.encoder.cpuMsPerFrame)} CPU per frame (${row.encoder.frames} frames)`,
+          ]
+        : []),
+    ]),
+  ].join('\n');
+}
+
 function positive(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -72,8 +93,12 @@ export function register(program: Command): void {
     )
     .option('--no-tfjs', 'skip the tfjs fallback column')
     .option('--json', 'print JSON (endToEndFps, bareSessionFps, ratio, stages)')
-    .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 576x160 and 1024x512')
+    .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
     .option('--training', 'benchmark training steps instead (see docs/training.md)')
+    .option(
+      '--features',
+      'cost per frame of --filter-mode linear, --ignore-class and the RTP video output, at 360x640 and 720x1280 (or --size)',
+    )
     .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const synthetic = flags.syntheticVgg16 === true;
@@ -118,6 +143,24 @@ export function register(program: Command): void {
       return;
     }
     if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
+    if (flags.features) {
+      const report = await benchFeatures({
+        modelDir: flags.model,
+        engine,
+        frameSizes: flags.size
+          ? [parseImageSize(flags.size)]
+          : [
+              { height: 360, width: 640 },
+              { height: 720, width: 1280 },
+            ],
+        encoderFrames: positive(flags.frames, '--frames') ?? 100,
+        onProgress: progress,
+      });
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatFeatureCost(report)}\n`,
+      );
+      return;
+    }
     const report = await benchModel({
       modelDir: flags.model,
       ...(flags.size ? { frameSize: parseImageSize(flags.size) } : {}),

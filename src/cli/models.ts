@@ -70,7 +70,7 @@ export function register(program: Command): void {
         }
         const { input, classes } = model.manifest;
         process.stdout.write(
-          `  ${model.name}: ${input.width}x${input.height} ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
+          `  ${model.name}: input ${input.height}x${input.width} (HxW) ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
         );
       }
     });

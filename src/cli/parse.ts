@@ -2,10 +2,11 @@
 // message names the option.
 
 import { InvalidArgumentError } from 'commander';
+import { matchImageSize, SIZE_ORDER } from '../data/cli-options.js';
 
 /** "HxW" (e.g. "160x576") → { height, width }. */
 export function parseSize(value: string): { height: number; width: number } {
-  const match = /^(\d+)x(\d+)$/i.exec(value.trim());
-  if (!match) throw new InvalidArgumentError(`expected HEIGHTxWIDTH such as 160x576, got "${value}"`);
-  return { height: Number(match[1]), width: Number(match[2]) };
+  const size = matchImageSize(value);
+  if (!size) throw new InvalidArgumentError(`expected ${SIZE_ORDER}, got "${value}"`);
+  return size;
 }

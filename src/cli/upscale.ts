@@ -27,8 +27,8 @@ export function register(program: Command): void {
       const started = Date.now();
       const result = await upscaleFile(input, output, options.factor);
       process.stdout.write(
-        `wrote ${output}: ${result.outWidth}x${result.outHeight} (${result.channels} channels) from ` +
-          `${result.inWidth}x${result.inHeight}, factor ${options.factor}, ${result.kernelSize}x${result.kernelSize} ` +
+        `wrote ${output}: ${result.outHeight}x${result.outWidth} (HxW, ${result.channels} channels) from ` +
+          `${result.inHeight}x${result.inWidth}, factor ${options.factor}, ${result.kernelSize}x${result.kernelSize} ` +
           `bilinear kernel, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
       );
     });

@@ -148,7 +148,7 @@ async function checkPair(
     tally.problems.push({
       kind: 'size-mismatch',
       file: sample.labelPath,
-      message: `ground truth is ${raw.width}x${raw.height} but its image ${sample.imagePath} is ${width}x${height}`,
+      message: `ground truth is ${raw.height}x${raw.width} (HxW) but its image ${sample.imagePath} is ${height}x${width}`,
     });
   }
   const { classMap, unknown } = decodeRawLabel(raw, sample.labelFormat, layout.codec);

@@ -39,12 +39,20 @@ export function addDataSourceFlags(command: Command, defaultSource?: string): Co
     .option('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)');
 }
 
+/** How every size flag takes a size and every output prints one: height first. */
+export const SIZE_ORDER = 'HEIGHTxWIDTH, height first (e.g. 160x576: 160 rows, 576 columns)';
+
+/** "HxW" (e.g. 160x576) as an image size, or undefined when it is not one. */
+export function matchImageSize(text: string): ImageSize | undefined {
+  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
+  return match ? { height: Number(match[1]), width: Number(match[2]) } : undefined;
+}
+
 /** Parses "HxW" (e.g. 160x576) into an image size. */
 export function parseImageSize(text: string, flag = '--size'): ImageSize {
-  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
-  if (!match)
-    throw new ConfigError(flag, `must look like HEIGHTxWIDTH (e.g. 160x576), got ${JSON.stringify(text)}`);
-  return { height: Number(match[1]), width: Number(match[2]) };
+  const size = matchImageSize(text);
+  if (!size) throw new ConfigError(flag, `must be ${SIZE_ORDER}, got ${JSON.stringify(text)}`);
+  return size;
 }
 
 /** The DataSourceOptions for the flags above, plus the command's own size and seed. */

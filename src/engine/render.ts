@@ -89,6 +89,9 @@ export interface OverlayOptions {
   scratch?: Uint8Array;
 }
 
+/** Reused by blendOverlay (synchronous, so one table serves every call). */
+let maskColumns = new Int32Array(0);
+
 /**
  * Blends the class colours over the frame at frame resolution (mask sampled nearest-neighbour)
  * into `options.scratch` (or a new buffer) and returns the RGB pixels: the overlay before encoding,
@@ -119,17 +122,21 @@ export function blendOverlay(
   const scaleX = maskWidth / box.modelWidth;
   const scaleY = maskHeight / box.modelHeight;
   const keep = 1 - alpha;
+  // The mask column of each frame column, worked out once per call rather than per pixel.
+  if (maskColumns.length < width) maskColumns = new Int32Array(width);
+  for (let x = 0; x < width; x++)
+    maskColumns[x] = Math.min(
+      maskWidth - 1,
+      Math.floor((box.offsetX + ((x + 0.5) * box.contentWidth) / width) * scaleX),
+    );
   for (let y = 0; y < height; y++) {
     const my = Math.min(
       maskHeight - 1,
       Math.floor((box.offsetY + ((y + 0.5) * box.contentHeight) / height) * scaleY),
     );
+    const maskRow = my * maskWidth;
     for (let x = 0; x < width; x++) {
-      const mx = Math.min(
-        maskWidth - 1,
-        Math.floor((box.offsetX + ((x + 0.5) * box.contentWidth) / width) * scaleX),
-      );
-      const id = mask[my * maskWidth + mx]!;
+      const id = mask[maskRow + maskColumns[x]!]!;
       const i = (y * width + x) * 3;
       if (tinted[id] === 1) {
         out[i] = data[i]! * keep + colours[id * 3]!;

@@ -65,7 +65,7 @@ export async function upscaleFile(inPath: string, outPath: string, factor: numbe
   const { width, height, channels } = decoded.info;
   if (width * height * factor * factor > MAX_OUTPUT_PIXELS)
     throw new UserError(
-      `${inPath}: ${width}x${height} times ${factor} would be ${width * factor}x${height * factor}, over ${MAX_OUTPUT_PIXELS / 1e6} megapixels`,
+      `${inPath}: ${height}x${width} (HxW) times ${factor} would be ${height * factor}x${width * factor}, over ${MAX_OUTPUT_PIXELS / 1e6} megapixels`,
       { hint: 'use a smaller image or a smaller --factor' },
     );
   await initTf('auto');

@@ -55,7 +55,7 @@ test('each kind of broken KITTI sample is reported by file name', async () => {
   assert.equal(byFile.get(tree.images[0]!)?.kind, 'unreadable');
   const mismatch = byFile.get(tree.truths[1]!);
   assert.equal(mismatch?.kind, 'size-mismatch');
-  assert.match(mismatch!.message, /100x38 but its image .*umm_000001\.png is 124x38/);
+  assert.match(mismatch!.message, /38x100 \(HxW\) but its image .*umm_000001\.png is 38x124/);
   const unknown = byFile.get(tree.truths[2]!);
   assert.equal(unknown?.kind, 'unknown-colour');
   assert.deepEqual(unknown!.values, [{ value: [0, 200, 0], count: 20, x: 10, y: 5 }]);

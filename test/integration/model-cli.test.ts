@@ -91,7 +91,7 @@ test('edgeseg upscale writes the picture factor times larger', async () => {
     .toFile(input);
   const result = await runCli(['upscale', input, join(dir, 'out.png'), '--factor', '4']);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /120x80 \(3 channels\) from 30x20, factor 4, 8x8 bilinear kernel/);
+  assert.match(result.stdout, /80x120 \(HxW, 3 channels\) from 20x30, factor 4, 8x8 bilinear kernel/);
   const { data, info } = await sharp(join(dir, 'out.png')).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([info.width, info.height], [120, 80]);
   const centre = (40 * 120 + 60) * 3;
