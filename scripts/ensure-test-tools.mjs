@@ -23,8 +23,7 @@ const gstElements = {
 };
 
 const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-const hasElement = (element) =>
-  spawnSync('gst-inspect-1.0', [element], { stdio: 'ignore' }).status === 0;
+const hasElement = (element) => spawnSync('gst-inspect-1.0', [element], { stdio: 'ignore' }).status === 0;
 const missing = [
   ...Object.keys(tools).filter((tool) => !has(tool) && !has(`/usr/sbin/${tool}`)),
   ...Object.keys(gstElements).filter((element) => !hasElement(element)),
