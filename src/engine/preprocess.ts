@@ -55,14 +55,21 @@ export function letterboxFor(
 /**
  * Half-pixel-centre sampling positions (as OpenCV and tf.image with half_pixel_centers): for each
  * destination index the two source indices (pre-multiplied by `stride`) and the weight of the second.
+ * Destination pixel d sits at source position `start + (d + 0.5) * step - 0.5` (by default the
+ * whole source stretched over the destination), clamped to the source.
  */
-function samplingTable(srcSize: number, dstSize: number, stride: number) {
+export function samplingTable(
+  srcSize: number,
+  dstSize: number,
+  stride: number,
+  start = 0,
+  step = srcSize / dstSize,
+): { first: Int32Array; second: Int32Array; weight: Float32Array } {
   const first = new Int32Array(dstSize);
   const second = new Int32Array(dstSize);
   const weight = new Float32Array(dstSize);
-  const ratio = srcSize / dstSize;
   for (let d = 0; d < dstSize; d++) {
-    const position = Math.min(srcSize - 1, Math.max(0, (d + 0.5) * ratio - 0.5));
+    const position = Math.min(srcSize - 1, Math.max(0, start + (d + 0.5) * step - 0.5));
     const low = Math.floor(position);
     first[d] = low * stride;
     second[d] = Math.min(low + 1, srcSize - 1) * stride;

@@ -5,7 +5,7 @@
 import type { OutputContract } from '../model/manifest.js';
 import type { RawOutput } from './postprocess.js';
 import { resampleNearest } from './postprocess.js';
-import type { Letterbox } from './preprocess.js';
+import { type Letterbox, samplingTable } from './preprocess.js';
 
 export type FilterMode = 'point' | 'linear';
 export const FILTER_MODES = ['point', 'linear'] as const;
@@ -28,45 +28,13 @@ export function linearFilterProblem(output: OutputContract): string | undefined 
 }
 
 /**
- * Half-pixel-centre positions of each output index in the score map, clamped to its edges: the
- * two neighbours (pre-multiplied by `stride`) and the weight of the second.
- */
-interface Axis {
-  low: Int32Array;
-  high: Int32Array;
-  weight: Float32Array;
-}
-
-function axisTable(
-  size: number,
-  mapSize: number,
-  offset: number,
-  content: number,
-  scale: number,
-  stride: number,
-): Axis {
-  const low = new Int32Array(size);
-  const high = new Int32Array(size);
-  const weight = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const modelPosition = offset + ((i + 0.5) * content) / size;
-    const position = Math.min(mapSize - 1, Math.max(0, modelPosition * scale - 0.5));
-    const first = Math.floor(position);
-    low[i] = first * stride;
-    high[i] = Math.min(first + 1, mapSize - 1) * stride;
-    weight[i] = position - first;
-  }
-  return { low, high, weight };
-}
-
-/**
  * Masks at another size from a ScoreMap. Sampling tables are built once per (map, output,
  * letterbox) geometry and reused, so a stream of frames of one size allocates nothing.
  */
 export class MaskUpsampler {
   private geometryKey = '';
-  private columns: Axis | undefined;
-  private rows: Axis | undefined;
+  private columns: ReturnType<typeof samplingTable> | undefined;
+  private rows: ReturnType<typeof samplingTable> | undefined;
 
   constructor(
     private readonly output: OutputContract,
@@ -95,15 +63,23 @@ export class MaskUpsampler {
     const key = `${map.width}x${map.height}>${width}x${height}:${JSON.stringify(box)}`;
     if (key === this.geometryKey) return;
     this.geometryKey = key;
-    // Indices into the map are pixel indices; the layout's strides are applied per class below.
-    this.columns = axisTable(width, map.width, box.offsetX, box.contentWidth, map.width / box.modelWidth, 1);
-    this.rows = axisTable(
-      height,
-      map.height,
-      box.offsetY,
-      box.contentHeight,
-      map.height / box.modelHeight,
+    // Output pixel i sits at model position offset + (i + 0.5) * content / size, i.e. map position
+    // (that) * map/model - 0.5; indices are map pixels, the layout's strides are applied per class.
+    const scaleX = map.width / box.modelWidth;
+    const scaleY = map.height / box.modelHeight;
+    this.columns = samplingTable(
       map.width,
+      width,
+      1,
+      box.offsetX * scaleX,
+      (box.contentWidth * scaleX) / width,
+    );
+    this.rows = samplingTable(
+      map.height,
+      height,
+      map.width,
+      box.offsetY * scaleY,
+      (box.contentHeight * scaleY) / height,
     );
   }
 
@@ -117,8 +93,8 @@ export class MaskUpsampler {
     const planar = this.output.layout === 'NCHW';
     const classStride = planar ? pixels : 1;
     const pixelStride = planar ? 1 : n;
-    const { low: x0s, high: x1s, weight: fxs } = this.columns!;
-    const { low: y0s, high: y1s, weight: fys } = this.rows!;
+    const { first: x0s, second: x1s, weight: fxs } = this.columns!;
+    const { first: y0s, second: y1s, weight: fys } = this.rows!;
     for (let y = 0; y < height; y++) {
       const top = y0s[y]!;
       const bottom = y1s[y]!;
