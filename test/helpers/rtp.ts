@@ -27,7 +27,10 @@ export class RtpReceiver {
     });
   }
 
-  /** Starts ffmpeg on `port` and gives it a moment to bind before anything is sent. */
+  /**
+   * Starts ffmpeg on `port` and gives it a moment to bind before anything is sent. It gives up
+   * when no packet comes for a while, so start it shortly before the stream, or once it runs.
+   */
   static async start(
     dir: string,
     port: number,
@@ -49,6 +52,10 @@ export class RtpReceiver {
         '0',
         '-i',
         sdp,
+        // Every decoded frame, even one whose timestamp goes back (a restarted encoder starts its
+        // RTP timestamps afresh), rather than frames resampled to a constant rate.
+        '-fps_mode',
+        'passthrough',
         '-f',
         'rawvideo',
         '-pix_fmt',

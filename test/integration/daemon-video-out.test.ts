@@ -55,7 +55,7 @@ test('the overlay streams over RTP; stats leave the ignored class out; the linea
 }, async () => {
   const port = await freePort();
   const rtpPort = await freeUdpPort();
-  const receiver = await RtpReceiver.start(dir, rtpPort, { width: 640, height: 360 });
+  let receiver: RtpReceiver | undefined;
   const daemon = await startDemo(
     {
       outputs: [{ uri: `rtp://127.0.0.1:${rtpPort}`, fps: 5 }],
@@ -93,6 +93,8 @@ test('the overlay streams over RTP; stats leave the ignored class out; the linea
     assert.deepEqual([info.width, info.height], [640, 360]);
     assert.ok(data.length > 0);
 
+    // A viewer joining a running stream (it decodes from the next keyframe, at most 2 s away).
+    receiver = await RtpReceiver.start(dir, rtpPort, { width: 640, height: 360 });
     await receiver.waitForFrames(5, 60_000);
     // A picture, not a flat or black frame: the synthetic road scene with class colours over it.
     const frame = receiver.lastFrame();
@@ -108,7 +110,7 @@ test('the overlay streams over RTP; stats leave the ignored class out; the linea
       new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
     ]);
     daemon.child.kill('SIGKILL');
-    await receiver.stop();
+    await receiver?.stop();
     assert.equal(code, 0, daemon.stderr());
   }
   // The encoder went with the daemon.

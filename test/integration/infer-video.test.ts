@@ -183,8 +183,23 @@ test('a failing encoder is named, and nothing that looks complete is left', asyn
   );
 
   // Killed mid-run: the run fails naming it, and neither the video nor its temporary file remains.
+  // A moving test pattern, so that the partial file grows quickly.
   const long = join(root, 'long.mp4');
-  makeStripesVideo(long, '320x180', '25', 20);
+  const made = spawnSync('ffmpeg', [
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x180:rate=25',
+    '-t',
+    '40',
+    '-pix_fmt',
+    'yuv420p',
+    long,
+  ]);
+  assert.equal(made.status, 0, made.stderr?.toString());
   const dir = join(root, 'killed');
   await mkdir(dir);
   const out = join(dir, 'result.mp4');
@@ -198,8 +213,8 @@ test('a failing encoder is named, and nothing that looks complete is left', asyn
   assert.ok(encoder, 'the encoder subprocess was not found');
   // Killed once it has written part of the video (under its temporary name).
   let partial = 0;
-  for (let i = 0; i < 200 && partial < 10_000; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 600 && partial < 10_000; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
     const names = await readdir(dir);
     partial = names.length === 1 ? (await stat(join(dir, names[0]!))).size : 0;
   }
