@@ -132,9 +132,9 @@ function parseRtsp(scheme: 'rtsp' | 'rtsps', rest: string): SourceSpec {
     port = Number(rawPort);
     if (port < 1 || port > 65535) throw new SourceUriError('source: the port must be 1..65535');
   }
-  if (!RTSP_PATH.test(path))
+  if (!RTSP_PATH.test(path) || path.split('/').includes('..'))
     throw new SourceUriError(
-      'source: the RTSP path may hold letters, digits, / . _ ~ : @ + = - and %XX escapes only',
+      'source: the RTSP path may hold letters, digits, / . _ ~ : @ + = - and %XX escapes only (no .. segments)',
     );
   if (query !== '' && !query.split('&').every((option) => RTSP_QUERY.test(option)))
     throw new SourceUriError(

@@ -146,19 +146,25 @@ export class Controller {
     loop.on('frameError', (error) =>
       this.bursts.warn('frame', 'frame failed; skipped', { err: error.message }),
     );
-    const source = createFrameSource(config.source, {
-      width: config.capture.width,
-      height: config.capture.height,
-      fps: config.fps,
-      loop: config.capture.loop,
-      stallTimeoutMs: config.capture.stall_timeout_ms,
-      backoff: { initialMs: config.capture.backoff_initial_ms, maxMs: config.capture.backoff_max_ms },
-      backend: config.capture.backend,
-      logger,
-    });
+    const { capture } = config;
+    const source = createFrameSource(
+      config.source,
+      {
+        width: capture.width,
+        height: capture.height,
+        fps: config.fps,
+        loop: capture.loop,
+        stallTimeoutMs: capture.stall_timeout_ms,
+        backoff: { initialMs: capture.backoff_initial_ms, maxMs: capture.backoff_max_ms },
+        backend: capture.backend,
+        logger,
+      },
+      { username: capture.username, password: capture.password },
+    );
     this.source = source;
     source.on('frame', (frame) => loop.offer(frame));
     source.on('error', (error) => this.bursts.warn('source', 'frame source problem', { err: error.message }));
+    source.on('state', () => this.bus.emit('stateChanged'));
 
     const context = this.context(connection, sd);
     const availability = new Availability(context);
