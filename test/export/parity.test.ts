@@ -7,12 +7,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { exportModel } from '../../src/export/export.js';
-import {
-  CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
-  type FcnConfig,
-  initialWeights,
-} from '../../src/model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig } from '../../src/model/architecture.js';
+import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { readManifest } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { initTf, tf } from '../../src/model/tf.js';
