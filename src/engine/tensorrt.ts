@@ -44,18 +44,21 @@ export async function tensorRtVersion(root = '/'): Promise<string | undefined> {
   return undefined;
 }
 
-/** Jetson SoCs by device-tree name: GPU compute capability and whether it has fast fp16. */
-const JETSON_GPUS: Record<string, { computeCapability: string; fastFp16: boolean; board: string }> = {
-  tegra210: { computeCapability: '5.3', fastFp16: true, board: 'TX1 / Nano' },
-  tegra186: { computeCapability: '6.2', fastFp16: true, board: 'TX2' },
-  tegra194: { computeCapability: '7.2', fastFp16: true, board: 'Xavier' },
-  tegra234: { computeCapability: '8.7', fastFp16: true, board: 'Orin' },
+/**
+ * Jetson SoCs by device-tree name and their GPU's compute capability. Every one of them has fast
+ * fp16 (sm_53 and sm_62 included, unlike desktop Pascal's sm_61) and none before Xavier fast int8,
+ * so edgeseg uses fp16 (engine.tensorrt_fp16, on by default) and never int8.
+ */
+const JETSON_GPUS: Record<string, { computeCapability: string; board: string }> = {
+  tegra210: { computeCapability: '5.3', board: 'TX1 / Nano' },
+  tegra186: { computeCapability: '6.2', board: 'TX2' },
+  tegra194: { computeCapability: '7.2', board: 'Xavier' },
+  tegra234: { computeCapability: '8.7', board: 'Orin' },
 };
 
 export interface JetsonGpu {
   soc: string;
   computeCapability: string;
-  fastFp16: boolean;
   board: string;
 }
 
@@ -143,9 +146,9 @@ export interface TensorRtSettings {
 }
 
 /**
- * The TensorRT settings for one model on this board (`root` is "/" except in tests): fp16 where
- * asked for and the GPU has fast fp16, a smaller builder workspace on 4 GB boards unless one is
- * given, and the engine cache folder for this model.
+ * The TensorRT settings for one model on this board (`root` is "/" except in tests): fp16 as
+ * asked, a smaller builder workspace on 4 GB boards unless one is given, and the engine cache
+ * folder for this model, this precision and this GPU.
  */
 export async function tensorRtSettings(
   requested: EngineOptions['tensorrt'],
@@ -158,11 +161,7 @@ export async function tensorRtSettings(
     readUnder(root, '/proc/meminfo'),
   ]);
   const notes: string[] = [];
-  let fp16 = requested?.fp16 ?? false;
-  if (fp16 && gpu && !gpu.fastFp16) {
-    fp16 = false;
-    notes.push(`fp16 off: the ${gpu.board} GPU (sm_${gpu.computeCapability}) has no fast fp16`);
-  }
+  const fp16 = requested?.fp16 ?? false;
   let workspaceSizeBytes = requested?.workspaceSizeBytes;
   const memTotalKb = Number(/^MemTotal:\s+(\d+) kB/m.exec(meminfo ?? '')?.[1] ?? 0);
   if (workspaceSizeBytes === undefined && memTotalKb > 0 && memTotalKb * 1024 <= SMALL_BOARD_BYTES) {
