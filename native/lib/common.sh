@@ -129,6 +129,52 @@ jetpack_for_l4t() {
   esac
 }
 
+# Ubuntu release and glibc of the board image (/etc/os-release; each L4T line ships one Ubuntu).
+UBUNTU_VERSION=""
+GLIBC_VERSION=""
+
+detect_os() {
+  local file
+  file="$(under_root /etc/os-release)"
+  UBUNTU_VERSION="$(sed -n 's/^VERSION_ID="\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$file" 2>/dev/null | head -n1)"
+  case "$UBUNTU_VERSION" in
+    18.04) GLIBC_VERSION=2.27 ;; # JetPack 4.x (L4T R32)
+    20.04) GLIBC_VERSION=2.31 ;; # JetPack 5.x (R35)
+    22.04) GLIBC_VERSION=2.35 ;; # JetPack 6.x (R36)
+    24.04) GLIBC_VERSION=2.39 ;; # JetPack 7.x (R38)
+    *) GLIBC_VERSION="" ;;
+  esac
+  if [ -z "$GLIBC_VERSION" ] && [ "$ROOT" = "/" ] && command -v getconf >/dev/null 2>&1; then
+    GLIBC_VERSION="$(getconf GNU_LIBC_VERSION | sed -n 's/^glibc \([0-9.]*\)$/\1/p')"
+  fi
+  [ -n "$GLIBC_VERSION" ] || fail "cannot tell the glibc version: $file has no known Ubuntu VERSION_ID ('${UBUNTU_VERSION:-none}')"
+}
+
+# The versions native/versions.env pins for boards that cannot take package.json's.
+load_versions() {
+  local file
+  file="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/versions.env"
+  [ -r "$file" ] || fail "missing $file"
+  # shellcheck source=native/versions.env
+  . "$file"
+}
+
+# The newest of the given compilers/interpreters on PATH whose version is at least $1:
+# pick_tool MIN NAME... prints "NAME VERSION" (version from --version's first number).
+pick_tool() {
+  local min="$1" name version
+  shift
+  for name in "$@"; do
+    command -v "$name" >/dev/null 2>&1 || continue
+    version="$("$name" --version 2>&1 | head -n1 | grep -o '[0-9][0-9]*\.[0-9][0-9.]*' | tail -n1)"
+    if [ -n "$version" ] && version_ge "$version" "$min"; then
+      printf '%s %s\n' "$name" "$version"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # ---------------------------------------------------------------------------------------------
 # Module and GPU compute capability
 
