@@ -41,6 +41,25 @@ run_in() {
   (cd "$dir" && "$@")
 }
 
+# `apply_checked_patch SRC PATCH WHY_NOT`: applies PATCH (-p1) to the checkout SRC once. It
+# recognises an already-patched tree, proves the patch applies exactly (patch --dry-run --fuzz=0)
+# before anything is configured or built, and otherwise stops with "WHY_NOT; nothing was built".
+# In a dry run without a checkout yet it only prints the command.
+apply_checked_patch() {
+  local src="$1" patch_file="$2" why_not="$3"
+  if [ ! -d "$src" ]; then
+    say "(the patch is checked against the checkout with patch --dry-run once it is fetched)"
+    run patch --forward --fuzz=0 -p1 -d "$src" -i "$patch_file"
+  elif patch --dry-run --reverse --force --silent -p1 -d "$src" -i "$patch_file" >/dev/null 2>&1; then
+    say "already applied in $src"
+  else
+    patch --dry-run --forward --fuzz=0 --silent -p1 -d "$src" -i "$patch_file" >/dev/null 2>&1 ||
+      fail "$why_not; nothing was built"
+    say "the patch applies cleanly to $src"
+    run patch --forward --fuzz=0 -p1 -d "$src" -i "$patch_file"
+  fi
+}
+
 # Options both build scripts take. `common_option "$@"` handles "$1" (and its value) and sets
 # COMMON_SHIFT to how many arguments it used; it returns 1 for an option it does not know.
 WORKDIR="${HOME:-/tmp}/edgeseg-native-build"

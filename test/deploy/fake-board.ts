@@ -121,8 +121,7 @@ export async function makeBoard(board: Board): Promise<string> {
         : `#define NV_TENSORRT_MAJOR ${major} //!< TensorRT major version.\n#define NV_TENSORRT_MINOR ${minor}\n#define NV_TENSORRT_PATCH ${patch}\n`,
     );
   }
-  if (board.ubuntu)
-    await put('etc/os-release', `NAME="Ubuntu"\nVERSION_ID="${board.ubuntu}"\nID=ubuntu\n`);
+  if (board.ubuntu) await put('etc/os-release', `NAME="Ubuntu"\nVERSION_ID="${board.ubuntu}"\nID=ubuntu\n`);
   if (board.memKb !== undefined) {
     await put(
       'proc/meminfo',
