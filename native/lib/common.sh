@@ -155,7 +155,8 @@ GLIBC_VERSION=""
 detect_os() {
   local file
   file="$(under_root /etc/os-release)"
-  UBUNTU_VERSION="$(sed -n 's/^VERSION_ID="\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$file" 2>/dev/null | head -n1)"
+  UBUNTU_VERSION=""
+  [ ! -r "$file" ] || UBUNTU_VERSION="$(sed -n 's/^VERSION_ID="\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$file" | head -n1)"
   case "$UBUNTU_VERSION" in
     18.04) GLIBC_VERSION=2.27 ;; # JetPack 4.x (L4T R32)
     20.04) GLIBC_VERSION=2.31 ;; # JetPack 5.x (R35)
