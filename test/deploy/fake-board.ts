@@ -64,18 +64,14 @@ export const tx2: Board = {
   ubuntu: '18.04',
 };
 
-/** Jetson TX1 on its last JetPack (4.6.x): 4 GB shared with the GPU, JetPack's 2 GB of zram swap. */
+/** Jetson TX1 on its last JetPack (4.6.x), the TX2's software: 4 GB shared with the GPU, JetPack's 2 GB of zram. */
 export const tx1: Board = {
-  l4t: '# R32 (release), REVISION: 7.4, GCID: 33514132, BOARD: t210ref, EABI: aarch64, DATE: Fri Jun  9 04:25:08 UTC 2023',
+  ...tx2,
+  l4t: tx2.l4t?.replace('BOARD: t186ref', 'BOARD: t210ref'),
   soc: 'tegra210',
   model: 'jetson_tx1',
-  cuda: '10.2.300',
-  cudaFile: 'txt',
-  cudnn: [8, 2, 1],
-  tensorrt: [8, 2, 1],
   memKb: 4_059_136,
   swapKb: 2_029_568,
-  ubuntu: '18.04',
 };
 
 export async function makeBoard(board: Board): Promise<string> {
