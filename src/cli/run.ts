@@ -13,8 +13,7 @@ import {
   mergePatch,
   readConfigFile,
 } from '../config/load.js';
-import { startDaemon } from '../daemon/boot.js';
-import type { Controller } from '../daemon/controller.js';
+import { type DaemonHandle, startDaemon } from '../daemon/boot.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
@@ -43,7 +42,7 @@ export function register(program: Command): void {
           hint: 'edgeseg run --demo starts everything on this machine',
         });
       let broker: EmbeddedBroker | undefined;
-      let daemon: Controller | undefined;
+      let daemon: DaemonHandle | undefined;
       onShutdown(
         async () => {
           await daemon?.stop();
@@ -80,7 +79,7 @@ export function register(program: Command): void {
           process.stderr.write(
             `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
               `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
-              `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.topics.base}/#' -v\n` +
+              `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
               `  stop: Ctrl-C\n\n`,
           );
         }
