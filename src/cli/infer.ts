@@ -165,5 +165,11 @@ export function register(program: Command): void {
           ? `wrote ${summary.video.path}: ${summary.video.frames} frames at ${summary.video.frameRate.num}/${summary.video.frameRate.den} frames/s\n`
           : `outputs in ${summary.outDir}\n`),
     );
+    if (summary.skipped.length > 0) {
+      for (const { file, reason } of summary.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      throw new UserError(
+        `${summary.skipped.length} input${summary.skipped.length === 1 ? '' : 's'} could not be read (named above); the other results are in ${summary.outDir}`,
+      );
+    }
   });
 }

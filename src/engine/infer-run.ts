@@ -17,6 +17,7 @@ import {
   type NamedFrame,
   probeVideo,
   resolveInput,
+  type SkippedInput,
   type VideoInfo,
   videoFrames,
 } from './inputs.js';
@@ -71,6 +72,8 @@ export interface InferSummary {
   outDir: string;
   /** The video written, with its frame rate, when videoOut was given. */
   video?: { path: string; frames: number; frameRate: FrameRate };
+  /** Inputs that could not be decoded (every other input was still written). */
+  skipped: SkippedInput[];
 }
 
 /** A frame rate ffmpeg takes as NUM/DEN: the probed one, reduced to at most 6-digit terms. */
@@ -108,9 +111,13 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
     let total: number | undefined;
     let frames: AsyncIterable<NamedFrame>;
     let frameRate: FrameRate | undefined;
+    const skipped: SkippedInput[] = [];
     if (input.kind === 'images') {
       total = input.files.length;
-      frames = imageFrames(input.files);
+      frames = imageFrames(input.files, (skip) => {
+        skipped.push(skip);
+        progress.tick(1, 'skipped an unreadable file');
+      });
     } else {
       const info = await probeVideo(input.file);
       total = info.frames;
@@ -125,6 +132,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       }
     }
     if (!video) await mkdir(options.outDir, { recursive: true });
+    // Frames are read lazily, inside segmentStream: a skipped file ticks the bar created here.
     const progress = createProgress('infer', total ?? 0, {
       enabled: options.progress !== false,
       unit: input.kind === 'images' ? 'images' : 'frames',
@@ -177,6 +185,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       engine: engine.info,
       meanTimings,
       outDir: options.outDir,
+      skipped,
       ...(video && written !== undefined && frameRate
         ? { video: { path: video.path, frames: written, frameRate } }
         : {}),

@@ -2,9 +2,10 @@
 // file, ffmpeg or GStreamer into an RTP stream. Every user value is one argv element of a form the
 // tool cannot reinterpret: a file path behind ffmpeg's `file:` protocol, an RTP URL assembled from
 // a parsed host and numbers, and for gst-launch (which joins argv into one pipeline description
-// and parses it again) a quoted property whose grammar was checked.
+// and parses it again) a quoted property whose grammar was checked (capture/gst-pipeline.ts).
 
 import { isAbsolute } from 'node:path';
+import { gstLaunchArgs } from '../capture/gst-pipeline.js';
 import { type RtpTarget, rtpTargetProblem, urlHost } from './rtp-uri.js';
 
 export interface EncoderCommand {
@@ -155,40 +156,47 @@ export function rtpEncoderCommand(
       ],
     };
   }
-  const ttl = target.ttl !== undefined ? [`ttl=${target.ttl}`, `ttl-mc=${target.ttl}`] : [];
+  const ttl: Record<string, number> =
+    target.ttl !== undefined ? { ttl: target.ttl, 'ttl-mc': target.ttl } : {};
   return {
     command: 'gst-launch-1.0',
     args: [
       '-q',
-      'fdsrc',
-      'fd=0',
-      '!',
-      'rawvideoparse',
-      `width=${size.width}`,
-      `height=${size.height}`,
-      'format=rgb',
-      `framerate=${options.fps}/1`,
-      '!',
-      'videoconvert',
-      '!',
-      'x264enc',
-      'tune=zerolatency',
-      'speed-preset=ultrafast',
-      `bitrate=${options.bitrateKbps}`,
-      `key-int-max=${keyframeInterval}`,
-      '!',
-      'rtph264pay',
-      'config-interval=-1',
-      'pt=96',
-      ...(target.pktSize !== undefined ? [`mtu=${target.pktSize}`] : []),
-      '!',
-      'udpsink',
-      // The one text value: quoted, and its grammar (no quote, space, ! or =) checked above.
-      `host="${target.host}"`,
-      `port=${target.port}`,
-      ...ttl,
-      'sync=false',
-      'async=false',
+      // Constants and numbers, and the host as a quoted GStreamer string (its grammar checked above).
+      ...gstLaunchArgs([
+        { factory: 'fdsrc', properties: { fd: 0 } },
+        {
+          factory: 'rawvideoparse',
+          properties: {
+            width: size.width,
+            height: size.height,
+            format: 'rgb',
+            framerate: `${options.fps}/1`,
+          },
+        },
+        { factory: 'videoconvert' },
+        {
+          factory: 'x264enc',
+          properties: {
+            tune: 'zerolatency',
+            'speed-preset': 'ultrafast',
+            bitrate: options.bitrateKbps,
+            'key-int-max': 2 * options.fps,
+          },
+        },
+        {
+          factory: 'rtph264pay',
+          properties: {
+            'config-interval': -1,
+            pt: 96,
+            ...(target.pktSize !== undefined ? { mtu: target.pktSize } : {}),
+          },
+        },
+        {
+          factory: 'udpsink',
+          properties: { host: target.host, port: target.port, ...ttl, sync: false, async: false },
+        },
+      ]),
     ],
   };
 }

@@ -27,7 +27,7 @@ async function verify(
   const script = join(dir, 'index.js');
   await writeFile(script, '');
   const localised = text
-    .replace('/usr/bin/node /opt/edgeseg/dist/cli/index.js', `${process.execPath} ${script}`)
+    .replace('/opt/edgeseg/bin/node /opt/edgeseg/dist/cli/index.js', `${process.execPath} ${script}`)
     .replace(/^User=.*$/m, 'User=root')
     .replace(/^Group=.*$/m, 'Group=root');
   await writeFile(join(dir, fileName), localised);
