@@ -27,6 +27,7 @@ const LOCK_REASONS: Record<string, string> = {
   state_dir: 'it decides where the device writes',
   models_dir: 'it decides which models a name may load',
   log: 'it decides what the device logs',
+  outputs: 'it decides where the device streams its pictures',
 };
 
 /** A model given over MQTT: a folder name inside models_dir, never a path. */

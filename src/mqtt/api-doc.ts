@@ -86,7 +86,8 @@ allowlist, decided by the device's local config file and nothing else:
   \`source\` and \`capture\` (what the device captures and which program runs to do it), \`engine\`
   (what runs the model), \`mqtt\` (whom the device talks to and trusts: a remote \`mqtt.url\` would hand
   the device's credentials to any broker), \`state_dir\` and \`models_dir\` (where it writes, which models
-  a name can load), \`device_id\`, and the rest of \`log\`. The local file unlocks one by name:
+  a name can load), \`outputs\` (where the device streams its pictures, docs/video-out.md),
+  \`device_id\`, and the rest of \`log\`. The local file unlocks one by name:
   \`remote_config: { unlock: [source] }\`. Unlocked values still go through the same schema: a source
   URI must match its scheme's grammar (docs/capture.md), every number has a maximum.
 - **Never over MQTT:** credentials and key files (\`mqtt.username\`, \`mqtt.password\`, \`mqtt.tls.*\`,

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkRemotePatch } from '../../src/config/policy.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { rtpEncoderCommand } from '../../src/output/encoder-commands.js';
 import { parseRtpUri, type RtpTarget, sdpFor } from '../../src/output/rtp-uri.js';
@@ -143,4 +144,14 @@ test('the SDP a receiver needs names the host, port and H.264 payload', () => {
   assert.match(sdp, /^c=IN IP6 ::1$/m);
   assert.match(sdp, /^m=video 5006 RTP\/AVP 96$/m);
   assert.match(sdp, /^a=rtpmap:96 H264\/90000$/m);
+});
+
+test('config/set may not add an RTP output unless the local file unlocks outputs; publish options it may', () => {
+  const policy = { unlock: [] as string[], configFile: '/etc/edgeseg/front.yaml' };
+  assert.throws(
+    () => checkRemotePatch({ outputs: [{ uri: 'rtp://198.51.100.7:5004' }] }, policy),
+    /outputs: locked for remote changes: it decides where the device streams its pictures$/,
+  );
+  checkRemotePatch({ publish: { filter_mode: 'linear', ignore_classes: ['sky'] } }, policy);
+  checkRemotePatch({ outputs: [] }, { ...policy, unlock: ['outputs'] });
 });
