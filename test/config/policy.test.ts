@@ -26,6 +26,7 @@ test('operational keys pass; each locked key is refused by name with the way to 
     'log',
     'models_dir',
     'mqtt',
+    'outputs',
     'source',
     'state_dir',
   ]);

@@ -90,8 +90,9 @@ test('edgeseg@.service is generated from edgeseg.service and up to date', () => 
 
 test('each camera instance has its own config, secrets and state dir, and the models stay shared', () => {
   const lines = templateText.split('\n');
+  const singleExecStart = unitText.split('\n').find((line) => line.startsWith('ExecStart='))!;
   for (const line of [
-    'ExecStart=/usr/bin/node /opt/edgeseg/dist/cli/index.js run --config /etc/edgeseg/%i.yaml',
+    singleExecStart.replace('--config /etc/edgeseg/config.yaml', '--config /etc/edgeseg/%i.yaml'),
     'EnvironmentFile=-/etc/edgeseg/edgeseg.env',
     'EnvironmentFile=-/etc/edgeseg/%i.env',
     'Environment=NODE_ENV=production EDGESEG_STATE_DIR=/var/lib/edgeseg/%i',
