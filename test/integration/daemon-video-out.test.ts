@@ -3,13 +3,10 @@
 // stats leave the ignored class out, the full-size mask is published; a wrong class name stops it.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { stringify } from 'yaml';
-import { repoRoot } from '../helpers/cli.js';
+import { type DaemonProcess, startDaemonProcess, writeConfig } from '../helpers/daemon.js';
 import { Recorder } from '../helpers/mosquitto.js';
 import { freePort, freeUdpPort } from '../helpers/net.js';
 import { RtpReceiver } from '../helpers/rtp.js';
@@ -17,37 +14,13 @@ import { makeTempDir } from '../helpers/tmp.js';
 
 const dir = await makeTempDir('edgeseg-daemon-video-');
 
-interface Daemon {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-async function startDemo(config: Record<string, unknown>, port: number): Promise<Daemon> {
-  const configPath = join(dir, `extra-${port}.yaml`);
-  await writeFile(configPath, stringify({ state_dir: join(dir, `state-${port}`), ...config }));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src/cli/index.ts'),
-      'run',
-      '--demo',
-      '--port',
-      String(port),
-      '--config',
-      configPath,
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+/** `edgeseg run --demo` (embedded broker on `port`) with `config` merged over the demo's. */
+async function startDemo(config: Record<string, unknown>, port: number): Promise<DaemonProcess> {
+  const configPath = await writeConfig(join(dir, `extra-${port}.yaml`), {
+    state_dir: join(dir, `state-${port}`),
+    ...config,
   });
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
+  return startDaemonProcess(configPath, { args: ['--demo', '--port', String(port)] });
 }
 
 test('the overlay streams over RTP; stats leave the ignored class out; the linear mask is full size', {
@@ -69,10 +42,7 @@ test('the overlay streams over RTP; stats leave the ignored class out; the linea
   );
   let recorder: Recorder | undefined;
   try {
-    const deadline = Date.now() + 90_000;
-    while (!daemon.stderr().includes('edgeseg demo running') && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.match(daemon.stderr(), /edgeseg demo running/);
+    await daemon.waitForLog(/edgeseg demo running/, 90_000);
     recorder = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['edgeseg/demo/#']);
     const stats = JSON.parse(
       (await recorder.waitFor((m) => m.topic === 'edgeseg/demo/stats')).payload.toString(),
@@ -109,7 +79,7 @@ test('the overlay streams over RTP; stats leave the ignored class out; the linea
       daemon.exited,
       new Promise((r) => setTimeout(() => r('timeout'), 20_000)),
     ]);
-    daemon.child.kill('SIGKILL');
+    daemon.kill();
     await receiver?.stop();
     assert.equal(code, 0, daemon.stderr());
   }
@@ -122,14 +92,13 @@ test('a class name the model does not have stops the daemon at start, listing th
 }, async () => {
   const daemon = await startDemo({ publish: { ignore_classes: ['skyy'] } }, await freePort());
   try {
-    const deadline = Date.now() + 90_000;
-    while (!/skyy/.test(daemon.stderr()) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.match(
-      daemon.stderr(),
+    await daemon.waitForLog(
       /publish\.ignore_classes: no class named "skyy" in this model; its classes are: sky, road, sidewalk, background, vehicle, person/,
+      90_000,
     );
+    // A fatal start error: the daemon exits by itself.
+    assert.notEqual(await daemon.exited, 0);
   } finally {
-    daemon.child.kill('SIGKILL');
+    daemon.kill();
   }
 });

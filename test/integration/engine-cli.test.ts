@@ -2,7 +2,6 @@
 // a video made by ffmpeg, real onnxruntime sessions on hand-built ONNX models.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +10,7 @@ import { SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { makeLavfiVideo } from '../helpers/video.js';
 
 const root = await makeTempDir('edgeseg-engine-cli-');
 const modelDir = join(root, 'stripes-model');
@@ -139,21 +139,7 @@ test("the original's --samples-dir/--output-dir form writes one blended PNG per 
 
 test('infer on a video made by ffmpeg segments every frame', async () => {
   const video = join(root, 'clip.mp4');
-  const made = spawnSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=size=160x90:rate=10',
-    '-t',
-    '0.5',
-    '-pix_fmt',
-    'yuv420p',
-    video,
-  ]);
-  assert.equal(made.status, 0, made.stderr?.toString());
+  makeLavfiVideo(video, 'testsrc=size=160x90:rate=10', 0.5);
   const out = join(root, 'video-out');
   const result = await runCli([
     'infer',

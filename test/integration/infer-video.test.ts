@@ -10,34 +10,25 @@ import sharp from 'sharp';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { makeLavfiVideo } from '../helpers/video.js';
 
 const root = await makeTempDir('edgeseg-infer-video-');
 const modelDir = join(root, 'stripes-model');
 await writeFixtureModelDir(modelDir, { height: 32, width: 64, output: 'probabilities' });
 
 /** A video of red | green | blue vertical stripes (the fixture model's three classes). */
-function makeStripesVideo(
-  path: string,
-  size: string,
-  rate: string,
-  seconds: number,
-  codec: string[] = [],
-): void {
-  const made = spawnSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=red:size=${size}:rate=${rate}[r];color=c=lime:size=${size}:rate=${rate}[g];color=c=blue:size=${size}:rate=${rate}[b];[r][g][b]hstack=3,scale=${size}`,
-    '-t',
-    String(seconds),
-    ...(codec.length > 0 ? codec : ['-pix_fmt', 'yuv420p']),
+function makeStripesVideo(path: string, size: string, rate: string, seconds: number, codec?: string[]): void {
+  const colour = (name: string, label: string) => `color=c=${name}:size=${size}:rate=${rate}[${label}]`;
+  makeLavfiVideo(
     path,
-  ]);
-  assert.equal(made.status, 0, made.stderr?.toString());
+    `${colour('red', 'r')};${colour('lime', 'g')};${colour('blue', 'b')};[r][g][b]hstack=3,scale=${size}`,
+    seconds,
+    codec,
+  );
 }
+
+/** `edgeseg infer` with the fixture model, no progress bar, and `args`. */
+const infer = (...args: string[]) => runCli(['infer', '--model', modelDir, '--no-progress', ...args]);
 
 function probe(path: string): { width: number; height: number; frames: number; rate: string } {
   const result = spawnSync(
@@ -96,7 +87,7 @@ makeStripesVideo(clip, '160x90', '25/2', 2);
 
 test('--out result.mp4 writes one overlay video with every frame, the input size and its frame rate', async () => {
   const out = join(root, 'result.mp4');
-  const result = await runCli(['infer', '--model', modelDir, '--input', clip, '--out', out, '--no-progress']);
+  const result = await infer('--input', clip, '--out', out);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /wrote .*result\.mp4: 25 frames at 25\/2 frames\/s/);
   assert.deepEqual(probe(out), { width: 160, height: 90, frames: 25, rate: '25/2' });
@@ -109,17 +100,7 @@ test('--out result.mp4 writes one overlay video with every frame, the input size
 
 test('--mask writes the class colours; an odd-sized input is padded by one pixel to even sides', async () => {
   const out = join(root, 'mask.mkv');
-  const result = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    out,
-    '--mask',
-    '--no-progress',
-  ]);
+  const result = await infer('--input', clip, '--out', out, '--mask');
   assert.equal(result.code, 0, result.stderr);
   const frame = decodeFrame(out, 12, 160, 90);
   const pixel = (x: number) => Array.from(frame.subarray((45 * 160 + x) * 3, (45 * 160 + x) * 3 + 3));
@@ -131,16 +112,7 @@ test('--mask writes the class colours; an odd-sized input is padded by one pixel
   const odd = join(root, 'odd.mkv');
   makeStripesVideo(odd, '161x91', '10', 0.5, ['-c:v', 'ffv1']);
   const oddOut = join(root, 'odd-out.mp4');
-  const oddRun = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    odd,
-    '--out',
-    oddOut,
-    '--no-progress',
-  ]);
+  const oddRun = await infer('--input', odd, '--out', oddOut);
   assert.equal(oddRun.code, 0, oddRun.stderr);
   assert.deepEqual(probe(oddOut), { width: 162, height: 92, frames: 5, rate: '10/1' });
 });
@@ -149,16 +121,7 @@ test('the output name is one argument: ffmpeg reads no protocol or option in it'
   const dir = join(root, 'names');
   await mkdir(dir);
   const name = 'concat:x|y -f null -y.mp4';
-  const result = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    join(dir, name),
-    '--no-progress',
-  ]);
+  const result = await infer('--input', clip, '--out', join(dir, name));
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(await readdir(dir), [name]);
   assert.equal(probe(join(dir, name)).frames, 25);
@@ -166,16 +129,7 @@ test('the output name is one argument: ffmpeg reads no protocol or option in it'
 
 test('a failing encoder is named, and nothing that looks complete is left', async () => {
   const missing = join(root, 'no-such-folder', 'result.mp4');
-  const result = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    missing,
-    '--no-progress',
-  ]);
+  const result = await infer('--input', clip, '--out', missing);
   assert.equal(result.code, 1);
   assert.match(
     result.stderr,
@@ -185,25 +139,11 @@ test('a failing encoder is named, and nothing that looks complete is left', asyn
   // Killed mid-run: the run fails naming it, and neither the video nor its temporary file remains.
   // A moving test pattern, so that the partial file grows quickly.
   const long = join(root, 'long.mp4');
-  const made = spawnSync('ffmpeg', [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=320x180:rate=25',
-    '-t',
-    '40',
-    '-pix_fmt',
-    'yuv420p',
-    long,
-  ]);
-  assert.equal(made.status, 0, made.stderr?.toString());
+  makeLavfiVideo(long, 'testsrc2=size=320x180:rate=25', 40);
   const dir = join(root, 'killed');
   await mkdir(dir);
   const out = join(dir, 'result.mp4');
-  const run = runCli(['infer', '--model', modelDir, '--input', long, '--out', out, '--no-progress']);
+  const run = infer('--input', long, '--out', out);
   let encoder: number | undefined;
   for (let i = 0; i < 200 && encoder === undefined; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -232,27 +172,10 @@ test('a video output needs a video input, and takes overlays or masks, not stats
   await sharp({ create: { width: 64, height: 32, channels: 3, background: 'red' } })
     .png()
     .toFile(join(images, 'a.png'));
-  const fromImages = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    images,
-    '--out',
-    join(root, 'x.mp4'),
-  ]);
+  const fromImages = await infer('--input', images, '--out', join(root, 'x.mp4'));
   assert.equal(fromImages.code, 1);
   assert.match(fromImages.stderr, /a video output needs a video --input/);
-  const withStats = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    join(root, 'y.mp4'),
-    '--stats',
-  ]);
+  const withStats = await infer('--input', clip, '--out', join(root, 'y.mp4'), '--stats');
   assert.equal(withStats.code, 1);
   assert.match(
     withStats.stderr,
@@ -262,36 +185,14 @@ test('a video output needs a video input, and takes overlays or masks, not stats
 
 test('--ignore-class leaves a class out of the fractions (the rest sum to 1); a wrong name lists the valid ones', async () => {
   const out = join(root, 'ignored');
-  const result = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    out,
-    '--stats',
-    '--ignore-class',
-    'red',
-    '--no-progress',
-  ]);
+  const result = await infer('--input', clip, '--out', out, '--stats', '--ignore-class', 'red');
   assert.equal(result.code, 0, result.stderr);
   const stats = JSON.parse(await readFile(join(out, 'clip_000001.json'), 'utf8'));
   assert.deepEqual(Object.keys(stats.classFractions), ['green', 'blue']);
   assert.ok(Math.abs(stats.classFractions.green - 0.5) < 0.05, JSON.stringify(stats.classFractions));
   assert.ok(Math.abs(stats.classFractions.green + stats.classFractions.blue - 1) < 1e-9);
 
-  const wrong = await runCli([
-    'infer',
-    '--model',
-    modelDir,
-    '--input',
-    clip,
-    '--out',
-    out,
-    '--ignore-class',
-    'Red',
-  ]);
+  const wrong = await infer('--input', clip, '--out', out, '--ignore-class', 'Red');
   assert.equal(wrong.code, 1);
   assert.match(
     wrong.stderr,
@@ -314,19 +215,7 @@ test('--filter-mode linear writes a full-size mask whose edges follow the scores
   const masks: Record<string, Buffer> = {};
   for (const mode of ['point', 'linear']) {
     const out = join(root, `diagonal-${mode}`);
-    const result = await runCli([
-      'infer',
-      '--model',
-      modelDir,
-      '--input',
-      images,
-      '--out',
-      out,
-      '--mask',
-      '--filter-mode',
-      mode,
-      '--no-progress',
-    ]);
+    const result = await infer('--input', images, '--out', out, '--mask', '--filter-mode', mode);
     assert.equal(result.code, 0, result.stderr);
     const { data: ids, info } = await sharp(join(out, 'diagonal.mask.png'))
       .extractChannel(0)
