@@ -25,6 +25,15 @@ export interface FrameSourceStats {
   lastFrameAtMs: number;
 }
 
+/** A source is running while frames keep arriving: the last one came within the stall timeout. */
+export function sourceRunning(
+  stats: FrameSourceStats | undefined,
+  stallTimeoutMs: number,
+  nowMs: number,
+): boolean {
+  return stats !== undefined && stats.lastFrameAtMs > 0 && nowMs - stats.lastFrameAtMs < stallTimeoutMs;
+}
+
 export interface RestartEvent {
   attempt: number;
   reason: string;

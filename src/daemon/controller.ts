@@ -7,6 +7,7 @@ import { createFrameSource } from '../capture/create.js';
 import type { FrameSource } from '../capture/types.js';
 import type { Config } from '../config/schema.js';
 import { MqttConnection } from '../mqtt/connection.js';
+import { statusPayload } from '../mqtt/device.js';
 import { RequestRouter } from '../mqtt/requests.js';
 import { type Topics, topicsFor } from '../mqtt/topics.js';
 import { FrameLoop } from '../pipeline/frame-loop.js';
@@ -16,13 +17,17 @@ import type { Logger } from '../system/log.js';
 import { createSdNotifier, type SdNotifier } from '../system/sd-notify.js';
 import type { DaemonContext } from './context.js';
 import { EventBus } from './event-bus.js';
-import { Availability, statusPayload } from './extensions/availability.js';
+import { Availability } from './extensions/availability.js';
 import { Control } from './extensions/control.js';
 import { Frames } from './extensions/frames.js';
 import { Health } from './extensions/health.js';
+import { HomeAssistant } from './extensions/homeassistant.js';
+import { Info } from './extensions/info.js';
+import { Metrics } from './extensions/metrics.js';
 import { RemoteConfig, type RemoteConfigState } from './extensions/remote-config.js';
 import { Requests } from './extensions/requests.js';
 import { Watchdog } from './extensions/watchdog.js';
+import { Web } from './extensions/web.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
 
@@ -136,14 +141,20 @@ export class Controller {
 
     const context = this.context(connection, sd);
     const availability = new Availability(context);
-    this.health = new Health(context);
+    const health = new Health(context);
+    this.health = health;
+    const metrics = new Metrics(context);
     const parts: Part[] = [
       availability,
       new RemoteConfig(context, { base: this.options.base, remote: this.options.remote }),
       new Requests(context),
       new Control(context),
       new Frames(context),
-      this.health,
+      health,
+      new Info(context),
+      new HomeAssistant(context),
+      metrics,
+      new Web(context, { health: () => health.payload(), metrics: () => metrics.current }),
       {
         name: 'mqtt',
         start: () => connection.start(),

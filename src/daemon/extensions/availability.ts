@@ -1,28 +1,9 @@
 // Availability: the retained `status` topic. `online` on every (re)connect and after a model
 // switch, `offline` as the Last Will, `stopped` on a clean exit.
 
-import type { Config } from '../../config/schema.js';
-import type { ModelManifest } from '../../model/manifest.js';
-import { modelId } from '../../pipeline/publisher.js';
-import { edgesegVersion } from '../../system/version.js';
+import { type AvailabilityState, statusPayload } from '../../mqtt/device.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
-
-export type AvailabilityState = 'online' | 'offline' | 'stopped';
-
-export function statusPayload(
-  state: AvailabilityState,
-  config: Config,
-  manifest: ModelManifest | undefined,
-): string {
-  return JSON.stringify({
-    state,
-    deviceId: config.device_id,
-    version: edgesegVersion,
-    model: manifest ? modelId(manifest) : config.model,
-    timestamp: new Date().toISOString(),
-  });
-}
 
 export class Availability implements Part {
   readonly name = 'availability';

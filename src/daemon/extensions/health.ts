@@ -1,6 +1,7 @@
 // Health: the `health` topic every publish.health.interval_ms and the `health` request: frame
 // counters, fps, inference time, MQTT reconnects, memory, CPU and board temperatures.
 
+import { sourceRunning } from '../../capture/types.js';
 import type { HealthPayload } from '../../mqtt/payloads.js';
 import { modelId } from '../../pipeline/publisher.js';
 import { readSystemHealth } from '../../system/health.js';
@@ -70,10 +71,12 @@ export class Health implements Part {
       fps: round2(loop?.fps ?? 0),
       inferenceMs: { p50: round2(loop?.inferenceMsP50 ?? 0), p99: round2(loop?.inferenceMsP99 ?? 0) },
       mqtt: {
+        connected: mqtt.connected,
         reconnects: mqtt.reconnects,
         clientRecreations: mqtt.clientRecreations,
         droppedWhileOffline: mqtt.droppedWhileOffline,
       },
+      sourceRunning: sourceRunning(source, config.capture.stall_timeout_ms, Date.now()),
       sourceRestarts: source?.restarts ?? 0,
       rssBytes: system.rssBytes,
       heapUsedBytes: system.heapUsedBytes,
