@@ -34,6 +34,13 @@ export class DaemonMetrics {
   constructor(readers: MetricReaders) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters: promtool (and PromQL's rate()) would take them for counters.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(name);
     // A counter kept elsewhere (the loop, the source, the connection), copied when scraped.
     const mirrored = (name: string, help: string, read: () => number) =>
       new Counter({
@@ -95,6 +102,11 @@ export class DaemonMetrics {
     sampled('edgeseg_paused', '1 while paused by a request', () => Number(readers.paused()));
     const stream = () => this.stream?.();
     sampled('edgeseg_stream_viewers', 'viewers of /stream.mjpeg', () => stream()?.viewers ?? 0);
+    sampled(
+      'edgeseg_stream_buffered_bytes',
+      'stream bytes written and not yet taken by the viewers (about one frame per slow viewer)',
+      () => stream()?.bufferedBytes ?? 0,
+    );
     mirrored(
       'edgeseg_stream_frames_encoded_total',
       'JPEG encodes for /stream.mjpeg (none while nobody watches)',

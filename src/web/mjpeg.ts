@@ -28,6 +28,8 @@ export interface MjpegStats {
   /** Frames a slow viewer skipped because it had not taken the previous one. */
   framesSkipped: number;
   viewersRefused: number;
+  /** Bytes written to viewers and not yet taken by their sockets. */
+  bufferedBytes: number;
 }
 
 interface Viewer {
@@ -51,7 +53,9 @@ export class MjpegStream {
   ) {}
 
   stats(): MjpegStats {
-    return { viewers: this.viewers.size, ...this.counters };
+    let bufferedBytes = 0;
+    for (const { res } of this.viewers) bufferedBytes += res.writableLength;
+    return { viewers: this.viewers.size, ...this.counters, bufferedBytes };
   }
 
   /** Starts streaming to this response; false (nothing written) when the viewer cap is reached. */

@@ -22,6 +22,7 @@ h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: v
 #view polygon { fill: rgba(255,255,255,.08); stroke: #fff; stroke-width: 2; stroke-dasharray: 6 4; }
 .label { position: absolute; transform: translate(-50%, -100%); background: rgba(0,0,0,.65); color: #fff;
   font-size: 12px; line-height: 1.3; padding: 1px 6px; border-radius: 3px; white-space: nowrap; }
+.label.below { transform: translate(-50%, 4px); }
 #streamNote { position: absolute; left: 12px; top: 12px; color: #fff; line-height: 1.3; }
 .pills { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 12px; }
 .pill { border-radius: 12px; padding: 2px 10px; background: #e9edf1; }
@@ -90,8 +91,10 @@ function drawRegions() {
     }));
     const top = region.polygon.reduce((a, b) => (b[1] < a[1] ? b : a));
     const label = el('div', { class: 'label', 'data-region': region.name }, region.name);
-    label.style.left = top[0] * 100 + '%';
+    // Kept inside the picture: below the top vertex when it touches the upper edge.
+    label.style.left = Math.min(0.92, Math.max(0.08, top[0])) * 100 + '%';
     label.style.top = top[1] * 100 + '%';
+    if (top[1] < 0.08) label.classList.add('below');
     $('view').append(label);
   }
 }

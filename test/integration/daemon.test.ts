@@ -1,7 +1,6 @@
 // The daemon as a vehicle runs it: a real subprocess, a real mosquitto broker, a real exported model.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import {
   StatsPayloadSchema,
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
-import { repoRoot } from '../helpers/cli.js';
+import { spawnDaemon } from '../helpers/daemon.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
@@ -28,24 +27,7 @@ let classColours: Array<[number, number, number]>;
 // Made in before() and removed in after(): makeTempDir's own cleanup would run when before() ends.
 let dir: string;
 
-function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (process.env.EDGESEG_DEBUG_DAEMON) process.stderr.write(chunk);
-  });
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
-}
+const startDaemon = () => spawnDaemon(['--config', configPath]);
 
 const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 const isStatus = (state: string) => (m: { topic: string; payload: Buffer }) =>
