@@ -20,11 +20,13 @@ messages carry a content type (\`application/json\`, \`image/png\`, \`image/jpeg
 | --- | --- | --- | --- |
 | \`status\` | JSON (schema below) | yes | \`online\` on every (re)connect; \`offline\` is the Last Will; \`stopped\` on a clean exit |
 | \`config\` | JSON: the running config, secrets removed | yes | on every (re)connect and after each accepted \`config/set\` |
+| \`info\` | JSON (schema below): version, model and classes, capabilities, source (no credentials), outputs | yes | on every (re)connect, after a model switch and after each accepted \`config/set\` |
 | \`mask\` | PNG, 8-bit palette: pixel value = class id, palette = class colours | \`publish.mask.retain\` | every processed frame |
 | \`stats\` | JSON (schema below) | \`publish.stats.retain\` | every processed frame |
 | \`overlay\` | JPEG: the frame blended with the class colours | \`publish.overlay.retain\` | at most every \`publish.overlay.interval_ms\` when enabled |
 | \`snapshot\` | JPEG overlay | no | once after a \`snapshot\` request |
 | \`health\` | JSON (schema below) | \`publish.health.retain\` | every \`publish.health.interval_ms\` |
+| \`summary\` | JSON (schema below): means over the interval | yes | every \`homeassistant.state_interval_ms\` while \`homeassistant.enabled\` |
 | \`request/<name>\` | JSON request (you publish) | no | |
 | \`response/<name>\` | JSON response | no | one per request |
 
@@ -57,9 +59,9 @@ or is larger than \`mqtt.max_payload_bytes\` changes nothing and gets an error.
 \`config/set\` validates the merged config against the schema, persists the change atomically under
 \`state_dir\` (it survives restarts; a full disk gives an error and changes nothing) and applies it
 live where possible: \`fps\`, everything under \`publish\`, \`regions\`, and \`model\` (the new model is
-loaded and warmed before it replaces the old one). \`device_id\`, \`source\`, \`capture\`, \`engine\`,
-\`mqtt\`, \`state_dir\` and \`log\` are saved but take effect after a restart: the response lists them
-in \`restartKeys\`.
+loaded and warmed before it replaces the old one), \`homeassistant\`. \`device_id\`, \`source\`,
+\`capture\`, \`engine\`, \`mqtt\`, \`state_dir\`, \`log\` and \`http\` are saved but take effect after a
+restart: the response lists them in \`restartKeys\`.
 
 Example with mosquitto's clients:
 
@@ -71,6 +73,20 @@ mosquitto_pub -t edgeseg/cam-front/request/config/set \\
 mosquitto_pub -t edgeseg/cam-front/request/config/set -m '{"transaction":"43","config":{"fps":"fast"}}'
 # edgeseg/cam-front/response/config/set {"transaction":"43","status":"error","error":"config: fps: Invalid input: expected number, received string"}
 \`\`\`
+
+## Home Assistant discovery
+
+With \`homeassistant.enabled\`, the daemon announces itself to Home Assistant's MQTT integration: one
+device (\`edgeseg <device_id>\`, identifier \`edgeseg_<device_id>\`) with a sensor per class fraction
+(percent), one per region and class, frame rate and inference time, and a \`running\` binary sensor
+for the source. Discovery messages are retained, one per entity, on
+\`<discovery_prefix>/<sensor|binary_sensor>/edgeseg_<device_id>/<object_id>/config\`; their state is the
+retained \`summary\` topic and their availability the retained \`status\` topic (\`online\` is available;
+\`offline\` and \`stopped\` are not). When a class or a region disappears (another model, a
+\`config/set\`), or discovery is turned off, the daemon publishes an empty retained message on the
+entity's topic, which removes it from the broker and from Home Assistant; it also removes entities an
+earlier run left behind under its own \`edgeseg_<device_id>\` node, so turning discovery off in the
+file and restarting cleans up as well. docs/web-and-metrics.md shows the payloads.
 
 ## Payload schemas
 
@@ -97,6 +113,14 @@ Example:
 ### health
 
 ${schemaBlock('health')}
+
+### info
+
+${schemaBlock('info')}
+
+### summary
+
+${schemaBlock('summary')}
 
 ### request
 

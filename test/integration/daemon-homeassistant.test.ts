@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
-import { stringify } from 'yaml';
 import { InfoPayloadSchema, SummaryPayloadSchema } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, spawnDaemon } from '../helpers/daemon.js';
+import { type DaemonProcess, startDaemonOnline, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
 import { checkDiscovery, renderValueTemplate } from '../helpers/homeassistant.js';
 import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
@@ -26,12 +25,6 @@ let broker: Mosquitto;
 let recorder: Recorder;
 let daemon: DaemonProcess;
 
-const half = (x0: number, x1: number) => [
-  [x0, 0],
-  [x1, 0],
-  [x1, 1],
-  [x0, 1],
-];
 const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 const discovery = () => retainedMessages(broker.url, NODE);
 
@@ -41,15 +34,7 @@ async function publishRetained(topic: string, payload: string): Promise<void> {
   await client.endAsync();
 }
 
-async function startOnline(): Promise<DaemonProcess> {
-  const started = spawnDaemon(['--config', configPath]);
-  await recorder
-    .waitFor((m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online', 60_000)
-    .catch((error: Error) => {
-      throw new Error(`${error.message}; daemon stderr:\n${started.stderr()}`);
-    });
-  return started;
-}
+const startOnline = () => startDaemonOnline(configPath, recorder, BASE);
 
 async function configSet(config: Record<string, unknown>, transaction: string): Promise<void> {
   const response = await recorder.request(BASE, 'config/set', { config }, transaction);
@@ -72,25 +57,14 @@ async function discoveryUntil(
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeseg-ha-'));
   broker = await Mosquitto.start();
-  configPath = join(dir, 'config.yaml');
-  await writeFile(
-    configPath,
-    stringify({
-      device_id: 'cam-ha',
-      source: 'test://synthetic-road',
-      model: MODEL,
-      state_dir: join(dir, 'state'),
-      fps: 8,
-      capture: { width: 320, height: 192 },
-      mqtt: { url: broker.url },
-      homeassistant: { enabled: true, state_interval_ms: 1000 },
-      regions: [
-        { name: 'left half', polygon: half(0, 0.5) },
-        { name: 'right half', polygon: half(0.5, 1) },
-      ],
-      log: { format: 'json' },
-    }),
-  );
+  configPath = await writeDaemonConfig(dir, {
+    device_id: 'cam-ha',
+    model: MODEL,
+    fps: 8,
+    mqtt: { url: broker.url },
+    homeassistant: { enabled: true, state_interval_ms: 1000 },
+    regions: [verticalBand('left half', 0, 0.5), verticalBand('right half', 0.5, 1)],
+  });
   await publishRetained(STALE, '{"name":"left by an earlier run"}');
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
   daemon = await startOnline();
@@ -158,7 +132,7 @@ test('info: retained, schema-valid, republished after a config change; a vanishe
   assert.equal(first.capabilities.homeassistant, true);
   assert.ok(first.outputs.some((o) => o.name === 'summary' && o.address === `${BASE}/summary`));
   const republished = recorder.waitFor((m) => m.topic === `${BASE}/info`);
-  await configSet({ regions: [{ name: 'left half', polygon: half(0, 0.5) }] }, 'ha-1');
+  await configSet({ regions: [verticalBand('left half', 0, 0.5)] }, 'ha-1');
   const second = InfoPayloadSchema.parse(json((await republished).payload));
   assert.ok(second.timestamp > first.timestamp);
   const retained = await discoveryUntil((r) => r.size === 6 + 6 + 3, 'right half entities removed');

@@ -3,14 +3,13 @@
 // reads. The daemon must answer each in bounded time and memory and keep segmenting.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, spawnDaemon } from '../helpers/daemon.js';
+import { type DaemonProcess, startDaemonOnline, writeDaemonConfig } from '../helpers/daemon.js';
 import { MjpegReader, metricValue, rawRequest } from '../helpers/http.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
@@ -33,37 +32,22 @@ before(async () => {
   broker = await Mosquitto.start();
   port = await freePort();
   web = `http://127.0.0.1:${port}`;
-  const configPath = join(dir, 'config.yaml');
-  await writeFile(
-    configPath,
-    stringify({
-      device_id: 'cam-hostile',
-      source: 'test://synthetic-road',
-      model: join(repoRoot, 'models/synthetic-road-fcn8s'),
-      state_dir: join(dir, 'state'),
-      fps: 10,
-      // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
-      capture: { width: 640, height: 360 },
-      mqtt: { url: broker.url },
-      http: {
-        enabled: true,
-        port,
-        max_connections: MAX_CONNECTIONS,
-        stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
-      },
-      log: { format: 'json' },
-    }),
-  );
+  const configPath = await writeDaemonConfig(dir, {
+    device_id: 'cam-hostile',
+    model: join(repoRoot, 'models/synthetic-road-fcn8s'),
+    fps: 10,
+    // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
+    capture: { width: 640, height: 360 },
+    mqtt: { url: broker.url },
+    http: {
+      enabled: true,
+      port,
+      max_connections: MAX_CONNECTIONS,
+      stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
+    },
+  });
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-  daemon = spawnDaemon(['--config', configPath]);
-  await recorder
-    .waitFor(
-      (m) => m.topic === `${BASE}/status` && JSON.parse(m.payload.toString()).state === 'online',
-      60_000,
-    )
-    .catch((error: Error) => {
-      throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
-    });
+  daemon = await startDaemonOnline(configPath, recorder, BASE);
 });
 
 after(async () => {

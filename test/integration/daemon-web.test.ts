@@ -4,13 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
-import { stringify } from 'yaml';
 import { readManifest } from '../../src/model/manifest.js';
 import {
   HealthPayloadSchema,
@@ -19,7 +18,7 @@ import {
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, spawnDaemon } from '../helpers/daemon.js';
+import { type DaemonProcess, startDaemonOnline, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
 import { getJson, MjpegReader, metricValue } from '../helpers/http.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
@@ -49,40 +48,16 @@ before(async () => {
   broker = await Mosquitto.start();
   const port = await freePort();
   web = `http://127.0.0.1:${port}`;
-  const configPath = join(dir, 'config.yaml');
-  await writeFile(
-    configPath,
-    stringify({
-      device_id: 'cam-web',
-      source: 'test://synthetic-road',
-      model: MODEL,
-      state_dir: join(dir, 'state'),
-      fps: 8,
-      capture: { width: 320, height: 192 },
-      mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
-      http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
-      regions: [
-        {
-          name: 'left_half',
-          polygon: [
-            [0, 0],
-            [0.5, 0],
-            [0.5, 1],
-            [0, 1],
-          ],
-        },
-      ],
-      log: { format: 'json' },
-    }),
-  );
+  const configPath = await writeDaemonConfig(dir, {
+    device_id: 'cam-web',
+    model: MODEL,
+    fps: 8,
+    mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
+    http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
+    regions: [verticalBand('left_half', 0, 0.5)],
+  });
   const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
-  daemon = spawnDaemon(['--config', configPath]);
-  await recorder
-    .waitFor((m) => JSON.parse(m.payload.toString()).state === 'online', 60_000, true)
-    .catch((error: Error) => {
-      throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
-    })
-    .finally(() => recorder.end());
+  daemon = await startDaemonOnline(configPath, recorder, BASE).finally(() => recorder.end());
 });
 
 after(async () => {
@@ -162,7 +137,7 @@ test('the stream sends decodable JPEG frames at most max_fps, and encodes nothin
 test('ffmpeg opens the stream as a player would', { timeout: 60_000 }, async () => {
   const out = join(dir, 'ffmpeg');
   await rm(out, { recursive: true, force: true });
-  await import('node:fs/promises').then((fs) => fs.mkdir(out));
+  await mkdir(out);
   const result = spawnSync(
     'ffmpeg',
     [

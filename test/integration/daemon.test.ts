@@ -1,12 +1,11 @@
 // The daemon as a vehicle runs it: a real subprocess, a real mosquitto broker, a real exported model.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { stringify } from 'yaml';
 import { exportModel } from '../../src/export/export.js';
 import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf } from '../../src/model/tf.js';
@@ -16,7 +15,7 @@ import {
   StatsPayloadSchema,
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
-import { spawnDaemon } from '../helpers/daemon.js';
+import { spawnDaemon, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
@@ -52,32 +51,14 @@ before(async () => {
   await exportModel(model, join(dir, 'model'));
   model.dispose();
   broker = await Mosquitto.start();
-  configPath = join(dir, 'config.yaml');
-  await writeFile(
-    configPath,
-    stringify({
-      device_id: 'cam-test',
-      source: 'test://synthetic-road',
-      model: join(dir, 'model'),
-      state_dir: join(dir, 'state'),
-      fps: 8,
-      capture: { width: 320, height: 192 },
-      mqtt: { url: broker.url, reconnect_period_ms: 300 },
-      publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
-      regions: [
-        {
-          name: 'left_half',
-          polygon: [
-            [0, 0],
-            [0.5, 0],
-            [0.5, 1],
-            [0, 1],
-          ],
-        },
-      ],
-      log: { format: 'json' },
-    }),
-  );
+  configPath = await writeDaemonConfig(dir, {
+    device_id: 'cam-test',
+    model: join(dir, 'model'),
+    fps: 8,
+    mqtt: { url: broker.url, reconnect_period_ms: 300 },
+    publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
+    regions: [verticalBand('left_half', 0, 0.5)],
+  });
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
 });
 
