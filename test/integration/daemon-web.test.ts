@@ -104,6 +104,29 @@ test('/metrics passes promtool check metrics and has the frame, stage, fraction 
     assert.match(text, series);
 });
 
+test('fraction series follow the regions: a region removed by config/set leaves /metrics', async () => {
+  const recorder = await Recorder.connect(broker.url, [`${BASE}/response/#`]);
+  try {
+    const response = await recorder.request(
+      BASE,
+      'config/set',
+      { config: { regions: [verticalBand('right_half', 0.5, 1)] } },
+      'w-1',
+    );
+    assert.equal(response.status, 'ok', JSON.stringify(response));
+    const deadline = Date.now() + 20_000;
+    let text = '';
+    while (!/region="right_half"/.test(text) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      text = await (await fetch(`${web}/metrics`)).text();
+    }
+    assert.match(text, /^edgeseg_region_class_fraction\{region="right_half",class="road"\} /m);
+    assert.doesNotMatch(text, /region="left_half"/);
+  } finally {
+    recorder.end();
+  }
+});
+
 test('the stream sends decodable JPEG frames at most max_fps, and encodes nothing while nobody watches', async () => {
   assert.equal(await metricValue(web, 'edgeseg_stream_frames_encoded_total'), 0, 'encoded before any viewer');
   const viewer = await MjpegReader.open(`${web}/stream.mjpeg`);
@@ -217,7 +240,7 @@ test('the live page in headless chromium: overlay, regions, fractions, chart, st
     assert.equal(shown.imageWidth, 320);
     // Whole-frame rows, then the region's rows.
     assert.deepEqual(shown.classes, [...classes, ...classes]);
-    assert.deepEqual(shown.regionLabels, ['left_half']);
+    assert.deepEqual(shown.regionLabels, ['right_half']);
     assert.equal(shown.polygons, 1);
     assert.equal(shown.source, 'source running');
     assert.equal(shown.mqtt, 'MQTT connected');
