@@ -174,7 +174,8 @@ async function tick() {
 async function tickHealth() {
   try {
     const health = await getJson('/api/health');
-    pill('sourceState', health.sourceRunning ? 'source running' : 'source stalled', health.sourceRunning);
+    const source = health.source;
+    pill('sourceState', 'source ' + (source.state === 'ok' ? 'running' : source.state + (source.reason ? ': ' + source.reason : '')), source.state === 'ok');
     pill('mqttState', health.mqtt.connected ? 'MQTT connected' : 'MQTT disconnected', health.mqtt.connected);
     pill('pausedState', health.paused ? 'paused' : 'segmenting', !health.paused);
     pill('restarts', health.sourceRestarts + ' source restarts · ' + health.mqtt.reconnects + ' MQTT reconnects');

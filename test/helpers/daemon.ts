@@ -1,37 +1,117 @@
-// The daemon as a vehicle runs it: `edgeseg run` in a real subprocess (from src/ through tsx), its
-// stderr kept for failure messages (and echoed when EDGESEG_DEBUG_DAEMON is set).
+// The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
+// demo model: what a test needs to start it, read its log and wait for it to come online or exit.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot } from './cli.js';
 import type { Recorder } from './mosquitto.js';
 
+export const DEMO_MODEL_DIR = join(repoRoot, 'models', 'synthetic-road-fcn8s');
+
 export interface DaemonProcess {
   child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   stderr(): string;
+  /** Waits until the log matches, or fails with the log. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** SIGKILL if still running (for finally blocks). */
+  kill(): void;
+  /** Neither exited nor killed. */
+  running(): boolean;
 }
 
-export function spawnDaemon(args: string[]): DaemonProcess {
+export function startDaemonProcess(
+  configPath: string,
+  options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+): DaemonProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', ...args],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/index.ts'),
+      'run',
+      '--config',
+      configPath,
+      ...(options.args ?? []),
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   let stderr = '';
+  const listeners = new Set<() => void>();
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
     if (process.env.EDGESEG_DEBUG_DAEMON) process.stderr.write(chunk);
+    for (const listener of listeners) listener();
   });
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
+  return {
+    child,
+    exited,
+    stderr: () => stderr,
+    waitForLog(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(stderr)) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`log never matched ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    running: () => child.exitCode === null && child.signalCode === null,
+  };
 }
+
+/** A daemon config for tests: the synthetic camera and the demo model, JSON logs, fast reconnects. */
+export function testConfig(dir: string, brokerUrl: string, overrides: Record<string, unknown> = {}) {
+  return {
+    device_id: 'cam-test',
+    source: 'test://synthetic-road',
+    model: join(dir, 'models', 'road-a'),
+    state_dir: join(dir, 'state'),
+    fps: 8,
+    capture: { width: 192, height: 64 },
+    mqtt: { url: brokerUrl, reconnect_period_ms: 300 },
+    publish: { health: { interval_ms: 1000 } },
+    log: { format: 'json' },
+    ...overrides,
+  };
+}
+
+/** models/road-a (the demo model), models/road-b (a copy) and models/broken (does not load). */
+export async function makeModelsDir(dir: string): Promise<string> {
+  const models = join(dir, 'models');
+  await mkdir(models, { recursive: true });
+  await cp(DEMO_MODEL_DIR, join(models, 'road-a'), { recursive: true });
+  await cp(join(models, 'road-a'), join(models, 'road-b'), { recursive: true });
+  await cp(join(models, 'road-a'), join(models, 'broken'), { recursive: true });
+  await writeFile(join(models, 'broken', 'model.onnx'), 'not an onnx model');
+  return models;
+}
+
+export async function writeConfig(path: string, config: Record<string, unknown>): Promise<string> {
+  await writeFile(path, stringify(config));
+  return path;
+}
+
+export const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 
 /** A region covering the picture between x0 and x1 (normalised), top to bottom. */
 export function verticalBand(name: string, x0: number, x1: number): { name: string; polygon: number[][] } {
@@ -46,33 +126,17 @@ export function verticalBand(name: string, x0: number, x1: number): { name: stri
   };
 }
 
-/** Writes DIR/config.yaml: a synthetic 320×192 camera, JSON logs, state under DIR, then `fields`. */
-export async function writeDaemonConfig(dir: string, fields: Record<string, unknown>): Promise<string> {
-  const path = join(dir, 'config.yaml');
-  const defaults = {
-    source: 'test://synthetic-road',
-    state_dir: join(dir, 'state'),
-    capture: { width: 320, height: 192 },
-    log: { format: 'json' },
-  };
-  await writeFile(path, stringify({ ...defaults, ...fields }));
-  return path;
-}
-
-/** Starts the daemon and waits for its retained `online` status (the recorder subscribes to BASE/#). */
+/** Starts the daemon and waits for its `online` status (the recorder must subscribe to BASE/status). */
 export async function startDaemonOnline(
   configPath: string,
   recorder: Recorder,
   base: string,
 ): Promise<DaemonProcess> {
-  const daemon = spawnDaemon(['--config', configPath]);
+  const daemon = startDaemonProcess(configPath);
   await recorder
-    .waitFor(
-      (m) => m.topic === `${base}/status` && JSON.parse(m.payload.toString()).state === 'online',
-      60_000,
-    )
+    .waitFor((m) => m.topic === `${base}/status` && json(m.payload).state === 'online', 60_000)
     .catch((error: Error) => {
-      daemon.child.kill('SIGKILL');
+      daemon.kill();
       throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
     });
   return daemon;

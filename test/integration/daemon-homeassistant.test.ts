@@ -11,7 +11,13 @@ import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { InfoPayloadSchema, SummaryPayloadSchema } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, startDaemonOnline, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
+import {
+  type DaemonProcess,
+  startDaemonOnline,
+  testConfig,
+  verticalBand,
+  writeConfig,
+} from '../helpers/daemon.js';
 import { checkDiscovery, renderValueTemplate } from '../helpers/homeassistant.js';
 import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
@@ -57,14 +63,16 @@ async function discoveryUntil(
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeseg-ha-'));
   broker = await Mosquitto.start();
-  configPath = await writeDaemonConfig(dir, {
-    device_id: 'cam-ha',
-    model: MODEL,
-    fps: 8,
-    mqtt: { url: broker.url },
-    homeassistant: { enabled: true, state_interval_ms: 1000 },
-    regions: [verticalBand('left half', 0, 0.5), verticalBand('right half', 0.5, 1)],
-  });
+  configPath = await writeConfig(
+    join(dir, 'config.yaml'),
+    testConfig(dir, broker.url, {
+      device_id: 'cam-ha',
+      model: MODEL,
+      mqtt: { url: broker.url },
+      homeassistant: { enabled: true, state_interval_ms: 1000 },
+      regions: [verticalBand('left-half', 0, 0.5), verticalBand('right-half', 0.5, 1)],
+    }),
+  );
   await publishRetained(STALE, '{"name":"left by an earlier run"}');
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
   daemon = await startOnline();
@@ -132,7 +140,7 @@ test('info: retained, schema-valid, republished after a config change; a vanishe
   assert.equal(first.capabilities.homeassistant, true);
   assert.ok(first.outputs.some((o) => o.name === 'summary' && o.address === `${BASE}/summary`));
   const republished = recorder.waitFor((m) => m.topic === `${BASE}/info`);
-  await configSet({ regions: [verticalBand('left half', 0, 0.5)] }, 'ha-1');
+  await configSet({ regions: [verticalBand('left-half', 0, 0.5)] }, 'ha-1');
   const second = InfoPayloadSchema.parse(json((await republished).payload));
   assert.ok(second.timestamp > first.timestamp);
   const retained = await discoveryUntil((r) => r.size === 6 + 6 + 3, 'right half entities removed');

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, startDaemonOnline, writeDaemonConfig } from '../helpers/daemon.js';
+import { type DaemonProcess, startDaemonOnline, testConfig, writeConfig } from '../helpers/daemon.js';
 import { MjpegReader, metricValue, rawRequest } from '../helpers/http.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
@@ -32,20 +32,23 @@ before(async () => {
   broker = await Mosquitto.start();
   port = await freePort();
   web = `http://127.0.0.1:${port}`;
-  const configPath = await writeDaemonConfig(dir, {
-    device_id: 'cam-hostile',
-    model: join(repoRoot, 'models/synthetic-road-fcn8s'),
-    fps: 10,
-    // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
-    capture: { width: 640, height: 360 },
-    mqtt: { url: broker.url },
-    http: {
-      enabled: true,
-      port,
-      max_connections: MAX_CONNECTIONS,
-      stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
-    },
-  });
+  const configPath = await writeConfig(
+    join(dir, 'config.yaml'),
+    testConfig(dir, broker.url, {
+      device_id: 'cam-hostile',
+      model: join(repoRoot, 'models/synthetic-road-fcn8s'),
+      fps: 10,
+      // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
+      capture: { width: 640, height: 360 },
+      mqtt: { url: broker.url },
+      http: {
+        enabled: true,
+        port,
+        max_connections: MAX_CONNECTIONS,
+        stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
+      },
+    }),
+  );
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
   daemon = await startDaemonOnline(configPath, recorder, BASE);
 });

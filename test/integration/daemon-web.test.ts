@@ -18,7 +18,13 @@ import {
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, startDaemonOnline, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
+import {
+  type DaemonProcess,
+  startDaemonOnline,
+  testConfig,
+  verticalBand,
+  writeConfig,
+} from '../helpers/daemon.js';
 import { getJson, MjpegReader, metricValue } from '../helpers/http.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
@@ -48,14 +54,17 @@ before(async () => {
   broker = await Mosquitto.start();
   const port = await freePort();
   web = `http://127.0.0.1:${port}`;
-  const configPath = await writeDaemonConfig(dir, {
-    device_id: 'cam-web',
-    model: MODEL,
-    fps: 8,
-    mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
-    http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
-    regions: [verticalBand('left_half', 0, 0.5)],
-  });
+  const configPath = await writeConfig(
+    join(dir, 'config.yaml'),
+    testConfig(dir, broker.url, {
+      device_id: 'cam-web',
+      model: MODEL,
+      capture: { width: 320, height: 192 },
+      mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
+      http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
+      regions: [verticalBand('left_half', 0, 0.5)],
+    }),
+  );
   const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
   daemon = await startDaemonOnline(configPath, recorder, BASE).finally(() => recorder.end());
 });
@@ -70,7 +79,7 @@ test('the JSON API serves the MQTT payloads (validated by their schemas), with n
   StatusPayloadSchema.parse((await getJson(`${web}/api/status`)).body);
   const health = HealthPayloadSchema.parse((await getJson(`${web}/api/health`)).body);
   assert.equal(health.mqtt.connected, true);
-  assert.equal(health.sourceRunning, true);
+  assert.equal(health.source.state, 'ok');
   const info = InfoPayloadSchema.parse((await getJson(`${web}/api/info`)).body);
   const manifest = await readManifest(MODEL);
   assert.deepEqual(

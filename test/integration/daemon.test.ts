@@ -1,13 +1,16 @@
 // The daemon as a vehicle runs it: a real subprocess, a real mosquitto broker, a real exported model.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { stringify } from 'yaml';
 import { exportModel } from '../../src/export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../../src/model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
+import { createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf } from '../../src/model/tf.js';
 import {
   HealthPayloadSchema,
@@ -15,7 +18,7 @@ import {
   StatsPayloadSchema,
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
-import { spawnDaemon, verticalBand, writeDaemonConfig } from '../helpers/daemon.js';
+import { repoRoot } from '../helpers/cli.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
@@ -26,7 +29,24 @@ let classColours: Array<[number, number, number]>;
 // Made in before() and removed in after(): makeTempDir's own cleanup would run when before() ends.
 let dir: string;
 
-const startDaemon = () => spawnDaemon(['--config', configPath]);
+function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (process.env.EDGESEG_DEBUG_DAEMON) process.stderr.write(chunk);
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, stderr: () => stderr };
+}
 
 const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 const isStatus = (state: string) => (m: { topic: string; payload: Buffer }) =>
@@ -51,14 +71,32 @@ before(async () => {
   await exportModel(model, join(dir, 'model'));
   model.dispose();
   broker = await Mosquitto.start();
-  configPath = await writeDaemonConfig(dir, {
-    device_id: 'cam-test',
-    model: join(dir, 'model'),
-    fps: 8,
-    mqtt: { url: broker.url, reconnect_period_ms: 300 },
-    publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
-    regions: [verticalBand('left_half', 0, 0.5)],
-  });
+  configPath = join(dir, 'config.yaml');
+  await writeFile(
+    configPath,
+    stringify({
+      device_id: 'cam-test',
+      source: 'test://synthetic-road',
+      model: join(dir, 'model'),
+      state_dir: join(dir, 'state'),
+      fps: 8,
+      capture: { width: 320, height: 192 },
+      mqtt: { url: broker.url, reconnect_period_ms: 300 },
+      publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
+      regions: [
+        {
+          name: 'left_half',
+          polygon: [
+            [0, 0],
+            [0.5, 0],
+            [0.5, 1],
+            [0, 1],
+          ],
+        },
+      ],
+      log: { format: 'json' },
+    }),
+  );
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
 });
 

@@ -4,7 +4,6 @@
 // off get an empty retained message. Stale ones from earlier runs are found by subscribing to
 // this device's discovery topics, so turning discovery off in the file and restarting cleans up too.
 
-import { sourceRunning } from '../../capture/types.js';
 import {
   discoveryMessages,
   discoveryWildcard,
@@ -108,8 +107,8 @@ export class HomeAssistant implements Part {
   }
 
   private publishSummary(): void {
-    const { config, pipeline, connection, topics } = this.context;
-    const running = sourceRunning(pipeline.sourceStats(), config.capture.stall_timeout_ms, Date.now());
+    const { pipeline, connection, topics } = this.context;
+    const running = pipeline.sourceState().state === 'ok';
     connection.publish(topics.summary, JSON.stringify(this.window.take(running)), RETAINED);
   }
 }

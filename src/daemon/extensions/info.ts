@@ -2,7 +2,7 @@
 // capabilities, the source (credentials removed) and the outputs; published on every (re)connect
 // and again after a model switch or a configuration change.
 
-import { infoPayload } from '../../mqtt/device.js';
+import { infoPayload } from '../../mqtt/info.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
 

@@ -2,7 +2,6 @@
 // with every frame's stats; fraction series are reset when the model, the regions or the published
 // classes change, so no stale label lingers.
 
-import { sourceRunning } from '../../capture/types.js';
 import { modelId } from '../../pipeline/publisher.js';
 import { readTemperatures } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
@@ -28,8 +27,7 @@ export class Metrics implements Part {
     const metrics = new DaemonMetrics({
       loop: () => pipeline.loopStats(),
       source: () => pipeline.sourceStats(),
-      sourceRunning: () =>
-        sourceRunning(pipeline.sourceStats(), this.context.config.capture.stall_timeout_ms, Date.now()),
+      sourceRunning: () => pipeline.sourceState().state === 'ok',
       paused: () => pipeline.paused,
       mqtt: () => connection.stats(),
       temperatures: () => readTemperatures('/sys/class/thermal'),

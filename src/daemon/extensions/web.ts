@@ -4,7 +4,7 @@
 
 import type { ServerResponse } from 'node:http';
 import { stripSecrets } from '../../config/load.js';
-import { infoPayload, statusPayload } from '../../mqtt/device.js';
+import { infoPayload } from '../../mqtt/info.js';
 import type { HealthPayload, StatsPayload } from '../../mqtt/payloads.js';
 import { MjpegStream } from '../../web/mjpeg.js';
 import { LIVE_PAGE } from '../../web/page.js';
@@ -15,6 +15,8 @@ import type { DaemonMetrics } from '../metrics.js';
 import type { Part } from '../part.js';
 
 export interface WebSources {
+  /** The status payload (availability online), as JSON text. */
+  status(): string;
   health(): Promise<HealthPayload>;
   /** The metrics registry, when /metrics is served. */
   metrics(): DaemonMetrics | undefined;
@@ -75,7 +77,7 @@ export class Web implements Part {
           }
         },
       ],
-      ['/api/status', (_req, res) => this.json(res, JSON.parse(this.status()))],
+      ['/api/status', (_req, res) => send(res, 200, 'application/json', `${this.sources.status()}\n`)],
       ['/api/health', async (_req, res) => this.json(res, await this.sources.health())],
       ['/api/config', (_req, res) => this.json(res, stripSecrets(this.context.config))],
       ['/api/info', (_req, res) => this.json(res, this.info())],
@@ -120,10 +122,6 @@ export class Web implements Part {
 
   private json(res: ServerResponse, body: unknown): void {
     sendJson(res, 200, body);
-  }
-
-  private status(): string {
-    return statusPayload('online', this.context.config, this.context.model.manifest);
   }
 
   private info() {

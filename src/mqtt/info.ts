@@ -1,5 +1,5 @@
-// What the daemon says about itself, retained: `status` (availability) and `info` (zigbee2mqtt's
-// bridge/info: version, model, classes, capabilities, source, outputs). The web API serves the same.
+// What the daemon says about itself in the retained `info` topic (zigbee2mqtt's bridge/info:
+// version, model, classes, capabilities, source, outputs); /api/info serves the same.
 
 import { stripSecrets } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -7,25 +7,8 @@ import type { EngineInfo } from '../engine/types.js';
 import type { ModelManifest } from '../model/manifest.js';
 import { modelId } from '../pipeline/publisher.js';
 import { edgesegVersion } from '../system/version.js';
-import type { InfoPayload, StatusPayload } from './payloads.js';
+import type { InfoPayload } from './payloads.js';
 import type { Topics } from './topics.js';
-
-export type AvailabilityState = StatusPayload['state'];
-
-export function statusPayload(
-  state: AvailabilityState,
-  config: Config,
-  manifest: ModelManifest | undefined,
-): string {
-  const payload: StatusPayload = {
-    state,
-    deviceId: config.device_id,
-    version: edgesegVersion,
-    model: manifest ? modelId(manifest) : config.model,
-    timestamp: new Date().toISOString(),
-  };
-  return JSON.stringify(payload);
-}
 
 export interface DeviceDescription {
   config: Config;
@@ -72,7 +55,7 @@ export function infoPayload({ config, manifest, engine, topics, requests }: Devi
       input: { width: manifest.input.width, height: manifest.input.height },
       classes: manifest.classes.map(({ id, name, color }) => ({ id, name, color })),
     },
-    source: withoutUserinfo(stripSecrets(config).source),
+    source: stripSecrets(config).source,
     capabilities: {
       requests: [...requests].sort(),
       http: http.enabled,
@@ -82,9 +65,4 @@ export function infoPayload({ config, manifest, engine, topics, requests }: Devi
     },
     outputs,
   };
-}
-
-/** rtsp://user:password@camera/stream → rtsp://camera/stream: the info topic is readable by every subscriber. */
-function withoutUserinfo(uri: string): string {
-  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
 }
