@@ -59,7 +59,7 @@ export function checkRemotePatch(patch: ConfigPatch, policy: RemotePolicy): void
     if (isPlainObject(value) && Object.keys(value).every((sub) => isOperationalPath([key, sub]))) continue;
     const reason = LOCK_REASONS[key] ?? 'it decides what runs on the device or where its data goes';
     throw new ConfigError(key, `locked for remote changes: ${reason}`, {
-      hint: `to let config/set change it, add it to remote_config.unlock in ${policy.configFile} (docs/mqtt-api.md, "Remote changes")`,
+      hint: `to let config/set change it, add it to remote_config.unlock in ${policy.configFile}; see "Remote changes" in docs/mqtt-api.md`,
     });
   }
 }

@@ -66,6 +66,7 @@ export const HealthPayloadSchema = z.object({
   timestamp: z.string(),
   version: z.string(),
   deviceId: z.string(),
+  instanceId: z.string().describe('random per run (as in status)'),
   model: z.string(),
   provider: z.string().optional(),
   paused: z.boolean(),

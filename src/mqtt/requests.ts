@@ -100,7 +100,9 @@ export class RequestRouter {
         ...(data === undefined ? {} : { data }),
       };
     } catch (error) {
-      return errorResponse(transaction, errorMessage(error));
+      // The hint says what to do about it (e.g. how to unlock a key): it belongs in the answer.
+      const hint = error instanceof UserError && error.hint ? ` (${error.hint})` : '';
+      return errorResponse(transaction, `${errorMessage(error)}${hint}`);
     } finally {
       this.inFlight--;
     }

@@ -71,6 +71,12 @@ test('keys that decide what runs, where data goes or whom the device trusts are 
     const response = await setConfig(config);
     assert.equal(response.status, 'error', JSON.stringify(config));
     assert.match(String(response.error), error);
+    if (/locked/.test(String(response.error)))
+      assert.match(
+        String(response.error),
+        /add it to remote_config\.unlock in .*config\.yaml/,
+        'says how to unlock',
+      );
   }
   assert.equal(await readRemote(), before, 'nothing was persisted');
   // log.level alone is operational.

@@ -67,6 +67,7 @@ export class Health implements Part {
       timestamp: new Date().toISOString(),
       version: edgesegVersion,
       deviceId: config.device_id,
+      instanceId: state.instanceId,
       model: modelId(model.manifest),
       provider: model.info.provider,
       paused: pipeline.paused,
