@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { InfoPayloadSchema, SummaryPayloadSchema } from '../../src/mqtt/payloads.js';
-import { repoRoot } from '../helpers/cli.js';
 import {
   type DaemonProcess,
+  makeModelsDir,
   startDaemonOnline,
   testConfig,
   verticalBand,
@@ -24,7 +24,6 @@ import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
 const BASE = 'edgeseg/cam-ha';
 const NODE = 'homeassistant/+/edgeseg_cam-ha/+/config';
 const STALE = 'homeassistant/sensor/edgeseg_cam-ha/class_from_an_old_model/config';
-const MODEL = join(repoRoot, 'models/synthetic-road-fcn8s');
 let dir: string;
 let configPath: string;
 let broker: Mosquitto;
@@ -67,7 +66,7 @@ before(async () => {
     join(dir, 'config.yaml'),
     testConfig(dir, broker.url, {
       device_id: 'cam-ha',
-      model: MODEL,
+      model: join(await makeModelsDir(dir), 'road-a'),
       mqtt: { url: broker.url },
       homeassistant: { enabled: true, state_interval_ms: 1000 },
       regions: [verticalBand('left-half', 0, 0.5), verticalBand('right-half', 0.5, 1)],
@@ -148,8 +147,9 @@ test('info: retained, schema-valid, republished after a config change; a vanishe
 });
 
 test('another model with other classes: the vanished class is removed, the new one announced, info updated', async () => {
-  const other = join(dir, 'renamed-model');
-  await cp(MODEL, other, { recursive: true });
+  // A model is switched by its folder name inside models_dir (here the folder of road-a).
+  const other = join(dir, 'models', 'renamed');
+  await cp(join(dir, 'models', 'road-a'), other, { recursive: true });
   const manifest = JSON.parse(await readFile(join(other, 'manifest.json'), 'utf8'));
   manifest.name = 'renamed-classes';
   manifest.classes = manifest.classes.map((c: { name: string }) =>
@@ -162,7 +162,7 @@ test('another model with other classes: the vanished class is removed, the new o
     (m) => m.topic === `${BASE}/info` && modelName(m) === 'renamed-classes',
     60_000,
   );
-  await configSet({ model: other }, 'ha-2');
+  await configSet({ model: 'renamed' }, 'ha-2');
   const info = InfoPayloadSchema.parse(json((await republished).payload));
   assert.ok(info.model.classes.some((c) => c.name === 'pedestrian'));
   const retained = await discoveryUntil(
