@@ -78,15 +78,15 @@ export class Web implements Part {
         },
       ],
       ['/api/status', (_req, res) => send(res, 200, 'application/json', `${this.sources.status()}\n`)],
-      ['/api/health', async (_req, res) => this.json(res, await this.sources.health())],
-      ['/api/config', (_req, res) => this.json(res, stripSecrets(this.context.config))],
-      ['/api/info', (_req, res) => this.json(res, this.info())],
+      ['/api/health', async (_req, res) => sendJson(res, 200, await this.sources.health())],
+      ['/api/config', (_req, res) => sendJson(res, 200, stripSecrets(this.context.config))],
+      ['/api/info', (_req, res) => sendJson(res, 200, this.info())],
       [
         '/api/stats',
         (_req, res) =>
-          latest ? this.json(res, latest) : sendJson(res, 503, { error: 'no frame processed yet' }),
+          latest ? sendJson(res, 200, latest) : sendJson(res, 503, { error: 'no frame processed yet' }),
       ],
-      ['/api/timeline', (_req, res) => this.json(res, timeline.payload())],
+      ['/api/timeline', (_req, res) => sendJson(res, 200, timeline.payload())],
     ]);
     if (metrics)
       routes.set('/metrics', async (_req, res) =>
@@ -118,10 +118,6 @@ export class Web implements Part {
   private page(res: ServerResponse): void {
     res.setHeader('Content-Security-Policy', LIVE_PAGE.contentSecurityPolicy);
     send(res, 200, 'text/html; charset=utf-8', LIVE_PAGE.html);
-  }
-
-  private json(res: ServerResponse, body: unknown): void {
-    sendJson(res, 200, body);
   }
 
   private info() {
