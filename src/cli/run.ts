@@ -14,8 +14,7 @@ import {
   mergePatch,
   readConfigFile,
 } from '../config/load.js';
-import { startDaemon } from '../daemon/boot.js';
-import type { Controller } from '../daemon/controller.js';
+import { type DaemonHandle, startDaemon } from '../daemon/boot.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
 import { webAddresses } from '../mqtt/info.js';
 import { UserError } from '../system/errors.js';
@@ -48,7 +47,7 @@ export function register(program: Command): void {
           hint: 'edgeseg run --demo starts everything on this machine',
         });
       let broker: EmbeddedBroker | undefined;
-      let daemon: Controller | undefined;
+      let daemon: DaemonHandle | undefined;
       onShutdown(
         async () => {
           await daemon?.stop();
@@ -87,7 +86,7 @@ export function register(program: Command): void {
             `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
               (http.enabled ? `  live page:    ${webAddresses(http).page}\n` : '') +
               `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
-              `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.topics.base}/#' -v\n` +
+              `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
               `  stop: Ctrl-C\n\n`,
           );
         }

@@ -333,6 +333,15 @@ export const ConfigSchema = z
           .describe(
             'locked keys config/set may change too, by name (e.g. [source]); see docs/mqtt-api.md, "Remote changes"',
           ),
+        mqtt_probation_s: z
+          .number()
+          .int()
+          .min(5)
+          .max(86_400)
+          .default(300)
+          .describe(
+            'with mqtt unlocked: MQTT settings from a remote change that do not connect within this long are set aside and the daemon restarts on the local ones',
+          ),
       })
       .strict()
       .prefault({})

@@ -63,6 +63,11 @@ export class Controller {
   private source: FrameSource | undefined;
   private health: Health | undefined;
   private readonly state: DaemonState;
+  private markConnected: () => void = () => {};
+  /** Resolves the first time the MQTT connection is up. */
+  readonly connected = new Promise<void>((resolve) => {
+    this.markConnected = resolve;
+  });
 
   constructor(private readonly options: ControllerOptions) {
     this.config = options.config;
@@ -138,7 +143,10 @@ export class Controller {
         payload: statusPayload('offline', { config, manifest: engine.manifest, state: this.state }),
       },
       {
-        onConnect: () => this.bus.emit('mqttConnected'),
+        onConnect: () => {
+          this.markConnected();
+          this.bus.emit('mqttConnected');
+        },
         onMessage: (topic, payload) => this.bus.emit('mqttMessage', topic, payload),
       },
       logger,
@@ -257,6 +265,7 @@ export class Controller {
         const previous = controller.config;
         controller.config = next;
         controller.source?.setFpsLimit(next.fps);
+        if (next.log.level !== previous.log.level) controller.logger.level = next.log.level;
         controller.bus.emit('configChanged', next, previous);
       },
     };

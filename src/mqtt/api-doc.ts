@@ -101,7 +101,10 @@ A persisted change that no longer fits (the local file changed, a key was locked
 which the daemon cannot start (a model that does not load) is set aside as
 \`remote-config.rejected-<time>.json\` in \`state_dir\` (the last five are kept): the device starts from
 its local file and \`status\`/\`health\` say what was rejected and why (\`rejectedRemoteConfig\`,
-\`problems\`). A bad remote change can make the device run its local config, never stop it.
+\`problems\`). Where the local file unlocks \`mqtt\`, MQTT settings from a remote change that do not
+connect within \`remote_config.mqtt_probation_s\` (default 300 s) are set aside the same way and the
+daemon restarts on the local ones, so a wrong broker address cannot leave a device nobody can
+reach. A bad remote change can make the device run its local config, never stop it.
 
 The broker decides who may publish to \`request/#\` at all: deploy/mosquitto/ has a password file
 and ACL example where only an operator account may send requests (docs/deployment.md, "Who may

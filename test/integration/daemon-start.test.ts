@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { StatusPayloadSchema } from '../../src/mqtt/payloads.js';
 import { json, makeModelsDir, startDaemonProcess, testConfig, writeConfig } from '../helpers/daemon.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/net.js';
 import { makeSuiteDir } from '../helpers/tmp.js';
 
 let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
@@ -68,6 +69,44 @@ test('a persisted change whose model fails to load is set aside; the device star
     const got = await recorder.request(`edgeseg/${device}`, 'config/get', {}, 'g');
     assert.equal((got.data as { config: { fps: number } }).config.fps, 8);
     await recorder.waitFor((m) => m.topic === `edgeseg/${device}/stats`);
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0, daemon.stderr());
+  } finally {
+    daemon.kill();
+    recorder.end();
+  }
+});
+
+test('remote MQTT settings that never connect are set aside after the probation; the device comes back on its local ones', {
+  timeout: 120_000,
+}, async () => {
+  const device = 'cam-probation';
+  const stateDir = join(dir, 'state-probation');
+  await mkdir(stateDir, { recursive: true });
+  // An accepted change (mqtt unlocked locally) to a broker that does not exist.
+  await writeFile(
+    join(stateDir, 'remote-config.json'),
+    JSON.stringify({ mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } }),
+  );
+  const config = await writeConfig(
+    join(dir, 'probation.yaml'),
+    testConfig(dir, broker.url, {
+      device_id: device,
+      state_dir: stateDir,
+      remote_config: { unlock: ['mqtt'], mqtt_probation_s: 5 },
+    }),
+  );
+  const recorder = await Recorder.connect(broker.url, [`edgeseg/${device}/#`]);
+  const daemon = startDaemonProcess(config);
+  try {
+    const online = await recorder.waitFor(
+      (m) => m.topic === `edgeseg/${device}/status` && json(m.payload).state === 'online',
+      60_000,
+    );
+    const status = StatusPayloadSchema.parse(json(online.payload));
+    assert.match(status.rejectedRemoteConfig?.reason ?? '', /did not connect to the broker .* within 5 s/);
+    assert.ok((await readdir(stateDir)).some((name) => name.startsWith('remote-config.rejected-')));
+    assert.match(daemon.stderr(), /restarting on the local MQTT settings/);
     daemon.child.kill('SIGTERM');
     assert.equal(await daemon.exited, 0, daemon.stderr());
   } finally {
