@@ -63,8 +63,7 @@ export class HomeAssistant implements Part {
 
   private connected(): void {
     this.subscribeToOwnTopics();
-    for (const [topic, payload] of this.published)
-      this.context.connection.publish(topic, payload, RETAINED, true);
+    for (const [topic, payload] of this.published) this.context.connection.publish(topic, payload, RETAINED);
   }
 
   private subscribeToOwnTopics(): void {
@@ -78,8 +77,7 @@ export class HomeAssistant implements Part {
     const next = this.desired();
     for (const topic of this.published.keys()) if (!next.has(topic)) this.clear(topic);
     for (const [topic, payload] of next)
-      if (this.published.get(topic) !== payload)
-        this.context.connection.publish(topic, payload, RETAINED, true);
+      if (this.published.get(topic) !== payload) this.context.connection.publish(topic, payload, RETAINED);
     this.published = next;
   }
 
@@ -92,9 +90,12 @@ export class HomeAssistant implements Part {
     if (!homeassistant.enabled) this.clear(this.context.topics.summary);
   }
 
-  /** An empty retained message deletes the retained one (and the entity in Home Assistant). */
+  /**
+   * An empty retained message deletes the retained one (and the entity in Home Assistant). One
+   * dropped while offline is made good at the next connection by the search for stale topics.
+   */
   private clear(topic: string): void {
-    this.context.connection.publish(topic, '', { qos: 1, retain: true }, true);
+    this.context.connection.publish(topic, '', { qos: 1, retain: true });
   }
 
   private schedule(): void {

@@ -35,11 +35,10 @@ export class Info implements Part {
       topics,
       requests: requests.names,
     });
-    connection.publish(
-      topics.info,
-      JSON.stringify(payload),
-      { qos: 1, retain: true, contentType: 'application/json' },
-      true,
-    );
+    connection.publish(topics.info, JSON.stringify(payload), {
+      qos: 1,
+      retain: true,
+      contentType: 'application/json',
+    });
   }
 }
