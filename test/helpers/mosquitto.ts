@@ -195,3 +195,23 @@ export class Recorder {
     this.client.end(true);
   }
 }
+
+/** What a client subscribing now gets as retained messages under `filter` (topic → payload). */
+export async function retainedMessages(
+  url: string,
+  filter: string,
+  settleMs = 1000,
+): Promise<Map<string, Buffer>> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0 });
+  const retained = new Map<string, Buffer>();
+  client.on('message', (topic, payload, packet) => {
+    if (packet.retain) retained.set(topic, payload);
+  });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => client.subscribe(filter, { qos: 1 }, () => resolve()));
+    client.once('error', reject);
+  });
+  await new Promise((resolve) => setTimeout(resolve, settleMs));
+  client.end(true);
+  return retained;
+}
