@@ -7,33 +7,27 @@ import { test } from 'node:test';
 import { readManifest } from '../../src/model/manifest.js';
 import { repoRoot } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mosquitto.js';
-import { freePort } from '../helpers/net.js';
+import { OutputWatcher } from '../helpers/output.js';
 
 test('the demo runs with no broker and no camera, publishes stats from the bundled model, stops on SIGINT', {
   timeout: 120_000,
 }, async () => {
-  const port = await freePort();
+  // Port 0: the demo's broker binds a port of the system's choosing and prints it.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--demo', '--port', String(port)],
+    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--demo', '--port', '0'],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const log = OutputWatcher.stderr(child);
   child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('edgeseg demo running') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    assert.match(stderr, new RegExp(`broker mqtt://127\\.0\\.0\\.1:${port}`), stderr);
-    assert.match(stderr, /edgeseg watch --broker/);
-    const recorder = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['edgeseg/demo/#']);
+    const [, url] = await log.waitFor(/edgeseg demo running: broker (mqtt:\/\/127\.0\.0\.1:\d+)/);
+    assert.match(log.text, /edgeseg watch --broker/);
+    const recorder = await Recorder.connect(url!, ['edgeseg/demo/#']);
     const stats = JSON.parse(
       (await recorder.waitFor((m) => m.topic === 'edgeseg/demo/stats')).payload.toString(),
     );
@@ -45,7 +39,7 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
     assert.ok(stats.regions.lane_ahead);
     recorder.end();
     child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, log.text);
   } finally {
     child.kill('SIGKILL');
   }
