@@ -5,10 +5,10 @@ import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-  parseImageSize,
 } from '../data/cli-options.js';
 import type { TfBackendChoice } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
+import { parseImageSize } from './parse.js';
 
 interface TrainFlags extends DataSourceCliFlags {
   out?: string;
