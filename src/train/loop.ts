@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { mixSeed } from '../data/random.js';
 import type { DataSource } from '../data/types.js';
-import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
+import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
@@ -17,6 +17,7 @@ import {
   saveCheckpoint,
   type TrainingState,
 } from './checkpoints.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
 import { EventFileWriter } from './event-file.js';
 import { encodePreviews } from './previews.js';
 import { type ChannelOrder, trainableVariables, trainStep, validate } from './step.js';
@@ -32,7 +33,7 @@ export interface TrainOptions {
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
   seed?: number;
-  /** Dropout after fc6 and fc7 (default 0.5, the original's). */
+  /** Dropout after fc6 and fc7 (default: the original's, TRAINING_DEFAULTS). */
   dropoutRate?: number;
   /** One weight per class id; 0 for ignored classes. */
   classWeights: Float32Array;
@@ -74,12 +75,12 @@ function formatDuration(seconds: number): string {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const epochs = options.epochs ?? 10;
-  const batchSize = options.batchSize ?? 20;
-  const learningRate = options.learningRate ?? 1e-4;
-  const seed = options.seed ?? 0;
-  const imageSummaryEvery = options.imageSummaryEvery ?? 5;
-  const previewCount = options.previewCount ?? 3;
+  const epochs = options.epochs ?? TRAINING_DEFAULTS.epochs;
+  const batchSize = options.batchSize ?? TRAINING_DEFAULTS.batchSize;
+  const learningRate = options.learningRate ?? TRAINING_DEFAULTS.learningRate;
+  const seed = options.seed ?? TRAINING_DEFAULTS.seed;
+  const imageSummaryEvery = options.imageSummaryEvery ?? TRAINING_DEFAULTS.imageSummaryEvery;
+  const previewCount = options.previewCount ?? TRAINING_DEFAULTS.previewCount;
   const log = options.log ?? (() => {});
   const { source, runDir } = options;
   if (options.resume && options.overwrite)
@@ -120,7 +121,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const dropoutRate =
     typeof state.settings.dropoutRate === 'number'
       ? state.settings.dropoutRate
-      : (options.dropoutRate ?? DEFAULT_DROPOUT_RATE);
+      : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate);
   const variables = trainableVariables(model);
   const classWeights = tf.tensor1d(options.classWeights);
   const events = await EventFileWriter.create(join(runDir, 'logs'));

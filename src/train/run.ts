@@ -10,7 +10,6 @@ import { loadModel } from '../model/checkpoint.js';
 import {
   CAFFE_VGG_NORMALIZATION,
   createFcn8s,
-  DEFAULT_DROPOUT_RATE,
   type FcnConfig,
   TORCHVISION_NORMALIZATION,
 } from '../model/fcn8s.js';
@@ -22,6 +21,7 @@ import { writeFileAtomic } from '../system/fs.js';
 import { edgesegVersion } from '../system/version.js';
 import { checkpointDir, readBestPointer, readLatestPointer, readLatestState } from './checkpoints.js';
 import { readClassWeights, uniformClassWeights } from './class-weights.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
 import { train } from './loop.js';
 import { renderTrainingReport } from './report-html.js';
 import { checkResumeSettings } from './resume-settings.js';
@@ -99,7 +99,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       ? Float32Array.from(recordedWeights as number[])
       : uniformClassWeights(source.classes);
 
-  const dropoutRate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
+  const dropoutRate = options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate;
   const settings = {
     // A plugin module's path absolute, so that --resume finds it from any folder.
     dataSource: isBuiltInDataSource(options.dataSource) ? options.dataSource : resolve(options.dataSource),
