@@ -142,7 +142,7 @@ install -d -m 0750 "$STATE" "${STATE}/engine-cache" "${STATE}/models"
 # The app: replace /opt/edgeseg's code wholesale, keep nothing stale.
 rm -rf "${PREFIX}/dist" "${PREFIX}/models" "${PREFIX}/docs"
 cp -R "${RELEASE_DIR}/dist" "${RELEASE_DIR}/models" "${RELEASE_DIR}/docs" "$PREFIX/"
-install -m 0644 "${RELEASE_DIR}/package.json" "${RELEASE_DIR}/package-lock.json" "${RELEASE_DIR}/.npmrc" "$PREFIX/"
+install -m 0644 "${RELEASE_DIR}/package.json" "${RELEASE_DIR}/package-lock.json" "$PREFIX/"
 
 if [ -n "$native_from" ]; then
   [ -d "$native_from" ] || fail "--native $native_from is not a folder"
