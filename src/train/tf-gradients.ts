@@ -11,13 +11,19 @@
 
 import { register } from 'node:module';
 
+// Relative imports inside the ES-module build are answered without asking Node's resolver (every
+// one is a .js file named without its extension, in tfjs-core 4.22): each hook call crosses to the loader
+// thread and back, and the build has about 2,400 of them.
 const TFJS_CORE_ESM_HOOK = `
 const DIST = '/node_modules/@tensorflow/tfjs-core/dist/';
 const isEsmBuild = (url) => url.includes(DIST) && !/\\/tf-core[^/]*\\.js$/.test(url);
 export async function resolve(specifier, context, nextResolve) {
-  const fromEsmBuild = context.parentURL !== undefined && isEsmBuild(context.parentURL);
-  const extensionless = fromEsmBuild && specifier.startsWith('.') && !specifier.endsWith('.js');
-  const resolved = await nextResolve(extensionless ? specifier + '.js' : specifier, context);
+  const parent = context.parentURL;
+  if (parent !== undefined && isEsmBuild(parent) && specifier.startsWith('.')) {
+    const url = new URL(specifier.endsWith('.js') ? specifier : specifier + '.js', parent).href;
+    return { url, format: 'module', shortCircuit: true };
+  }
+  const resolved = await nextResolve(specifier, context);
   return isEsmBuild(resolved.url) ? { ...resolved, format: 'module' } : resolved;
 }`;
 
