@@ -31,7 +31,7 @@ async function verify(text: string): Promise<{ status: number | null; output: st
 test('the unit is a notify service with a watchdog, restarts and hardening', () => {
   for (const line of [
     'Type=notify',
-    'NotifyAccess=all',
+    'NotifyAccess=main',
     'WatchdogSec=30',
     'Restart=on-failure',
     'User=edgeseg',
