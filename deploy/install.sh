@@ -177,7 +177,7 @@ fi
 chown -R edgeseg:edgeseg "$STATE"
 if [ "$run_npm" -eq 1 ]; then
   # Production dependencies only. dist/ ships built, so no lifecycle scripts (the package's own
-  # `prepare` would need the dev-only TypeScript compiler); sharp and onnxruntime-node use their
+  # `prepare` would need the dev-only TypeScript compiler); sharp, koffi and onnxruntime-node use their
   # prebuilt binaries, and native/ builds the CUDA/TensorRT onnxruntime for Jetson.
   (cd "$PREFIX" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
 fi

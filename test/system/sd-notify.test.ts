@@ -1,44 +1,15 @@
-// sd_notify for real: a unix datagram socket that python3 binds the way systemd binds its notify
-// socket (SO_PASSCRED, so each datagram carries the sender's PID, which NotifyAccess=main checks)
-// receives what the notifier sends from this very process.
+// sd_notify for real: a unix datagram socket bound the way systemd binds its notify socket
+// (SO_PASSCRED, so each datagram carries the sender's PID, which NotifyAccess=main checks) receives
+// what the notifier sends from this very process.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { pino } from 'pino';
 import { createSdNotifier } from '../../src/system/sd-notify.js';
-import { OutputWatcher } from '../helpers/output.js';
+import { listenNotifySocket } from '../helpers/notify-socket.js';
 import { makeTempDir } from '../helpers/tmp.js';
-
-const LISTENER = `
-import socket, struct, sys
-path = sys.argv[1]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind("\\0" + path[1:] if path.startswith("@") else path)
-print("ready", flush=True)
-while True:
-    data, ancillary, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))
-    pid = [struct.unpack("iII", d[:12])[0] for level, kind, d in ancillary
-           if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS]
-    print(f"from {pid[0] if pid else '?'}: {data.decode().replace(chr(10), '|')}", flush=True)
-`;
-
-const listeners: ChildProcess[] = [];
-after(() => {
-  for (const listener of listeners) listener.kill();
-});
-
-/** A notify socket at `path` ('@name' for an abstract one); resolves once it is bound. */
-async function listen(path: string): Promise<OutputWatcher> {
-  const listener = spawn('python3', ['-c', LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
-  listeners.push(listener);
-  const received = new OutputWatcher(listener.stdout);
-  await received.waitFor(/^ready$/m, { timeoutMs: 20_000 });
-  return received;
-}
 
 /** A logger whose lines the test can read. */
 function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -54,7 +25,7 @@ function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, u
 
 test('READY, WATCHDOG, STATUS and STOPPING reach NOTIFY_SOCKET from this process, so NotifyAccess=main accepts them', async () => {
   const socketPath = join(await makeTempDir(), 'notify.sock');
-  const received = await listen(socketPath);
+  const received = await listenNotifySocket(socketPath);
   const notifier = await createSdNotifier({ NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '10000000' });
   assert.equal(notifier.enabled, true);
   assert.equal(notifier.watchdogIntervalMs, 5000);
@@ -71,7 +42,7 @@ test('READY, WATCHDOG, STATUS and STOPPING reach NOTIFY_SOCKET from this process
 
 test('an abstract NOTIFY_SOCKET (@name) is reached too', async () => {
   const name = `@edgeseg-test-notify-${process.pid}`;
-  const received = await listen(name);
+  const received = await listenNotifySocket(name);
   const notifier = await createSdNotifier({ NOTIFY_SOCKET: name });
   notifier.ready();
   await received.waitFor(new RegExp(`^from ${process.pid}: READY=1$`, 'm'));
