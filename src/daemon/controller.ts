@@ -2,9 +2,11 @@
 // frame source and one extension per behaviour), starts them in order and stops them in reverse.
 // It is the only place that wires concrete parts together (zigbee2mqtt's controller.ts).
 
+import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { createFrameSource } from '../capture/create.js';
 import type { FrameSource } from '../capture/types.js';
+import type { RejectedRemoteConfig, RemoteConfigStore } from '../config/remote-store.js';
 import type { Config } from '../config/schema.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import { RequestRouter } from '../mqtt/requests.js';
@@ -14,20 +16,31 @@ import { modelId } from '../pipeline/publisher.js';
 import { BurstLogger } from '../system/burst-log.js';
 import type { Logger } from '../system/log.js';
 import { createSdNotifier, type SdNotifier } from '../system/sd-notify.js';
-import type { DaemonContext } from './context.js';
+import type { DaemonContext, DaemonState } from './context.js';
 import { EventBus } from './event-bus.js';
 import { Availability, statusPayload } from './extensions/availability.js';
 import { Control } from './extensions/control.js';
 import { Frames } from './extensions/frames.js';
 import { Health } from './extensions/health.js';
-import { RemoteConfig, type RemoteConfigState } from './extensions/remote-config.js';
+import { RemoteConfig } from './extensions/remote-config.js';
 import { Requests } from './extensions/requests.js';
 import { Watchdog } from './extensions/watchdog.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
 
-export interface ControllerOptions extends RemoteConfigState {
+export interface ControllerOptions {
+  /** The running config: the local file with the accepted remote changes. */
   config: Config;
+  /** The local file with environment overrides, and its validated form. */
+  base: Record<string, unknown>;
+  baseConfig: Config;
+  /** Accepted remote changes, as sent. */
+  remote: Record<string, unknown>;
+  /** Where the local config came from, for error messages (a file path, or "demo config"). */
+  origin: string;
+  store: RemoteConfigStore;
+  /** A persisted remote change set aside at this start. */
+  rejected?: RejectedRemoteConfig | undefined;
   logger: Logger;
 }
 
@@ -45,6 +58,12 @@ export class Controller {
   private loop: FrameLoop | undefined;
   private source: FrameSource | undefined;
   private health: Health | undefined;
+  private readonly state: DaemonState;
+  private markConnected: () => void = () => {};
+  /** Resolves the first time the MQTT connection is up. */
+  readonly connected = new Promise<void>((resolve) => {
+    this.markConnected = resolve;
+  });
 
   constructor(private readonly options: ControllerOptions) {
     this.config = options.config;
@@ -52,6 +71,15 @@ export class Controller {
     this.bursts = new BurstLogger(this.logger);
     this.topics = topicsFor(this.config.mqtt.base_topic, this.config.device_id);
     this.inference = new Inference(() => this.config, this.bus, this.logger);
+    this.state = {
+      instanceId: randomBytes(6).toString('hex'),
+      rejectedRemoteConfig: options.rejected,
+      duplicate: undefined,
+    };
+  }
+
+  get instanceId(): string {
+    return this.state.instanceId;
   }
 
   /** Loads and warms the model, connects MQTT, starts capture, then tells systemd READY=1. */
@@ -106,9 +134,15 @@ export class Controller {
     const connection = new MqttConnection(
       config.mqtt,
       config.mqtt.client_id ?? `edgeseg-${config.device_id}`,
-      { topic: this.topics.status, payload: statusPayload('offline', config, engine.manifest) },
       {
-        onConnect: () => this.bus.emit('mqttConnected'),
+        topic: this.topics.status,
+        payload: statusPayload('offline', { config, manifest: engine.manifest, state: this.state }),
+      },
+      {
+        onConnect: () => {
+          this.markConnected();
+          this.bus.emit('mqttConnected');
+        },
         onMessage: (topic, payload) => this.bus.emit('mqttMessage', topic, payload),
       },
       logger,
@@ -120,26 +154,38 @@ export class Controller {
     loop.on('frameError', (error) =>
       this.bursts.warn('frame', 'frame failed; skipped', { err: error.message }),
     );
-    const source = createFrameSource(config.source, {
-      width: config.capture.width,
-      height: config.capture.height,
-      fps: config.fps,
-      loop: config.capture.loop,
-      stallTimeoutMs: config.capture.stall_timeout_ms,
-      backoff: { initialMs: config.capture.backoff_initial_ms, maxMs: config.capture.backoff_max_ms },
-      backend: config.capture.backend,
-      logger,
-    });
+    const { capture } = config;
+    const source = createFrameSource(
+      config.source,
+      {
+        width: capture.width,
+        height: capture.height,
+        fps: config.fps,
+        loop: capture.loop,
+        stallTimeoutMs: capture.stall_timeout_ms,
+        backoff: { initialMs: capture.backoff_initial_ms, maxMs: capture.backoff_max_ms },
+        backend: capture.backend,
+        logger,
+      },
+      { username: capture.username, password: capture.password },
+    );
     this.source = source;
     source.on('frame', (frame) => loop.offer(frame));
     source.on('error', (error) => this.bursts.warn('source', 'frame source problem', { err: error.message }));
+    source.on('state', () => this.bus.emit('stateChanged'));
 
     const context = this.context(connection, sd);
     const availability = new Availability(context);
     this.health = new Health(context);
     const parts: Part[] = [
       availability,
-      new RemoteConfig(context, { base: this.options.base, remote: this.options.remote }),
+      new RemoteConfig(context, {
+        base: this.options.base,
+        baseConfig: this.options.baseConfig,
+        remote: this.options.remote,
+        origin: this.options.origin,
+        store: this.options.store,
+      }),
       new Requests(context),
       new Control(context),
       new Frames(context),
@@ -155,8 +201,11 @@ export class Controller {
     ];
     for (const part of parts) await this.startPart(part);
     sd.ready();
-    sd.status(`segmenting ${config.source} with ${engine.manifest.name} (${engine.info.provider})`);
-    logger.info({ source: config.source, topics: this.topics.base }, 'edgeseg daemon running');
+    sd.status(`segmenting ${source.label} with ${engine.manifest.name} (${engine.info.provider})`);
+    logger.info(
+      { source: source.label, topics: this.topics.base, instanceId: this.state.instanceId },
+      'edgeseg daemon running',
+    );
   }
 
   private async startPart(part: Part): Promise<void> {
@@ -179,9 +228,11 @@ export class Controller {
       connection,
       requests: new RequestRouter(this.config.mqtt.max_payload_bytes),
       sd,
+      state: this.state,
       pipeline: {
         loopStats: () => controller.loop?.stats(),
         sourceStats: () => controller.source?.stats(),
+        sourceState: () => controller.source?.state ?? { state: 'starting', sinceMs: Date.now() },
         get paused() {
           return controller.loop?.isPaused ?? false;
         },

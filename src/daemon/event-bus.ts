@@ -23,6 +23,8 @@ export interface DaemonEvents {
   configChanged: [config: Config, previous: Config];
   /** Another model replaced the running one. */
   modelChanged: [ModelChange];
+  /** The frame source went up or down, or DaemonState changed: status is due again. */
+  stateChanged: [];
 }
 
 export class EventBus extends EventEmitter<DaemonEvents> {

@@ -63,7 +63,12 @@ export class Inference implements Part {
         await this.loop?.replaceSegmenter(segmenter);
         this.engine = engine;
         this.segmenterValue = segmenter;
-        await old?.stop();
+        // The new model runs from here on: a failure to release the old one is logged, not undone.
+        await old
+          ?.stop()
+          .catch((error: unknown) =>
+            this.logger.warn({ err: (error as Error).message }, 'releasing the previous model failed'),
+          );
         this.bus.emit('modelChanged', { manifest: engine.manifest, info: engine.info });
       },
       discard: async () => {

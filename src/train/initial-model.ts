@@ -2,14 +2,9 @@
 // from ONNX for the encoder (--vgg16, which brings torchvision's preprocessing), or random weights.
 
 import type { DataSource } from '../data/types.js';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig, TORCHVISION_NORMALIZATION } from '../model/architecture.js';
 import { loadModel } from '../model/checkpoint.js';
-import {
-  CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
-  type FcnConfig,
-  type FcnModel,
-  TORCHVISION_NORMALIZATION,
-} from '../model/fcn8s.js';
+import { createFcn8s, type FcnModel } from '../model/fcn8s.js';
 import type { ClassInfo } from '../model/manifest.js';
 import { importVgg16Onnx } from '../model/vgg16-import.js';
 import { FileError } from '../system/errors.js';

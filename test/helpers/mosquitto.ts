@@ -23,6 +23,12 @@ export interface BrokerTls {
   client?: { cert: string; key: string };
 }
 
+/** Accounts and an ACL instead of anonymous access (readiness comes from the broker's log, no login). */
+export interface BrokerAuth {
+  passwordFile: string;
+  aclFile: string;
+}
+
 export class Mosquitto {
   private child: ChildProcess | undefined;
   private childLog: OutputWatcher | undefined;
@@ -31,6 +37,7 @@ export class Mosquitto {
     private readonly dir: string,
     private readonly configPath: string,
     readonly tls?: BrokerTls,
+    private readonly auth?: BrokerAuth,
   ) {}
 
   get port(): number {
@@ -47,10 +54,10 @@ export class Mosquitto {
    * Starts a broker on a free loopback port. A free port can be taken by someone else before
    * mosquitto binds it, so a start that fails with "Address already in use" is retried on another.
    */
-  static async start(options: { tls?: BrokerTls } = {}): Promise<Mosquitto> {
+  static async start(options: { tls?: BrokerTls; auth?: BrokerAuth } = {}): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
-    const broker = new Mosquitto(0, dir, join(dir, 'mosquitto.conf'), options.tls);
+    const broker = new Mosquitto(0, dir, join(dir, 'mosquitto.conf'), options.tls, options.auth);
     for (let attempt = 1; ; attempt++) {
       broker.port_ = await freePort();
       await broker.writeConfig();
@@ -61,16 +68,19 @@ export class Mosquitto {
   }
 
   private async writeConfig(): Promise<void> {
-    const { tls } = this;
+    const { tls, auth } = this;
     // Run as root, mosquitto drops to its own user, which cannot read the test's key files;
     // `user root` keeps it as it is (and has no effect when the tests do not run as root).
     const tlsLines = tls
       ? `user root\ncafile ${tls.ca}\ncertfile ${tls.cert}\nkeyfile ${tls.key}\nrequire_certificate ${tls.requireClientCertificate ? 'true' : 'false'}\n`
       : '';
+    const authLines = auth
+      ? `user root\nallow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}\n`
+      : 'allow_anonymous true\n';
     // The log on stderr says when the listener is open ("... running") or why it is not.
     await writeFile(
       this.configPath,
-      `listener ${this.port_} 127.0.0.1\n${tlsLines}allow_anonymous true\npersistence false\nlog_dest stderr\n`,
+      `listener ${this.port_} 127.0.0.1\n${tlsLines}${authLines}persistence false\nlog_dest stderr\n`,
     );
   }
 
@@ -131,6 +141,8 @@ export class Mosquitto {
 export interface Received {
   topic: string;
   payload: Buffer;
+  /** Date.now() when the recorder got it. */
+  receivedAt: number;
 }
 
 /** A subscriber that keeps every message (tests are short) and can wait for a matching one. */
@@ -140,7 +152,7 @@ export class Recorder {
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload) => {
-      const message = { topic, payload };
+      const message = { topic, payload, receivedAt: Date.now() };
       this.messages.push(message);
       this.waiters = this.waiters.filter((waiter) => {
         if (!waiter.match(message)) return true;

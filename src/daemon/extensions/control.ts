@@ -1,5 +1,6 @@
 // Control requests: `pause` stops taking frames (the watchdog is still fed), `resume` starts again.
 
+import { EmptyRequestSchema } from '../../mqtt/requests.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
 
@@ -11,11 +12,11 @@ export class Control implements Part {
   start(): void {
     const { requests, pipeline } = this.context;
     requests
-      .on('pause', async () => {
+      .on('pause', EmptyRequestSchema, async () => {
         pipeline.setPaused(true);
         return { paused: true };
       })
-      .on('resume', async () => {
+      .on('resume', EmptyRequestSchema, async () => {
         pipeline.setPaused(false);
         return { paused: false };
       });

@@ -1,6 +1,7 @@
 // Frames: every processed frame goes out as a mask PNG, a stats JSON and a rate-limited overlay
 // JPEG (pipeline/publisher encodes them); the `snapshot` request asks for one overlay now.
 
+import { EmptyRequestSchema } from '../../mqtt/requests.js';
 import { FramePublisher } from '../../pipeline/publisher.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
@@ -14,7 +15,7 @@ export class Frames implements Part {
   start(): void {
     const { config, model, connection, topics, logger, bus, bursts, requests } = this.context;
     const publisher = new FramePublisher(config, model.manifest, connection, topics, logger);
-    requests.on('snapshot', async () => {
+    requests.on('snapshot', EmptyRequestSchema, async () => {
       publisher.requestSnapshot();
       return { topic: topics.snapshot };
     });

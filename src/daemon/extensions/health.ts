@@ -2,11 +2,16 @@
 // counters, fps, inference time, MQTT reconnects, memory, CPU and board temperatures.
 
 import type { HealthPayload } from '../../mqtt/payloads.js';
+import { EmptyRequestSchema } from '../../mqtt/requests.js';
 import { modelId } from '../../pipeline/publisher.js';
 import { readSystemHealth } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
+import { deviceProblems, sourceStatus } from './availability.js';
+
+/** fps reads 0 once no frame came out for this long (or three frame intervals, if longer). */
+const FPS_STALE_MS = 3000;
 
 export class Health implements Part {
   readonly name = 'health';
@@ -16,7 +21,7 @@ export class Health implements Part {
   constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    this.context.requests.on('health', () => this.payload());
+    this.context.requests.on('health', EmptyRequestSchema, () => this.payload());
     this.schedule();
     // A new interval takes effect at once, not after the old one.
     this.unsubscribe = this.context.bus.subscribe('configChanged', (config, previous) => {
@@ -48,15 +53,21 @@ export class Health implements Part {
   }
 
   async payload(): Promise<HealthPayload> {
-    const { config, pipeline, connection, model } = this.context;
+    const { config, pipeline, connection, model, state } = this.context;
     const loop = pipeline.loopStats();
     const source = pipeline.sourceStats();
+    const sourceState = pipeline.sourceState();
     const mqtt = connection.stats();
     const system = await readSystemHealth();
+    const problems = deviceProblems(config, state, sourceState);
+    // The loop's fps is measured over the last frames; with none coming it would keep its last value.
+    const staleMs = Math.max(FPS_STALE_MS, 3000 / config.fps);
+    const flowing = loop !== undefined && Date.now() - loop.lastFrameOutAtMs < staleMs;
     return {
       timestamp: new Date().toISOString(),
       version: edgesegVersion,
       deviceId: config.device_id,
+      instanceId: state.instanceId,
       model: modelId(model.manifest),
       provider: model.info.provider,
       paused: pipeline.paused,
@@ -67,7 +78,15 @@ export class Health implements Part {
         dropped: (loop?.framesDropped ?? 0) + (source?.framesDropped ?? 0),
         errors: (loop?.frameErrors ?? 0) + (source?.badFrames ?? 0),
       },
-      fps: round2(loop?.fps ?? 0),
+      fps: flowing ? round2(loop.fps) : 0,
+      source: {
+        ...sourceStatus(sourceState),
+        ...(source?.lastFrameAtMs ? { lastFrameAt: new Date(source.lastFrameAtMs).toISOString() } : {}),
+      },
+      degraded: problems.length > 0,
+      problems,
+      ...(state.duplicate ? { duplicate: state.duplicate } : {}),
+      ...(state.rejectedRemoteConfig ? { rejectedRemoteConfig: state.rejectedRemoteConfig } : {}),
       inferenceMs: { p50: round2(loop?.inferenceMsP50 ?? 0), p99: round2(loop?.inferenceMsP99 ?? 0) },
       mqtt: {
         reconnects: mqtt.reconnects,

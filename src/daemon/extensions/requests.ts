@@ -28,13 +28,21 @@ export class Requests implements Part {
     const { topics, requests, connection, bursts } = this.context;
     if (!topic.startsWith(topics.requestPrefix)) return;
     const name = topic.slice(topics.requestPrefix.length);
-    const response = await requests.handle(name, payload);
-    if (response.status === 'error')
-      bursts.warn(`request:${name}`, 'request refused', { request: name, err: response.error });
-    connection.publish(topics.response(name), JSON.stringify(response), {
-      qos: 1,
-      retain: false,
-      contentType: 'application/json',
-    });
+    try {
+      const response = await requests.handle(name, payload);
+      if (response.status === 'error')
+        bursts.warn(`request:${name.slice(0, 64)}`, 'request refused', {
+          request: name.slice(0, 200),
+          err: response.error,
+        });
+      connection.publish(topics.response(name), JSON.stringify(response), {
+        qos: 1,
+        retain: false,
+        contentType: 'application/json',
+      });
+    } catch (error) {
+      // The router answers every request; this is the last guard that keeps a message from ending the process.
+      bursts.error('request-path', 'answering a request failed', { err: (error as Error).message });
+    }
   }
 }
