@@ -20,7 +20,17 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
   // Port 0: the demo's broker and web server bind ports of the system's choosing and print them.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--demo', '--port', '0', '--http-port', '0'],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/index.ts'),
+      'run',
+      '--demo',
+      '--port',
+      '0',
+      '--http-port',
+      '0',
+    ],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,6 +60,8 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
     assert.ok(stats.regions.lane_ahead);
     // From the daemon's own PID, as NotifyAccess=main requires; WATCHDOG=1 once frames flow.
     const from = `from ${child.pid}: `;
+    // More start time asked for while the model loads (a TensorRT build can take minutes).
+    await notifications.waitFor(new RegExp(`^${from}EXTEND_TIMEOUT_USEC=90000000$`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}READY=1$`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}STATUS=segmenting test://synthetic-road`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}WATCHDOG=1$`, 'm'));
