@@ -28,6 +28,8 @@ const LOCK_REASONS: Record<string, string> = {
   models_dir: 'it decides which models a name may load',
   log: 'it decides what the device logs',
   outputs: 'it decides where the device streams its pictures',
+  http: 'it opens a network listener and decides who can reach it',
+  homeassistant: 'it decides where the device publishes (the discovery prefix)',
 };
 
 /** A model given over MQTT: a folder name inside models_dir, never a path. */

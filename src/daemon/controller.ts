@@ -22,12 +22,20 @@ import { Availability, statusPayload } from './extensions/availability.js';
 import { Control } from './extensions/control.js';
 import { Frames } from './extensions/frames.js';
 import { Health } from './extensions/health.js';
+import { HomeAssistant } from './extensions/homeassistant.js';
+import { Info } from './extensions/info.js';
+import { Metrics } from './extensions/metrics.js';
 import { RemoteConfig } from './extensions/remote-config.js';
 import { Requests } from './extensions/requests.js';
 import { VideoOut } from './extensions/video-out.js';
 import { Watchdog } from './extensions/watchdog.js';
+import { Web } from './extensions/web.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
+
+/** Each extension of the start timeout while the model loads, and how long loading may take in all. */
+const LOAD_EXTENSION_MS = 90_000;
+const MAX_LOAD_MS = 60 * 60_000;
 
 export interface ControllerOptions {
   /** The running config: the local file with the accepted remote changes. */
@@ -117,9 +125,9 @@ export class Controller {
     const { logger } = this;
     // libvips' operation cache helps batch jobs, not a months-long daemon: keep memory flat.
     sharp.cache(false);
-    const sd = await createSdNotifier();
+    const sd = await createSdNotifier(process.env, logger);
     this.sd = sd;
-    await this.startPart(this.inference);
+    await this.whileLoading(sd, () => this.startPart(this.inference));
     const engine = this.inference.running;
     logger.info(
       {
@@ -177,7 +185,9 @@ export class Controller {
 
     const context = this.context(connection, sd);
     const availability = new Availability(context);
-    this.health = new Health(context);
+    const health = new Health(context);
+    this.health = health;
+    const metrics = new Metrics(context);
     const parts: Part[] = [
       availability,
       new RemoteConfig(context, {
@@ -191,7 +201,15 @@ export class Controller {
       new Control(context),
       new Frames(context),
       new VideoOut(context),
-      this.health,
+      health,
+      new Info(context),
+      new HomeAssistant(context),
+      metrics,
+      new Web(context, {
+        status: () => availability.payload('online'),
+        health: () => health.payload(),
+        metrics: () => metrics.current,
+      }),
       {
         name: 'mqtt',
         start: () => connection.start(),
@@ -208,6 +226,24 @@ export class Controller {
       { source: source.label, topics: this.topics.base, instanceId: this.state.instanceId },
       'edgeseg daemon running',
     );
+  }
+
+  /**
+   * A first start may build a TensorRT engine for many minutes: systemd is asked for more time in
+   * steps while the model loads (up to MAX_LOAD_MS), so TimeoutStartSec can stay short for the
+   * starts that hang for another reason.
+   */
+  private async whileLoading(sd: SdNotifier, load: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    sd.extendTimeout(LOAD_EXTENSION_MS);
+    const timer = setInterval(() => {
+      if (Date.now() - started < MAX_LOAD_MS) sd.extendTimeout(LOAD_EXTENSION_MS);
+    }, LOAD_EXTENSION_MS / 3);
+    try {
+      await load();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   private async startPart(part: Part): Promise<void> {

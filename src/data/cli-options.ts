@@ -2,7 +2,6 @@
 // and their translation into DataSourceOptions, so the flags are spelled the same everywhere.
 
 import type { Command } from 'commander';
-import { ConfigError } from '../system/errors.js';
 import { DATA_OPTION_KEYS } from './options.js';
 import type { DataSourceOptions, ImageSize } from './types.js';
 
@@ -37,22 +36,6 @@ export function addDataSourceFlags(command: Command, defaultSource?: string): Co
     .option('--split-seed <n>', 'seed of that held-out selection (default 0)')
     .option('--num-training <n>', 'synthetic-road: training scenes (default 2000)')
     .option('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)');
-}
-
-/** How every size flag takes a size and every output prints one: height first. */
-export const SIZE_ORDER = 'HEIGHTxWIDTH, height first (e.g. 160x576: 160 rows, 576 columns)';
-
-/** "HxW" (e.g. 160x576) as an image size, or undefined when it is not one. */
-export function matchImageSize(text: string): ImageSize | undefined {
-  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
-  return match ? { height: Number(match[1]), width: Number(match[2]) } : undefined;
-}
-
-/** Parses "HxW" (e.g. 160x576) into an image size. */
-export function parseImageSize(text: string, flag = '--size'): ImageSize {
-  const size = matchImageSize(text);
-  if (!size) throw new ConfigError(flag, `must be ${SIZE_ORDER}, got ${JSON.stringify(text)}`);
-  return size;
 }
 
 /** The DataSourceOptions for the flags above, plus the command's own size and seed. */
