@@ -28,7 +28,7 @@ test('a malformed --size is reported the same way by every command that takes on
     assert.equal(result.code, 1, `${args[0]}: ${result.stderr}`);
     assert.equal(
       result.stderr.trim(),
-      'edgeseg: --size: must look like HEIGHTxWIDTH (e.g. 160x576), got "160"',
+      'edgeseg: --size: must be HEIGHTxWIDTH, height first (e.g. 160x576: 160 rows, 576 columns), got "160"',
       args[0],
     );
   }
