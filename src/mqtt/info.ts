@@ -43,6 +43,9 @@ export function infoPayload({ config, manifest, engine, topics, requests }: Devi
     outputs.push({ kind: 'http', name: 'stream', address: web.stream });
     if (http.metrics) outputs.push({ kind: 'http', name: 'metrics', address: web.metrics });
   }
+  // The RTP video outputs (their URI grammar has no room for credentials).
+  for (const [index, output] of config.outputs.entries())
+    outputs.push({ kind: 'rtp', name: `${output.content}-${index}`, address: output.uri });
   return {
     deviceId: config.device_id,
     version: edgesegVersion,

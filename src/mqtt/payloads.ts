@@ -142,8 +142,8 @@ export const InfoPayloadSchema = z.object({
     homeassistant: z.boolean().describe('Home Assistant discovery is published'),
   }),
   outputs: z
-    .array(z.object({ kind: z.string().describe('mqtt, http, ...'), name: z.string(), address: z.string() }))
-    .describe('where results go: MQTT topics published and the web addresses'),
+    .array(z.object({ kind: z.string().describe('mqtt, http, rtp'), name: z.string(), address: z.string() }))
+    .describe('where results go: MQTT topics published, the web addresses and the RTP video outputs'),
 });
 export type InfoPayload = z.infer<typeof InfoPayloadSchema>;
 

@@ -92,12 +92,16 @@ test('the info payload names the source without its password', () => {
   };
   const info = InfoPayloadSchema.parse(
     infoPayload({
-      config: config(),
+      config: config({ outputs: [{ uri: 'rtp://192.0.2.20:5004' }] }),
       manifest,
       engine,
       topics,
       requests: ['health', 'config/get'],
     }),
+  );
+  assert.deepEqual(
+    info.outputs.filter((output) => output.kind === 'rtp'),
+    [{ kind: 'rtp', name: 'overlay-0', address: 'rtp://192.0.2.20:5004' }],
   );
   assert.match(info.source, /^rtsp:\/\/.*192\.0\.2\.7:554\/stream\?x=1$/);
   assert.doesNotMatch(JSON.stringify(info), /s3cret/);
