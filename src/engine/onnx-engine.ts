@@ -1,14 +1,17 @@
 // InferenceEngine over onnxruntime-node: walks the execution-provider chain (tensorrt → cuda → cpu),
 // records why each provider was skipped, checks the manifest against the graph, warms up, and runs
-// frames over input/output tensors that wrap reused buffers.
+// frames over input tensors that wrap reused buffers.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
+import { createCachedCpuSession } from './model-cache.js';
 import { assertManifestFitsModel, loadModelDir, type ModelDir, type OnnxIo } from './model-dir.js';
+import { sessionOptions } from './session-options.js';
 import type { EngineInfo, EngineOptions, ExecutionProviderName, InferenceEngine } from './types.js';
 
 type OutputArray = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -109,7 +112,6 @@ interface IoSlot {
   inputTensor: ort.Tensor;
   /** For uint8-input models: the float frame is converted into this buffer. */
   uint8Input: Uint8Array | undefined;
-  outputTensor: ort.Tensor | undefined;
 }
 
 export class OnnxEngine implements InferenceEngine {
@@ -120,8 +122,10 @@ export class OnnxEngine implements InferenceEngine {
   private session: ort.InferenceSession | undefined;
   private started: Promise<void> | undefined;
   private engineInfo: EngineInfo | undefined;
-  /** Tensors wrapping each caller buffer, so that a frame never allocates a tensor or an output. */
+  /** Tensors wrapping each caller buffer, so that a frame never allocates an input tensor. */
   private readonly slots = new Map<Float32Array, IoSlot>();
+  /** Wall time of the last run() in session.run. */
+  lastRunMs = 0;
 
   constructor(modelDir: string, options: EngineOptions, model?: ModelDir) {
     this.modelDir = modelDir;
@@ -157,6 +161,7 @@ export class OnnxEngine implements InferenceEngine {
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
     const fallbackReasons: string[] = [];
     const trtVersion = chain.includes('tensorrt') ? await tensorRtVersion() : undefined;
+    let modelCache: EngineInfo['modelCache'] = 'off';
     for (const [index, provider] of chain.entries()) {
       const unavailable = providerUnavailableReason(provider);
       if (unavailable) {
@@ -166,12 +171,23 @@ export class OnnxEngine implements InferenceEngine {
       }
       const providers = chain.slice(index).map((name) => this.providerConfig(name, model, trtVersion));
       try {
-        this.session = await ort.InferenceSession.create(model.onnxPath, {
-          executionProviders: providers,
-          graphOptimizationLevel: 'all',
-          intraOpNumThreads: this.options.intraOpThreads ?? 0,
-          logSeverityLevel: 3,
-        });
+        const options = sessionOptions(this.options, providers);
+        // The optimised-model cache holds CPU kernels only; TensorRT has its own engine cache.
+        const created =
+          provider === 'cpu'
+            ? await createCachedCpuSession(
+                model.onnxPath,
+                model.manifest.files.onnxSha256,
+                options,
+                this.options.optimizedModelCacheDir,
+                this.logger,
+              )
+            : {
+                session: await ort.InferenceSession.create(model.onnxPath, options),
+                modelCache: 'off' as const,
+              };
+        this.session = created.session;
+        modelCache = created.modelCache;
       } catch (error) {
         const bundled = ort.listSupportedBackends().find((backend) => backend.name === provider)?.bundled;
         const note = bundled === false ? ' (not bundled with this onnxruntime-node build; see native/)' : '';
@@ -196,6 +212,7 @@ export class OnnxEngine implements InferenceEngine {
         fallbackReasons,
         inputDims: axes,
         outputDims: [],
+        modelCache,
       };
       break;
     }
@@ -254,29 +271,14 @@ export class OnnxEngine implements InferenceEngine {
       );
     if (this.manifest.input.dtype === 'uint8') {
       const uint8Input = new Uint8Array(expected);
-      slot = { inputTensor: new ort.Tensor('uint8', uint8Input, dims), uint8Input, outputTensor: undefined };
+      slot = { inputTensor: new ort.Tensor('uint8', uint8Input, dims), uint8Input };
     } else {
-      slot = {
-        inputTensor: new ort.Tensor('float32', input, dims),
-        uint8Input: undefined,
-        outputTensor: undefined,
-      };
+      slot = { inputTensor: new ort.Tensor('float32', input, dims), uint8Input: undefined };
     }
     // A caller normally alternates between one or two buffers; bound the map against misuse.
     if (this.slots.size >= 8) this.slots.clear();
     this.slots.set(input, slot);
     return slot;
-  }
-
-  private outputTensorFor(slot: IoSlot): ort.Tensor | undefined {
-    if (slot.outputTensor) return slot.outputTensor;
-    const dims = this.info.outputDims;
-    const size = dims.reduce((a, b) => a * b, 1);
-    const kind = this.manifest.output.kind;
-    // Preallocate only for float outputs; integer class-id outputs come in whatever int type the graph says.
-    if (kind === 'classIds') return undefined;
-    slot.outputTensor = new ort.Tensor('float32', new Float32Array(size), dims);
-    return slot.outputTensor;
   }
 
   async run(input: Float32Array): Promise<OutputArray> {
@@ -287,15 +289,12 @@ export class OnnxEngine implements InferenceEngine {
       // +0.5 then the Uint8Array's truncation rounds the (non-negative) interpolated pixel.
       for (let i = 0; i < input.length; i++) bytes[i] = input[i]! + 0.5;
     }
-    const outputName = this.manifest.output.name;
-    const feeds = { [this.manifest.input.name]: slot.inputTensor };
-    const outputTensor = this.outputTensorFor(slot);
-    if (outputTensor) {
-      await session.run(feeds, { [outputName]: outputTensor });
-      return outputTensor.data as Float32Array;
-    }
-    const results = await session.run(feeds);
-    return results[outputName]!.data as OutputArray;
+    // No preallocated output: onnxruntime-node 1.30 copies every output into a new ArrayBuffer
+    // even when the caller passes one, so a preallocated tensor would only add a throwaway write.
+    const started = performance.now();
+    const results = await session.run({ [this.manifest.input.name]: slot.inputTensor });
+    this.lastRunMs = performance.now() - started;
+    return results[this.manifest.output.name]!.data as OutputArray;
   }
 
   async stop(): Promise<void> {

@@ -3,23 +3,35 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { OnnxEngine } from './onnx-engine.js';
-import { serializeError, type WorkerData, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
+import {
+  type RawOutput,
+  serializeError,
+  type WorkerData,
+  type WorkerReply,
+  type WorkerRequest,
+} from './worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('onnx-worker must run in a worker thread');
 const { modelDir, options } = workerData as WorkerData;
 const engine = new OnnxEngine(modelDir, options);
 /**
- * Per slot: the shared input/output views (registered once) and a private input copy, because the
- * native binding rejects tensors over SharedArrayBuffer memory. The copy happens on this thread.
+ * Per slot: the shared input view (registered once) and a private copy, because the native binding
+ * rejects tensors over SharedArrayBuffer memory. The copy happens on this thread.
  */
-const slots = new Map<
-  number,
-  { shared: Float32Array; input: Float32Array; output: Float32Array | undefined }
->();
+const slots = new Map<number, { shared: Float32Array; input: Float32Array }>();
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
+}
+
+/** The output's own ArrayBuffer when the array spans all of it (then it moves without a copy). */
+function transferable(output: RawOutput): RawOutput {
+  const exact =
+    output.buffer instanceof ArrayBuffer &&
+    output.byteOffset === 0 &&
+    output.byteLength === output.buffer.byteLength;
+  return exact ? output : output.slice();
 }
 
 try {
@@ -39,24 +51,14 @@ port.on('message', async (message: WorkerRequest) => {
   try {
     let slot = slots.get(message.slot);
     if (!slot) {
-      if (!message.input) throw new Error(`slot ${message.slot} used before its buffers were sent`);
+      if (!message.input) throw new Error(`slot ${message.slot} used before its buffer was sent`);
       const shared = new Float32Array(message.input);
-      slot = {
-        shared,
-        input: new Float32Array(shared.length),
-        output: message.output ? new Float32Array(message.output) : undefined,
-      };
+      slot = { shared, input: new Float32Array(shared.length) };
       slots.set(message.slot, slot);
     }
     slot.input.set(slot.shared);
-    const output = await engine.run(slot.input);
-    if (slot.output && output instanceof Float32Array) {
-      slot.output.set(output);
-      reply({ type: 'done', id: message.id });
-    } else {
-      const copy = output.slice();
-      reply({ type: 'done', id: message.id, output: copy }, [copy.buffer as ArrayBuffer]);
-    }
+    const output = transferable(await engine.run(slot.input));
+    reply({ type: 'done', id: message.id, output, runMs: engine.lastRunMs }, [output.buffer as ArrayBuffer]);
   } catch (error) {
     reply({ type: 'failed', id: message.id, error: serializeError(error) });
   }

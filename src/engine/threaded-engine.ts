@@ -1,7 +1,7 @@
 // InferenceEngine that runs onnxruntime in a worker thread. onnxruntime-node's run() executes on
 // the calling JS thread (its promise only defers the call), so in-process inference blocks decode,
-// pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs and
-// float outputs travel through SharedArrayBuffers registered once per buffer: no per-frame copies.
+// pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs travel
+// through SharedArrayBuffers registered once per buffer; outputs come back transferred, not copied.
 
 import { Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
@@ -15,12 +15,11 @@ interface Slot {
   shared: Float32Array;
   /** The caller's buffer must be copied into `shared` before each run. */
   copyIn: boolean;
-  output: Float32Array | undefined;
   registered: boolean;
 }
 
 interface Pending {
-  resolve: (output: RawOutput | undefined) => void;
+  resolve: (output: RawOutput) => void;
   reject: (error: Error) => void;
 }
 
@@ -48,6 +47,8 @@ export class ThreadedOnnxEngine implements InferenceEngine {
   private readonly slots = new Map<Float32Array, Slot>();
   private readonly pending = new Map<number, Pending>();
   private nextRequest = 0;
+  /** session.run's time on the worker for the last completed run (no thread hand-off). */
+  lastRunMs = 0;
   private stopped: (() => void) | undefined;
 
   constructor(modelDir: string, options: EngineOptions) {
@@ -96,6 +97,7 @@ export class ThreadedOnnxEngine implements InferenceEngine {
             void worker.terminate();
             break;
           case 'done':
+            this.lastRunMs = message.runMs;
             this.settle(message.id)?.resolve(message.output);
             break;
           case 'failed':
@@ -144,14 +146,10 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     if (input.length !== size)
       throw new RangeError(`input has ${input.length} values, the model takes ${size}`);
     const isShared = input.buffer instanceof SharedArrayBuffer;
-    const floatOutput = this.manifest.output.kind !== 'classIds';
     slot = {
       id: this.slots.size,
       shared: isShared ? input : new Float32Array(new SharedArrayBuffer(size * 4)),
       copyIn: !isShared,
-      output: floatOutput
-        ? new Float32Array(new SharedArrayBuffer(this.info.outputDims.reduce((a, b) => a * b, 1) * 4))
-        : undefined,
       registered: false,
     };
     this.slots.set(input, slot);
@@ -164,22 +162,13 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     const slot = this.slotFor(input);
     if (slot.copyIn) slot.shared.set(input);
     const id = this.nextRequest++;
-    const result = new Promise<RawOutput | undefined>((resolve, reject) =>
-      this.pending.set(id, { resolve, reject }),
-    );
+    const result = new Promise<RawOutput>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     if (slot.registered) worker.postMessage({ type: 'run', id, slot: slot.id });
     else {
-      worker.postMessage({
-        type: 'run',
-        id,
-        slot: slot.id,
-        input: slot.shared.buffer as SharedArrayBuffer,
-        ...(slot.output ? { output: slot.output.buffer as SharedArrayBuffer } : {}),
-      });
+      worker.postMessage({ type: 'run', id, slot: slot.id, input: slot.shared.buffer as SharedArrayBuffer });
       slot.registered = true;
     }
-    const output = await result;
-    return output ?? slot.output!;
+    return result;
   }
 
   async stop(): Promise<void> {

@@ -24,6 +24,11 @@ export interface EngineInfo {
   inputDims: number[];
   /** Dims of the raw output returned by run(), learned from the warm-up run. */
   outputDims: number[];
+  /**
+   * The optimised-model cache at this start: 'hit' (loaded the cached optimised graph), 'built'
+   * (optimised the model and stored the result), 'off' (no cache for this provider or none asked).
+   */
+  modelCache?: 'hit' | 'built' | 'off';
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';
@@ -42,7 +47,18 @@ export interface EngineOptions {
   runtime: 'auto' | 'onnxruntime' | 'tfjs';
   /** Tried in order; cpu is always the last resort for onnxruntime. */
   executionProviders: ExecutionProviderName[];
+  /** onnxruntime intra-op threads; 0 or absent: one per core. */
   intraOpThreads?: number;
+  /**
+   * Whether onnxruntime's pool threads spin while waiting for work (its default, true): lower
+   * latency per operator, but they burn CPU between operators and between frames.
+   */
+  allowSpinning?: boolean;
+  /**
+   * Folder for optimised models (CPU provider): the first start stores the graph onnxruntime
+   * optimised, later starts load it and skip the optimisation (faster, far less peak memory).
+   */
+  optimizedModelCacheDir?: string;
   /**
    * Where onnxruntime runs. onnxruntime-node's run() blocks the thread that calls it. 'main'
    * (default) runs in-process: the fastest on 2 cores, where work overlapping inference only steals
@@ -75,6 +91,11 @@ export interface InferenceEngine {
    * thread). Callers that preprocess into it save a copy per frame.
    */
   createInputBuffer?(): Float32Array;
+  /**
+   * Optional: wall time of the last completed run() inside the engine, without any thread
+   * hand-off (a worker-thread engine measures it on the worker).
+   */
+  readonly lastRunMs?: number;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

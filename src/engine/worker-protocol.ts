@@ -11,7 +11,7 @@ export interface WorkerData {
 }
 
 export type WorkerRequest =
-  | { type: 'run'; id: number; slot: number; input?: SharedArrayBuffer; output?: SharedArrayBuffer }
+  | { type: 'run'; id: number; slot: number; input?: SharedArrayBuffer }
   | { type: 'stop' };
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -19,7 +19,8 @@ export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 export type WorkerReply =
   | { type: 'ready'; manifest: ModelManifest; info: EngineInfo }
   | { type: 'error'; error: SerializedError }
-  | { type: 'done'; id: number; output?: RawOutput }
+  /** `output` is transferred, not copied; `runMs` is session.run's time on the worker. */
+  | { type: 'done'; id: number; output: RawOutput; runMs: number }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'stopped' };
 
