@@ -42,7 +42,7 @@ export const ConfigSchema = z
       .string()
       .default('./state')
       .describe(
-        'where accepted remote configuration and the TensorRT engine cache live (env EDGESEG_STATE_DIR)',
+        'where accepted remote configuration, the optimised-model cache and the TensorRT engine cache live (env EDGESEG_STATE_DIR)',
       ),
     fps: z.number().positive().max(120).default(10).describe('frame-rate limit for processing'),
     capture: z
@@ -83,12 +83,30 @@ export const ConfigSchema = z
           .describe(
             'onnxruntime execution providers, tried in order; each fallback is logged with its reason',
           ),
+        inference_thread: z
+          .enum(['worker', 'main'])
+          .default('worker')
+          .describe(
+            'worker: onnxruntime runs in a worker thread, so capture, MQTT and timers go on during inference and each inference takes the newest frame; main: in-process (blocks the event loop while the model runs)',
+          ),
         intra_op_threads: z
           .number()
           .int()
           .positive()
           .optional()
-          .describe('onnxruntime intra-op threads (default: its own choice)'),
+          .describe('onnxruntime intra-op threads (default: one per core)'),
+        intra_op_spinning: z
+          .boolean()
+          .default(true)
+          .describe(
+            "let onnxruntime's threads spin while they wait for work (its default): a little faster, but they burn CPU between operators and frames; false on a board shared with other work",
+          ),
+        model_cache: z
+          .boolean()
+          .default(true)
+          .describe(
+            'keep the optimised model under <state_dir>/model-cache (CPU provider): later starts skip the optimisation and peak far lower in memory',
+          ),
         tensorrt_fp16: z.boolean().default(true).describe('let TensorRT run in half precision'),
       })
       .strict()

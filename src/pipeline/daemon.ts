@@ -1,7 +1,6 @@
 // The daemon controller: wires config, engine, frame source, frame loop, MQTT and systemd together
 // in one place; starts the parts in order and stops them in reverse (zigbee2mqtt's controller).
 
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { createFrameSource } from '../capture/create.js';
 import type { FrameSource } from '../capture/types.js';
@@ -27,6 +26,7 @@ import { readSystemHealth } from '../system/health.js';
 import type { Logger } from '../system/log.js';
 import { createSdNotifier, type SdNotifier } from '../system/sd-notify.js';
 import { edgesegVersion } from '../system/version.js';
+import { engineOptionsFromConfig } from './engine-config.js';
 import { FrameLoop } from './frame-loop.js';
 import { FramePublisher, modelId } from './publisher.js';
 
@@ -166,14 +166,7 @@ export class Daemon {
   }
 
   private async startEngine(modelDir: string): Promise<InferenceEngine> {
-    const { engine, state_dir } = this.config;
-    const instance = await createEngine(modelDir, {
-      runtime: engine.runtime,
-      executionProviders: engine.execution_providers,
-      ...(engine.intra_op_threads ? { intraOpThreads: engine.intra_op_threads } : {}),
-      tensorrt: { fp16: engine.tensorrt_fp16, engineCacheDir: join(state_dir, 'engine-cache') },
-      logger: this.logger,
-    });
+    const instance = await createEngine(modelDir, engineOptionsFromConfig(this.config, this.logger));
     await instance.start();
     return instance;
   }

@@ -1,6 +1,7 @@
 // Turns a processed frame into MQTT messages: the class mask as a paletted PNG (pixel value =
 // class id) at the configured size, the stats JSON, and a rate-limited overlay JPEG.
 
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/schema.js';
 import { encodeClassMaskPng, renderOverlay, upsampleMaskNearest } from '../engine/segmenter.js';
 import type { ModelManifest } from '../model/manifest.js';
@@ -64,7 +65,6 @@ export class FramePublisher {
         result.letterbox,
       );
     }
-    const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
     if (publish.mask.enabled) {
       this.connection.publish(this.topics.mask, encodeClassMaskPng(mask, maskWidth, maskHeight, classes), {
         qos: publish.mask.qos,
@@ -72,6 +72,8 @@ export class FramePublisher {
         contentType: 'image/png',
       });
     }
+    // Built after the mask went out, so that its latency covers the mask too.
+    const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
     if (publish.stats.enabled) {
       this.connection.publish(this.topics.stats, JSON.stringify(stats), {
         qos: publish.stats.qos,
@@ -111,6 +113,7 @@ export class FramePublisher {
       regions[region.name] = entry;
     }
     const t = result.timings;
+    const publishMs = performance.now() - processed.resultAt;
     return {
       seq,
       captureTime: new Date(frame.captureTimeMs).toISOString(),
@@ -124,8 +127,10 @@ export class FramePublisher {
         queue: round(processed.queueMs, 1),
         preprocess: round(t.preprocessMs, 2),
         inference: round(t.inferenceMs, 2),
+        handoff: round(t.handoffMs, 2),
         postprocess: round(t.postprocessMs, 2),
-        total: round(processed.totalMs, 1),
+        publish: round(publishMs, 2),
+        total: Date.now() - frame.captureTimeMs,
       },
     };
   }
