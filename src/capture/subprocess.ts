@@ -3,7 +3,7 @@
 // exponential backoff when it exits or stalls, and never leaves a child behind on stop().
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { captureCommand, chooseBackend } from './pipelines.js';
+import { type CaptureCommand, captureCommand, chooseBackend } from './pipelines.js';
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
 const KILL_GRACE_MS = 2000;
@@ -45,9 +45,14 @@ export class SubprocessFrameSource extends FrameSource {
     return this.child?.pid;
   }
 
-  private spawnChild(): void {
+  /** The capture command for this source's URI (a subclass may run another frame writer). */
+  protected command(): CaptureCommand {
     const backend = chooseBackend(this.uri, this.options.backend);
-    const { command, args } = captureCommand(this.uri, backend, this.options, this.options.loop);
+    return captureCommand(this.uri, backend, this.options, this.options.loop);
+  }
+
+  private spawnChild(): void {
+    const { command, args } = this.command();
     this.filled = 0;
     this.lastStderr = '';
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

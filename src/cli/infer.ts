@@ -15,6 +15,8 @@ export interface EngineFlags {
   trtFp16?: boolean;
   engineCacheDir?: string;
   inferenceThread?: 'worker' | 'main';
+  spinning?: 'on' | 'off';
+  modelCacheDir?: string;
 }
 
 function positiveInteger(value: string): number {
@@ -23,7 +25,7 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
-/** Adds --runtime, --provider, --threads, --trt-fp16, --engine-cache-dir. */
+/** Adds --runtime, --provider, --threads, --spinning, --model-cache-dir, --trt-fp16, --engine-cache-dir, --inference-thread. */
 export function addEngineFlags(command: Command): Command {
   return command
     .addOption(
@@ -33,12 +35,22 @@ export function addEngineFlags(command: Command): Command {
     )
     .option('--provider <list>', 'onnxruntime execution providers to try in order', 'cpu')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInteger)
+    .addOption(
+      new Option(
+        '--spinning <on|off>',
+        "onnxruntime's threads spin while waiting for work (on: its default, a little faster; off: less CPU)",
+      ).choices(['on', 'off']),
+    )
+    .option(
+      '--model-cache-dir <dir>',
+      'keep the optimised model here; later starts skip the optimisation (CPU)',
+    )
     .option('--trt-fp16', 'TensorRT: allow fp16 kernels')
     .option('--engine-cache-dir <dir>', 'TensorRT: engine cache folder (per model and version inside)')
     .addOption(
       new Option(
         '--inference-thread <where>',
-        'run onnxruntime on the main thread (default; fastest on 2 cores) or in a worker thread (event loop stays free)',
+        'where onnxruntime runs: main thread (infer and eval default) or a worker thread (the event loop stays free; the daemon and bench default)',
       ).choices(['worker', 'main']),
     );
 }
@@ -49,6 +61,8 @@ export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOp
     executionProviders: parseProviders(flags.provider),
     ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
     ...(flags.inferenceThread ? { inferenceThread: flags.inferenceThread } : {}),
+    ...(flags.spinning ? { allowSpinning: flags.spinning === 'on' } : {}),
+    ...(flags.modelCacheDir ? { optimizedModelCacheDir: flags.modelCacheDir } : {}),
     tensorrt: {
       ...(flags.trtFp16 ? { fp16: true } : {}),
       ...(flags.engineCacheDir ? { engineCacheDir: flags.engineCacheDir } : {}),

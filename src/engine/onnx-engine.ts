@@ -126,6 +126,7 @@ export class OnnxEngine implements InferenceEngine {
   private readonly slots = new Map<Float32Array, IoSlot>();
   /** Wall time of the last run() in session.run. */
   lastRunMs = 0;
+  private lastFeeds: Record<string, ort.Tensor> | undefined;
 
   constructor(modelDir: string, options: EngineOptions, model?: ModelDir) {
     this.modelDir = modelDir;
@@ -291,16 +292,30 @@ export class OnnxEngine implements InferenceEngine {
     }
     // No preallocated output: onnxruntime-node 1.30 copies every output into a new ArrayBuffer
     // even when the caller passes one, so a preallocated tensor would only add a throwaway write.
+    this.lastFeeds = { [this.manifest.input.name]: slot.inputTensor };
     const started = performance.now();
-    const results = await session.run({ [this.manifest.input.name]: slot.inputTensor });
+    const results = await session.run(this.lastFeeds);
     this.lastRunMs = performance.now() - started;
     return results[this.manifest.output.name]!.data as OutputArray;
+  }
+
+  async timeRuns(runs: number): Promise<number[]> {
+    const feeds = this.lastFeeds;
+    if (!feeds) throw new Error('OnnxEngine: timeRuns() before any run()');
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await this.rawSession.run(feeds);
+      times.push(performance.now() - started);
+    }
+    return times;
   }
 
   async stop(): Promise<void> {
     const session = this.session;
     this.session = undefined;
     this.slots.clear();
+    this.lastFeeds = undefined;
     this.started = undefined;
     if (session) await session.release();
   }

@@ -49,6 +49,10 @@ port.on('message', async (message: WorkerRequest) => {
     return;
   }
   try {
+    if (message.type === 'timeRuns') {
+      reply({ type: 'timed', id: message.id, times: await engine.timeRuns(message.runs) });
+      return;
+    }
     let slot = slots.get(message.slot);
     if (!slot) {
       if (!message.input) throw new Error(`slot ${message.slot} used before its buffer was sent`);

@@ -19,7 +19,7 @@ interface Slot {
 }
 
 interface Pending {
-  resolve: (output: RawOutput) => void;
+  resolve: (output: RawOutput | number[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -100,6 +100,9 @@ export class ThreadedOnnxEngine implements InferenceEngine {
             this.lastRunMs = message.runMs;
             this.settle(message.id)?.resolve(message.output);
             break;
+          case 'timed':
+            this.settle(message.id)?.resolve(message.times);
+            break;
           case 'failed':
             this.settle(message.id)?.reject(deserializeError(message.error));
             break;
@@ -162,13 +165,29 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     const slot = this.slotFor(input);
     if (slot.copyIn) slot.shared.set(input);
     const id = this.nextRequest++;
-    const result = new Promise<RawOutput>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const result = this.request<RawOutput>(id);
     if (slot.registered) worker.postMessage({ type: 'run', id, slot: slot.id });
     else {
       worker.postMessage({ type: 'run', id, slot: slot.id, input: slot.shared.buffer as SharedArrayBuffer });
       slot.registered = true;
     }
     return result;
+  }
+
+  private request<T extends RawOutput | number[]>(id: number): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.pending.set(id, { resolve: resolve as (value: RawOutput | number[]) => void, reject }),
+    );
+  }
+
+  /** session.run on the worker's last input, `runs` times in a plain loop there (no hand-offs). */
+  timeRuns(runs: number): Promise<number[]> {
+    const worker = this.worker;
+    if (!worker) throw new Error('ThreadedOnnxEngine: timeRuns() before start()');
+    const id = this.nextRequest++;
+    const times = this.request<number[]>(id);
+    worker.postMessage({ type: 'timeRuns', id, runs });
+    return times;
   }
 
   async stop(): Promise<void> {

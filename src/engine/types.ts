@@ -96,6 +96,11 @@ export interface InferenceEngine {
    * hand-off (a worker-thread engine measures it on the worker).
    */
   readonly lastRunMs?: number;
+  /**
+   * Optional: session.run on the last input in a plain loop, `runs` times, nothing else; each run's
+   * wall time. The bare reference `edgeseg bench` measures the pipeline against, on the same session.
+   */
+  timeRuns?(runs: number): Promise<number[]>;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

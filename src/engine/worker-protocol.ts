@@ -12,6 +12,7 @@ export interface WorkerData {
 
 export type WorkerRequest =
   | { type: 'run'; id: number; slot: number; input?: SharedArrayBuffer }
+  | { type: 'timeRuns'; id: number; runs: number }
   | { type: 'stop' };
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -21,6 +22,7 @@ export type WorkerReply =
   | { type: 'error'; error: SerializedError }
   /** `output` is transferred, not copied; `runMs` is session.run's time on the worker. */
   | { type: 'done'; id: number; output: RawOutput; runMs: number }
+  | { type: 'timed'; id: number; times: number[] }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'stopped' };
 

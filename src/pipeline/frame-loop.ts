@@ -34,6 +34,8 @@ export interface FrameLoopStats {
 }
 
 interface LoopEvents {
+  /** A frame was preprocessed and handed to the engine (the pending slot is empty now). */
+  taken: [RgbFrame];
   processed: [ProcessedFrame];
   frameError: [Error];
 }
@@ -58,6 +60,7 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
   private seq = 0;
   /** The pump while it runs; everyone who waits for the loop to drain awaits this one promise. */
   private pumping: Promise<void> | undefined;
+  private pumpActive = false;
   /** Segmenter swaps waiting for the gap between two frames, applied in order. */
   private readonly swaps: Array<{ segmenter: Segmenter; resolve: (old: Segmenter) => void }> = [];
   private readonly counters = {
@@ -105,7 +108,7 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
    */
   replaceSegmenter(segmenter: Segmenter): Promise<Segmenter> {
     const swapped = new Promise<Segmenter>((resolve) => this.swaps.push({ segmenter, resolve }));
-    if (!this.pumping) this.serveSwaps();
+    if (!this.pumpActive) this.serveSwaps();
     return swapped;
   }
 
@@ -156,8 +159,12 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
 
   /** Starts the pump unless it runs; a frame offered as it was ending starts it again. */
   private kick(): void {
-    if (this.pumping) return;
+    // The flag, not the promise: a listener of an event the pump emits before its first await
+    // (taken) may offer a frame while this.pump() has not returned its promise yet.
+    if (this.pumpActive) return;
+    this.pumpActive = true;
     this.pumping = this.pump().finally(() => {
+      this.pumpActive = false;
       this.pumping = undefined;
       this.serveSwaps();
       if (this.running && !this.paused && this.pending) this.kick();
@@ -213,6 +220,7 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
       try {
         const launched = segmenter.launch(segmenter.prepare(frame, this.slotIndex));
         this.slotIndex = 1 - this.slotIndex;
+        this.emit('taken', frame);
         return { launched, queueMs, segmenter };
       } catch (error) {
         this.fail(error, frame);

@@ -130,22 +130,25 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
         );
     });
 
-    await t.test('stats: fractions sum to 1 overall and per region, latency parts add up to the age', async () => {
-      const stats = json((await recorder.waitFor((m) => m.topic === `${BASE}/stats`)).payload);
-      StatsPayloadSchema.parse(stats);
-      StatusPayloadSchema.parse(json(recorder.messages.find((m) => m.topic === `${BASE}/status`)!.payload));
-      const sum = (fractions: unknown) =>
-        Object.values(fractions as Record<string, number>).reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(sum(stats.classFractions) - 1) < 1e-3);
-      assert.ok(Math.abs(sum((stats.regions as Record<string, unknown>).left_half) - 1) < 1e-3);
-      assert.deepEqual(stats.mask, { width: 48, height: 32 });
-      const latency = stats.latencyMs as Record<string, number>;
-      assert.ok(latency.inference! > 0);
-      // The parts of the result's age add up to it (Date.now() gives whole milliseconds).
-      const parts = ['queue', 'preprocess', 'inference', 'handoff', 'postprocess', 'publish'];
-      const partSum = parts.reduce((total, part) => total + latency[part]!, 0);
-      assert.ok(Math.abs(latency.total! - partSum) <= 3, JSON.stringify(latency));
-    });
+    await t.test(
+      'stats: fractions sum to 1 overall and per region, latency parts add up to the age',
+      async () => {
+        const stats = json((await recorder.waitFor((m) => m.topic === `${BASE}/stats`)).payload);
+        StatsPayloadSchema.parse(stats);
+        StatusPayloadSchema.parse(json(recorder.messages.find((m) => m.topic === `${BASE}/status`)!.payload));
+        const sum = (fractions: unknown) =>
+          Object.values(fractions as Record<string, number>).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum(stats.classFractions) - 1) < 1e-3);
+        assert.ok(Math.abs(sum((stats.regions as Record<string, unknown>).left_half) - 1) < 1e-3);
+        assert.deepEqual(stats.mask, { width: 48, height: 32 });
+        const latency = stats.latencyMs as Record<string, number>;
+        assert.ok(latency.inference! > 0);
+        // The parts of the result's age add up to it (Date.now() gives whole milliseconds).
+        const parts = ['queue', 'preprocess', 'inference', 'handoff', 'postprocess', 'publish'];
+        const partSum = parts.reduce((total, part) => total + latency[part]!, 0);
+        assert.ok(Math.abs(latency.total! - partSum) <= 3, JSON.stringify(latency));
+      },
+    );
 
     await t.test('health reports frames flowing and memory', async () => {
       const health = json((await recorder.waitFor((m) => m.topic === `${BASE}/health`)).payload);

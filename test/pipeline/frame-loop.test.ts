@@ -120,6 +120,24 @@ for (const inferenceThread of ['worker', 'main'] as const) {
   });
 }
 
+test('a frame offered as soon as one is taken waits: one frame in the engine, one awaiting post at most', async () => {
+  const { loop, outputs } = await loopOn('worker');
+  let taken = 0;
+  let out = 0;
+  let mostInFlight = 0;
+  loop.on('taken', () => {
+    taken++;
+    mostInFlight = Math.max(mostInFlight, taken - out);
+    if (taken < 12) loop.offer(frame(taken + 1));
+  });
+  loop.on('processed', () => out++);
+  loop.offer(frame(1));
+  await outputs(12);
+  await loop.stop();
+  assert.equal(taken, 12);
+  assert.ok(mostInFlight <= 2, `${mostInFlight} frames were in flight at once`);
+});
+
 test('stop() during replaceSegmenter() (SIGTERM during a model switch) settles both', async () => {
   const { loop, model, processed } = await loopOn('worker');
   const next = new Segmenter(await engine('worker', true));
