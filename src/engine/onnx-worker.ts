@@ -1,15 +1,11 @@
 // Worker-thread side of ThreadedOnnxEngine: owns the onnxruntime session, because onnxruntime-node's
 // run() executes on the calling JS thread; here it blocks this worker, not the main event loop.
+// Runs single inputs (run), timed bare loops (timeRuns) and frame streams (worker-frames).
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { OnnxEngine } from './onnx-engine.js';
-import {
-  type RawOutput,
-  serializeError,
-  type WorkerData,
-  type WorkerReply,
-  type WorkerRequest,
-} from './worker-protocol.js';
+import { transferable, WorkerFrames } from './worker-frames.js';
+import { serializeError, type WorkerData, type WorkerReply, type WorkerRequest } from './worker-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('onnx-worker must run in a worker thread');
@@ -20,18 +16,10 @@ const engine = new OnnxEngine(modelDir, options);
  * rejects tensors over SharedArrayBuffer memory. The copy happens on this thread.
  */
 const slots = new Map<number, { shared: Float32Array; input: Float32Array }>();
+const streams: WorkerFrames[] = [];
 
 function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);
-}
-
-/** The output's own ArrayBuffer when the array spans all of it (then it moves without a copy). */
-function transferable(output: RawOutput): RawOutput {
-  const exact =
-    output.buffer instanceof ArrayBuffer &&
-    output.byteOffset === 0 &&
-    output.byteLength === output.buffer.byteLength;
-  return exact ? output : output.slice();
 }
 
 try {
@@ -43,9 +31,15 @@ try {
 
 port.on('message', async (message: WorkerRequest) => {
   if (message.type === 'stop') {
+    // Open stream ports would keep this thread alive after the session is gone.
+    for (const stream of streams) stream.close();
     await engine.stop();
     reply({ type: 'stopped' });
     port.close();
+    return;
+  }
+  if (message.type === 'openStream') {
+    streams.push(new WorkerFrames(message.port, engine));
     return;
   }
   try {

@@ -4,8 +4,9 @@
 // frame loop, which picks the newest frame the moment the engine is free.
 
 import { performance } from 'node:perf_hooks';
+import type { StreamedResult } from './frame-stream.js';
 import { Postprocessor, type RawOutput } from './postprocess.js';
-import { type Letterbox, Preprocessor, type RgbPixels } from './preprocess.js';
+import { type Letterbox, letterboxFor, Preprocessor, type RgbPixels } from './preprocess.js';
 import type { InferenceEngine, RgbFrame } from './types.js';
 
 export { Postprocessor, upsampleMaskNearest } from './postprocess.js';
@@ -109,22 +110,48 @@ export class Segmenter {
 
   /** Post-processes a launched frame's output. The result's buffers are reused by the next call. */
   finish(launched: LaunchedFrame, rawOutput: RawOutput): SegmentationResult {
+    const postStart = performance.now();
+    return this.postprocess(rawOutput, this.preprocessors[launched.slotIndex]!.letterbox, postStart, {
+      preprocessMs: launched.preprocessMs,
+      inferenceMs: launched.inferenceMs,
+      handoffMs: Math.max(0, postStart - launched.launchedAt - launched.inferenceMs),
+    });
+  }
+
+  /** Post-processes a frame the engine's own thread preprocessed and ran (engine/frame-stream). */
+  finishStreamed(streamed: StreamedResult): SegmentationResult {
+    const postStart = performance.now();
+    const { input } = this.engine.manifest;
+    const { width, height } = streamed.frame;
+    const ranUntil = streamed.takenAtMs + streamed.preprocessMs + streamed.inferenceMs;
+    return this.postprocess(
+      streamed.output,
+      letterboxFor(input.resize, width, height, input.width, input.height),
+      postStart,
+      {
+        preprocessMs: streamed.preprocessMs,
+        inferenceMs: streamed.inferenceMs,
+        // Date.now() on both threads, like the capture time: the parts then add up to the age.
+        handoffMs: Math.max(0, Date.now() - ranUntil),
+      },
+    );
+  }
+
+  private postprocess(
+    rawOutput: RawOutput,
+    letterbox: Letterbox,
+    postStart: number,
+    timings: Omit<StageTimings, 'postprocessMs'>,
+  ): SegmentationResult {
     const post = this.post;
-    const t0 = performance.now();
     post.run(rawOutput);
-    const postprocessMs = performance.now() - t0;
     return {
       classMask: post.classMask,
       width: post.width,
       height: post.height,
       classFractions: post.classFractions,
-      timings: {
-        preprocessMs: launched.preprocessMs,
-        inferenceMs: launched.inferenceMs,
-        handoffMs: Math.max(0, t0 - launched.launchedAt - launched.inferenceMs),
-        postprocessMs,
-      },
-      letterbox: this.preprocessors[launched.slotIndex]!.letterbox,
+      timings: { ...timings, postprocessMs: performance.now() - postStart },
+      letterbox,
       rawOutput,
     };
   }

@@ -3,9 +3,10 @@
 // pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs travel
 // through SharedArrayBuffers registered once per buffer; outputs come back transferred, not copied.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { type Logger, silentLogger } from '../system/log.js';
+import { FrameStream, type FrameStreamHandlers } from './frame-stream.js';
 import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
 import { deserializeError, type RawOutput, type WorkerData, type WorkerReply } from './worker-protocol.js';
 
@@ -178,6 +179,15 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     return new Promise<T>((resolve, reject) =>
       this.pending.set(id, { resolve: resolve as (value: RawOutput | number[]) => void, reject }),
     );
+  }
+
+  /** A stream of frames the worker preprocesses and runs itself, newest first (engine/frame-stream). */
+  openFrameStream(handlers: FrameStreamHandlers): FrameStream {
+    const worker = this.worker;
+    if (!worker) throw new Error('ThreadedOnnxEngine: openFrameStream() before start()');
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ type: 'openStream', port: port2 }, [port2]);
+    return new FrameStream(port1, handlers);
   }
 
   /** session.run on the worker's last input, `runs` times in a plain loop there (no hand-offs). */

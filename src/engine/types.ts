@@ -3,6 +3,7 @@
 
 import type { ModelManifest } from '../model/manifest.js';
 import type { Logger } from '../system/log.js';
+import type { FrameStream, FrameStreamHandlers } from './frame-stream.js';
 
 /** An RGB frame as captured: H×W×3 bytes, row-major. */
 export interface RgbFrame {
@@ -101,6 +102,11 @@ export interface InferenceEngine {
    * wall time. The bare reference `edgeseg bench` measures the pipeline against, on the same session.
    */
   timeRuns?(runs: number): Promise<number[]>;
+  /**
+   * Optional (worker-thread engines): a stream of raw frames that the engine's thread preprocesses
+   * and runs itself, always the newest, without a hop through the calling thread between runs.
+   */
+  openFrameStream?(handlers: FrameStreamHandlers): FrameStream;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

@@ -56,17 +56,21 @@ function cpuMsSince(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-/** `count` frames through the loop with a new frame offered as each one is taken. */
+/**
+ * `count` results from the loop fed by a camera faster than the model: raw frames offered every
+ * `intervalMs` (about half an inference), so a frame is always waiting when the engine frees even
+ * when this thread is late; frames replaced before they were taken are the daemon's drops too.
+ */
 export async function saturatedRound(
   loop: FrameLoop,
   frames: readonly RgbFrame[],
   count: number,
+  intervalMs: number,
   samples: LoopSamples,
 ): Promise<void> {
   let offered = 0;
   let processed = 0;
   const offerNext = () => {
-    if (offered >= count) return;
     const frame = frames[offered++ % frames.length]!;
     loop.offer({ ...frame, captureTimeMs: Date.now() });
   };
@@ -78,20 +82,23 @@ export async function saturatedRound(
     samples.add(result);
     if (++processed === count) finished();
   };
-  loop.on('taken', offerNext);
   loop.on('processed', onProcessed);
   const cpu = process.cpuUsage();
   const started = performance.now();
+  offerNext();
+  const camera = setInterval(offerNext, intervalMs);
   try {
-    offerNext();
     await drive(loop, done);
   } finally {
-    loop.off('taken', offerNext);
+    clearInterval(camera);
     loop.off('processed', onProcessed);
   }
   samples.seconds += (performance.now() - started) / 1000;
   samples.cpuMs += cpuMsSince(cpu);
   samples.frames += count;
+  // Let the frame in flight out before the next round (its result is not counted).
+  await loop.stop();
+  loop.start();
 }
 
 /** The bench camera subprocess (pipeline/bench-camera) read like any capture pipeline. */
