@@ -55,8 +55,10 @@ function variantLines(variant: VariantReport): string[] {
     `  pre+post     median ${ms(variant.prePostMedianMs)}`,
     `  daemon path  ${variant.pipelineFps.toFixed(2)} results/s, CPU ${ms(variant.cpuMsPerFrame.pipeline)}/frame`,
     `  bare session ${variant.bareFps.toFixed(2)} runs/s (median ${ms(variant.bareMedianMs)}), CPU ${ms(variant.cpuMsPerFrame.bare)}/run`,
-    `  daemon path / bare session: ${variant.ratio.toFixed(3)}`,
+    `  daemon path / bare session: ${variant.ratio.toFixed(3)} (median of per-round ratios ${variant.roundRatioMedian.toFixed(3)})`,
   ];
+  if (variant.vsFirstVariant !== 1)
+    lines.push(`  results/s against the first variant, median per round: ${variant.vsFirstVariant.toFixed(3)}`);
   const camera = variant.camera;
   if (camera) {
     const m = camera.meanMs;

@@ -97,9 +97,9 @@ export const ConfigSchema = z
           .describe('onnxruntime intra-op threads (default: one per core)'),
         intra_op_spinning: z
           .boolean()
-          .default(true)
+          .default(false)
           .describe(
-            "let onnxruntime's threads spin while they wait for work (its default): a little faster, but they burn CPU between operators and frames; false on a board shared with other work",
+            "let onnxruntime's threads spin while they wait for work (onnxruntime's own default): they then burn CPU between operators and frames and starve capture, MQTT and the daemon's own thread on a busy board (see docs/inference.md)",
           ),
         model_cache: z
           .boolean()

@@ -57,6 +57,13 @@ export interface VariantReport {
   bareFps: number;
   bareMedianMs: number;
   ratio: number;
+  /**
+   * Median over rounds of each round's daemon-path / bare ratio: the two sides of a round run
+   * back to back, so a burst of load from elsewhere hits one round, not the figure.
+   */
+  roundRatioMedian: number;
+  /** Median over rounds of this variant's results/s over the first variant's in the same round. */
+  vsFirstVariant: number;
   cpuMsPerFrame: { pipeline: number; bare: number };
   camera?: CameraReport;
 }
@@ -121,6 +128,8 @@ interface Running {
   loop: FrameLoop;
   pipeline: LoopSamples;
   bare: { times: number[]; seconds: number; cpuMs: number };
+  /** Per round: daemon-path results/s and bare runs/s. */
+  rounds: Array<{ pipelineFps: number; bareFps: number }>;
   camera?: CameraSamples;
 }
 
@@ -135,7 +144,14 @@ async function startVariant(options: BenchOptions, variant: BenchVariant, first:
   await segmenter.ready();
   const loop = new FrameLoop(segmenter);
   loop.start();
-  return { variant, engine, loop, pipeline: new LoopSamples(), bare: { times: [], seconds: 0, cpuMs: 0 } };
+  return {
+    variant,
+    engine,
+    loop,
+    pipeline: new LoopSamples(),
+    bare: { times: [], seconds: 0, cpuMs: 0 },
+    rounds: [],
+  };
 }
 
 async function timeBare(running: Running, runs: number): Promise<void> {
@@ -170,8 +186,9 @@ function cameraReport(samples: CameraSamples, cameraFps: number): CameraReport {
   };
 }
 
-function variantReport(running: Running, cameraFps: number | undefined): VariantReport {
+function variantReport(running: Running, first: Running, cameraFps: number | undefined): VariantReport {
   const { pipeline: p, bare } = running;
+  const median = (values: number[]) => stageStats(values).medianMs;
   const pipelineFps = p.seconds > 0 ? p.frames / p.seconds : 0;
   const bareFps = bare.seconds > 0 ? bare.times.length / bare.seconds : 0;
   return {
@@ -190,6 +207,8 @@ function variantReport(running: Running, cameraFps: number | undefined): Variant
     bareFps,
     bareMedianMs: stageStats(bare.times).medianMs,
     ratio: bareFps > 0 ? pipelineFps / bareFps : 0,
+    roundRatioMedian: median(running.rounds.map((round) => round.pipelineFps / round.bareFps)),
+    vsFirstVariant: median(running.rounds.map((round, i) => round.pipelineFps / first.rounds[i]!.pipelineFps)),
     cpuMsPerFrame: {
       pipeline: p.frames > 0 ? p.cpuMs / p.frames : 0,
       bare: bare.times.length > 0 ? bare.cpuMs / bare.times.length : 0,
@@ -230,6 +249,7 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
         say(
           `round ${round}/${rounds}, ${entry.variant.label}: daemon path ${perRound} frames, bare session ${perRound} runs`,
         );
+        const before = { frames: entry.pipeline.seconds, bare: entry.bare.seconds };
         // ABBA order: neither side always runs first after the other variant.
         if (round % 2 === 1) {
           await saturatedRound(entry.loop, frames, perRound, intervals.get(entry)!, entry.pipeline);
@@ -238,6 +258,10 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
           await timeBare(entry, perRound);
           await saturatedRound(entry.loop, frames, perRound, intervals.get(entry)!, entry.pipeline);
         }
+        entry.rounds.push({
+          pipelineFps: perRound / (entry.pipeline.seconds - before.frames),
+          bareFps: perRound / (entry.bare.seconds - before.bare),
+        });
       }
     }
     if (options.cameraFps) {
@@ -247,7 +271,7 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
         entry.camera = await cameraRound(entry.loop, frameSize, options.cameraFps, results);
       }
     }
-    const reports = running.map((entry) => variantReport(entry, options.cameraFps));
+    const reports = running.map((entry) => variantReport(entry, running[0]!, options.cameraFps));
     const report: Omit<BenchReport, 'tfjs'> = {
       model: options.modelDir,
       modelInput: `${manifest.input.height}x${manifest.input.width}`,
