@@ -47,7 +47,7 @@ function variantLines(variant: VariantReport): string[] {
   const stage = (name: string, stats: { medianMs: number; p90Ms: number }) =>
     `  ${name.padEnd(12)} median ${ms(stats.medianMs)}  p90 ${ms(stats.p90Ms)}`;
   const lines = [
-    `[${variant.label}] ${variant.engine.runtime}/${variant.engine.provider}, ${variant.frames} frames each side`,
+    `[${variant.label}] ${variant.engine.runtime}/${variant.engine.provider} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
     stage('preprocess', s.preprocess),
     stage('inference', s.inference),
     stage('handoff', s.handoff),
@@ -58,7 +58,9 @@ function variantLines(variant: VariantReport): string[] {
     `  daemon path / bare session: ${variant.ratio.toFixed(3)} (median of per-round ratios ${variant.roundRatioMedian.toFixed(3)})`,
   ];
   if (variant.vsFirstVariant !== 1)
-    lines.push(`  results/s against the first variant, median per round: ${variant.vsFirstVariant.toFixed(3)}`);
+    lines.push(
+      `  results/s against the first variant, median per round: ${variant.vsFirstVariant.toFixed(3)}`,
+    );
   const camera = variant.camera;
   if (camera) {
     const m = camera.meanMs;

@@ -14,7 +14,7 @@ export interface EngineFlags {
   threads?: number;
   trtFp16?: boolean;
   engineCacheDir?: string;
-  inferenceThread?: 'worker' | 'main';
+  inferenceThread?: 'auto' | 'worker' | 'main';
   spinning?: 'on' | 'off';
   modelCacheDir?: string;
 }
@@ -50,8 +50,8 @@ export function addEngineFlags(command: Command): Command {
     .addOption(
       new Option(
         '--inference-thread <where>',
-        'where onnxruntime runs: main thread (infer and eval default) or a worker thread (the event loop stays free; the daemon and bench default)',
-      ).choices(['worker', 'main']),
+        'where onnxruntime runs: main (infer and eval default), worker (the event loop stays free) or auto (worker for a model slower than 40 ms a run: the daemon and bench default)',
+      ).choices(['auto', 'worker', 'main']),
     );
 }
 

@@ -84,10 +84,10 @@ export const ConfigSchema = z
             'onnxruntime execution providers, tried in order; each fallback is logged with its reason',
           ),
         inference_thread: z
-          .enum(['worker', 'main'])
-          .default('worker')
+          .enum(['auto', 'worker', 'main'])
+          .default('auto')
           .describe(
-            'worker: onnxruntime runs in a worker thread, so capture, MQTT and timers go on during inference and each inference takes the newest frame; main: in-process (blocks the event loop while the model runs)',
+            'worker: onnxruntime runs in a worker thread, so capture, MQTT and timers go on during inference and each inference takes the newest frame; main: in-process (blocks the event loop while the model runs); auto: worker when one inference takes 40 ms or more, else main',
           ),
         intra_op_threads: z
           .number()

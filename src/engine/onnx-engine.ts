@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
@@ -214,6 +215,7 @@ export class OnnxEngine implements InferenceEngine {
         inputDims: axes,
         outputDims: [],
         modelCache,
+        thread: isMainThread ? 'main' : 'worker',
       };
       break;
     }

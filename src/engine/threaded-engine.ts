@@ -84,7 +84,7 @@ export class ThreadedOnnxEngine implements InferenceEngine {
           case 'ready':
             ready = true;
             this.manifestValue = message.manifest;
-            this.engineInfo = message.info;
+            this.engineInfo = { ...message.info, thread: 'worker' };
             for (const reason of message.info.fallbackReasons)
               this.logger.warn({ reason }, 'execution provider unavailable, fell back');
             this.logger.info(

@@ -30,6 +30,8 @@ export interface EngineInfo {
    * (optimised the model and stored the result), 'off' (no cache for this provider or none asked).
    */
   modelCache?: 'hit' | 'built' | 'off';
+  /** The JS thread onnxruntime's run() executes on (onnxruntime engines). */
+  thread?: 'main' | 'worker';
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';
@@ -62,11 +64,15 @@ export interface EngineOptions {
   optimizedModelCacheDir?: string;
   /**
    * Where onnxruntime runs. onnxruntime-node's run() blocks the thread that calls it. 'main'
-   * (default) runs in-process: the fastest on 2 cores, where work overlapping inference only steals
-   * cores from onnxruntime's intra-op threads. 'worker' keeps the event loop free during inference
-   * (timers, MQTT, capture pipes) at the cost of that contention.
+   * (default) runs in-process. 'worker' keeps the event loop free during inference (timers, MQTT,
+   * capture pipes) and lets the engine's thread take the newest frame itself; on a busy 2-core
+   * board it also needs one more thread scheduled per frame. 'auto' starts in a worker and moves to
+   * the main thread when a run takes less than AUTO_WORKER_MIN_MS: blocking the event loop that
+   * briefly is harmless and a fast model then keeps its throughput under load.
    */
-  inferenceThread?: 'worker' | 'main';
+  inferenceThread?: 'auto' | 'worker' | 'main';
+  /** For 'auto': the run time (ms) from which a model stays in the worker; default AUTO_WORKER_MIN_MS. */
+  autoWorkerMinMs?: number;
   tensorrt?: TensorRtOptions;
   /** pino-compatible logger; silent when absent. */
   logger?: Logger;

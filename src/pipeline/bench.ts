@@ -208,7 +208,9 @@ function variantReport(running: Running, first: Running, cameraFps: number | und
     bareMedianMs: stageStats(bare.times).medianMs,
     ratio: bareFps > 0 ? pipelineFps / bareFps : 0,
     roundRatioMedian: median(running.rounds.map((round) => round.pipelineFps / round.bareFps)),
-    vsFirstVariant: median(running.rounds.map((round, i) => round.pipelineFps / first.rounds[i]!.pipelineFps)),
+    vsFirstVariant: median(
+      running.rounds.map((round, i) => round.pipelineFps / first.rounds[i]!.pipelineFps),
+    ),
     cpuMsPerFrame: {
       pipeline: p.frames > 0 ? p.cpuMs / p.frames : 0,
       bare: bare.times.length > 0 ? bare.cpuMs / bare.times.length : 0,
@@ -221,8 +223,8 @@ export async function benchModel(options: BenchOptions): Promise<BenchReport> {
   const say = options.onProgress ?? (() => {});
   const variants = options.variants ?? [
     {
-      label: `${options.engine.inferenceThread ?? 'worker'} thread`,
-      engine: { inferenceThread: 'worker', ...pick(options.engine) },
+      label: `${options.engine.inferenceThread ?? 'auto'} thread`,
+      engine: { inferenceThread: 'auto', ...pick(options.engine) },
     },
   ];
   // One engine per variant, all alive, so that rounds can alternate between them.

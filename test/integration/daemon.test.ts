@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -80,6 +80,9 @@ before(async () => {
       state_dir: join(dir, 'state'),
       fps: 8,
       capture: { width: 320, height: 192 },
+      // This small model would run in-process under 'auto': force the worker's frame stream here
+      // (the demo test covers the in-process path).
+      engine: { inference_thread: 'worker' },
       mqtt: { url: broker.url, reconnect_period_ms: 300 },
       publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
       regions: [
@@ -155,6 +158,14 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
       HealthPayloadSchema.parse(health);
       assert.ok((health.frames as Record<string, number>).out! > 0);
       assert.ok((health.rssBytes as number) > 0);
+    });
+
+    await t.test('the optimised model is cached under state_dir for the next start', async () => {
+      const entries = (await readdir(join(dir, 'state', 'model-cache'))).filter(
+        (name) => !name.startsWith('.'),
+      );
+      assert.equal(entries.length, 1, entries.join(', '));
+      assert.ok((await readdir(join(dir, 'state', 'model-cache', entries[0]!))).includes('entry.json'));
     });
 
     await t.test('config/set applies fps live, echoes the transaction and updates config/get', async () => {
