@@ -14,21 +14,23 @@ function key(bits: number): number {
 }
 
 /**
- * Class scores laid out plane after plane (NCHW): class c of pixel i at `c * pixels + i`.
- * Writes the winning class per pixel into `mask` and the number of pixels per class into `counts`.
+ * Writes the winning class per pixel into `mask` and the number of pixels per class into
+ * `counts`. Class c of pixel i is at `i * pixelStride + c * classStride`.
  */
-export function argmaxPlanar(
+function argmaxStrided(
   scores: Float32Array,
   pixels: number,
   numClasses: number,
+  pixelStride: number,
+  classStride: number,
   mask: Uint8Array,
   counts: Int32Array,
 ): void {
   counts.fill(0);
   if (numClasses === 2) {
     let ones = 0;
-    for (let i = 0; i < pixels; i++) {
-      const winner = Number(scores[pixels + i]! > scores[i]!);
+    for (let i = 0, at = 0; i < pixels; i++, at += pixelStride) {
+      const winner = Number(scores[at + classStride]! > scores[at]!);
       mask[i] = winner;
       ones += winner;
     }
@@ -37,10 +39,10 @@ export function argmaxPlanar(
     return;
   }
   const bits = new Int32Array(scores.buffer, scores.byteOffset, scores.length);
-  for (let i = 0; i < pixels; i++) {
-    let bestKey = key(bits[i]!);
+  for (let i = 0, base = 0; i < pixels; i++, base += pixelStride) {
+    let bestKey = key(bits[base]!);
     let bestClass = 0;
-    for (let c = 1, at = i + pixels; c < numClasses; c++, at += pixels) {
+    for (let c = 1, at = base + classStride; c < numClasses; c++, at += classStride) {
       const candidate = key(bits[at]!);
       const better = -Number(candidate > bestKey);
       bestKey ^= (bestKey ^ candidate) & better;
@@ -51,37 +53,18 @@ export function argmaxPlanar(
   }
 }
 
-/** Class scores interleaved per pixel (NHWC): class c of pixel i at `i * numClasses + c`. */
-export function argmaxInterleaved(
+/**
+ * Argmax and class counts over NCHW scores (class c of pixel i at `c * pixels + i`) or NHWC ones
+ * (at `i * numClasses + c`).
+ */
+export function argmaxClasses(
   scores: Float32Array,
+  layout: 'NCHW' | 'NHWC',
   pixels: number,
   numClasses: number,
   mask: Uint8Array,
   counts: Int32Array,
 ): void {
-  counts.fill(0);
-  if (numClasses === 2) {
-    let ones = 0;
-    for (let i = 0, at = 0; i < pixels; i++, at += 2) {
-      const winner = Number(scores[at + 1]! > scores[at]!);
-      mask[i] = winner;
-      ones += winner;
-    }
-    counts[0] = pixels - ones;
-    counts[1] = ones;
-    return;
-  }
-  const bits = new Int32Array(scores.buffer, scores.byteOffset, scores.length);
-  for (let i = 0, at = 0; i < pixels; i++) {
-    let bestKey = key(bits[at++]!);
-    let bestClass = 0;
-    for (let c = 1; c < numClasses; c++) {
-      const candidate = key(bits[at++]!);
-      const better = -Number(candidate > bestKey);
-      bestKey ^= (bestKey ^ candidate) & better;
-      bestClass ^= (bestClass ^ c) & better;
-    }
-    mask[i] = bestClass;
-    counts[bestClass]!++;
-  }
+  if (layout === 'NCHW') argmaxStrided(scores, pixels, numClasses, 1, pixels, mask, counts);
+  else argmaxStrided(scores, pixels, numClasses, numClasses, 1, mask, counts);
 }

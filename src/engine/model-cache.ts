@@ -10,13 +10,13 @@
 // a torn, corrupt or foreign entry is rebuilt, never loaded. The cache never makes a start fail.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { errorMessage } from '../system/errors.js';
-import { fsyncDirectory, sha256File, writeFileAtomic } from '../system/fs.js';
+import { fsyncDirectory, fsyncFile, sha256File, writeFileAtomic } from '../system/fs.js';
 import type { Logger } from '../system/log.js';
 
 const GRAPH_FILE = 'model.onnx';
@@ -154,15 +154,6 @@ async function commitEntry(temp: string, dir: string, key: CacheKey): Promise<vo
     await rm(temp, { recursive: true, force: true });
   }
   await fsyncDirectory(dirname(dir));
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function isAlive(pid: number): boolean {

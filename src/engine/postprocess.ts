@@ -3,7 +3,7 @@
 // per-class probability for MaxF, and nearest upsampling of the mask back onto the frame.
 
 import type { OutputContract } from '../model/manifest.js';
-import { argmaxInterleaved, argmaxPlanar } from './argmax.js';
+import { argmaxClasses } from './argmax.js';
 import { fullFrame, type Letterbox } from './preprocess.js';
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -51,8 +51,7 @@ export class Postprocessor {
       throw new TypeError(`${this.output.kind} output must be float32`);
     else if (raw.length !== pixels * n)
       throw new RangeError(`output has ${raw.length} values, expected ${pixels * n}`);
-    else if (this.output.layout === 'NCHW') argmaxPlanar(raw, pixels, n, this.classMask, this.counts);
-    else argmaxInterleaved(raw, pixels, n, this.classMask, this.counts);
+    else argmaxClasses(raw, this.output.layout, pixels, n, this.classMask, this.counts);
     for (let c = 0; c < n; c++) this.classFractions[c] = this.counts[c]! / pixels;
   }
 
