@@ -11,13 +11,13 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import { errorMessage } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, sha256File, writeFileAtomic } from '../system/fs.js';
 import type { Logger } from '../system/log.js';
+import { createSession, onnxRuntimeVersion, ortPackageDir, type RestampCache } from './ort-binding.js';
 
 const GRAPH_FILE = 'model.onnx';
 const WEIGHTS_FILE = 'weights.bin';
@@ -62,8 +62,7 @@ let nativeBuildId: Promise<string> | undefined;
 function nativeBuild(): Promise<string> {
   nativeBuildId ??= (async () => {
     try {
-      const entry = createRequire(import.meta.url).resolve('onnxruntime-node');
-      const bin = join(dirname(entry), '..', 'bin', 'napi-v6', process.platform, process.arch);
+      const bin = join(ortPackageDir, 'bin', 'napi-v6', process.platform, process.arch);
       const names = (await readdir(bin)).sort();
       const parts: string[] = [];
       for (const name of names) {
@@ -82,7 +81,7 @@ export async function cacheKey(modelSha256: string): Promise<CacheKey> {
   return {
     format: FORMAT,
     modelSha256,
-    onnxruntime: ort.env.versions.common ?? 'unknown',
+    onnxruntime: onnxRuntimeVersion,
     nativeBuild: await nativeBuild(),
     cpu: `${process.arch} ${cpus()[0]?.model ?? 'unknown'}`,
     provider: 'cpu',
@@ -185,10 +184,6 @@ export async function pruneCache(cacheDir: string, keep = MODEL_CACHE_ENTRIES): 
   for (const stale of entries.slice(keep)) await rm(stale.path, { recursive: true, force: true });
 }
 
-function create(path: string, options: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(path, options);
-}
-
 /**
  * A CPU session for `onnxPath`, through the cache in `cacheDir` when given. `options` are the
  * session options as they would be without a cache (optimisation level 'all').
@@ -199,7 +194,11 @@ export async function createCachedCpuSession(
   options: SessionOptions,
   cacheDir: string | undefined,
   logger: Logger,
+  restamp?: RestampCache,
 ): Promise<CachedSession> {
+  // Every session goes through ort-binding, which adapts older onnxruntime-node releases.
+  const create = (path: string, sessionOptions: SessionOptions) =>
+    createSession(path, sessionOptions, path === onnxPath ? restamp : undefined);
   if (!cacheDir) return { session: await create(onnxPath, options), modelCache: 'off' };
   const key = await cacheKey(modelSha256);
   const dir = join(cacheDir, entryName(key));

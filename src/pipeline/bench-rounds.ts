@@ -107,16 +107,21 @@ class BenchCamera extends SubprocessFrameSource {
     size: { width: number; height: number },
     private readonly cameraFps: number,
   ) {
-    super('bench-camera://', {
-      ...size,
-      // The camera paces itself; the source's own limit must not drop its frames.
-      fps: cameraFps * 4,
-      loop: false,
-      stallTimeoutMs: 60_000,
-      backoff: { initialMs: 500, maxMs: 500 },
-      backend: 'ffmpeg',
-      logger: silentLogger,
-    });
+    // The spec is never used: command() runs the bench camera instead of a capture tool.
+    super(
+      'bench camera',
+      { scheme: 'videotest' },
+      {
+        ...size,
+        // The camera paces itself; the source's own limit must not drop its frames.
+        fps: cameraFps * 4,
+        loop: false,
+        stallTimeoutMs: 60_000,
+        backoff: { initialMs: 500, maxMs: 500 },
+        backend: 'ffmpeg',
+        logger: silentLogger,
+      },
+    );
   }
 
   protected override command(): CaptureCommand {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,7 +61,7 @@ test('secrets come from the environment and are never echoed', () => {
   assert.equal(config.mqtt.password, 's3cret', 'stripSecrets must not modify its input');
 });
 
-test('persisted remote changes apply over the file; ones that no longer validate are dropped with the reason', async () => {
+test('persisted remote changes apply over the file; ones that no longer validate are set aside with the reason', async () => {
   const dir = await makeTempDir();
   const base = { ...minimal, state_dir: dir };
   await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: 3 }));
@@ -69,7 +69,10 @@ test('persisted remote changes apply over the file; ones that no longer validate
   await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: -1 }));
   const loaded = await loadConfig(base, 'file');
   assert.equal(loaded.config.fps, 10);
-  assert.match(loaded.remoteProblem ?? '', /remote-config\.json: fps/);
+  assert.match(loaded.rejected?.reason ?? '', /fps/);
+  assert.match(loaded.rejected?.file ?? '', /remote-config\.rejected-.*\.json$/);
+  assert.equal(existsSync(join(dir, 'remote-config.json')), false, 'the rejected file is moved aside');
+  assert.equal(JSON.parse(readFileSync(loaded.rejected!.file, 'utf8')).fps, -1, 'and kept for the operator');
 });
 
 test('YAML problems name the file', async () => {
@@ -110,4 +113,24 @@ test('examples/config.yaml is a valid config', async () => {
     'examples/config.yaml',
   );
   assert.equal(config.regions[0]?.name, 'lane_ahead');
+});
+
+test('web server and Home Assistant options are bounded and off by default; the server binds to loopback', () => {
+  const config = validateConfig(minimal, 'config.yaml');
+  assert.equal(config.http.enabled, false);
+  assert.equal(config.http.host, '127.0.0.1');
+  assert.equal(config.homeassistant.enabled, false);
+  for (const [patch, key] of [
+    [{ http: { port: 0 } }, /http\.port/],
+    [{ http: { port: 65536 } }, /http\.port/],
+    [{ http: { host: '0.0.0.0; rm -rf /' } }, /http\.host/],
+    [{ http: { host: 'x'.repeat(254) } }, /http\.host/],
+    [{ http: { max_connections: 100_000 } }, /http\.max_connections/],
+    [{ http: { stream: { max_fps: 0 } } }, /http\.stream\.max_fps/],
+    [{ http: { stream: { max_viewers: 1000 } } }, /http\.stream\.max_viewers/],
+    [{ homeassistant: { discovery_prefix: 'home/#' } }, /homeassistant\.discovery_prefix/],
+    [{ homeassistant: { discovery_prefix: 'h'.repeat(65) } }, /homeassistant\.discovery_prefix/],
+    [{ homeassistant: { state_interval_ms: 10 } }, /homeassistant\.state_interval_ms/],
+  ] as const)
+    assert.throws(() => validateConfig(mergePatch(minimal, patch), 'config.yaml'), key);
 });

@@ -9,13 +9,24 @@ import { repoRoot } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
-test('the demo runs with no broker and no camera, publishes stats from the bundled model, stops on SIGINT', {
+test('the demo runs with no broker and no camera, publishes stats from the bundled model, serves the live page, stops on SIGINT', {
   timeout: 120_000,
 }, async () => {
   const port = await freePort();
+  const httpPort = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--demo', '--port', String(port)],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/index.ts'),
+      'run',
+      '--demo',
+      '--port',
+      String(port),
+      '--http-port',
+      String(httpPort),
+    ],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,6 +44,10 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
       await new Promise((r) => setTimeout(r, 200));
     assert.match(stderr, new RegExp(`broker mqtt://127\\.0\\.0\\.1:${port}`), stderr);
     assert.match(stderr, /edgeseg watch --broker/);
+    assert.match(stderr, new RegExp(`live page: +http://127\\.0\\.0\\.1:${httpPort}/\n`));
+    const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<img id="stream"/);
     const recorder = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['edgeseg/demo/#']);
     const stats = JSON.parse(
       (await recorder.waitFor((m) => m.topic === 'edgeseg/demo/stats')).payload.toString(),
