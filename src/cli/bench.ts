@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseImageSize } from '../data/cli-options.js';
 import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
 import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
+import { type CompareReport, compareModels } from '../engine/compare-models.js';
 import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
@@ -12,6 +13,8 @@ import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js'
 
 interface BenchFlags extends EngineFlags {
   model?: string;
+  compare?: string;
+  rounds?: string;
   size?: string;
   frames?: string;
   tfjsFrames?: string;
@@ -51,6 +54,21 @@ export function formatBench(report: BenchReport): string {
   ].join('\n');
 }
 
+export function formatCompare(report: CompareReport): string {
+  const side = (label: string, t: CompareReport['a']) =>
+    `${label} ${t.model} (${t.precision}, ${t.engine.runtime}/${t.engine.provider}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
+  return [
+    `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
+    side('A', report.a),
+    side('B', report.b),
+    ...report.rounds.map(
+      (round, i) =>
+        `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
+    ),
+    `B is ${report.speedup.toFixed(2)}x as fast as A (median of the per-round ratios of frame medians)`,
+  ].join('\n');
+}
+
 function positive(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -64,6 +82,8 @@ export function register(program: Command): void {
     .command('bench')
     .description('benchmark a model: per-stage median/p90, frames/s, onnxruntime vs tfjs vs the bare session')
     .option('--model <dir>', 'model directory')
+    .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
+    .option('--rounds <n>', 'with --compare: alternating rounds (default 5)')
     .option('--size <HxW>', "frame size fed in (default: the model's input size)")
     .option('--frames <n>', 'frames to time (default 50; 5 with --synthetic-vgg16)')
     .option(
@@ -118,6 +138,20 @@ export function register(program: Command): void {
       return;
     }
     if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
+    if (flags.compare) {
+      const report = await compareModels({
+        modelA: flags.model,
+        modelB: flags.compare,
+        rounds: positive(flags.rounds, '--rounds') ?? 5,
+        framesPerRound: positive(flags.frames, '--frames') ?? 10,
+        engine,
+        onProgress: progress,
+      });
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatCompare(report)}\n`,
+      );
+      return;
+    }
     const report = await benchModel({
       modelDir: flags.model,
       ...(flags.size ? { frameSize: parseImageSize(flags.size) } : {}),

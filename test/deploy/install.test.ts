@@ -63,7 +63,7 @@ test('install.sh stages the app, config, unit and state dirs under DESTDIR, and 
 });
 
 test('every shell script passes shellcheck', () => {
-  const scripts = ['deploy', 'native']
+  const scripts = ['deploy', 'native', 'scripts']
     .filter((dir) => statSync(join(repoRoot, dir), { throwIfNoEntry: false }))
     .flatMap((dir) =>
       readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: false }).map((f) =>

@@ -1,0 +1,100 @@
+// Shared by the quantisation tests: the bundled demo model calibrated on a few synthetic training
+// scenes, model inputs from held-out scenes, and argmax agreement between two models' logits.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { renderSyntheticScene, trainingSceneSeed } from '../../src/data/synthetic-road.js';
+import { Preprocessor } from '../../src/engine/preprocess.js';
+import { calibrate } from '../../src/export/quantize/calibrate.js';
+import { planQuantization, type QuantizationPlan } from '../../src/export/quantize/layers.js';
+import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
+import type { TensorStats } from '../../src/export/quantize/ranges.js';
+import { type InputContract, type ModelManifest, readManifest } from '../../src/model/manifest.js';
+import { repoRoot } from '../helpers/cli.js';
+
+export const DEMO_DIR = join(repoRoot, 'models/synthetic-road-fcn8s');
+
+/** Model inputs for synthetic scenes `seeds` (copies, so they can be kept). */
+export function sceneInputs(input: InputContract, seeds: readonly number[]): Float32Array[] {
+  const preprocessor = new Preprocessor(input);
+  const size = { height: input.height, width: input.width };
+  return seeds.map((seed) =>
+    preprocessor.run({ data: renderSyntheticScene(seed, size).image, ...size }).slice(),
+  );
+}
+
+/** Held-out scenes (validation seeds, never used for calibration). */
+export function heldOutInputs(input: InputContract, count: number): Float32Array[] {
+  return sceneInputs(
+    input,
+    Array.from({ length: count }, (_, i) => 0x80000000 + 1000 + i),
+  );
+}
+
+export interface Calibrated {
+  manifest: ModelManifest;
+  view: OnnxModelView;
+  plan: QuantizationPlan;
+  stats: Map<string, TensorStats>;
+}
+
+export async function calibrateModel(modelDir: string, images: number): Promise<Calibrated> {
+  const manifest = await readManifest(modelDir);
+  const view = new OnnxModelView(await readFile(join(modelDir, manifest.files.onnx)));
+  const plan = planQuantization(view);
+  const inputs = sceneInputs(
+    manifest.input,
+    Array.from({ length: images }, (_, i) => trainingSceneSeed(0, i)),
+  );
+  const stats = await calibrate(view, plan.calibrationTensors, {
+    inputName: manifest.input.name,
+    inputDims: [1, 3, manifest.input.height, manifest.input.width],
+    images: async function* () {
+      yield* inputs;
+    },
+  });
+  return { manifest, view, plan, stats };
+}
+
+/** The logits of `model` (bytes or path) for each input. */
+export async function runModel(model: Uint8Array | string, input: InputContract, inputs: Float32Array[]) {
+  const options = { graphOptimizationLevel: 'all' } as const;
+  const session =
+    typeof model === 'string'
+      ? await ort.InferenceSession.create(model, options)
+      : await ort.InferenceSession.create(model, options);
+  try {
+    const outputs: Float32Array[] = [];
+    for (const data of inputs) {
+      const feeds = { [input.name]: new ort.Tensor('float32', data, [1, 3, input.height, input.width]) };
+      const result = await session.run(feeds);
+      outputs.push((Object.values(result)[0]!.data as Float32Array).slice());
+    }
+    return outputs;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Share of pixels whose argmax class is the same in two NCHW logit tensors of `classes` channels. */
+export function argmaxAgreement(a: Float32Array[], b: Float32Array[], classes: number): number {
+  let same = 0;
+  let total = 0;
+  for (let n = 0; n < a.length; n++) {
+    const x = a[n]!;
+    const y = b[n]!;
+    const pixels = x.length / classes;
+    for (let p = 0; p < pixels; p++) {
+      let bestX = 0;
+      let bestY = 0;
+      for (let c = 1; c < classes; c++) {
+        if (x[c * pixels + p]! > x[bestX * pixels + p]!) bestX = c;
+        if (y[c * pixels + p]! > y[bestY * pixels + p]!) bestY = c;
+      }
+      if (bestX === bestY) same++;
+      total++;
+    }
+  }
+  return same / total;
+}
