@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { renderSyntheticScene } from '../data/synthetic-road.js';
 import { UserError } from '../system/errors.js';
+import { stageStats } from './bench.js';
 import { createEngine } from './create.js';
 import { Segmenter } from './segmenter.js';
 import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
@@ -39,12 +40,7 @@ export interface CompareReport {
   speedup: number;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
+const median = (values: number[]) => stageStats(values).medianMs;
 
 interface Side {
   engine: InferenceEngine;

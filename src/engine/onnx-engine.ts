@@ -53,15 +53,21 @@ export function engineCachePath(
   return join(cacheRoot, `${onnxSha256.slice(0, 16)}-ort${onnxRuntimeVersion}-trt${trtVersion ?? 'unknown'}`);
 }
 
-/** onnxruntime's TensorRT provider options, by their onnxruntime names. */
+/**
+ * onnxruntime's TensorRT provider options, by their onnxruntime names. An int8 (QDQ) model needs
+ * TensorRT's INT8 builder flag: its Q/DQ scales are the calibration (explicit quantisation), so no
+ * calibration table is given.
+ */
 export function tensorRtProviderOptions(
   options: EngineOptions['tensorrt'],
   cachePath: string | undefined,
+  precision: ModelManifest['precision'] = 'fp32',
 ): Record<string, string | number | boolean> {
   const trt: Record<string, string | number | boolean> = {
     trt_fp16_enable: options?.fp16 ?? false,
     trt_timing_cache_enable: options?.timingCache ?? true,
   };
+  if (precision === 'int8') trt.trt_int8_enable = true;
   if (cachePath) {
     trt.trt_engine_cache_enable = true;
     trt.trt_engine_cache_path = cachePath;
@@ -78,6 +84,8 @@ function exportTensorRtEnv(trt: Record<string, string | number | boolean>): void
     ORT_TENSORRT_FP16_ENABLE: trt.trt_fp16_enable ? '1' : '0',
     ORT_TENSORRT_TIMING_CACHE_ENABLE: trt.trt_timing_cache_enable ? '1' : '0',
   };
+  // Set either way: the variable outlives the model it was set for (the daemon can switch models).
+  env.ORT_TENSORRT_INT8_ENABLE = trt.trt_int8_enable ? '1' : '0';
   if (trt.trt_engine_cache_enable) {
     env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
     env.ORT_TENSORRT_CACHE_PATH = String(trt.trt_engine_cache_path);
@@ -225,7 +233,12 @@ export class OnnxEngine implements InferenceEngine {
     const cachePath = cacheRoot
       ? engineCachePath(cacheRoot, model.manifest.files.onnxSha256, trtVersion)
       : undefined;
-    const trt = tensorRtProviderOptions(this.options.tensorrt, cachePath);
+    if (model.manifest.quantization?.activations === 'uint8')
+      this.logger.warn(
+        { model: model.dir },
+        'uint8 activations have non-zero zero points, which TensorRT does not take: quantize with --activations int8 for TensorRT',
+      );
+    const trt = tensorRtProviderOptions(this.options.tensorrt, cachePath, model.manifest.precision);
     exportTensorRtEnv(trt);
     return { name: 'tensorrt', deviceId: 0, ...trt } as ort.InferenceSession.ExecutionProviderConfig;
   }

@@ -25,7 +25,7 @@ export interface QuantizationPlan {
   calibrationTensors: string[];
 }
 
-export function nodeName(node: NodeProto): string {
+function nodeName(node: NodeProto): string {
   return node.name || node.output?.[0] || '(unnamed)';
 }
 

@@ -87,56 +87,26 @@ export class OnnxModelView {
   }
 }
 
-/** A node's integer-list attribute (e.g. kernel_shape), or undefined. */
-export function intsAttribute(node: NodeProto, name: string): number[] | undefined {
-  const attribute = node.attribute?.find((a) => a.name === name);
-  return attribute?.ints ? attribute.ints.map(Number) : undefined;
-}
-
-export function intAttribute(node: NodeProto, name: string): number | undefined {
-  const attribute = node.attribute?.find((a) => a.name === name);
-  return attribute?.i === undefined || attribute.i === null ? undefined : Number(attribute.i);
-}
-
-/** An initializer of raw little-endian bytes for any element type. */
-export function rawInitializer(
+/** An initializer holding `values` as raw little-endian bytes, its element type from the array's type. */
+export function tensorProto(
   name: string,
-  dataType: number,
   dims: number[],
-  bytes: Uint8Array,
+  values: Float32Array | Int8Array | Uint8Array | Int32Array,
 ): TensorProto {
-  return { name, dataType, dims, rawData: bytes };
-}
-
-export function floatTensor(name: string, dims: number[], values: Float32Array): TensorProto {
-  return rawInitializer(
+  const dataType =
+    values instanceof Float32Array
+      ? DataType.FLOAT
+      : values instanceof Int8Array
+        ? DataType.INT8
+        : values instanceof Uint8Array
+          ? DataType.UINT8
+          : DataType.INT32;
+  return {
     name,
-    DataType.FLOAT,
+    dataType,
     dims,
-    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  );
-}
-
-export function int8Tensor(name: string, dims: number[], values: Int8Array): TensorProto {
-  return rawInitializer(
-    name,
-    DataType.INT8,
-    dims,
-    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  );
-}
-
-export function uint8Tensor(name: string, dims: number[], values: Uint8Array): TensorProto {
-  return rawInitializer(name, DataType.UINT8, dims, values);
-}
-
-export function int32Tensor(name: string, dims: number[], values: Int32Array): TensorProto {
-  return rawInitializer(
-    name,
-    DataType.INT32,
-    dims,
-    new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  );
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
 }
 
 /** A float32 graph output of unknown shape: how the calibrator reads an intermediate tensor. */

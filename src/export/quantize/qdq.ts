@@ -11,14 +11,11 @@ import type { ConvLayer, QuantizationPlan } from './layers.js';
 import {
   type AttributeProto,
   DataType,
-  floatTensor,
-  int8Tensor,
-  int32Tensor,
   type ModelProto,
   type NodeProto,
   type OnnxModelView,
   type TensorProto,
-  uint8Tensor,
+  tensorProto,
 } from './onnx-model.js';
 import { type ActivationType, activationParams, type QuantParams, type Range } from './ranges.js';
 
@@ -116,11 +113,10 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
   const replaced = new Set<string>();
   const nodes: NodeProto[] = [];
   for (const [tensor, { scale, zeroPoint }] of params) {
-    initializers.push(floatTensor(`${tensor}_scale`, [], Float32Array.of(scale)));
+    const zeroPoints = activationType === DataType.UINT8 ? Uint8Array.of(zeroPoint) : Int8Array.of(zeroPoint);
     initializers.push(
-      activationType === DataType.UINT8
-        ? uint8Tensor(`${tensor}_zero_point`, [], Uint8Array.of(zeroPoint))
-        : int8Tensor(`${tensor}_zero_point`, [], Int8Array.of(zeroPoint)),
+      tensorProto(`${tensor}_scale`, [], Float32Array.of(scale)),
+      tensorProto(`${tensor}_zero_point`, [], zeroPoints),
     );
   }
   const quantize = (tensor: string) =>
@@ -150,7 +146,7 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
     scales: Float32Array,
     zeroPoint: TensorProto,
   ) => {
-    initializers.push(quantized, floatTensor(`${name}_scale`, [scales.length], scales), zeroPoint);
+    initializers.push(quantized, tensorProto(`${name}_scale`, [scales.length], scales), zeroPoint);
     nodes.push({
       opType: 'DequantizeLinear',
       name: `${name}_DequantizeLinear`,
@@ -177,9 +173,9 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
         layer.weight,
         constantDequantize(
           layer.weight,
-          int8Tensor(`${layer.weight}_quantized`, weight.dims, q.values),
+          tensorProto(`${layer.weight}_quantized`, weight.dims, q.values),
           q.scales,
-          int8Tensor(`${layer.weight}_zero_point`, [channels], new Int8Array(channels)),
+          tensorProto(`${layer.weight}_zero_point`, [channels], new Int8Array(channels)),
         ),
       );
       replaced.add(layer.weight);
@@ -188,9 +184,9 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
           layer.bias,
           constantDequantize(
             layer.bias,
-            int32Tensor(`${layer.bias}_quantized`, [channels], q.bias),
+            tensorProto(`${layer.bias}_quantized`, [channels], q.bias),
             q.biasScales,
-            int32Tensor(`${layer.bias}_zero_point`, [channels], new Int32Array(channels)),
+            tensorProto(`${layer.bias}_zero_point`, [channels], new Int32Array(channels)),
           ),
         );
         replaced.add(layer.bias);

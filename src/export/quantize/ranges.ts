@@ -171,8 +171,3 @@ export function activationParams(range: Range, type: ActivationType): QuantParam
   const zeroPoint = Math.min(255, Math.max(0, Math.round(-low / scale)));
   return { scale, zeroPoint };
 }
-
-/** The float value a quantised activation represents. */
-export function dequantize(q: number, params: QuantParams): number {
-  return (q - params.zeroPoint) * params.scale;
-}
