@@ -10,8 +10,7 @@ import { before, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
-import { buildQdqModel } from '../../src/export/quantize/qdq.js';
-import { type ActivationType, activationRange } from '../../src/export/quantize/ranges.js';
+import type { ActivationType } from '../../src/export/quantize/ranges.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
   argmaxAgreement,
@@ -19,6 +18,7 @@ import {
   calibrateModel,
   DEMO_DIR,
   heldOutInputs,
+  quantizeCalibrated,
   runModel,
 } from './quantize-helpers.js';
 
@@ -37,16 +37,12 @@ let heldOut: Float32Array[];
 
 before(async () => {
   calibrated = await calibrateModel(DEMO_DIR, 8);
-  heldOut = heldOutInputs(calibrated.manifest.input, 12);
-  fp32Logits = await runModel(join(DEMO_DIR, 'model.onnx'), calibrated.manifest.input, heldOut);
+  heldOut = heldOutInputs(calibrated.input, 12);
+  fp32Logits = await runModel(join(DEMO_DIR, 'model.onnx'), calibrated.input, heldOut);
 });
 
 function quantized(activations: ActivationType): Uint8Array {
-  const ranges = new Map(
-    [...calibrated.stats].map(([tensor, stats]) => [tensor, activationRange(stats, 'minmax', activations)]),
-  );
-  return buildQdqModel(calibrated.view, calibrated.plan, { activations, floatLayers: new Set(), ranges })
-    .bytes;
+  return quantizeCalibrated(calibrated, activations);
 }
 
 /** Values of an initializer of any 8/32-bit or float type. */
@@ -142,8 +138,8 @@ for (const activations of ['uint8', 'int8'] as const) {
   });
 
   test(`${activations} activations: int8 predictions agree with fp32 on held-out scenes`, async (t) => {
-    const logits = await runModel(quantized(activations), calibrated.manifest.input, heldOut);
-    const agreement = argmaxAgreement(fp32Logits, logits, calibrated.manifest.classes.length);
+    const logits = await runModel(quantized(activations), calibrated.input, heldOut);
+    const agreement = argmaxAgreement(fp32Logits, logits, calibrated.classes);
     t.diagnostic(`argmax agreement ${(agreement * 100).toFixed(2)} % over ${heldOut.length} scenes`);
     assert.ok(agreement >= MIN_AGREEMENT, `agreement ${agreement}`);
   });

@@ -9,8 +9,14 @@ import { Preprocessor } from '../../src/engine/preprocess.js';
 import { calibrate } from '../../src/export/quantize/calibrate.js';
 import { planQuantization, type QuantizationPlan } from '../../src/export/quantize/layers.js';
 import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
-import type { TensorStats } from '../../src/export/quantize/ranges.js';
-import { type InputContract, type ModelManifest, readManifest } from '../../src/model/manifest.js';
+import { buildQdqModel } from '../../src/export/quantize/qdq.js';
+import {
+  type ActivationType,
+  activationRange,
+  type CalibrationMethod,
+  type TensorStats,
+} from '../../src/export/quantize/ranges.js';
+import { type InputContract, readManifest } from '../../src/model/manifest.js';
 import { repoRoot } from '../helpers/cli.js';
 
 export const DEMO_DIR = join(repoRoot, 'models/synthetic-road-fcn8s');
@@ -33,28 +39,53 @@ export function heldOutInputs(input: InputContract, count: number): Float32Array
 }
 
 export interface Calibrated {
-  manifest: ModelManifest;
+  input: InputContract;
+  classes: number;
   view: OnnxModelView;
   plan: QuantizationPlan;
   stats: Map<string, TensorStats>;
 }
 
-export async function calibrateModel(modelDir: string, images: number): Promise<Calibrated> {
-  const manifest = await readManifest(modelDir);
-  const view = new OnnxModelView(await readFile(join(modelDir, manifest.files.onnx)));
+/** Calibrates a float model on `images` synthetic training scenes at its input size. */
+export async function calibrateBytes(
+  bytes: Uint8Array,
+  input: InputContract,
+  classes: number,
+  images: number,
+): Promise<Calibrated> {
+  const view = new OnnxModelView(bytes);
   const plan = planQuantization(view);
   const inputs = sceneInputs(
-    manifest.input,
+    input,
     Array.from({ length: images }, (_, i) => trainingSceneSeed(0, i)),
   );
   const stats = await calibrate(view, plan.calibrationTensors, {
-    inputName: manifest.input.name,
-    inputDims: [1, 3, manifest.input.height, manifest.input.width],
+    inputName: input.name,
+    inputDims: [1, 3, input.height, input.width],
     images: async function* () {
       yield* inputs;
     },
   });
-  return { manifest, view, plan, stats };
+  return { input, classes, view, plan, stats };
+}
+
+export async function calibrateModel(modelDir: string, images: number): Promise<Calibrated> {
+  const manifest = await readManifest(modelDir);
+  const bytes = await readFile(join(modelDir, manifest.files.onnx));
+  return await calibrateBytes(bytes, manifest.input, manifest.classes.length, images);
+}
+
+/** The calibrated model quantised with every layer in int8 and `method` ranges. */
+export function quantizeCalibrated(
+  calibrated: Calibrated,
+  activations: ActivationType,
+  method: CalibrationMethod = 'minmax',
+): Uint8Array {
+  const ranges = new Map(
+    [...calibrated.stats].map(([tensor, stats]) => [tensor, activationRange(stats, method, activations)]),
+  );
+  return buildQdqModel(calibrated.view, calibrated.plan, { activations, floatLayers: new Set(), ranges })
+    .bytes;
 }
 
 /** The logits of `model` (bytes or path) for each input. */

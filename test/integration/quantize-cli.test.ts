@@ -4,13 +4,14 @@
 // against the fp32 model; and bad input is refused naming the flag or the file.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { renderSyntheticScene } from '../../src/data/synthetic-road.js';
 import { compareModels } from '../../src/engine/compare-models.js';
 import { createEngine, DEFAULT_ENGINE_OPTIONS } from '../../src/engine/create.js';
 import { Segmenter } from '../../src/engine/segmenter.js';
+import { checkOutDir } from '../../src/export/quantize/output.js';
 import { type QuantizeOptions, quantizeModel } from '../../src/export/quantize/quantize.js';
 import { type ModelManifest, readManifest } from '../../src/model/manifest.js';
 import { isUserError } from '../../src/system/errors.js';
@@ -188,6 +189,15 @@ test('quantize refuses bad input, naming the flag or the file', { timeout: 120_0
       (error: unknown) => isUserError(error) && pattern.test(error.message),
       what,
     );
+  // --overwrite replaces a model directory or an empty folder, never another folder a typo names.
+  const notAModel = join(root, 'photos');
+  await mkdir(notAModel);
+  await writeFile(join(notAModel, 'holiday.jpg'), 'x');
+  await assert.rejects(
+    quantizeModel({ ...options, outDir: notAModel, overwrite: true }),
+    /photos: exists and is not a model directory/,
+  );
+  assert.equal(await checkOutDir(int8Dir, demo, true), int8Dir);
   const other = join(root, 'other-size');
   await writeFixtureModelDir(other, { height: 12, width: 24 });
   await assert.rejects(

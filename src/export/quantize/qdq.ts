@@ -198,6 +198,10 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
 
   const graph = view.graph;
   const kept = (graph.initializer ?? []).filter((tensor) => !replaced.has(tensor.name ?? ''));
+  assertUniqueNames(
+    [...kept, ...initializers].map((t) => t.name ?? ''),
+    nodes.flatMap((n) => n.output ?? []),
+  );
   const model: ModelProto = {
     ...view.model,
     graph: { ...graph, node: nodes, initializer: [...kept, ...initializers] },
@@ -206,4 +210,13 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
     bytes: onnx.ModelProto.encode(model).finish(),
     quantizedLayers: layers.map((layer) => layer.name),
   };
+}
+
+/** The names added (`<tensor>_scale`, `_quantized`, ...) must not clash with the graph's own. */
+function assertUniqueNames(initializers: string[], outputs: string[]): void {
+  const seen = new Set<string>();
+  for (const name of [...initializers, ...outputs]) {
+    if (seen.has(name)) throw new Error(`quantized graph would define "${name}" twice`);
+    seen.add(name);
+  }
 }

@@ -4,31 +4,29 @@
 // model.onnx + manifest.json (precision, calibration set, accuracy) like `edgeseg export` does.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { withValidationInMemory } from '../../data/memory.js';
 import { pickDataOptions } from '../../data/options.js';
 import type { DataSource, DataSourceOptions } from '../../data/types.js';
-import { assertSameClasses, evaluateModel, openHeldOutSource } from '../../engine/evaluate.js';
-import { loadModelDir } from '../../engine/model-dir.js';
+import {
+  assertSameClasses,
+  evaluateModel,
+  type HeldOutSource,
+  openHeldOutSource,
+} from '../../engine/evaluate.js';
+import { loadModelDir, type ModelDir } from '../../engine/model-dir.js';
 import { Preprocessor } from '../../engine/preprocess.js';
 import type { EngineOptions } from '../../engine/types.js';
-import {
-  formatIssues,
-  MANIFEST_FILE,
-  type ModelManifest,
-  ModelManifestSchema,
-  ONNX_FILE,
-  type Quantization,
-} from '../../model/manifest.js';
+import type { ModelManifest, Quantization } from '../../model/manifest.js';
 import { ConfigError, FileError, UserError } from '../../system/errors.js';
-import { sha256File, writeFileAtomic } from '../../system/fs.js';
 import { createProgress } from '../../system/progress.js';
 import { edgesegVersion } from '../../system/version.js';
 import { replaceDirectory } from '../export.js';
 import { calibrate } from './calibrate.js';
-import { planQuantization } from './layers.js';
+import { planQuantization, type QuantizationPlan } from './layers.js';
 import { OnnxModelView } from './onnx-model.js';
+import { checkOutDir, writeModelDir } from './output.js';
 import { buildQdqModel } from './qdq.js';
 import {
   type ActivationType,
@@ -39,7 +37,7 @@ import {
   type Range,
   type TensorStats,
 } from './ranges.js';
-import { type Candidate, searchQuantization } from './search.js';
+import { type Candidate, type SearchResult, searchQuantization } from './search.js';
 
 export interface QuantizeOptions {
   modelDir: string;
@@ -77,13 +75,6 @@ export interface QuantizeReport {
   seconds: number;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The first `count` images of the training split in the source's seeded order, as model inputs. */
 async function* calibrationInputs(
   source: DataSource,
@@ -111,31 +102,36 @@ function checkFloatLayers(requested: QuantizeOptions['floatLayers'], known: read
       });
 }
 
-export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeReport> {
-  const started = Date.now();
-  const step = options.onStep ?? (() => {});
-  const source = await loadModelDir(options.modelDir);
-  const { manifest } = source;
+/** Everything checked and opened before any work: the source model, its plan, the data. */
+interface Prepared {
+  model: ModelDir;
+  target: string;
+  fp32Bytes: Uint8Array;
+  view: OnnxModelView;
+  plan: QuantizationPlan;
+  dataSource: string;
+  /** The data source with its held-out split in memory (calibration reads its training split). */
+  data: HeldOutSource;
+  images: number;
+}
+
+async function prepare(options: QuantizeOptions): Promise<Prepared> {
+  const model = await loadModelDir(options.modelDir);
+  const { manifest } = model;
   if (manifest.precision === 'int8')
-    throw new FileError(source.manifestPath, 'the model is already int8 (precision "int8")', {
+    throw new FileError(model.manifestPath, 'the model is already int8 (precision "int8")', {
       hint: 'quantize the fp32 model it was made from',
     });
-  const target = resolve(options.outDir);
-  if (target === resolve(options.modelDir))
-    throw new ConfigError('--out', `must name a new model directory, not the source ${options.modelDir}`);
-  if (!options.overwrite && (await exists(target)))
-    throw new FileError(target, 'already exists', {
-      hint: 'choose another --out, or pass --overwrite to replace it',
-    });
-
-  const fp32Bytes = await readFile(source.onnxPath);
+  const target = await checkOutDir(options.outDir, options.modelDir, options.overwrite === true);
+  const fp32Bytes = await readFile(model.onnxPath);
   const view = new OnnxModelView(fp32Bytes);
   const plan = planQuantization(view);
   if (plan.layers.length === 0)
-    throw new FileError(source.onnxPath, 'has no Conv layer with constant weights to quantize');
-  const layerNames = plan.layers.map((layer) => layer.name);
-  checkFloatLayers(options.floatLayers, layerNames);
-
+    throw new FileError(model.onnxPath, 'has no Conv layer with constant weights to quantize');
+  checkFloatLayers(
+    options.floatLayers,
+    plan.layers.map((layer) => layer.name),
+  );
   const dataSource = options.dataSource ?? manifest.training?.dataSource;
   if (!dataSource)
     throw new ConfigError(
@@ -149,110 +145,100 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     ...options.dataSourceOptions,
     seed: options.seed,
   });
-  assertSameClasses(manifest.classes, opened.source.classes, options.modelDir, opened.source.name);
+  const { name } = opened.source;
+  assertSameClasses(manifest.classes, opened.source.classes, options.modelDir, name);
   const images = Math.min(options.calibrationImages, opened.source.numTraining);
-  if (images === 0)
-    throw new UserError(`data source ${opened.source.name} has no training images to calibrate on`);
-  const heldOut = { ...opened, source: await withValidationInMemory(opened.source, options.evalImages) };
-  if (heldOut.source.numValidation === 0)
-    throw new UserError(`data source ${opened.source.name} has no validation images to measure accuracy on`);
+  if (images === 0) throw new UserError(`data source ${name} has no training images to calibrate on`);
+  const data = { ...opened, source: await withValidationInMemory(opened.source, options.evalImages) };
+  if (data.source.numValidation === 0)
+    throw new UserError(`data source ${name} has no validation images to measure accuracy on`);
+  return { model, target, fp32Bytes, view, plan, dataSource, data, images };
+}
 
-  step(
-    `calibrating ${plan.calibrationTensors.length} tensors of ${plan.layers.length} layers on ${images} training images of ${opened.source.name}`,
-  );
-  const preprocessor = new Preprocessor(manifest.input);
+async function calibrateModel(prepared: Prepared, options: QuantizeOptions) {
+  const { model, view, plan, data, images } = prepared;
+  const { input } = model.manifest;
+  const preprocessor = new Preprocessor(input);
   const progress = createProgress('calibrate', 2 * images, {
     enabled: options.progress !== false,
     unit: 'runs',
   });
-  const stats = await calibrate(view, plan.calibrationTensors, {
-    inputName: manifest.input.name,
-    inputDims: [1, 3, manifest.input.height, manifest.input.width],
-    images: () => calibrationInputs(heldOut.source, images, preprocessor),
-    onImage: () => progress.tick(1),
+  try {
+    return await calibrate(view, plan.calibrationTensors, {
+      inputName: input.name,
+      inputDims: [1, 3, input.height, input.width],
+      images: () => calibrationInputs(data.source, images, preprocessor),
+      onImage: () => progress.tick(1),
+      ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
+    });
+  } finally {
+    progress.stop();
+  }
+}
+
+export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeReport> {
+  const started = Date.now();
+  const step = options.onStep ?? (() => {});
+  const prepared = await prepare(options);
+  const { model, target, view, plan, dataSource, data, images } = prepared;
+  const { manifest } = model;
+  step(
+    `calibrating ${plan.calibrationTensors.length} tensors of ${plan.layers.length} layers on ${images} training images of ${data.source.name}`,
+  );
+  const stats = await calibrateModel(prepared, options);
+
+  const engine: EngineOptions = {
+    runtime: 'onnxruntime',
+    executionProviders: ['cpu'],
     ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
-  });
-  progress.stop();
+  };
+  const measureDir = async (modelDir: string) =>
+    (
+      await evaluateModel({
+        modelDir,
+        dataSource,
+        dataSourceOptions: {},
+        engine,
+        heldOut: data,
+        progress: false,
+      })
+    ).mIoU;
+  const rangesFor = rangeTable(stats, options.activations, options.percentile);
+  const build = (candidate: Candidate) =>
+    buildQdqModel(view, plan, {
+      activations: options.activations,
+      floatLayers: candidate.floatLayers,
+      ranges: rangesFor(candidate.method),
+    });
+  // Candidates and the result keep the source's contract and training record (the held-out split),
+  // not its tfjs copy (fp32 weights).
+  const { files: _files, ...contract } = manifest;
+  const writeModel = (dir: string, bytes: Uint8Array, extra: Partial<ModelManifest> = {}) =>
+    writeModelDir(dir, bytes, { ...contract, precision: 'int8', ...extra });
 
   const workDir = join(dirname(target), `.${basename(target)}.quantize-${randomBytes(4).toString('hex')}`);
   try {
-    const engine: EngineOptions = {
-      runtime: 'onnxruntime',
-      executionProviders: ['cpu'],
-      ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
-    };
-    const measureDir = async (modelDir: string) =>
-      (await evaluateModel({ modelDir, dataSource, dataSourceOptions: {}, engine, heldOut, progress: false }))
-        .mIoU;
-    const rangesFor = rangeTable(stats, options.activations, options.percentile);
-    const build = (candidate: Candidate) =>
-      buildQdqModel(view, plan, {
-        activations: options.activations,
-        floatLayers: candidate.floatLayers,
-        ranges: rangesFor(candidate.method),
-      });
-    const baseManifest = { ...manifest, precision: 'int8' as const };
-    const writeModel = async (dir: string, bytes: Uint8Array, extra: Partial<ModelManifest>) => {
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, ONNX_FILE), bytes);
-      const written = checkedManifest({
-        ...baseManifest,
-        ...extra,
-        files: { onnx: ONNX_FILE, onnxSha256: await sha256File(join(dir, ONNX_FILE)) },
-      });
-      await writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(written, null, 2)}\n`);
-      return written;
-    };
-
-    const fp32MIoU = await measureDir(source.dir);
-    step(`fp32: held-out mIoU ${(fp32MIoU * 100).toFixed(2)} on ${heldOut.source.numValidation} images`);
+    const fp32MIoU = await measureDir(model.dir);
+    step(`fp32: held-out mIoU ${(fp32MIoU * 100).toFixed(2)} on ${data.source.numValidation} images`);
     const candidateDir = join(workDir, 'candidate');
     const result = await searchQuantization({
       methods: options.method === 'auto' ? CALIBRATION_METHODS : [options.method],
-      layers: layerNames,
+      layers: plan.layers.map((layer) => layer.name),
       floatLayers: options.floatLayers,
       fp32MIoU,
       maxDrop: options.maxDrop,
       sensitivity: options.sensitivity === true,
       onStep: step,
       measure: async (candidate) => {
-        await writeModel(candidateDir, build(candidate).bytes, {});
+        await writeModel(candidateDir, build(candidate).bytes);
         return await measureDir(candidateDir);
       },
     });
-
     const final = build({
       method: result.method,
       floatLayers: new Set(result.floatLayers.map((f) => f.layer)),
     });
-    const quantization: Quantization = {
-      format: 'qdq',
-      weights: 'int8-per-channel-symmetric',
-      activations: options.activations,
-      calibration: {
-        dataSource: opened.source.name,
-        ...calibrationOptions(options.dataSourceOptions, opened.fromTraining),
-        images,
-        split: 'training',
-        seed: options.seed,
-        method: result.method,
-        ...(result.method === 'percentile' ? { percentile: options.percentile ?? DEFAULT_PERCENTILE } : {}),
-      },
-      methods: result.methods,
-      quantizedLayers: final.quantizedLayers,
-      floatLayers: [...result.floatLayers, ...plan.alwaysFloat],
-      ...(result.sensitivity ? { layerSensitivity: result.sensitivity } : {}),
-      accuracy: {
-        dataSource: opened.source.name,
-        samples: heldOut.source.numValidation,
-        fp32MIoU,
-        int8MIoU: result.mIoU,
-      },
-      source: { name: manifest.name, onnxSha256: manifest.files.onnxSha256 },
-      ...(options.command ? { command: options.command } : {}),
-      edgesegVersion,
-      quantizedAt: new Date().toISOString(),
-    };
+    const quantization = quantizationRecord(options, prepared, result, final.quantizedLayers, fp32MIoU);
     const written = await writeModel(join(workDir, 'model'), final.bytes, {
       name: options.name ?? basename(target),
       description: `${manifest.description ?? manifest.name}; int8 (QDQ, ${options.activations} activations, ${result.method} calibration)`,
@@ -263,13 +249,51 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       outDir: target,
       manifest: written,
       quantization,
-      fp32Bytes: fp32Bytes.length,
+      fp32Bytes: prepared.fp32Bytes.length,
       int8Bytes: final.bytes.length,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function quantizationRecord(
+  options: QuantizeOptions,
+  prepared: Prepared,
+  result: SearchResult,
+  quantizedLayers: string[],
+  fp32MIoU: number,
+): Quantization {
+  const { data, model, plan } = prepared;
+  return {
+    format: 'qdq',
+    weights: 'int8-per-channel-symmetric',
+    activations: options.activations,
+    calibration: {
+      dataSource: data.source.name,
+      ...calibrationOptions(options.dataSourceOptions, data.fromTraining),
+      images: prepared.images,
+      split: 'training',
+      seed: options.seed,
+      method: result.method,
+      ...(result.method === 'percentile' ? { percentile: options.percentile ?? DEFAULT_PERCENTILE } : {}),
+    },
+    methods: result.methods,
+    quantizedLayers,
+    floatLayers: [...result.floatLayers, ...plan.alwaysFloat],
+    ...(result.sensitivity ? { layerSensitivity: result.sensitivity } : {}),
+    accuracy: {
+      dataSource: data.source.name,
+      samples: data.source.numValidation,
+      fp32MIoU,
+      int8MIoU: result.mIoU,
+    },
+    source: { name: model.manifest.name, onnxSha256: model.manifest.files.onnxSha256 },
+    ...(options.command ? { command: options.command } : {}),
+    edgesegVersion,
+    quantizedAt: new Date().toISOString(),
+  };
 }
 
 /** Range of every calibrated tensor for each method, computed once per method. */
@@ -306,11 +330,4 @@ function calibrationOptions(
     ]),
   };
   return Object.keys(picked).length > 0 ? { dataSourceOptions: picked } : {};
-}
-
-function checkedManifest(manifest: unknown): ModelManifest {
-  const parsed = ModelManifestSchema.safeParse(manifest);
-  if (!parsed.success)
-    throw new Error(`quantize produced an invalid manifest: ${formatIssues(parsed.error)}`);
-  return parsed.data;
 }
