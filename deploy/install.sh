@@ -4,13 +4,17 @@
 #   install.sh --no-start      install, do not start
 #   install.sh --skip-npm      do not run npm ci (dependencies already in place)
 #   install.sh --native DIR    also install the overlays native/build-*-jetson.sh wrote to DIR (the
-#                              CUDA/TensorRT onnxruntime binding, tfjs-node on libtensorflow); they
-#                              are kept in /opt/edgeseg-native and re-applied on every upgrade
+#                              CUDA/TensorRT onnxruntime binding, tfjs-node on libtensorflow, the
+#                              Node.js runtime for JetPack 4.6); they are kept in
+#                              /opt/edgeseg-native and re-applied on every upgrade
 #   install.sh --uninstall     stop and remove the service and /opt/edgeseg (keeps /etc/edgeseg and
 #                              /var/lib/edgeseg; add --purge to remove those too)
 # DESTDIR=/some/dir stages the files under that folder instead (no user, npm or systemctl).
 # Idempotent: an existing /etc/edgeseg/config.yaml or edgeseg.env is never overwritten.
-# --uninstall --purge also removes /etc/edgeseg, /var/lib/edgeseg and /opt/edgeseg-native.
+# --uninstall --purge also removes /etc/edgeseg, /var/lib/edgeseg, /opt/edgeseg-native and
+# /opt/edgeseg-node.
+# The service runs /opt/edgeseg/bin/node, a link to the first Node.js 20.10+ that runs here: the
+# one native/build-node-jetson.sh built (/opt/edgeseg-node/bin/node), else node on PATH.
 set -euo pipefail
 
 RELEASE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +24,7 @@ ETC="${DESTDIR}/etc/edgeseg"
 STATE="${DESTDIR}/var/lib/edgeseg"
 UNIT_DIR="${DESTDIR}/etc/systemd/system"
 NATIVE="${DESTDIR}/opt/edgeseg-native"
+NODE_PREFIX="${DESTDIR}/opt/edgeseg-node"
 MIN_NODE_MAJOR=20
 MIN_NODE_MINOR=10
 
@@ -43,7 +48,7 @@ while [ $# -gt 0 ]; do
       shift
       ;;
     -h | --help)
-      sed -n '2,13p' "${BASH_SOURCE[0]}"
+      sed -n '2,17p' "${BASH_SOURCE[0]}"
       exit 0
       ;;
     *)
@@ -67,15 +72,34 @@ overlay_field() {
     sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p"
 }
 
-# Unpacks every overlay kept in /opt/edgeseg-native over the npm package it was built for, after
-# checking that the installed package has the version the overlay's binding was built against.
+# Unpacks the overlays kept in /opt/edgeseg-native: `runtime` the Node.js build into
+# /opt/edgeseg-node (before npm needs it), `packages` the others over the npm package each was built
+# for, after checking that the installed package has the version the overlay's binding was built
+# against. An overlay marked "overlay": "package" (onnxruntime 1.11 for JetPack 4.6) is that whole
+# package and replaces npm's, whatever version npm installed.
 apply_native_overlays() {
-  local archive package version target installed
+  local kind="$1" archive package version target installed
   for archive in "$NATIVE"/*.tar.gz; do
     [ -e "$archive" ] || continue
     package="$(overlay_field "$archive" package)"
     version="$(overlay_field "$archive" version)"
+    if [ "$package" = node ]; then
+      [ "$kind" = runtime ] || continue
+      rm -rf "$NODE_PREFIX"
+      mkdir -p "$NODE_PREFIX"
+      tar -xzf "$archive" -C "$NODE_PREFIX"
+      say "native overlay $(basename "$archive") -> ${NODE_PREFIX#"$DESTDIR"}"
+      continue
+    fi
+    [ "$kind" = packages ] || continue
     target="${PREFIX}/node_modules/${package}"
+    if [ "$(overlay_field "$archive" overlay)" = package ]; then
+      rm -rf "$target"
+      mkdir -p "$target"
+      tar -xzf "$archive" -C "$target"
+      say "native overlay $(basename "$archive") -> ${target#"$DESTDIR"} (the whole package, ${package} ${version})"
+      continue
+    fi
     installed=""
     if [ -f "${target}/package.json" ]; then
       installed="$(sed -n 's/^  "version": *"\([^"]*\)".*/\1/p' "${target}/package.json" | head -n1)"
@@ -102,8 +126,8 @@ if [ "$uninstall" -eq 1 ]; then
   rm -f "${UNIT_DIR}/edgeseg.service"
   rm -rf "$PREFIX"
   if [ "$purge" -eq 1 ]; then
-    rm -rf "$ETC" "$STATE" "$NATIVE"
-    say "removed the service, /opt/edgeseg, /etc/edgeseg, /var/lib/edgeseg and /opt/edgeseg-native"
+    rm -rf "$ETC" "$STATE" "$NATIVE" "$NODE_PREFIX"
+    say "removed the service, /opt/edgeseg, /etc/edgeseg, /var/lib/edgeseg, /opt/edgeseg-native and /opt/edgeseg-node"
   else
     say "removed the service and /opt/edgeseg (kept /etc/edgeseg and /var/lib/edgeseg; --purge removes them)"
   fi
@@ -116,16 +140,26 @@ case "$(uname -m)" in
   *) fail "unsupported architecture $(uname -m): edgeseg runs on aarch64 (Jetson) and x86_64" ;;
 esac
 
-if ! staged || [ "$run_npm" -eq 1 ]; then
-  command -v node >/dev/null || fail "Node.js is not installed (need ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer)"
-  node_version="$(node -p 'process.versions.node')"
-  major="${node_version%%.*}"
-  rest="${node_version#*.}"
-  minor="${rest%%.*}"
-  if [ "$major" -lt "$MIN_NODE_MAJOR" ] || { [ "$major" -eq "$MIN_NODE_MAJOR" ] && [ "$minor" -lt "$MIN_NODE_MINOR" ]; }; then
-    fail "Node.js $node_version is too old: need ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer"
-  fi
-fi
+# NODE_BIN: the first Node.js that runs here and is new enough, the built runtime first.
+resolve_node() {
+  local candidate version major rest minor problems=""
+  for candidate in "${NODE_PREFIX}/bin/node" "$(command -v node || true)"; do
+    if [ -z "$candidate" ] || [ ! -x "$candidate" ]; then continue; fi
+    if ! version="$("$candidate" -p 'process.versions.node' 2>&1)"; then
+      problems="${problems}; ${candidate#"$DESTDIR"} does not run here ($(printf '%s' "$version" | head -n1))"
+      continue
+    fi
+    major="${version%%.*}"
+    rest="${version#*.}"
+    minor="${rest%%.*}"
+    if [ "$major" -gt "$MIN_NODE_MAJOR" ] || { [ "$major" -eq "$MIN_NODE_MAJOR" ] && [ "$minor" -ge "$MIN_NODE_MINOR" ]; }; then
+      NODE_BIN="$candidate"
+      return 0
+    fi
+    problems="${problems}; ${candidate#"$DESTDIR"} is Node.js $version, too old"
+  done
+  fail "no Node.js ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer that runs here${problems:-: none installed}. On JetPack 4.6 (glibc 2.27; the official Node.js 18+ binaries need 2.28) build one with native/build-node-jetson.sh and install with: install.sh --native native/out; elsewhere install Node.js ${MIN_NODE_MAJOR}.${MIN_NODE_MINOR} or newer (e.g. from NodeSource)"
+}
 
 [ -f "${RELEASE_DIR}/dist/cli/index.js" ] || fail "${RELEASE_DIR}/dist is missing: build first (npm ci && npm run build)"
 
@@ -168,8 +202,14 @@ if [ ! -f "${ETC}/edgeseg.env" ]; then
 fi
 install -m 0644 "${RELEASE_DIR}/systemd/edgeseg.service" "${UNIT_DIR}/edgeseg.service"
 
+apply_native_overlays runtime
+resolve_node
+install -d -m 0755 "${PREFIX}/bin"
+ln -sfn "${NODE_BIN#"$DESTDIR"}" "${PREFIX}/bin/node"
+say "Node.js $("$NODE_BIN" -p 'process.versions.node'): /opt/edgeseg/bin/node -> ${NODE_BIN#"$DESTDIR"}"
+
 if staged; then
-  apply_native_overlays
+  apply_native_overlays packages
   say "staged under $DESTDIR (skipped: user creation, chown, npm ci, systemctl)"
   exit 0
 fi
@@ -179,9 +219,9 @@ if [ "$run_npm" -eq 1 ]; then
   # Production dependencies only. dist/ ships built, so no lifecycle scripts (the package's own
   # `prepare` would need the dev-only TypeScript compiler); sharp and onnxruntime-node use their
   # prebuilt binaries, and native/ builds the CUDA/TensorRT onnxruntime for Jetson.
-  (cd "$PREFIX" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
+  (cd "$PREFIX" && PATH="$(dirname "$NODE_BIN"):$PATH" npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
 fi
-apply_native_overlays
+apply_native_overlays packages
 systemctl daemon-reload
 if [ "$start" -eq 1 ]; then
   systemctl enable edgeseg.service

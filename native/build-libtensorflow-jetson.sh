@@ -16,7 +16,9 @@
 #   --cuda-arch NN   GPU compute capability without the dot (default: from the SoC)
 #   --cuda-home DIR  CUDA toolkit (default /usr/local/cuda)
 #   --root DIR       read the board's version files under DIR (a board image; the tests use it)
-#   --tf-version V   TensorFlow tag (default 2.9.1: the libtensorflow tfjs-node 4.22 is made for)
+#   --tf-version V   TensorFlow tag (default by CUDA: 2.9.1, the libtensorflow tfjs-node 4.22 is
+#                    made for, on CUDA 11.2-11.8; TF_JETPACK4_VERSION from native/versions.env on
+#                    JetPack 4.6's CUDA 10.2)
 #   --eigen-commit / --eigen-sha256   Eigen revision for the Eigen fix (default: the patch's)
 #
 # Install the result with: sudo deploy/install.sh --native DIR
@@ -28,7 +30,9 @@ SCRIPT_NAME="build-libtensorflow-jetson"
 # shellcheck source=native/lib/common.sh
 . "$HERE/lib/common.sh"
 
-TF_VERSION="2.9.1"
+load_versions
+TF_VERSION=""
+TFJS_LIBTENSORFLOW=2.9.1
 EIGEN_COMMIT=""
 EIGEN_SHA256=""
 PATCH="$HERE/patches/tensorflow-eigen-aarch64.patch"
@@ -36,7 +40,7 @@ NEED_DISK_GB=40
 NEED_MEMORY_GB=16
 GB_PER_JOB=4
 
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   if common_option "$@"; then
     shift "$COMMON_SHIFT"
@@ -62,7 +66,7 @@ fi
 TFJS_VERSION="$(sed -n 's/^[[:space:]]*"@tensorflow\/tfjs-node":[[:space:]]*"[\^~]\{0,1\}\([0-9][0-9.]*\)".*/\1/p' "$REPO/package.json" | head -n1)"
 [ -n "$TFJS_VERSION" ] || fail "cannot read the @tensorflow/tfjs-node version from $REPO/package.json"
 
-say "libtensorflow $TF_VERSION (C API, CUDA) and tfjs-node $TFJS_VERSION$([ "$DRY_RUN" -eq 1 ] && echo ' (dry run: nothing is built)')"
+say "libtensorflow (C API, CUDA) and tfjs-node $TFJS_VERSION$([ "$DRY_RUN" -eq 1 ] && echo ' (dry run: nothing is built)')"
 if [ "$DRY_RUN" -eq 0 ] && [ "$(uname -m)" != aarch64 ]; then
   fail "run this on the Jetson itself (this machine is $(uname -m)); --dry-run works anywhere"
 fi
@@ -74,12 +78,23 @@ detect_cudnn
 print_detected
 
 # TensorFlow 2.9 builds with CUDA 11.2 to 11.8 and cuDNN 8: JetPack 5.x (Xavier, Orin). JetPack
-# 4.6 (TX1, TX2, Nano) has CUDA 10.2 and JetPack 6 has CUDA 12, which 2.9 does not build with.
-if [ "$TF_VERSION" = 2.9.1 ]; then
-  if ! version_ge "$CUDA_VERSION" 11.2 || version_ge "$CUDA_VERSION" 12.0 || ! version_ge "$CUDNN_VERSION" 8.0 || version_ge "$CUDNN_VERSION" 9.0; then
-    fail "TensorFlow 2.9.1 needs CUDA 11.2-11.8 and cuDNN 8 (JetPack 5.x); this board has JetPack $JETPACK with CUDA $CUDA_VERSION and cuDNN $CUDNN_VERSION. Pass --tf-version for a TensorFlow release that supports them (tfjs-node talks to libtensorflow through its C API, which TensorFlow keeps stable across 2.x releases, but only 2.9.1 is what tfjs-node 4.22 was built against; the Eigen patch must still apply, which this script checks)."
+# 4.6 (TX1, TX2, Nano) has CUDA 10.2 and cuDNN 8.2: TensorFlow 2.7, the last release NVIDIA built
+# for it (2.7.0+nv22.1). JetPack 6 has CUDA 12, which neither builds with.
+cuda_fits_2_9() {
+  version_ge "$CUDA_VERSION" 11.2 && ! version_ge "$CUDA_VERSION" 12.0 && [ "${CUDNN_VERSION%%.*}" = 8 ]
+}
+jetpack4_cuda() { [ "${CUDA_VERSION%.*}" = 10.2 ] && [ "${CUDNN_VERSION%%.*}" = 8 ]; }
+if [ -z "$TF_VERSION" ]; then
+  if cuda_fits_2_9; then
+    TF_VERSION="$TFJS_LIBTENSORFLOW"
+  elif jetpack4_cuda; then
+    TF_VERSION="$TF_JETPACK4_VERSION"
+    say "JetPack $JETPACK: TensorFlow $TF_VERSION (CUDA 10.2); tfjs-node $TFJS_VERSION was built against libtensorflow $TFJS_LIBTENSORFLOW, and the smoke test below is what shows its C API calls resolve in $TF_VERSION"
+  else
+    fail "no TensorFlow release to build for CUDA $CUDA_VERSION and cuDNN $CUDNN_VERSION (JetPack $JETPACK): 2.9.1 needs CUDA 11.2-11.8 and cuDNN 8 (JetPack 5.x), $TF_JETPACK4_VERSION CUDA 10.2 and cuDNN 8 (JetPack 4.6). Pass --tf-version for a TensorFlow release that supports them (tfjs-node talks to libtensorflow through its C API, which TensorFlow keeps stable across 2.x releases, but only $TFJS_LIBTENSORFLOW is what tfjs-node $TFJS_VERSION was built against; the Eigen patch must still apply, which this script checks)."
   fi
 fi
+say "TensorFlow v$TF_VERSION"
 
 check_resources "$NEED_DISK_GB" "$NEED_MEMORY_GB" "$WORKDIR"
 [ -n "$JOBS" ] || JOBS="$(build_jobs "$GB_PER_JOB")"
@@ -87,7 +102,11 @@ say "parallel jobs: $JOBS"
 
 require_tool git "sudo apt install git"
 require_tool patch "sudo apt install patch"
-require_tool python3 "sudo apt install python3 python3-dev python3-numpy"
+# TensorFlow 2.7 to 2.9 need Python 3.7 to 3.10 to configure and build; Ubuntu 18.04's python3 is 3.6.
+read -r PYTHON PYTHON_VERSION <<<"$(pick_tool 3.7 python3.9 python3.8 python3.7 python3.10 python3 || true)"
+[ -n "${PYTHON:-}" ] || fail "missing prerequisite: Python 3.7 or newer for TensorFlow's configure (Ubuntu 18.04's python3 is 3.6): sudo apt install python3.8 python3.8-dev && python3.8 -m pip install --user numpy"
+PYTHON="$(command -v "$PYTHON")"
+say "python: $PYTHON ($PYTHON_VERSION)"
 require_tool g++ "sudo apt install build-essential"
 require_tool node "install Node.js 20 or newer (see docs/deployment.md)"
 require_tool npm "install Node.js 20 or newer (see docs/deployment.md)"
@@ -108,18 +127,8 @@ else
 fi
 
 step "apply the Eigen fix ($(basename "$PATCH"))"
-if [ ! -d "$SRC" ]; then
-  # Only in a dry run: there is no checkout yet to check the patch against.
-  say "(the patch is checked against the checkout with patch --dry-run once it is fetched)"
-  run patch --forward --fuzz=0 -p1 -d "$SRC" -i "$PATCH"
-elif patch --dry-run --reverse --force --silent -p1 -d "$SRC" -i "$PATCH" >/dev/null 2>&1; then
-  say "already applied in $SRC"
-else
-  patch --dry-run --forward --fuzz=0 --silent -p1 -d "$SRC" -i "$PATCH" >/dev/null 2>&1 ||
-    fail "the Eigen fix does not apply to TensorFlow v$TF_VERSION ($SRC/third_party/eigen3/workspace.bzl has another layout); nothing was built"
-  say "the patch applies cleanly to $SRC"
-  run patch --forward --fuzz=0 -p1 -d "$SRC" -i "$PATCH"
-fi
+apply_checked_patch "$SRC" "$PATCH" \
+  "the Eigen fix does not apply to TensorFlow v$TF_VERSION ($SRC/third_party/eigen3/workspace.bzl has another layout)"
 if [ -n "$EIGEN_COMMIT" ]; then
   run sed -i "/edgeseg native\/patches/,/EIGEN_SHA256/{s/EIGEN_COMMIT = \"[0-9a-f]*\"/EIGEN_COMMIT = \"$EIGEN_COMMIT\"/;s/EIGEN_SHA256 = \"[0-9a-f]*\"/EIGEN_SHA256 = \"$EIGEN_SHA256\"/}" \
     "$SRC/third_party/eigen3/workspace.bzl"
@@ -130,7 +139,7 @@ run_in "$SRC" env TF_NEED_CUDA=1 TF_NEED_TENSORRT=0 TF_NEED_ROCM=0 TF_CUDA_CLANG
   TF_SET_ANDROID_WORKSPACE=0 TF_CUDA_VERSION="${CUDA_VERSION%.*}" TF_CUDNN_VERSION="${CUDNN_VERSION%%.*}" \
   TF_CUDA_PATHS="$CUDA_HOME,/usr/lib/aarch64-linux-gnu,/usr/include/aarch64-linux-gnu,/usr/include" \
   TF_CUDA_COMPUTE_CAPABILITIES="$(cuda_arch_dotted "$CUDA_ARCH")" GCC_HOST_COMPILER_PATH=/usr/bin/gcc \
-  CC_OPT_FLAGS="-march=armv8-a" PYTHON_BIN_PATH=/usr/bin/python3 USE_DEFAULT_PYTHON_LIB_PATH=1 ./configure
+  CC_OPT_FLAGS="-march=armv8-a" PYTHON_BIN_PATH="$PYTHON" USE_DEFAULT_PYTHON_LIB_PATH=1 ./configure
 
 step "build libtensorflow with Bazel ($JOBS jobs; hours on a Jetson)"
 run_in "$SRC" "$BAZEL" build --config=opt --config=cuda --config=noaws --config=nogcp --config=nohdfs \

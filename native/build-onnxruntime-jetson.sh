@@ -14,8 +14,11 @@
 #   --cuda-home DIR  CUDA toolkit (default /usr/local/cuda)
 #   --root DIR       read the board's version files under DIR (a board image; the tests use it)
 #
-# The onnxruntime version is the one package.json pins for onnxruntime-node, so the binding matches
-# the JavaScript half that npm installs. Install the result with: sudo deploy/install.sh --native DIR
+# The onnxruntime version follows the board: on JetPack 6.1 and newer the one package.json pins for
+# onnxruntime-node (the overlay replaces the npm package's binaries); on JetPack 4.6 (TX1, TX2)
+# ORT_JETPACK4_VERSION from native/versions.env, the last release built against TensorRT 8.2, with
+# native/patches/onnxruntime-1.11-node-gpu-providers.patch (the overlay is then that whole npm
+# package with the board's binaries). Install the result with: sudo deploy/install.sh --native DIR
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +32,7 @@ NEED_MEMORY_GB=12
 GB_PER_JOB=3
 MIN_CMAKE=3.28
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   if common_option "$@"; then
     shift "$COMMON_SHIFT"
@@ -41,11 +44,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 check_common_options
+load_versions
 
-ORT_VERSION="$(sed -n 's/^[[:space:]]*"onnxruntime-node":[[:space:]]*"[\^~]\{0,1\}\([0-9][0-9.]*\)".*/\1/p' "$REPO/package.json" | head -n1)"
-[ -n "$ORT_VERSION" ] || fail "cannot read the onnxruntime-node version from $REPO/package.json"
+NPM_ORT_VERSION="$(sed -n 's/^[[:space:]]*"onnxruntime-node":[[:space:]]*"[\^~]\{0,1\}\([0-9][0-9.]*\)".*/\1/p' "$REPO/package.json" | head -n1)"
+[ -n "$NPM_ORT_VERSION" ] || fail "cannot read the onnxruntime-node version from $REPO/package.json"
 
-say "onnxruntime v$ORT_VERSION with CUDA + TensorRT and the Node.js binding$([ "$DRY_RUN" -eq 1 ] && echo ' (dry run: nothing is built)')"
+say "onnxruntime with CUDA + TensorRT and the Node.js binding$([ "$DRY_RUN" -eq 1 ] && echo ' (dry run: nothing is built)')"
 if [ "$DRY_RUN" -eq 0 ] && [ "$(uname -m)" != aarch64 ]; then
   fail "run this on the Jetson itself (this machine is $(uname -m)); --dry-run works anywhere"
 fi
@@ -57,18 +61,34 @@ detect_cudnn
 detect_tensorrt
 print_detected
 
-# onnxruntime 1.20 and newer build their CUDA and TensorRT providers against CUDA 12, cuDNN 9 and
-# TensorRT 10: JetPack 6.1 (L4T R36.4) or newer, which only Orin (and Thor) boards get.
-problems=()
-version_ge "$CUDA_VERSION" 12.0 || problems+=("CUDA $CUDA_VERSION (needs 12 or newer)")
-version_ge "$CUDNN_VERSION" 9.0 || problems+=("cuDNN $CUDNN_VERSION (needs 9 or newer)")
-version_ge "$TRT_VERSION" 10.0 || problems+=("TensorRT $TRT_VERSION (needs 10 or newer)")
-if [ ${#problems[@]} -gt 0 ]; then
-  fail "onnxruntime $ORT_VERSION cannot be built with GPU providers on JetPack $JETPACK: $(
-    IFS=';'
-    echo "${problems[*]}"
-  ). It needs JetPack 6.1 or newer (Orin). On Xavier, TX2 and TX1 boards edgeseg runs on the CPU provider of the npm package, or on the tfjs fallback (native/build-libtensorflow-jetson.sh)."
+# Which onnxruntime this board's CUDA, cuDNN and TensorRT can build (see README.md, "Which boards"):
+# - JetPack 6.1+ (CUDA 12, cuDNN 9, TensorRT 10): package.json's, as the npm JavaScript expects.
+# - JetPack 4.6 (CUDA 10.2, cuDNN 8, TensorRT 8.2; TX1, TX2, Nano): 1.11, the last release built
+#   against TensorRT 8.2 (1.12 moved to 8.4); its whole npm package is the overlay.
+# - JetPack 5 (CUDA 11.4, TensorRT 8.5) falls between the two and is refused.
+if [ "${CUDA_VERSION%%.*}" = 10 ] && version_ge "$CUDA_VERSION" 10.2 && [ "${CUDNN_VERSION%%.*}" = 8 ] &&
+  [ "${TRT_VERSION%.*}" = 8.2 ]; then
+  ORT_VERSION="$ORT_JETPACK4_VERSION"
+  OVERLAY=package # the npm package of that version, its binaries replaced by this build
+  BIN_DIR="bin/napi-v3/linux/arm64"
+  MIN_CMAKE=3.18
+  say "JetPack $JETPACK: onnxruntime $ORT_VERSION (TensorRT 8.2's; package.json's $NPM_ORT_VERSION needs CUDA 12 and TensorRT 10) with its Node.js binding patched for CUDA and TensorRT"
+else
+  problems=()
+  version_ge "$CUDA_VERSION" 12.0 || problems+=("CUDA $CUDA_VERSION (needs 12 or newer)")
+  version_ge "$CUDNN_VERSION" 9.0 || problems+=("cuDNN $CUDNN_VERSION (needs 9 or newer)")
+  version_ge "$TRT_VERSION" 10.0 || problems+=("TensorRT $TRT_VERSION (needs 10 or newer)")
+  if [ ${#problems[@]} -gt 0 ]; then
+    fail "onnxruntime $NPM_ORT_VERSION cannot be built with GPU providers on JetPack $JETPACK: $(
+      IFS=';'
+      echo "${problems[*]}"
+    ). It needs JetPack 6.1 or newer (Orin); on JetPack 4.6 (CUDA 10.2, cuDNN 8, TensorRT 8.2: TX1, TX2) this script builds onnxruntime $ORT_JETPACK4_VERSION instead. On Xavier (JetPack 5) edgeseg runs on the CPU provider of the npm package, or on the tfjs fallback (native/build-libtensorflow-jetson.sh)."
+  fi
+  ORT_VERSION="$NPM_ORT_VERSION"
+  OVERLAY=binaries # over the npm package of the same version
+  BIN_DIR="bin/napi-v6/linux/arm64"
 fi
+say "onnxruntime v$ORT_VERSION"
 
 check_resources "$NEED_DISK_GB" "$NEED_MEMORY_GB" "$WORKDIR"
 [ -n "$JOBS" ] || JOBS="$(build_jobs "$GB_PER_JOB")"
@@ -86,7 +106,7 @@ version_ge "$cmake_version" "$MIN_CMAKE" || fail "missing prerequisite: CMake $M
 SRC="$WORKDIR/onnxruntime-$ORT_VERSION"
 BUILD="$SRC/build/Linux/Release"
 STAGE="$WORKDIR/stage/onnxruntime-node-$ORT_VERSION"
-BIN_DIR="bin/napi-v6/linux/arm64"
+NODE_PATCH="$HERE/patches/onnxruntime-1.11-node-gpu-providers.patch"
 ARCHIVE="onnxruntime-node-$ORT_VERSION-linux-arm64-jetpack${JETPACK// /}-cuda${CUDA_VERSION%.*}-trt${TRT_VERSION%.*}-sm$CUDA_ARCH.tar.gz"
 
 step "fetch onnxruntime v$ORT_VERSION with its submodules"
@@ -98,29 +118,46 @@ else
     https://github.com/microsoft/onnxruntime.git "$SRC"
 fi
 
+if [ "$OVERLAY" = package ]; then
+  step "let the Node.js binding register CUDA and TensorRT ($(basename "$NODE_PATCH"))"
+  apply_checked_patch "$SRC" "$NODE_PATCH" \
+    "$(basename "$NODE_PATCH") does not apply to onnxruntime v$ORT_VERSION ($SRC/js/node/src/session_options_helper.cc has another layout)"
+fi
+
 step "build onnxruntime (Release, CUDA + TensorRT providers, Node.js binding) for sm_$CUDA_ARCH"
 build_args=(
   ./build.sh --config Release --update --build --parallel "$JOBS"
-  --build_shared_lib --build_nodejs --skip_tests --compile_no_warning_as_error
+  --build_shared_lib --build_nodejs --skip_tests
   --use_cuda --cuda_home "$CUDA_HOME" --cudnn_home "$CUDNN_HOME"
   --use_tensorrt --tensorrt_home "$TRT_HOME"
   --cmake_extra_defines "CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH" onnxruntime_BUILD_UNIT_TESTS=OFF
 )
+# Warnings as errors arrived as a default after 1.11 (so did the switch to turn it off).
+[ "$OVERLAY" = package ] || build_args+=(--compile_no_warning_as_error)
 [ "$(id -u)" -ne 0 ] || build_args+=(--allow_running_as_root)
 run_in "$SRC" env "CUDACXX=$CUDA_HOME/bin/nvcc" "PATH=$CUDA_HOME/bin:$PATH" "${build_args[@]}"
 
 step "stage the binding, libonnxruntime and the provider libraries"
 run rm -rf "$STAGE"
+if [ "$OVERLAY" = package ]; then
+  # The JavaScript half is npm's own onnxruntime-node $ORT_VERSION (what test/engine/ort-compat
+  # runs edgeseg's engine against), with its onnxruntime-common inside so that the project's
+  # newer one does not answer its require().
+  run_in "$WORKDIR" npm pack "onnxruntime-node@$ORT_VERSION" "onnxruntime-common@$ORT_VERSION"
+  run mkdir -p "$STAGE/node_modules/onnxruntime-common"
+  run tar -xzf "$WORKDIR/onnxruntime-node-$ORT_VERSION.tgz" -C "$STAGE" --strip-components=1
+  run tar -xzf "$WORKDIR/onnxruntime-common-$ORT_VERSION.tgz" -C "$STAGE/node_modules/onnxruntime-common" --strip-components=1
+fi
 run mkdir -p "$STAGE/$BIN_DIR"
 run cp -a "$SRC/js/node/$BIN_DIR/." "$STAGE/$BIN_DIR/"
 run cp -a "$BUILD/libonnxruntime_providers_shared.so" "$BUILD/libonnxruntime_providers_cuda.so" \
   "$BUILD/libonnxruntime_providers_tensorrt.so" "$STAGE/$BIN_DIR/"
-info="{\"package\": \"onnxruntime-node\", \"version\": \"$ORT_VERSION\", \"target\": \"$BIN_DIR\", \"l4t\": \"$L4T_VERSION\", \"jetpack\": \"$JETPACK\", \"cuda\": \"$CUDA_VERSION\", \"cudnn\": \"$CUDNN_VERSION\", \"tensorrt\": \"$TRT_VERSION\", \"cudaArch\": \"$CUDA_ARCH\", \"providers\": [\"tensorrt\", \"cuda\", \"cpu\"]}"
+info="{\"package\": \"onnxruntime-node\", \"version\": \"$ORT_VERSION\", \"overlay\": \"$OVERLAY\", \"target\": \"$BIN_DIR\", \"l4t\": \"$L4T_VERSION\", \"jetpack\": \"$JETPACK\", \"cuda\": \"$CUDA_VERSION\", \"cudnn\": \"$CUDNN_VERSION\", \"tensorrt\": \"$TRT_VERSION\", \"cudaArch\": \"$CUDA_ARCH\", \"providers\": [\"tensorrt\", \"cuda\", \"cpu\"]}"
 say "build info: $info"
 if [ "$DRY_RUN" -eq 0 ]; then printf '%s\n' "$info" >"$STAGE/edgeseg-native.json"; fi
 
 step "smoke test: load the new binding and run the demo model on TensorRT, CUDA and the CPU"
-run node "$HERE/lib/ort-smoke.cjs" "$SRC/js/node" "$REPO/models/synthetic-road-fcn8s"
+run node "$HERE/lib/ort-smoke.cjs" "$([ "$OVERLAY" = package ] && echo "$STAGE" || echo "$SRC/js/node")" "$REPO/models/synthetic-road-fcn8s"
 
 step "pack the overlay"
 run mkdir -p "$OUT"

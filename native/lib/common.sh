@@ -41,6 +41,25 @@ run_in() {
   (cd "$dir" && "$@")
 }
 
+# `apply_checked_patch SRC PATCH WHY_NOT`: applies PATCH (-p1) to the checkout SRC once. It
+# recognises an already-patched tree, proves the patch applies exactly (patch --dry-run --fuzz=0)
+# before anything is configured or built, and otherwise stops with "WHY_NOT; nothing was built".
+# In a dry run without a checkout yet it only prints the command.
+apply_checked_patch() {
+  local src="$1" patch_file="$2" why_not="$3"
+  if [ ! -d "$src" ]; then
+    say "(the patch is checked against the checkout with patch --dry-run once it is fetched)"
+    run patch --forward --fuzz=0 -p1 -d "$src" -i "$patch_file"
+  elif patch --dry-run --reverse --force --silent -p1 -d "$src" -i "$patch_file" >/dev/null 2>&1; then
+    say "already applied in $src"
+  else
+    patch --dry-run --forward --fuzz=0 --silent -p1 -d "$src" -i "$patch_file" >/dev/null 2>&1 ||
+      fail "$why_not; nothing was built"
+    say "the patch applies cleanly to $src"
+    run patch --forward --fuzz=0 -p1 -d "$src" -i "$patch_file"
+  fi
+}
+
 # Options both build scripts take. `common_option "$@"` handles "$1" (and its value) and sets
 # COMMON_SHIFT to how many arguments it used; it returns 1 for an option it does not know.
 WORKDIR="${HOME:-/tmp}/edgeseg-native-build"
@@ -127,6 +146,53 @@ jetpack_for_l4t() {
     39.*) echo "7.x" ;;
     *) echo "unknown" ;;
   esac
+}
+
+# Ubuntu release and glibc of the board image (/etc/os-release; each L4T line ships one Ubuntu).
+UBUNTU_VERSION=""
+GLIBC_VERSION=""
+
+detect_os() {
+  local file
+  file="$(under_root /etc/os-release)"
+  UBUNTU_VERSION=""
+  [ ! -r "$file" ] || UBUNTU_VERSION="$(sed -n 's/^VERSION_ID="\{0,1\}\([0-9.]*\)"\{0,1\}$/\1/p' "$file" | head -n1)"
+  case "$UBUNTU_VERSION" in
+    18.04) GLIBC_VERSION=2.27 ;; # JetPack 4.x (L4T R32)
+    20.04) GLIBC_VERSION=2.31 ;; # JetPack 5.x (R35)
+    22.04) GLIBC_VERSION=2.35 ;; # JetPack 6.x (R36)
+    24.04) GLIBC_VERSION=2.39 ;; # JetPack 7.x (R38)
+    *) GLIBC_VERSION="" ;;
+  esac
+  if [ -z "$GLIBC_VERSION" ] && [ "$ROOT" = "/" ] && command -v getconf >/dev/null 2>&1; then
+    GLIBC_VERSION="$(getconf GNU_LIBC_VERSION | sed -n 's/^glibc \([0-9.]*\)$/\1/p')"
+  fi
+  [ -n "$GLIBC_VERSION" ] || fail "cannot tell the glibc version: $file has no known Ubuntu VERSION_ID ('${UBUNTU_VERSION:-none}')"
+}
+
+# The versions native/versions.env pins for boards that cannot take package.json's.
+load_versions() {
+  local file
+  file="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/versions.env"
+  [ -r "$file" ] || fail "missing $file"
+  # shellcheck source=native/versions.env
+  . "$file"
+}
+
+# The newest of the given compilers/interpreters on PATH whose version is at least $1:
+# pick_tool MIN NAME... prints "NAME VERSION" (version from --version's first number).
+pick_tool() {
+  local min="$1" name version
+  shift
+  for name in "$@"; do
+    command -v "$name" >/dev/null 2>&1 || continue
+    version="$("$name" --version 2>&1 | head -n1 | grep -o '[0-9][0-9]*\.[0-9][0-9.]*' | tail -n1)"
+    if [ -n "$version" ] && version_ge "$version" "$min"; then
+      printf '%s %s\n' "$name" "$version"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -2,9 +2,23 @@
 // edgeseg model once on each execution provider and say which worked. Exit 1 when TensorRT or
 // CUDA fails, because then the build is not what the board needs.
 //   node native/lib/ort-smoke.cjs ONNXRUNTIME_JS_NODE_DIR MODEL_DIR
+// onnxruntime 1.11 (JetPack 4.6's) refuses the demo model's opset 17 and registers only a "cpu"
+// backend in JavaScript (the patched binding adds TensorRT and CUDA behind it): this script then
+// loads a copy stamped opset 16 (the demo model uses no operator opset 17 added; edgeseg's engine
+// checks that in src/engine/onnx-opset.ts) and asks for [provider, "cpu"].
 'use strict';
-const { readFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const { join, resolve } = require('node:path');
+
+function opset16Copy(modelPath) {
+  const { onnx } = require(require.resolve('onnx-proto', { paths: [__dirname] }));
+  const model = onnx.ModelProto.decode(readFileSync(modelPath));
+  for (const entry of model.opsetImport) if (!entry.domain) entry.version = 16;
+  const copy = join(mkdtempSync(join(tmpdir(), 'ort-smoke-')), 'model.onnx');
+  writeFileSync(copy, onnx.ModelProto.encode(model).finish());
+  return copy;
+}
 
 async function main() {
   const [packageDir, modelDir] = process.argv.slice(2);
@@ -13,12 +27,14 @@ async function main() {
   const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'));
   const { name, height, width, layout } = manifest.input;
   const dims = layout === 'NHWC' ? [1, height, width, 3] : [1, 3, height, width];
+  const legacy = typeof ort.listSupportedBackends !== 'function';
+  const modelPath = legacy ? opset16Copy(join(modelDir, 'model.onnx')) : join(modelDir, 'model.onnx');
   let failed = false;
   for (const provider of ['tensorrt', 'cuda', 'cpu']) {
     try {
       const started = Date.now();
-      const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), {
-        executionProviders: [provider],
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: legacy && provider !== 'cpu' ? [provider, 'cpu'] : [provider],
       });
       const loaded = Date.now();
       const input = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b)).fill(128), dims);

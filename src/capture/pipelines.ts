@@ -1,8 +1,11 @@
-// Capture commands per URI scheme (pure functions, so they are testable without a camera):
-// GStreamer for CSI cameras on Jetson, ffmpeg (or GStreamer) for V4L2, RTSP and files; every
-// pipeline writes raw RGB frames of exactly width×height×3 bytes to stdout.
+// Capture commands per source scheme (pure functions, testable without a camera): GStreamer for CSI
+// cameras on Jetson, ffmpeg (or GStreamer) for V4L2, RTSP and files; every pipeline writes raw RGB
+// frames of exactly width×height×3 bytes to stdout. Commands are built from a parsed SourceSpec:
+// each user value is one argv element that the tool cannot read as an option, a protocol or a
+// pipeline element (ffmpeg: a protocol whitelist and file: paths; GStreamer: quoted properties).
 
-import { UserError } from '../system/errors.js';
+import { type GstStage, gstLaunchArgs } from './gst-pipeline.js';
+import { rtspUrl, type SourceSpec } from './uri.js';
 
 export interface CaptureCommand {
   command: string;
@@ -11,19 +14,47 @@ export interface CaptureCommand {
 
 export type CaptureBackend = 'ffmpeg' | 'gstreamer';
 
+export interface CaptureCredentials {
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** What ffmpeg may open for each input: nothing beyond the scheme's own transport. */
+const FFMPEG_PROTOCOLS = {
+  file: 'file',
+  rtsp: 'rtsp,rtp,udp,tcp',
+  rtsps: 'rtsp,rtsps,rtp,udp,tcp,tls',
+} as const;
+
+export type SubprocessSpec = Extract<
+  SourceSpec,
+  { scheme: 'csi' | 'v4l2' | 'rtsp' | 'rtsps' | 'file' | 'videotest' }
+>;
+
+export function isSubprocessSpec(spec: SourceSpec): spec is SubprocessSpec {
+  return spec.scheme !== 'images' && spec.scheme !== 'test';
+}
+
 export function captureCommand(
-  uri: string,
+  spec: SubprocessSpec,
   backend: CaptureBackend,
   size: { width: number; height: number },
   loop: boolean,
+  credentials: CaptureCredentials = {},
 ): CaptureCommand {
   const { width, height } = size;
-  const url = new URL(uri);
-  const scheme = url.protocol.replace(/:$/, '');
-  const rgbCaps = `video/x-raw,format=RGB,width=${width},height=${height}`;
-  const gst = (source: string): CaptureCommand => ({
+  const gst = (...source: GstStage[]): CaptureCommand => ({
     command: 'gst-launch-1.0',
-    args: ['-q', ...`${source} ! videoconvert ! videoscale ! ${rgbCaps} ! fdsink fd=1 sync=false`.split(' ')],
+    args: [
+      '-q',
+      ...gstLaunchArgs([
+        ...source,
+        { factory: 'videoconvert' },
+        { factory: 'videoscale' },
+        { caps: `video/x-raw,format=RGB,width=${width},height=${height}` },
+        { factory: 'fdsink', properties: { fd: 1, sync: false } },
+      ]),
+    ],
   });
   const ffmpeg = (input: string[]): CaptureCommand => ({
     command: 'ffmpeg',
@@ -43,45 +74,68 @@ export function captureCommand(
       'pipe:1',
     ],
   });
-  switch (scheme) {
-    case 'csi': {
-      const sensor = Number.parseInt(url.hostname || '0', 10);
-      if (!Number.isInteger(sensor) || sensor < 0)
-        throw new UserError(`${uri}: expected csi://<sensor-id>, e.g. csi://0`);
+  switch (spec.scheme) {
+    case 'csi':
       // nvarguscamerasrc delivers NVMM buffers; nvvidconv copies them to system memory as BGRx.
       return gst(
-        `nvarguscamerasrc sensor-id=${sensor} ! video/x-raw(memory:NVMM),width=${width},height=${height} ! nvvidconv ! video/x-raw,format=BGRx`,
+        { factory: 'nvarguscamerasrc', properties: { 'sensor-id': spec.sensorId } },
+        { caps: `video/x-raw(memory:NVMM),width=${width},height=${height}` },
+        { factory: 'nvvidconv' },
+        { caps: 'video/x-raw,format=BGRx' },
       );
-    }
-    case 'v4l2': {
-      const device = url.pathname || '/dev/video0';
-      return backend === 'gstreamer' ? gst(`v4l2src device=${device}`) : ffmpeg(['-f', 'v4l2', '-i', device]);
-    }
-    case 'rtsp':
-    case 'rtsps':
+    case 'v4l2':
       return backend === 'gstreamer'
-        ? gst(`rtspsrc location=${uri} latency=100 ! decodebin`)
-        : ffmpeg(['-rtsp_transport', 'tcp', '-i', uri]);
-    case 'file': {
-      const path = decodeURIComponent(url.pathname);
-      if (backend === 'gstreamer') return gst(`filesrc location=${path} ! decodebin`);
-      // -re paces a file at its native rate, like a camera; the daemon's fps limit drops the rest.
-      return ffmpeg(['-re', ...(loop ? ['-stream_loop', '-1'] : []), '-i', path]);
+        ? gst({ factory: 'v4l2src', properties: { device: spec.device } })
+        : ffmpeg(['-f', 'v4l2', '-i', spec.device]);
+    case 'rtsp':
+    case 'rtsps': {
+      const username = spec.username ?? credentials.username;
+      const password = spec.username === undefined ? credentials.password : spec.password;
+      if (backend === 'gstreamer') {
+        // rtspsrc takes the credentials as properties, so the location carries none.
+        const auth: Record<string, string> = {};
+        if (username !== undefined) auth['user-id'] = username;
+        if (password !== undefined) auth['user-pw'] = password;
+        return gst(
+          {
+            factory: 'rtspsrc',
+            properties: { location: rtspUrl(spec, {}), latency: 100, ...auth },
+          },
+          { factory: 'decodebin' },
+        );
+      }
+      return ffmpeg([
+        '-protocol_whitelist',
+        FFMPEG_PROTOCOLS[spec.scheme],
+        '-rtsp_transport',
+        'tcp',
+        '-i',
+        rtspUrl(spec, { username, password }),
+      ]);
     }
+    case 'file':
+      if (backend === 'gstreamer')
+        return gst({ factory: 'filesrc', properties: { location: spec.path } }, { factory: 'decodebin' });
+      // -re paces a file at its native rate, like a camera; the daemon's fps limit drops the rest.
+      // "file:" keeps ffmpeg from reading a path such as concat:a|b as another protocol.
+      return ffmpeg([
+        '-protocol_whitelist',
+        FFMPEG_PROTOCOLS.file,
+        '-re',
+        ...(loop ? ['-stream_loop', '-1'] : []),
+        '-i',
+        `file:${spec.path}`,
+      ]);
     case 'videotest':
       // A GStreamer/ffmpeg test pattern: handy for checking a board's capture path without a camera.
       return backend === 'gstreamer'
-        ? gst('videotestsrc is-live=true')
+        ? gst({ factory: 'videotestsrc', properties: { 'is-live': true } })
         : ffmpeg(['-re', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=30`]);
-    default:
-      throw new UserError(`${uri}: unsupported source scheme "${scheme}"`, {
-        hint: 'use csi://0, v4l2:///dev/video0, rtsp://..., file:///path/video.mp4, dir:///path, videotest://, or test://synthetic-road',
-      });
   }
 }
 
 /** csi needs GStreamer; everything else prefers ffmpeg. */
-export function chooseBackend(uri: string, preference: 'auto' | CaptureBackend): CaptureBackend {
-  if (uri.startsWith('csi:')) return 'gstreamer';
+export function chooseBackend(spec: SourceSpec, preference: 'auto' | CaptureBackend): CaptureBackend {
+  if (spec.scheme === 'csi') return 'gstreamer';
   return preference === 'auto' ? 'ffmpeg' : preference;
 }

@@ -3,7 +3,8 @@
 // exponential backoff when it exits or stalls, and never leaves a child behind on stop().
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { captureCommand, chooseBackend } from './pipelines.js';
+import { redactUrlCredentials } from '../system/redact.js';
+import { type CaptureCredentials, captureCommand, chooseBackend, type SubprocessSpec } from './pipelines.js';
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
 const KILL_GRACE_MS = 2000;
@@ -19,8 +20,13 @@ export class SubprocessFrameSource extends FrameSource {
   private stallTimer: NodeJS.Timeout | undefined;
   private lastStderr = '';
 
-  constructor(uri: string, options: FrameSourceOptions) {
-    super(uri, options);
+  constructor(
+    label: string,
+    private readonly spec: SubprocessSpec,
+    options: FrameSourceOptions,
+    private readonly credentials: CaptureCredentials = {},
+  ) {
+    super(label, options);
     const frameBytes = options.width * options.height * 3;
     this.buffers = [new Uint8Array(frameBytes), new Uint8Array(frameBytes)];
   }
@@ -46,15 +52,22 @@ export class SubprocessFrameSource extends FrameSource {
   }
 
   private spawnChild(): void {
-    const backend = chooseBackend(this.uri, this.options.backend);
-    const { command, args } = captureCommand(this.uri, backend, this.options, this.options.loop);
+    const backend = chooseBackend(this.spec, this.options.backend);
+    const { command, args } = captureCommand(
+      this.spec,
+      backend,
+      this.options,
+      this.options.loop,
+      this.credentials,
+    );
     this.filled = 0;
     this.lastStderr = '';
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {
-      this.lastStderr = (this.lastStderr + chunk.toString()).slice(-500);
+      // Tools print their input URL in errors: never keep a camera password in a log line.
+      this.lastStderr = redactUrlCredentials((this.lastStderr + chunk.toString()).slice(-500));
     });
     child.on('error', (error) => this.scheduleRestart(`${command} failed to start: ${error.message}`));
     child.on('exit', (code, signal) => {
@@ -105,13 +118,10 @@ export class SubprocessFrameSource extends FrameSource {
     if (!this.running || this.restartTimer) return;
     this.attempt++;
     this.counters.restarts++;
-    const base = Math.min(
-      this.options.backoff.maxMs,
-      this.options.backoff.initialMs * 2 ** (this.attempt - 1),
-    );
-    const delayMs = Math.round(base * (0.75 + Math.random() * 0.5));
+    const delayMs = this.backoffDelayMs(this.attempt);
+    this.setState('down', reason, Date.now() + delayMs);
     this.options.logger.warn(
-      { source: this.uri, attempt: this.attempt, delayMs, reason },
+      { source: this.label, attempt: this.attempt, delayMs, reason },
       'frame source restarting',
     );
     this.emit('restart', { attempt: this.attempt, reason, delayMs });

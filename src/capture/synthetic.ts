@@ -11,8 +11,8 @@ export class SyntheticFrameSource extends FrameSource {
   private readonly scenes: SyntheticScene[];
   private current = 0;
 
-  constructor(uri: string, options: FrameSourceOptions) {
-    super(uri, options);
+  constructor(label: string, options: FrameSourceOptions) {
+    super(label, options);
     const size = { height: options.height, width: options.width };
     this.scenes = [renderSyntheticScene(0, size), renderSyntheticScene(0, size)];
   }

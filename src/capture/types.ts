@@ -25,6 +25,16 @@ export interface FrameSourceStats {
   lastFrameAtMs: number;
 }
 
+/** Whether frames flow: `down` carries the reason and when the next attempt is due. */
+export interface SourceState {
+  state: 'starting' | 'ok' | 'down';
+  reason?: string;
+  /** Wall-clock ms of the next attempt while down. */
+  retryAtMs?: number;
+  /** Wall-clock ms of the last change. */
+  sinceMs: number;
+}
+
 export interface RestartEvent {
   attempt: number;
   reason: string;
@@ -36,6 +46,8 @@ export interface FrameSourceEvents {
   frame: [RgbFrame];
   restart: [RestartEvent];
   error: [Error];
+  /** The source went up or down (see SourceState). */
+  state: [SourceState];
 }
 
 export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
@@ -47,12 +59,35 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
     lastFrameAtMs: 0,
   };
   private lastEmitMs = 0;
+  private sourceState: SourceState = { state: 'starting', sinceMs: Date.now() };
 
+  /** `label` names the source in logs and status: a URI with its credentials removed. */
   constructor(
-    readonly uri: string,
+    readonly label: string,
     protected readonly options: FrameSourceOptions,
   ) {
     super();
+  }
+
+  get state(): SourceState {
+    return { ...this.sourceState };
+  }
+
+  protected setState(state: SourceState['state'], reason?: string, retryAtMs?: number): void {
+    if (state === this.sourceState.state && reason === this.sourceState.reason) return;
+    this.sourceState = {
+      state,
+      ...(reason === undefined ? {} : { reason }),
+      ...(retryAtMs === undefined ? {} : { retryAtMs }),
+      sinceMs: Date.now(),
+    };
+    this.emit('state', this.state);
+  }
+
+  /** Exponential backoff with jitter for the `attempt`-th restart (1-based). */
+  protected backoffDelayMs(attempt: number): number {
+    const base = Math.min(this.options.backoff.maxMs, this.options.backoff.initialMs * 2 ** (attempt - 1));
+    return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 
   abstract start(): Promise<void>;
@@ -73,6 +108,7 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
     const interval = 1000 / this.options.fps;
     this.counters.framesCaptured++;
     this.counters.lastFrameAtMs = now;
+    if (this.sourceState.state !== 'ok') this.setState('ok');
     // A little slack so that a source running exactly at the limit is not decimated by jitter.
     if (now - this.lastEmitMs < interval * 0.9) {
       this.counters.framesDropped++;

@@ -132,5 +132,11 @@ export function register(program: Command): void {
         `mean per frame: decode ${t.decodeMs.toFixed(1)} ms, preprocess ${t.preprocessMs.toFixed(1)} ms, inference ${t.inferenceMs.toFixed(1)} ms, postprocess ${t.postprocessMs.toFixed(1)} ms, write ${t.writeMs.toFixed(1)} ms\n` +
         `outputs in ${summary.outDir}\n`,
     );
+    if (summary.skipped.length > 0) {
+      for (const { file, reason } of summary.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      throw new UserError(
+        `${summary.skipped.length} input${summary.skipped.length === 1 ? '' : 's'} could not be read (named above); the other results are in ${summary.outDir}`,
+      );
+    }
   });
 }

@@ -7,17 +7,19 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   type ConfigPatch,
+  configSecrets,
   environmentOverrides,
   loadConfig,
   mergePatch,
   readConfigFile,
 } from '../config/load.js';
+import { type DaemonHandle, startDaemon } from '../daemon/boot.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
-import { Daemon } from '../pipeline/daemon.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
 import { onShutdown } from '../system/signals.js';
 import { packageRoot } from '../system/version.js';
+import { reportError } from './main.js';
 
 export const DEMO_MODEL = join(packageRoot, 'models', 'synthetic-road-fcn8s');
 
@@ -40,51 +42,51 @@ export function register(program: Command): void {
           hint: 'edgeseg run --demo starts everything on this machine',
         });
       let broker: EmbeddedBroker | undefined;
-      let base: ConfigPatch;
-      let origin: string;
-      if (options.demo) {
-        if (!existsSync(join(DEMO_MODEL, 'manifest.json'))) {
-          throw new UserError(`the demo model is missing: ${DEMO_MODEL}`, {
-            hint: 'train it as models/synthetic-road-fcn8s/README.md says',
-          });
-        }
-        broker = await startDemoBroker(options.port ?? 1883);
-        base = demoConfig(broker.url);
-        if (options.config) base = mergePatch(base, await readConfigFile(options.config)) as ConfigPatch;
-        origin = 'demo config';
-      } else {
-        base = await readConfigFile(options.config!);
-        origin = options.config!;
-      }
-      base = mergePatch(base, environmentOverrides(process.env)) as ConfigPatch;
-      const loaded = await loadConfig(base, origin);
-      const logger = createLogger({ level: loaded.config.log.level, format: loaded.config.log.format });
-      if (loaded.remoteProblem)
-        logger.warn({ problem: loaded.remoteProblem }, 'ignoring persisted remote configuration');
-      const daemon = new Daemon({ config: loaded.config, base, remote: loaded.remote, logger });
+      let daemon: DaemonHandle | undefined;
       onShutdown(
-        async (signal) => {
-          logger.info({ signal }, 'shutting down');
-          await daemon.stop();
+        async () => {
+          await daemon?.stop();
           await broker?.stop();
         },
-        (message) => logger.error(message),
+        (message) => process.stderr.write(`edgeseg: ${message}\n`),
       );
       try {
-        await daemon.start();
+        let base: ConfigPatch;
+        let origin: string;
+        if (options.demo) {
+          if (!existsSync(join(DEMO_MODEL, 'manifest.json'))) {
+            throw new UserError(`the demo model is missing: ${DEMO_MODEL}`, {
+              hint: 'train it as models/synthetic-road-fcn8s/README.md says',
+            });
+          }
+          broker = await startDemoBroker(options.port ?? 1883);
+          base = demoConfig(broker.url);
+          if (options.config) base = mergePatch(base, await readConfigFile(options.config)) as ConfigPatch;
+          origin = options.config ? `demo config + ${options.config}` : 'demo config';
+        } else {
+          base = await readConfigFile(options.config!);
+          origin = options.config!;
+        }
+        base = mergePatch(base, environmentOverrides(process.env)) as ConfigPatch;
+        const loaded = await loadConfig(base, origin);
+        const logger = createLogger({
+          level: loaded.config.log.level,
+          format: loaded.config.log.format,
+          secrets: [...configSecrets(loaded.config), ...configSecrets(loaded.baseConfig)],
+        });
+        daemon = await startDaemon(loaded, origin, logger);
+        if (broker) {
+          process.stderr.write(
+            `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
+              `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
+              `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
+              `  stop: Ctrl-C\n\n`,
+          );
+        }
       } catch (error) {
-        await daemon.stop();
-        await broker?.stop();
-        throw error;
-      }
-      if (broker) {
-        const topics = daemon.topicNames;
-        process.stderr.write(
-          `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
-            `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
-            `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${topics.base}/#' -v\n` +
-            `  stop: Ctrl-C\n\n`,
-        );
+        // A fatal start error ends the process now: no broker, timer or worker may keep it alive.
+        await broker?.stop().catch(() => {});
+        process.exit(reportError(error));
       }
     });
 }

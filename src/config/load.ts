@@ -1,27 +1,23 @@
 // Loading the daemon config: YAML file → environment overrides (secrets, state dir) → the remote
 // changes accepted over MQTT and persisted under the state dir → validation with key-named errors.
+// A persisted remote change that no longer fits (invalid, or locked by the local file since) is set
+// aside, never fatal: the device starts from its local file.
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
-import { ConfigError, FileError } from '../system/errors.js';
-import { writeFileAtomic } from '../system/fs.js';
+import { ConfigError, errorMessage, FileError } from '../system/errors.js';
+import { redactUrlCredentials } from '../system/redact.js';
+import { describeIssues } from './issues.js';
+import { isPlainObject, mergePatch } from './merge.js';
+import { type ConfigPatch, checkRemotePatch, modelsDirOf, resolveRemotePatch } from './policy.js';
+import { type RejectedRemoteConfig, RemoteConfigStore } from './remote-store.js';
 import { type Config, ConfigSchema, SECRET_PATHS } from './schema.js';
 
-export const REMOTE_CONFIG_FILE = 'remote-config.json';
+export type { ConfigPatch };
+export { describeIssues, isPlainObject, mergePatch };
 
-export type ConfigPatch = Record<string, unknown>;
-
-/** `a.b: message; c: message` from zod issues, keys dotted as in the YAML file. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = issue.path.join('.');
-      return key ? `${key}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
+/** Largest config file read (a real one is a few kilobytes). */
+const MAX_CONFIG_FILE_BYTES = 1_048_576;
 
 export function validateConfig(raw: unknown, origin: string): Config {
   const result = ConfigSchema.safeParse(raw);
@@ -34,42 +30,36 @@ export function validateConfig(raw: unknown, origin: string): Config {
   return result.data;
 }
 
-/** Objects merge key by key; arrays and scalars replace. */
-export function mergePatch(base: unknown, patch: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) merged[key] = mergePatch(base[key], value);
-  return merged;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Secrets and paths that come from the environment (systemd EnvironmentFile). */
 export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigPatch {
   const mqtt: Record<string, unknown> = {};
   const tls: Record<string, unknown> = {};
+  const capture: Record<string, unknown> = {};
   if (env.EDGESEG_MQTT_USERNAME) mqtt.username = env.EDGESEG_MQTT_USERNAME;
   if (env.EDGESEG_MQTT_PASSWORD) mqtt.password = env.EDGESEG_MQTT_PASSWORD;
   if (env.EDGESEG_MQTT_TLS_CA) tls.ca = env.EDGESEG_MQTT_TLS_CA;
   if (env.EDGESEG_MQTT_TLS_CERT) tls.cert = env.EDGESEG_MQTT_TLS_CERT;
   if (env.EDGESEG_MQTT_TLS_KEY) tls.key = env.EDGESEG_MQTT_TLS_KEY;
+  if (env.EDGESEG_SOURCE_USERNAME) capture.username = env.EDGESEG_SOURCE_USERNAME;
+  if (env.EDGESEG_SOURCE_PASSWORD) capture.password = env.EDGESEG_SOURCE_PASSWORD;
   if (Object.keys(tls).length > 0) mqtt.tls = tls;
   const patch: ConfigPatch = {};
   if (Object.keys(mqtt).length > 0) patch.mqtt = mqtt;
+  if (Object.keys(capture).length > 0) patch.capture = capture;
   if (env.EDGESEG_STATE_DIR) patch.state_dir = env.EDGESEG_STATE_DIR;
   return patch;
 }
 
 export interface LoadedConfig {
   config: Config;
-  /** The file's content with environment overrides, before remote changes. */
+  /** The local file with environment overrides, before remote changes. */
   base: ConfigPatch;
-  /** Remote changes accepted earlier (empty when none). */
+  /** `base`, validated: what the device falls back to. */
+  baseConfig: Config;
+  /** Remote changes accepted earlier (empty when none), as they were sent (models by name). */
   remote: ConfigPatch;
-  /** Why persisted remote changes were dropped, if they no longer validate. */
-  remoteProblem?: string;
+  /** A persisted remote change set aside at this start, and why. */
+  rejected?: RejectedRemoteConfig;
 }
 
 export async function readConfigFile(path: string): Promise<ConfigPatch> {
@@ -82,9 +72,12 @@ export async function readConfigFile(path: string): Promise<ConfigPatch> {
       hint: 'pass --config with a readable YAML file',
     });
   }
+  if (text.length > MAX_CONFIG_FILE_BYTES)
+    throw new FileError(path, `larger than ${MAX_CONFIG_FILE_BYTES} bytes; is it the right file?`);
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    // Aliases are how YAML bombs grow: a config has no use for many of them.
+    parsed = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     throw new FileError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
@@ -93,42 +86,67 @@ export async function readConfigFile(path: string): Promise<ConfigPatch> {
   return parsed;
 }
 
+/** The config that results from the local `base` and a remote `patch`; throws what is wrong. */
+export function applyRemotePatch(
+  base: ConfigPatch,
+  baseConfig: Config,
+  remote: ConfigPatch,
+  origin: string,
+): Config {
+  checkRemotePatch(remote, { unlock: baseConfig.remote_config.unlock, configFile: origin });
+  const effective = resolveRemotePatch(remote, modelsDirOf(baseConfig));
+  return validateConfig(mergePatch(base, effective), 'config');
+}
+
 /** Loads a config from a parsed base (file + env) and the state dir's persisted remote changes. */
 export async function loadConfig(base: ConfigPatch, origin: string): Promise<LoadedConfig> {
-  const config = validateConfig(base, origin);
-  const remotePath = join(config.state_dir, REMOTE_CONFIG_FILE);
-  let remote: ConfigPatch = {};
+  const baseConfig = validateConfig(base, origin);
+  const store = new RemoteConfigStore(baseConfig.state_dir);
+  await store.removeStaleTempFiles();
+  const read = await store.read();
+  const local = { config: baseConfig, base, baseConfig, remote: {} };
+  if ('problem' in read) return { ...local, rejected: await store.setAside(read.problem) };
+  if (Object.keys(read.patch).length === 0) return local;
   try {
-    const parsed: unknown = JSON.parse(await readFile(remotePath, 'utf8'));
-    if (isPlainObject(parsed)) remote = parsed;
+    const config = applyRemotePatch(base, baseConfig, read.patch, origin);
+    return { config, base, baseConfig, remote: read.patch };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      return { config, base, remote: {}, remoteProblem: `${remotePath}: ${(error as Error).message}` };
+    // A remote change that no longer fits (the local file changed, a key was locked) must not stop the daemon.
+    return { ...local, rejected: await store.setAside(errorMessage(error)) };
+  }
+}
+
+/** Every secret value in a config (passwords, URL credentials), for the log scrubber. */
+export function configSecrets(config: Config): string[] {
+  const urlPassword = (url: string) => /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/@?#]*:([^/@?#]*)@/.exec(url)?.[1];
+  const secrets = [
+    config.mqtt.password,
+    config.capture.password,
+    urlPassword(config.mqtt.url),
+    urlPassword(config.source),
+  ];
+  return secrets.flatMap((secret) => {
+    if (!secret) return [];
+    try {
+      return [secret, decodeURIComponent(secret)];
+    } catch {
+      return [secret];
     }
-  }
-  if (Object.keys(remote).length === 0) return { config, base, remote };
-  const merged = ConfigSchema.safeParse(mergePatch(base, remote));
-  if (!merged.success) {
-    // A remote change that no longer fits (e.g. the base file changed) must not stop the daemon.
-    return { config, base, remote: {}, remoteProblem: `${remotePath}: ${describeIssues(merged.error)}` };
-  }
-  return { config: merged.data, base, remote };
+  });
 }
 
-export async function persistRemoteConfig(stateDir: string, remote: ConfigPatch): Promise<void> {
-  await writeFileAtomic(
-    join(stateDir, REMOTE_CONFIG_FILE),
-    `${JSON.stringify(stripSecrets(remote), null, 2)}\n`,
-  );
-}
-
-/** A deep copy without the secret fields (for the retained config topic and persisted patches). */
+/** A deep copy without secrets: secret fields removed, URL credentials replaced by ***. */
 export function stripSecrets<T>(value: T): T {
   const copy = structuredClone(value) as unknown;
   for (const path of SECRET_PATHS) {
     let node = copy;
     for (const key of path.slice(0, -1)) node = isPlainObject(node) ? node[key] : undefined;
     if (isPlainObject(node)) delete node[path[path.length - 1]!];
+  }
+  if (isPlainObject(copy)) {
+    if (typeof copy.source === 'string') copy.source = redactUrlCredentials(copy.source);
+    const mqtt = copy.mqtt;
+    if (isPlainObject(mqtt) && typeof mqtt.url === 'string') mqtt.url = redactUrlCredentials(mqtt.url);
   }
   return copy as T;
 }

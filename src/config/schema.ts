@@ -2,19 +2,67 @@
 // every default, and the published JSON Schema (docs/config.schema.json).
 
 import { z } from 'zod';
+import { checkHost, parseSourceUri, SOURCE_EXAMPLES, SOURCE_URI_MAX_LENGTH } from '../capture/uri.js';
+import { errorMessage } from '../system/errors.js';
 
+// Every value has a bound: a config file or a remote change can ask for a lot, never for anything.
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
+/** Milliseconds between `min` and `max`. */
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+/** A file system path of at most 4096 characters, no control characters. */
+const path = () => z.string().min(1).max(4096).regex(NO_CONTROL, 'control characters are not allowed');
+/** A secret or user name of at most 1024 characters. */
+const credential = () => z.string().max(1024).regex(NO_CONTROL, 'control characters are not allowed');
+/** MQTT topic segments: letters, digits, _ and -, joined by single slashes (no wildcards). */
+const TOPIC = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+export const MAX_IMAGE_SIDE = 4096;
 
 export const RegionSchema = z
   .object({
-    name: z.string().min(1).describe('region name used as the key in stats.regions'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, _ . -')
+      .describe('region name used as the key in stats.regions'),
     polygon: z
       .array(point)
       .min(3)
+      .max(64)
       .describe('polygon vertices as [x, y] in normalised image coordinates (0..1, origin top left)'),
   })
   .strict();
+
+function checkSourceUri(uri: string, context: z.RefinementCtx): void {
+  try {
+    parseSourceUri(uri);
+  } catch (error) {
+    // The message names the problem without repeating the URI (it may hold credentials).
+    context.addIssue({ code: 'custom', message: errorMessage(error).replace(/^source: /, '') });
+  }
+}
+
+function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
+  const match =
+    /^(mqtts?|wss?|tcp|ssl):\/\/(?:[^@/?#]*@)?(\[[^\]]+\]|[^:/?#]+)(?::(\d{1,5}))?(\/[A-Za-z0-9._~/-]*)?$/.exec(
+      url,
+    );
+  if (!match) {
+    context.addIssue({
+      code: 'custom',
+      message: 'expected mqtt://host:port, mqtts://, ws:// or wss:// with a host, an optional port and path',
+    });
+    return;
+  }
+  try {
+    checkHost(match[2]!);
+  } catch {
+    context.addIssue({ code: 'custom', message: 'the broker host must be a DNS name or an IP address' });
+  }
+  const port = match[3] === undefined ? 1 : Number(match[3]);
+  if (port < 1 || port > 65535) context.addIssue({ code: 'custom', message: 'the port must be 1..65535' });
+}
 
 const topicOptions = (defaults: { qos: 0 | 1 | 2; retain: boolean }) =>
   z
@@ -29,44 +77,50 @@ export const ConfigSchema = z
   .object({
     device_id: z
       .string()
-      .regex(/^[A-Za-z0-9_-]+$/, 'use letters, digits, - and _ only (it becomes part of MQTT topics)')
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'use 1-64 letters, digits, - and _ (it becomes part of MQTT topics)')
       .describe('this device, e.g. cam-front; topics are <base_topic>/<device_id>/...'),
     source: z
       .string()
       .min(1)
-      .describe(
-        'frame source URI: csi://0, v4l2:///dev/video0, rtsp://..., file://video.mp4, dir:///path, test://synthetic-road',
-      ),
-    model: z.string().min(1).describe('model directory (model.onnx + manifest.json [+ tfjs/])'),
-    state_dir: z
-      .string()
+      .max(SOURCE_URI_MAX_LENGTH)
+      .superRefine(checkSourceUri)
+      .describe(`frame source URI, checked by its scheme's grammar (docs/capture.md): ${SOURCE_EXAMPLES}`),
+    model: path().describe(
+      'model directory (model.onnx + manifest.json [+ tfjs/]); over MQTT only a model name inside models_dir',
+    ),
+    models_dir: path()
+      .optional()
+      .describe('where config/set looks up a model given by name (default: the folder that holds `model`)'),
+    state_dir: path()
       .default('./state')
       .describe(
         'where accepted remote configuration and the TensorRT engine cache live (env EDGESEG_STATE_DIR)',
       ),
-    fps: z.number().positive().max(120).default(10).describe('frame-rate limit for processing'),
+    fps: z.number().min(0.1).max(120).default(10).describe('frame-rate limit for processing'),
     capture: z
       .object({
-        width: z.number().int().positive().default(640).describe('capture width in pixels'),
-        height: z.number().int().positive().default(360).describe('capture height in pixels'),
-        loop: z.boolean().default(true).describe('restart files and image folders at the end'),
-        stall_timeout_ms: z
+        width: z.number().int().min(16).max(MAX_IMAGE_SIDE).default(640).describe('capture width in pixels'),
+        height: z
           .number()
           .int()
-          .positive()
+          .min(16)
+          .max(MAX_IMAGE_SIDE)
+          .default(360)
+          .describe('capture height in pixels'),
+        loop: z.boolean().default(true).describe('restart files and image folders at the end'),
+        stall_timeout_ms: ms(100, 600_000)
           .default(5000)
           .describe('restart the source when no frame arrives for this long'),
-        backoff_initial_ms: z
-          .number()
-          .int()
-          .positive()
+        backoff_initial_ms: ms(10, 600_000)
           .default(500)
           .describe('first restart delay; doubles per failed attempt (with jitter)'),
-        backoff_max_ms: z.number().int().positive().default(30000).describe('longest restart delay'),
+        backoff_max_ms: ms(10, 3_600_000).default(30000).describe('longest restart delay'),
         backend: z
           .enum(['auto', 'ffmpeg', 'gstreamer'])
           .default('auto')
           .describe('subprocess used for cameras and video'),
+        username: credential().optional().describe('camera user name (RTSP), or env EDGESEG_SOURCE_USERNAME'),
+        password: credential().optional().describe('camera password (RTSP), or env EDGESEG_SOURCE_PASSWORD'),
       })
       .strict()
       .prefault({}),
@@ -86,7 +140,8 @@ export const ConfigSchema = z
         intra_op_threads: z
           .number()
           .int()
-          .positive()
+          .min(1)
+          .max(64)
           .optional()
           .describe('onnxruntime intra-op threads (default: its own choice)'),
         tensorrt_fp16: z.boolean().default(true).describe('let TensorRT run in half precision'),
@@ -97,35 +152,43 @@ export const ConfigSchema = z
       .object({
         url: z
           .string()
-          .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')
+          .max(2048)
+          .superRefine(checkBrokerUrl)
           .describe('broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://broker:8883'),
-        base_topic: z.string().min(1).default('edgeseg').describe('topics are <base_topic>/<device_id>/...'),
-        client_id: z.string().optional().describe('default: edgeseg-<device_id>'),
-        username: z.string().optional().describe('or env EDGESEG_MQTT_USERNAME'),
-        password: z.string().optional().describe('or env EDGESEG_MQTT_PASSWORD'),
+        base_topic: z
+          .string()
+          .max(128)
+          .regex(TOPIC, 'use letters, digits, _ and - in segments joined by / (no wildcards)')
+          .default('edgeseg')
+          .describe('topics are <base_topic>/<device_id>/...'),
+        client_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 letters, digits, _ and -')
+          .optional()
+          .describe('default: edgeseg-<device_id>'),
+        username: credential().optional().describe('or env EDGESEG_MQTT_USERNAME'),
+        password: credential().optional().describe('or env EDGESEG_MQTT_PASSWORD'),
         protocol_version: z
           .union([z.literal(4), z.literal(5)])
           .default(5)
           .describe('5 = MQTT 5, 4 = MQTT 3.1.1'),
-        keepalive_s: z.number().int().positive().default(30).describe('MQTT keep-alive in seconds'),
-        reconnect_period_ms: z
-          .number()
-          .int()
-          .positive()
-          .default(2000)
-          .describe("mqtt.js's own reconnect interval"),
-        supervisor_timeout_ms: z
-          .number()
-          .int()
-          .positive()
+        keepalive_s: z.number().int().min(1).max(65535).default(30).describe('MQTT keep-alive in seconds'),
+        reconnect_period_ms: ms(100, 600_000).default(2000).describe("mqtt.js's own reconnect interval"),
+        supervisor_timeout_ms: ms(1000, 3_600_000)
           .default(30000)
           .describe('recreate the MQTT client when it has been disconnected this long'),
-        max_payload_bytes: z.number().int().positive().default(65536).describe('larger requests are refused'),
+        max_payload_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1_048_576)
+          .default(65536)
+          .describe('larger requests are refused'),
         tls: z
           .object({
-            ca: z.string().optional().describe('CA file (env EDGESEG_MQTT_TLS_CA)'),
-            cert: z.string().optional().describe('client certificate file (env EDGESEG_MQTT_TLS_CERT)'),
-            key: z.string().optional().describe('client key file (env EDGESEG_MQTT_TLS_KEY)'),
+            ca: path().optional().describe('CA file (env EDGESEG_MQTT_TLS_CA)'),
+            cert: path().optional().describe('client certificate file (env EDGESEG_MQTT_TLS_CERT)'),
+            key: path().optional().describe('client key file (env EDGESEG_MQTT_TLS_KEY)'),
             reject_unauthorized: z.boolean().default(true).describe('verify the broker certificate'),
           })
           .strict()
@@ -139,13 +202,15 @@ export const ConfigSchema = z
             width: z
               .number()
               .int()
-              .positive()
+              .min(1)
+              .max(MAX_IMAGE_SIDE)
               .optional()
               .describe('mask width (default: the model output width)'),
             height: z
               .number()
               .int()
-              .positive()
+              .min(1)
+              .max(MAX_IMAGE_SIDE)
               .optional()
               .describe('mask height (default: the model output height)'),
           })
@@ -154,21 +219,19 @@ export const ConfigSchema = z
         overlay: topicOptions({ qos: 0, retain: false })
           .extend({
             enabled: z.boolean().default(false).describe('publish overlays (each costs a JPEG encode)'),
-            interval_ms: z
-              .number()
-              .int()
-              .nonnegative()
-              .default(5000)
-              .describe('at most one overlay per interval'),
+            interval_ms: ms(0, 86_400_000).default(5000).describe('at most one overlay per interval'),
             alpha: z.number().min(0).max(1).default(0.5),
             jpeg_quality: z.number().int().min(1).max(100).default(75),
           })
           .prefault({}),
         health: topicOptions({ qos: 0, retain: false })
-          .extend({ interval_ms: z.number().int().positive().default(10000) })
+          .extend({
+            interval_ms: ms(100, 86_400_000).default(10000).describe('how often health is published'),
+          })
           .prefault({}),
         classes: z
-          .array(z.string())
+          .array(z.string().min(1).max(128))
+          .max(256)
           .optional()
           .describe('publish fractions only for these class names (default: all)'),
       })
@@ -176,6 +239,10 @@ export const ConfigSchema = z
       .prefault({}),
     regions: z
       .array(RegionSchema)
+      .max(32)
+      .refine((regions) => new Set(regions.map((r) => r.name)).size === regions.length, {
+        message: 'region names must be unique',
+      })
       .default([])
       .describe('regions of interest; stats report class fractions inside each'),
     log: z
@@ -185,19 +252,87 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    remote_config: z
+      .object({
+        enabled: z.boolean().default(true).describe('answer config/set at all (config/get always works)'),
+        unlock: z
+          .array(z.string().max(64))
+          .max(32)
+          .default([])
+          .describe(
+            'locked keys config/set may change too, by name (e.g. [source]); see docs/mqtt-api.md, "Remote changes"',
+          ),
+        mqtt_probation_s: z
+          .number()
+          .int()
+          .min(5)
+          .max(86_400)
+          .default(300)
+          .describe(
+            'with mqtt unlocked: MQTT settings from a remote change that do not connect within this long are set aside and the daemon restarts on the local ones',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('what config/set may change; only the local config file can set this'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    for (const [index, key] of config.remote_config.unlock.entries()) {
+      if (!(LOCKABLE_KEYS as readonly string[]).includes(key))
+        context.addIssue({
+          code: 'custom',
+          path: ['remote_config', 'unlock', index],
+          message: `"${key}" cannot be unlocked; lockable keys: ${LOCKABLE_KEYS.join(', ')}`,
+        });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Keys whose change needs a restart (the rest are applied live). */
-export const RESTART_KEYS = ['device_id', 'source', 'capture', 'engine', 'mqtt', 'state_dir', 'log'] as const;
+export const RESTART_KEYS = [
+  'device_id',
+  'source',
+  'capture',
+  'engine',
+  'mqtt',
+  'state_dir',
+  'log',
+  'models_dir',
+] as const;
+
+/** Keys config/set may always change: what the device does with frames, not what it trusts. */
+export const OPERATIONAL_KEYS = ['fps', 'publish', 'regions', 'model'] as const;
+/** Operational parts of otherwise locked keys. */
+export const OPERATIONAL_PATHS = [['log', 'level']] as const;
+/** Keys only the local file may set, even when everything else is unlocked. */
+export const LOCAL_ONLY_KEYS = ['remote_config'] as const;
+
+/** Keys config/set may not change unless remote_config.unlock names them: every other top-level key. */
+export const LOCKABLE_KEYS: readonly string[] = Object.keys(ConfigSchema.shape).filter(
+  (key) =>
+    !(OPERATIONAL_KEYS as readonly string[]).includes(key) &&
+    !(LOCAL_ONLY_KEYS as readonly string[]).includes(key),
+);
 
 /** Paths never published or echoed: secrets. */
 export const SECRET_PATHS = [
   ['mqtt', 'password'],
   ['mqtt', 'tls', 'key'],
+  ['capture', 'password'],
+] as const;
+
+/** Paths config/set never takes, unlocked or not: credentials and key files come from the environment file. */
+export const LOCAL_SECRET_PATHS = [
+  ['mqtt', 'username'],
+  ['mqtt', 'password'],
+  ['mqtt', 'tls', 'ca'],
+  ['mqtt', 'tls', 'cert'],
+  ['mqtt', 'tls', 'key'],
+  ['capture', 'username'],
+  ['capture', 'password'],
 ] as const;
 
 export function configJsonSchema(): unknown {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYNTHETIC_ROAD_CLASSES } from '../data/synthetic-road.js';
 import { exportModel } from '../export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION } from '../model/architecture.js';
+import { createFcn8s } from '../model/fcn8s.js';
 import { initTf } from '../model/tf.js';
 import { type BenchOptions, type BenchReport, benchModel } from './bench.js';
 

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createProgress } from '../system/progress.js';
 import { createEngine } from './create.js';
-import { imageFrames, type NamedFrame, probeVideo, resolveInput, videoFrames } from './inputs.js';
+import {
+  imageFrames,
+  type NamedFrame,
+  probeVideo,
+  resolveInput,
+  type SkippedInput,
+  videoFrames,
+} from './inputs.js';
 import { upsampleMaskNearest } from './postprocess.js';
 import { encodeClassMaskPng, renderOverlay } from './render.js';
 import { Segmenter } from './segmenter.js';
@@ -50,6 +57,8 @@ export interface InferSummary {
   engine: EngineInfo;
   meanTimings: FrameReport['timings'];
   outDir: string;
+  /** Inputs that could not be decoded (every other input was still written). */
+  skipped: SkippedInput[];
 }
 
 export async function runInference(options: InferRunOptions): Promise<InferSummary> {
@@ -62,14 +71,19 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
     const classes = engine.manifest.classes;
     let total: number | undefined;
     let frames: AsyncIterable<NamedFrame>;
+    const skipped: SkippedInput[] = [];
     if (input.kind === 'images') {
       total = input.files.length;
-      frames = imageFrames(input.files);
+      frames = imageFrames(input.files, (skip) => {
+        skipped.push(skip);
+        progress.tick(1, 'skipped an unreadable file');
+      });
     } else {
       const info = await probeVideo(input.file);
       total = info.frames;
       frames = videoFrames(input.file, info);
     }
+    // Frames are read lazily, inside segmentStream: a skipped file ticks the bar created here.
     const progress = createProgress('infer', total ?? 0, {
       enabled: options.progress !== false,
       unit: input.kind === 'images' ? 'images' : 'frames',
@@ -148,6 +162,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       engine: engine.info,
       meanTimings,
       outDir: options.outDir,
+      skipped,
     };
   } finally {
     await engine.stop();

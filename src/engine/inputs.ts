@@ -64,11 +64,31 @@ function stemOf(path: string): string {
 }
 
 /** Decodes image files one by one (sharp decodes off the JS thread), naming each by its file stem. */
-export async function* imageFrames(files: readonly string[]): AsyncGenerator<NamedFrame> {
+/** An input that could not be read, and why (infer goes on with the others). */
+export interface SkippedInput {
+  file: string;
+  reason: string;
+}
+
+/**
+ * Decodes each file in turn. A file that cannot be decoded is passed to `onSkip` and left out when
+ * `onSkip` is given (one bad file must not cost the results of the others); otherwise it throws.
+ */
+export async function* imageFrames(
+  files: readonly string[],
+  onSkip?: (skipped: SkippedInput) => void,
+): AsyncGenerator<NamedFrame> {
   const used = new Set<string>();
   for (const file of files) {
     const started = performance.now();
-    const frame = await decodeImageFile(file);
+    let frame: Awaited<ReturnType<typeof decodeImageFile>>;
+    try {
+      frame = await decodeImageFile(file);
+    } catch (error) {
+      if (!onSkip) throw error;
+      onSkip({ file, reason: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
     let name = stemOf(file);
     // Two inputs with one stem (a.png, a.jpg) must not overwrite each other's outputs.
     if (used.has(name)) name = basename(file).replace(/\./g, '_');

@@ -4,11 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { cp, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { fsyncDirectory, sha256File } from '../system/fs.js';
 import { assertManifestFitsModel, loadModelDir, type ModelDir } from './model-dir.js';
+import { createSession, releaseSession, sessionIo } from './ort-binding.js';
 
 export const SYSTEM_MODELS_DIR = '/var/lib/edgeseg/models';
 
@@ -36,25 +37,16 @@ export async function verifyModelDir(dir: string): Promise<ModelDir> {
   const model = await loadModelDir(dir);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(model.onnxPath, { executionProviders: ['cpu'] });
+    session = await createSession(model.onnxPath, { executionProviders: ['cpu'] });
   } catch (error) {
     throw new FileError(model.onnxPath, `onnxruntime cannot load the model: ${errorMessage(error)}`);
   }
   try {
-    assertManifestFitsModel(model, {
-      inputs: session.inputMetadata.map(valueInfo),
-      outputs: session.outputMetadata.map(valueInfo),
-    });
+    assertManifestFitsModel(model, sessionIo(session));
   } finally {
-    await session.release();
+    await releaseSession(session);
   }
   return model;
-}
-
-function valueInfo(meta: ort.InferenceSession.ValueMetadata) {
-  return meta.isTensor
-    ? { name: meta.name, type: meta.type as string, shape: meta.shape }
-    : { name: meta.name, type: 'non-tensor', shape: [] as number[] };
 }
 
 export interface InstalledModel {
@@ -178,13 +170,12 @@ export interface ManifestDraft {
 export async function draftManifest(onnxPath: string): Promise<ManifestDraft> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(onnxPath, { executionProviders: ['cpu'] });
+    session = await createSession(onnxPath, { executionProviders: ['cpu'] });
   } catch (error) {
     throw new FileError(onnxPath, `onnxruntime cannot load the model: ${errorMessage(error)}`);
   }
-  const inputs = session.inputMetadata.map(valueInfo);
-  const outputs = session.outputMetadata.map(valueInfo);
-  await session.release();
+  const { inputs, outputs } = sessionIo(session);
+  await releaseSession(session);
   const checks: string[] = [];
   const input = inputs[0]!;
   const output = outputs[0]!;

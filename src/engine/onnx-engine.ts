@@ -2,13 +2,21 @@
 // records why each provider was skipped, checks the manifest against the graph, warms up, and runs
 // frames over input/output tensors that wrap reused buffers.
 
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
-import { assertManifestFitsModel, loadModelDir, type ModelDir, type OnnxIo } from './model-dir.js';
+import { assertManifestFitsModel, loadModelDir, type ModelDir } from './model-dir.js';
+import {
+  createSession,
+  onnxRuntimeVersion,
+  providerFailureNote,
+  providerUnavailableReason,
+  type RestampCache,
+  releaseSession,
+  sessionIo,
+} from './ort-binding.js';
+import { tensorRtEnv, tensorRtSettings } from './tensorrt.js';
 import type { EngineInfo, EngineOptions, ExecutionProviderName, InferenceEngine } from './types.js';
 
 type OutputArray = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -16,102 +24,8 @@ type OutputArray = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 // The native "failed to load provider library" lines are noise next to our own fallback report.
 ort.env.logLevel = (process.env.EDGESEG_ORT_LOG_LEVEL as typeof ort.env.logLevel | undefined) ?? 'fatal';
 
-export const onnxRuntimeVersion: string = ort.env.versions.common ?? 'unknown';
-
-const TENSORRT_HEADERS = [
-  '/usr/include/aarch64-linux-gnu/NvInferVersion.h',
-  '/usr/include/x86_64-linux-gnu/NvInferVersion.h',
-  '/usr/include/NvInferVersion.h',
-  '/usr/local/cuda/include/NvInferVersion.h',
-];
-
-/** The installed TensorRT version from its header, or undefined where TensorRT is not installed. */
-export async function tensorRtVersion(): Promise<string | undefined> {
-  for (const header of TENSORRT_HEADERS) {
-    let text: string;
-    try {
-      text = await readFile(header, 'utf8');
-    } catch {
-      continue;
-    }
-    const part = (name: string) => new RegExp(`#define\\s+NV_TENSORRT_${name}\\s+(\\d+)`).exec(text)?.[1];
-    const major = part('MAJOR');
-    if (major) return [major, part('MINOR') ?? '0', part('PATCH') ?? '0'].join('.');
-  }
-  return undefined;
-}
-
-/**
- * Engine cache folder for one model: built engines depend on the graph, onnxruntime and TensorRT,
- * so all three are in the name and an upgrade never picks up a stale engine.
- */
-export function engineCachePath(
-  cacheRoot: string,
-  onnxSha256: string,
-  trtVersion: string | undefined,
-): string {
-  return join(cacheRoot, `${onnxSha256.slice(0, 16)}-ort${onnxRuntimeVersion}-trt${trtVersion ?? 'unknown'}`);
-}
-
-/**
- * onnxruntime's TensorRT provider options, by their onnxruntime names. An int8 (QDQ) model needs
- * TensorRT's INT8 builder flag: its Q/DQ scales are the calibration (explicit quantisation), so no
- * calibration table is given.
- */
-export function tensorRtProviderOptions(
-  options: EngineOptions['tensorrt'],
-  cachePath: string | undefined,
-  precision: ModelManifest['precision'] = 'fp32',
-): Record<string, string | number | boolean> {
-  const trt: Record<string, string | number | boolean> = {
-    trt_fp16_enable: options?.fp16 ?? false,
-    trt_timing_cache_enable: options?.timingCache ?? true,
-  };
-  if (precision === 'int8') trt.trt_int8_enable = true;
-  if (cachePath) {
-    trt.trt_engine_cache_enable = true;
-    trt.trt_engine_cache_path = cachePath;
-    if (trt.trt_timing_cache_enable) trt.trt_timing_cache_path = cachePath;
-  }
-  if (options?.workspaceSizeBytes !== undefined) trt.trt_max_workspace_size = options.workspaceSizeBytes;
-  return trt;
-}
-
-// The npm binding registers TensorRT through the legacy device-id entry point, which reads the
-// provider settings from ORT_TENSORRT_* variables; a custom Jetson build may take them inline too.
-function exportTensorRtEnv(trt: Record<string, string | number | boolean>): void {
-  const env: Record<string, string> = {
-    ORT_TENSORRT_FP16_ENABLE: trt.trt_fp16_enable ? '1' : '0',
-    ORT_TENSORRT_TIMING_CACHE_ENABLE: trt.trt_timing_cache_enable ? '1' : '0',
-  };
-  // Set either way: the variable outlives the model it was set for (the daemon can switch models).
-  env.ORT_TENSORRT_INT8_ENABLE = trt.trt_int8_enable ? '1' : '0';
-  if (trt.trt_engine_cache_enable) {
-    env.ORT_TENSORRT_ENGINE_CACHE_ENABLE = '1';
-    env.ORT_TENSORRT_CACHE_PATH = String(trt.trt_engine_cache_path);
-  }
-  if (trt.trt_max_workspace_size !== undefined)
-    env.ORT_TENSORRT_MAX_WORKSPACE_SIZE = String(trt.trt_max_workspace_size);
-  Object.assign(process.env, env);
-}
-
-/** Why a provider cannot be tried at all in this build, or undefined when it may work. */
-function providerUnavailableReason(provider: ExecutionProviderName): string | undefined {
-  if (provider === 'cpu') return undefined;
-  const known = ort.listSupportedBackends().find((backend) => backend.name === provider);
-  if (!known) return `${provider}: not supported by this onnxruntime-node build (${onnxRuntimeVersion})`;
-  return undefined;
-}
-
-function ioOf(session: ort.InferenceSession): OnnxIo {
-  const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]) =>
-    meta.map((value) =>
-      value.isTensor
-        ? { name: value.name, type: value.type as string, shape: value.shape }
-        : { name: value.name, type: 'non-tensor', shape: [] },
-    );
-  return { inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata) };
-}
+export { onnxRuntimeVersion } from './ort-binding.js';
+export { engineCachePath, tensorRtProviderOptions, tensorRtVersion } from './tensorrt.js';
 
 interface IoSlot {
   inputTensor: ort.Tensor;
@@ -164,7 +78,10 @@ export class OnnxEngine implements InferenceEngine {
     const model = this.model;
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
     const fallbackReasons: string[] = [];
-    const trtVersion = chain.includes('tensorrt') ? await tensorRtVersion() : undefined;
+    const trt = chain.includes('tensorrt')
+      ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256, '/', model.manifest)
+      : undefined;
+    if (trt?.notes.length) this.logger.info({ notes: trt.notes }, 'TensorRT settings for this board');
     for (const [index, provider] of chain.entries()) {
       const unavailable = providerUnavailableReason(provider);
       if (unavailable) {
@@ -172,18 +89,20 @@ export class OnnxEngine implements InferenceEngine {
         this.logger.warn({ provider, reason: unavailable }, `execution provider ${provider} skipped`);
         continue;
       }
-      const providers = chain.slice(index).map((name) => this.providerConfig(name, model, trtVersion));
+      const providers = chain.slice(index).map((name) => this.providerConfig(name, trt?.options));
       try {
-        this.session = await ort.InferenceSession.create(model.onnxPath, {
-          executionProviders: providers,
-          graphOptimizationLevel: 'all',
-          intraOpNumThreads: this.options.intraOpThreads ?? 0,
-          logSeverityLevel: 3,
-        });
+        this.session = await createSession(
+          model.onnxPath,
+          {
+            executionProviders: providers,
+            graphOptimizationLevel: 'all',
+            intraOpNumThreads: this.options.intraOpThreads ?? 0,
+            logSeverityLevel: 3,
+          },
+          this.restampCache(model),
+        );
       } catch (error) {
-        const bundled = ort.listSupportedBackends().find((backend) => backend.name === provider)?.bundled;
-        const note = bundled === false ? ' (not bundled with this onnxruntime-node build; see native/)' : '';
-        const reason = `${provider}: ${errorMessage(error).split('\n')[0]}${note}`;
+        const reason = `${provider}: ${errorMessage(error).split('\n')[0]}${providerFailureNote(provider)}`;
         if (provider === 'cpu') {
           throw new FileError(model.onnxPath, `onnxruntime cannot load the model: ${errorMessage(error)}`, {
             cause: error,
@@ -209,7 +128,7 @@ export class OnnxEngine implements InferenceEngine {
     }
     if (!this.session || !this.engineInfo)
       throw new UserError('no onnxruntime execution provider could start');
-    assertManifestFitsModel(model, ioOf(this.session));
+    assertManifestFitsModel(model, sessionIo(this.session));
     await this.warmUp();
     this.logger.info(
       {
@@ -224,23 +143,20 @@ export class OnnxEngine implements InferenceEngine {
 
   private providerConfig(
     provider: ExecutionProviderName,
-    model: ModelDir,
-    trtVersion: string | undefined,
+    trt: Record<string, string | number | boolean> | undefined,
   ): ort.InferenceSession.ExecutionProviderConfig {
     if (provider === 'cpu') return 'cpu';
     if (provider === 'cuda') return { name: 'cuda', deviceId: 0 };
-    const cacheRoot = this.options.tensorrt?.engineCacheDir;
-    const cachePath = cacheRoot
-      ? engineCachePath(cacheRoot, model.manifest.files.onnxSha256, trtVersion)
-      : undefined;
-    if (model.manifest.quantization?.activations === 'uint8')
-      this.logger.warn(
-        { model: model.dir },
-        'uint8 activations have non-zero zero points, which TensorRT does not take: quantize with --activations int8 for TensorRT',
-      );
-    const trt = tensorRtProviderOptions(this.options.tensorrt, cachePath, model.manifest.precision);
-    exportTensorRtEnv(trt);
+    // The npm binding and 1.11's register TensorRT through the device-id entry point, which reads
+    // ORT_TENSORRT_* variables; a build that takes the options inline gets them too.
+    Object.assign(process.env, tensorRtEnv(trt ?? {}));
     return { name: 'tensorrt', deviceId: 0, ...trt } as ort.InferenceSession.ExecutionProviderConfig;
+  }
+
+  /** Where an older onnxruntime's re-stamped copy of the model is kept (ort-binding.ts). */
+  private restampCache(model: ModelDir): RestampCache | undefined {
+    const dir = this.options.tensorrt?.engineCacheDir;
+    return dir ? { dir, onnxSha256: model.manifest.files.onnxSha256 } : undefined;
   }
 
   /** One run on a zero frame: pays the first-run cost up front and learns the output dims. */
@@ -316,6 +232,6 @@ export class OnnxEngine implements InferenceEngine {
     this.session = undefined;
     this.slots.clear();
     this.started = undefined;
-    if (session) await session.release();
+    if (session) await releaseSession(session);
   }
 }

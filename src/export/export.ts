@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { FcnConfig } from '../model/architecture.js';
 import {
   CHECKPOINT_FILE,
   checkCheckpointWeights,
@@ -12,7 +13,7 @@ import {
   readCheckpointWeights,
   saveModel,
 } from '../model/checkpoint.js';
-import type { FcnConfig, FcnModel } from '../model/fcn8s.js';
+import type { FcnModel } from '../model/fcn8s.js';
 import {
   type ClassInfo,
   formatIssues,

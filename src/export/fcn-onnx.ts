@@ -1,7 +1,15 @@
 // FCN-8s → ONNX graph: NCHW input `image` [1,3,H,W] of raw 0-255 pixels, output `logits`
-// [1,C,H,W]. Plain Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub so ONNX Runtime and TensorRT fuse it.
+// [1,C,H,W], written by walking model/architecture.ts's graph op by op. Plain
+// Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub so ONNX Runtime and TensorRT fuse it.
 
-import { type FcnConfig, fcnLayerSpecs, POOL3_SCALE, POOL4_SCALE } from '../model/fcn8s.js';
+import {
+  type FcnConfig,
+  type FcnOp,
+  fcnGraph,
+  type LayerSpec,
+  normalizationAffine,
+  parameterName,
+} from '../model/architecture.js';
 import { OnnxGraphBuilder } from './onnx-graph.js';
 
 /**
@@ -36,78 +44,80 @@ export async function buildFcnOnnx(
   docString: string,
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder();
-  const specs = new Map(fcnLayerSpecs(config).map((spec) => [spec.name, spec]));
-  graph.input('image', [1, 3, config.height, config.width]);
+  const fcn = fcnGraph(config);
+  graph.input(fcn.input, [1, 3, config.height, config.width]);
+  // Architecture tensor name → ONNX value name (a ReLU conv's value is `<layer>_relu`).
+  const values = new Map<string, string>([[fcn.input, fcn.input]]);
+  const read = (name: string) => values.get(name)!;
 
-  const kernelValues = (layer: string) => weights(`${layer}/kernel`);
-  const conv = async (x: string, layer: string, relu: boolean): Promise<string> => {
-    const spec = specs.get(layer)!;
+  const conv = async (x: string, layer: LayerSpec, relu: boolean): Promise<string> => {
+    const { name, kernel, inChannels, outChannels } = layer;
     const weight = graph.initializer(
-      `${layer}.weight`,
-      [spec.outChannels, spec.inChannels, spec.kernel, spec.kernel],
-      kernelToOnnxLayout(await kernelValues(layer), spec.kernel, spec.inChannels, spec.outChannels),
+      `${name}.weight`,
+      [outChannels, inChannels, kernel, kernel],
+      kernelToOnnxLayout(await weights(parameterName(name, 'kernel')), kernel, inChannels, outChannels),
     );
-    const bias = graph.initializer(`${layer}.bias`, [spec.outChannels], await weights(`${layer}/bias`));
-    const pad = (spec.kernel - 1) / 2;
+    const bias = graph.initializer(`${name}.bias`, [outChannels], await weights(parameterName(name, 'bias')));
+    const pad = (kernel - 1) / 2;
     const y = graph.node(
       'Conv',
       [x, weight, bias],
-      { kernel_shape: [spec.kernel, spec.kernel], pads: [pad, pad, pad, pad], strides: [1, 1] },
-      layer,
+      { kernel_shape: [kernel, kernel], pads: [pad, pad, pad, pad], strides: [1, 1] },
+      name,
     );
-    return relu ? graph.node('Relu', [y], {}, `${layer}_relu`) : y;
+    return relu ? graph.node('Relu', [y], {}, `${name}_relu`) : y;
   };
-  const upsample = async (x: string, layer: string): Promise<string> => {
-    const spec = specs.get(layer)!;
+  const upsample = async (x: string, layer: LayerSpec): Promise<string> => {
+    const { name, kernel, inChannels, outChannels, stride } = layer;
     const weight = graph.initializer(
-      `${layer}.weight`,
-      [spec.inChannels, spec.outChannels, spec.kernel, spec.kernel],
-      kernelToOnnxLayout(await kernelValues(layer), spec.kernel, spec.outChannels, spec.inChannels),
+      `${name}.weight`,
+      [inChannels, outChannels, kernel, kernel],
+      kernelToOnnxLayout(await weights(parameterName(name, 'kernel')), kernel, outChannels, inChannels),
     );
     return graph.node(
       'ConvTranspose',
       [x, weight],
-      {
-        kernel_shape: [spec.kernel, spec.kernel],
-        strides: [spec.stride, spec.stride],
-        pads: sameDeconvPads(spec.kernel, spec.stride),
-      },
-      layer,
+      { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: sameDeconvPads(kernel, stride) },
+      name,
     );
   };
-  const scale = (x: string, factor: number) => graph.node('Mul', [x, graph.constant([], [factor])]);
-
-  const { normalization } = config;
-  const multiply = normalization.std.map((s) => normalization.scale / s);
-  const offset = normalization.mean.map((m, c) => m / normalization.std[c]!);
-  let x = graph.node('Mul', ['image', graph.constant([1, 3, 1, 1], multiply)], {}, 'normalize_scale');
-  x = graph.node('Sub', [x, graph.constant([1, 3, 1, 1], offset)], {}, 'normalize_mean');
-
-  const pools: string[] = [];
-  const blocks = [2, 2, 3, 3, 3];
-  for (const [block, count] of blocks.entries()) {
-    for (let i = 1; i <= count; i++) x = await conv(x, `conv${block + 1}_${i}`, true);
-    x = graph.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, `pool${block + 1}`);
-    pools.push(x);
-  }
-  const conv7 = await conv(await conv(x, 'fc6', true), 'fc7', true);
-  let logits: string;
-  if (config.head === 'fcn8s') {
-    const upscore2 = await upsample(await conv(conv7, 'score_fr', false), 'upscore2');
-    const scorePool4 = await conv(scale(pools[3]!, POOL4_SCALE), 'score_pool4', false);
-    const upscorePool4 = await upsample(
-      graph.node('Add', [upscore2, scorePool4], {}, 'fuse_pool4'),
-      'upscore_pool4',
-    );
-    const scorePool3 = await conv(scale(pools[2]!, POOL3_SCALE), 'score_pool3', false);
-    logits = await upsample(graph.node('Add', [upscorePool4, scorePool3], {}, 'fuse_pool3'), 'upscore8');
-  } else {
-    const up3 = await upsample(await conv(pools[2]!, 'score_layer3', false), 'upscore_layer3');
-    const up4 = await upsample(await conv(pools[3]!, 'score_layer4', false), 'upscore_layer4');
-    const up7 = await upsample(await conv(conv7, 'score_layer7', false), 'upscore_layer7');
-    logits = graph.node('Add', [graph.node('Add', [up3, scale(up4, 2)]), scale(up7, 4)]);
-  }
-  graph.node('Identity', [logits], {}, 'logits');
+  // Dropout is training-only: the inference graph has none.
+  const write = async (op: FcnOp): Promise<string> => {
+    switch (op.op) {
+      case 'normalize': {
+        const { multiply, offset } = normalizationAffine(config.normalization);
+        const x = graph.node(
+          'Mul',
+          [read(op.input), graph.constant([1, 3, 1, 1], multiply)],
+          {},
+          'normalize_scale',
+        );
+        return graph.node('Sub', [x, graph.constant([1, 3, 1, 1], offset)], {}, 'normalize_mean');
+      }
+      case 'conv':
+        return conv(read(op.input), op.layer, op.relu);
+      case 'maxPool':
+        return graph.node(
+          'MaxPool',
+          [read(op.input)],
+          { kernel_shape: [op.size, op.size], strides: [op.size, op.size] },
+          op.output,
+        );
+      case 'scale':
+        return graph.node('Mul', [read(op.input), graph.constant([], [op.factor])], {}, op.output);
+      case 'upsample':
+        return upsample(read(op.input), op.layer);
+      case 'add': {
+        // ONNX Add is binary: a left-to-right chain, the last one named after the op's output.
+        let sum = read(op.inputs[0]!);
+        for (const [i, input] of op.inputs.slice(1).entries())
+          sum = graph.node('Add', [sum, read(input)], {}, i === op.inputs.length - 2 ? op.output : undefined);
+        return sum;
+      }
+    }
+  };
+  for (const op of [...fcn.encoder, ...fcn.head]) values.set(op.output, await write(op));
+  graph.node('Identity', [read(fcn.logits)], {}, 'logits');
   graph.output('logits', [1, config.numClasses, config.height, config.width]);
   return graph.encode(`fcn8s_${config.head}`, docString);
 }

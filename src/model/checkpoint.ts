@@ -8,14 +8,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FileError } from '../system/errors.js';
 import { fsyncDirectory, writeFileAtomic } from '../system/fs.js';
-import {
-  createFcn8s,
-  type FcnConfig,
-  type FcnModel,
-  fcnLayerSpecs,
-  kernelShape,
-  validateConfig,
-} from './fcn8s.js';
+import { FCN_HEADS, type FcnConfig, fcnLayerSpecs, layerParameters, validateConfig } from './architecture.js';
+import { createFcn8s, type FcnModel } from './fcn8s.js';
 import { ClassInfoSchema, formatIssues, readJsonFile } from './manifest.js';
 
 export const CHECKPOINT_FILE = 'model.json';
@@ -28,7 +22,7 @@ export const FcnConfigSchema = z.object({
   height: z.number().int().positive(),
   width: z.number().int().positive(),
   widthMultiplier: z.number().positive().max(1),
-  head: z.enum(['fcn8s', 'original']),
+  head: z.enum(FCN_HEADS),
   inputChannelOrder: z.enum(['BGR', 'RGB']),
   normalization: z.object({ scale: z.number().positive(), mean: triple, std: triple, source: z.string() }),
 });
@@ -160,9 +154,7 @@ export function checkCheckpointWeights(
   weights: Map<string, { shape: number[] }>,
 ): void {
   for (const spec of fcnLayerSpecs(config)) {
-    const expected: Array<[string, number[]]> = [[`${spec.name}/kernel`, kernelShape(spec)]];
-    if (spec.bias) expected.push([`${spec.name}/bias`, [spec.outChannels]]);
-    for (const [name, shape] of expected) {
+    for (const { name, shape } of layerParameters(spec)) {
       const entry = weights.get(name);
       if (!entry) throw new FileError(join(dir, CHECKPOINT_FILE), `weight ${name} is missing`);
       if (entry.shape.join('x') !== shape.join('x'))

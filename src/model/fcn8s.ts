@@ -1,67 +1,24 @@
-// FCN-8s on a VGG16 encoder (Long, Shelhamer & Darrell), in raw tfjs-core ops over named variables.
-// Two heads: `fcn8s` (the paper's cascade: x2, add pool4 scores, x2, add pool3 scores, x8) and
-// `original` (the reference TF implementation: pool3/pool4/conv7 scores each upsampled straight to
-// full size by x8/x16/x32 and summed with weights 1, 2, 4). The layer table drives init, export and checks.
+// The FCN-8s of architecture.ts in raw tfjs-core ops over named variables: createFcn8s makes the
+// variables (given weights or the layer table's initialisers) and the model walks the graph.
 
 import { UserError } from '../system/errors.js';
-import { bilinearKernel, kernelSizeForFactor } from './bilinear.js';
+import {
+  type FcnConfig,
+  type FcnOp,
+  fcnGraph,
+  fcnLayerSpecs,
+  kernelShape,
+  type LayerSpec,
+  layerParameters,
+  type NamedWeights,
+  normalizationAffine,
+  parameterName,
+  validateConfig,
+} from './architecture.js';
+import { bilinearKernel } from './bilinear.js';
 import type { ClassInfo } from './manifest.js';
 import { deriveSeed, fillNormal, mulberry32 } from './random.js';
 import { tf } from './tf.js';
-
-export type FcnHead = 'fcn8s' | 'original';
-
-export interface Normalization {
-  /** Each input channel becomes (pixel * scale - mean[c]) / std[c], inside the graph. */
-  scale: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-  /** Where the convention comes from, e.g. "caffe-vgg16" or "torchvision". */
-  source: string;
-}
-
-export interface FcnConfig {
-  numClasses: number;
-  height: number;
-  width: number;
-  widthMultiplier: number;
-  head: FcnHead;
-  inputChannelOrder: 'BGR' | 'RGB';
-  normalization: Normalization;
-}
-
-/** Caffe VGG16 (the paper's and the original's weights): BGR, ImageNet means, no scaling. */
-export const CAFFE_VGG_NORMALIZATION: Normalization = {
-  scale: 1,
-  mean: [103.939, 116.779, 123.68],
-  std: [1, 1, 1],
-  source: 'caffe-vgg16',
-};
-
-/** torchvision / ONNX model zoo VGG16: RGB scaled to 0-1, ImageNet mean and std. */
-export const TORCHVISION_NORMALIZATION: Normalization = {
-  scale: 1 / 255,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-  source: 'torchvision',
-};
-
-/** Skip scaling before scoring (paper's "at-once" FCN-8s): pool4 × 0.01, pool3 × 0.0001. */
-export const POOL4_SCALE = 0.01;
-export const POOL3_SCALE = 0.0001;
-
-export type LayerInit = 'he' | 'zero' | 'bilinear' | 'truncnorm0.1';
-
-export interface LayerSpec {
-  name: string;
-  kind: 'conv' | 'deconv';
-  kernel: number;
-  inChannels: number;
-  outChannels: number;
-  stride: number;
-  bias: boolean;
-  init: LayerInit;
-}
 
 /** The original's dropout on fc6/fc7 (keep-probability 0.5). */
 export const DEFAULT_DROPOUT_RATE = 0.5;
@@ -94,101 +51,19 @@ export interface FcnModel {
   dispose(): void;
 }
 
-const VGG_BLOCKS: Array<[number, number]> = [
-  [64, 2],
-  [128, 2],
-  [256, 3],
-  [512, 3],
-  [512, 3],
-];
-
-export function scaledChannels(channels: number, widthMultiplier: number): number {
-  return Math.max(1, Math.round(channels * widthMultiplier));
+/**
+ * The upsampling op of every transposed convolution here (the heads and `edgeseg upscale`): stride
+ * `factor`, SAME padding, so the output is exactly `factor` times the input on both sides.
+ */
+export function upsampleTransposed(x: tf.Tensor4D, kernel: tf.Tensor4D, factor: number): tf.Tensor4D {
+  const [n, h, w] = x.shape;
+  const channels = kernel.shape[2];
+  return tf.conv2dTranspose(x, kernel, [n, h * factor, w * factor, channels], factor, 'same');
 }
 
-export function validateConfig(config: FcnConfig): void {
-  const { height, width, numClasses, widthMultiplier } = config;
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height <= 0 || width <= 0) {
-    throw new UserError(`input size ${height}x${width} is not a positive integer size`);
-  }
-  if (height % 32 !== 0 || width % 32 !== 0) {
-    throw new UserError(`input size ${height}x${width} (HxW): both sides must be divisible by 32`, {
-      hint: `the nearest valid size is ${Math.max(32, Math.round(height / 32) * 32)}x${Math.max(32, Math.round(width / 32) * 32)}`,
-    });
-  }
-  if (!Number.isInteger(numClasses) || numClasses < 2 || numClasses > 255) {
-    throw new UserError(`number of classes must be an integer from 2 to 255, got ${numClasses}`);
-  }
-  if (!(widthMultiplier > 0 && widthMultiplier <= 1)) {
-    throw new UserError(`width multiplier must be in (0, 1], got ${widthMultiplier}`);
-  }
-}
-
-/** The ordered layer table for a config: VGG16 convs, fc6/fc7 as convolutions, then the head. */
-export function fcnLayerSpecs(config: FcnConfig): LayerSpec[] {
-  const w = config.widthMultiplier;
-  const classes = config.numClasses;
-  const specs: LayerSpec[] = [];
-  const conv = (
-    name: string,
-    kernel: number,
-    inChannels: number,
-    outChannels: number,
-    init: LayerInit = 'he',
-  ) => specs.push({ name, kind: 'conv', kernel, inChannels, outChannels, stride: 1, bias: true, init });
-  const deconv = (name: string, factor: number, kernel: number) =>
-    specs.push({
-      name,
-      kind: 'deconv',
-      kernel,
-      inChannels: classes,
-      outChannels: classes,
-      stride: factor,
-      bias: false,
-      init: 'bilinear',
-    });
-  let inChannels = 3;
-  VGG_BLOCKS.forEach(([channels, count], block) => {
-    const out = scaledChannels(channels, w);
-    for (let i = 1; i <= count; i++) {
-      conv(`conv${block + 1}_${i}`, 3, inChannels, out);
-      inChannels = out;
-    }
-  });
-  const fc = scaledChannels(4096, w);
-  conv('fc6', 7, inChannels, fc);
-  conv('fc7', 1, fc, fc);
-  const pool3 = scaledChannels(256, w);
-  const pool4 = scaledChannels(512, w);
-  if (config.head === 'fcn8s') {
-    // Scoring layers start at zero, as in the paper's solver set-up.
-    conv('score_fr', 1, fc, classes, 'zero');
-    deconv('upscore2', 2, 4);
-    conv('score_pool4', 1, pool4, classes, 'zero');
-    deconv('upscore_pool4', 2, 4);
-    conv('score_pool3', 1, pool3, classes, 'zero');
-    deconv('upscore8', 8, 16);
-  } else {
-    conv('score_layer3', 1, pool3, classes, 'truncnorm0.1');
-    conv('score_layer4', 1, pool4, classes, 'truncnorm0.1');
-    conv('score_layer7', 1, fc, classes, 'truncnorm0.1');
-    deconv('upscore_layer3', 8, kernelSizeForFactor(8));
-    deconv('upscore_layer4', 16, kernelSizeForFactor(16));
-    deconv('upscore_layer7', 32, kernelSizeForFactor(32));
-  }
-  return specs;
-}
-
-/** tfjs kernel shape: conv [k,k,in,out], transposed conv [k,k,out,in]. */
-export function kernelShape(spec: LayerSpec): [number, number, number, number] {
-  return spec.kind === 'conv'
-    ? [spec.kernel, spec.kernel, spec.inChannels, spec.outChannels]
-    : [spec.kernel, spec.kernel, spec.outChannels, spec.inChannels];
-}
-
-function initialKernel(spec: LayerSpec, seed: number): Float32Array {
-  const shape = kernelShape(spec);
-  const size = shape[0] * shape[1] * shape[2] * shape[3];
+/** A layer's initial kernel (tfjs layout) from its `init`; random fills are seeded per layer name. */
+export function initialKernel(spec: LayerSpec, seed: number): Float32Array {
+  const size = kernelShape(spec).reduce((a, b) => a * b, 1);
   switch (spec.init) {
     case 'bilinear':
       return bilinearKernel(spec.kernel, spec.outChannels);
@@ -205,17 +80,12 @@ function initialKernel(spec: LayerSpec, seed: number): Float32Array {
   }
 }
 
-export type NamedWeights = Map<string, { shape: number[]; values: Float32Array }>;
-
 /** Initial kernel (and zero bias) of one layer, by parameter name. */
 function initialLayerWeights(spec: LayerSpec, seed: number): NamedWeights {
   const weights: NamedWeights = new Map();
-  weights.set(`${spec.name}/kernel`, { shape: kernelShape(spec), values: initialKernel(spec, seed) });
-  if (spec.bias)
-    weights.set(`${spec.name}/bias`, {
-      shape: [spec.outChannels],
-      values: new Float32Array(spec.outChannels),
-    });
+  const [kernel, bias] = layerParameters(spec);
+  weights.set(kernel!.name, { shape: kernel!.shape, values: initialKernel(spec, seed) });
+  if (bias) weights.set(bias.name, { shape: bias.shape, values: new Float32Array(spec.outChannels) });
   return weights;
 }
 
@@ -266,11 +136,10 @@ export function createFcn8s(config: FcnConfig, options: CreateOptions = {}): Fcn
   for (const spec of layers) {
     const given = options.weights;
     // Only layers without given weights are initialised: a width-1 He fill costs seconds.
-    const needsInit = !given?.has(`${spec.name}/kernel`) || (spec.bias && !given.has(`${spec.name}/bias`));
+    const parameters = layerParameters(spec);
+    const needsInit = parameters.some(({ name }) => !given?.has(name));
     const initial = needsInit ? initialLayerWeights(spec, options.seed ?? 1) : undefined;
-    const names = spec.bias ? [`${spec.name}/kernel`, `${spec.name}/bias`] : [`${spec.name}/kernel`];
-    for (const name of names) {
-      const expectedShape = name.endsWith('/kernel') ? kernelShape(spec) : [spec.outChannels];
+    for (const { name, shape: expectedShape } of parameters) {
       const source = given?.get(name) ?? initial?.get(name);
       if (!source) throw new Error(`no initial value for ${name}`);
       if (source.shape.join('x') !== expectedShape.join('x')) {
@@ -287,72 +156,81 @@ export function createFcn8s(config: FcnConfig, options: CreateOptions = {}): Fcn
 }
 
 class Fcn8sModel implements FcnModel {
+  private readonly graph;
+
   constructor(
     readonly config: FcnConfig,
     readonly classes: ClassInfo[],
     readonly layers: readonly LayerSpec[],
     readonly params: Map<string, tf.Variable>,
-  ) {}
-
-  private kernel(layer: string): tf.Tensor4D {
-    return this.params.get(`${layer}/kernel`) as tf.Tensor4D;
+  ) {
+    this.graph = fcnGraph(config);
   }
 
-  private conv(x: tf.Tensor4D, layer: string, relu: boolean): tf.Tensor4D {
-    const bias = this.params.get(`${layer}/bias`) as tf.Tensor1D;
-    const y = tf.add(tf.conv2d(x, this.kernel(layer), 1, 'same'), bias) as tf.Tensor4D;
-    return relu ? tf.relu(y) : y;
-  }
-
-  private upsample(x: tf.Tensor4D, layer: string, factor: number): tf.Tensor4D {
-    const [n, h, w, c] = x.shape;
-    return tf.conv2dTranspose(x, this.kernel(layer), [n, h * factor, w * factor, c], factor, 'same');
+  /** Evaluates `ops` in order; each op reads tensors already in `tensors` and adds its output. */
+  private run(ops: readonly FcnOp[], tensors: Map<string, tf.Tensor4D>, options: ForwardOptions): void {
+    const training = options.training ?? false;
+    const rate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
+    const read = (name: string) => tensors.get(name)!;
+    const kernel = (layer: LayerSpec) => this.params.get(parameterName(layer.name, 'kernel')) as tf.Tensor4D;
+    for (const op of ops) {
+      let y: tf.Tensor4D;
+      switch (op.op) {
+        case 'normalize': {
+          const { multiply, offset } = normalizationAffine(this.config.normalization);
+          y = tf.sub(tf.mul(read(op.input), tf.tensor1d(multiply)), tf.tensor1d(offset)) as tf.Tensor4D;
+          break;
+        }
+        case 'conv': {
+          const bias = this.params.get(parameterName(op.layer.name, 'bias')) as tf.Tensor1D;
+          y = tf.add(tf.conv2d(read(op.input), kernel(op.layer), 1, 'same'), bias) as tf.Tensor4D;
+          if (op.relu) y = tf.relu(y);
+          if (op.dropout && training && rate > 0)
+            y = tf.dropout(
+              y,
+              rate,
+              undefined,
+              deriveSeed(options.dropoutSeed ?? 0, op.dropout),
+            ) as tf.Tensor4D;
+          break;
+        }
+        case 'maxPool':
+          y = tf.maxPool(read(op.input), op.size, op.size, 'same');
+          break;
+        case 'scale':
+          y = tf.mul(read(op.input), op.factor) as tf.Tensor4D;
+          break;
+        case 'upsample':
+          y = upsampleTransposed(read(op.input), kernel(op.layer), op.layer.stride);
+          break;
+        case 'add': {
+          const inputs = op.inputs.map(read);
+          y = (inputs.length === 2 ? tf.add(inputs[0]!, inputs[1]!) : tf.addN(inputs)) as tf.Tensor4D;
+          break;
+        }
+      }
+      tensors.set(op.output, y);
+    }
   }
 
   encode(images: tf.Tensor4D, options: ForwardOptions = {}): EncoderFeatures {
-    const { normalization } = this.config;
-    const training = options.training ?? false;
-    const rate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
-    const dropout = (x: tf.Tensor4D, index: number): tf.Tensor4D =>
-      training && rate > 0
-        ? (tf.dropout(
-            x,
-            rate,
-            undefined,
-            deriveSeed(options.dropoutSeed ?? 0, `dropout${index}`),
-          ) as tf.Tensor4D)
-        : x;
     return tf.tidy(() => {
-      const multiply = normalization.std.map((s) => normalization.scale / s);
-      const offset = normalization.mean.map((m, c) => m / normalization.std[c]!);
-      let x = tf.sub(tf.mul(images, tf.tensor1d(multiply)), tf.tensor1d(offset)) as tf.Tensor4D;
-      const pools: tf.Tensor4D[] = [];
-      VGG_BLOCKS.forEach(([, count], block) => {
-        for (let i = 1; i <= count; i++) x = this.conv(x, `conv${block + 1}_${i}`, true);
-        x = tf.maxPool(x, 2, 2, 'same');
-        pools.push(x);
-      });
-      const fc6 = dropout(this.conv(x, 'fc6', true), 6);
-      const conv7 = dropout(this.conv(fc6, 'fc7', true), 7);
-      return { pool3: pools[2]!, pool4: pools[3]!, conv7 };
+      const tensors = new Map([[this.graph.input, images]]);
+      this.run(this.graph.encoder, tensors, options);
+      const { features } = this.graph;
+      return {
+        pool3: tensors.get(features.pool3.tensor)!,
+        pool4: tensors.get(features.pool4.tensor)!,
+        conv7: tensors.get(features.conv7.tensor)!,
+      };
     });
   }
 
   forward(images: tf.Tensor4D, options: ForwardOptions = {}): tf.Tensor4D {
     return tf.tidy(() => {
-      const { pool3, pool4, conv7 } = this.encode(images, options);
-      if (this.config.head === 'fcn8s') {
-        const upscore2 = this.upsample(this.conv(conv7, 'score_fr', false), 'upscore2', 2);
-        const scorePool4 = this.conv(tf.mul(pool4, POOL4_SCALE) as tf.Tensor4D, 'score_pool4', false);
-        const upscorePool4 = this.upsample(tf.add(upscore2, scorePool4) as tf.Tensor4D, 'upscore_pool4', 2);
-        const scorePool3 = this.conv(tf.mul(pool3, POOL3_SCALE) as tf.Tensor4D, 'score_pool3', false);
-        return this.upsample(tf.add(upscorePool4, scorePool3) as tf.Tensor4D, 'upscore8', 8);
-      }
-      // The original head: no skip scaling; each branch straight to full size, weighted 1, 2, 4.
-      const up3 = this.upsample(this.conv(pool3, 'score_layer3', false), 'upscore_layer3', 8);
-      const up4 = this.upsample(this.conv(pool4, 'score_layer4', false), 'upscore_layer4', 16);
-      const up7 = this.upsample(this.conv(conv7, 'score_layer7', false), 'upscore_layer7', 32);
-      return tf.addN([up3, tf.mul(up4, 2), tf.mul(up7, 4)]) as tf.Tensor4D;
+      const tensors = new Map([[this.graph.input, images]]);
+      this.run([...this.graph.encoder, ...this.graph.head], tensors, options);
+      return tensors.get(this.graph.logits)!;
     });
   }
 

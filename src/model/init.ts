@@ -2,15 +2,16 @@
 
 import { UserError } from '../system/errors.js';
 import { sha256File } from '../system/fs.js';
-import { saveModel } from './checkpoint.js';
 import {
   CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
+  FCN_HEADS,
   type FcnConfig,
   type FcnHead,
   TORCHVISION_NORMALIZATION,
   validateConfig,
-} from './fcn8s.js';
+} from './architecture.js';
+import { saveModel } from './checkpoint.js';
+import { createFcn8s } from './fcn8s.js';
 import { initTf, type TfBackendInfo } from './tf.js';
 import { importVgg16Onnx } from './vgg16-import.js';
 
@@ -36,9 +37,9 @@ export interface InitResult {
 }
 
 export function parseHead(head: string): FcnHead {
-  if (head !== 'fcn8s' && head !== 'original')
-    throw new UserError(`--head must be fcn8s or original, got "${head}"`);
-  return head;
+  const known = FCN_HEADS.find((name) => name === head);
+  if (!known) throw new UserError(`--head must be ${FCN_HEADS.join(' or ')}, got "${head}"`);
+  return known;
 }
 
 export async function initModel(options: InitOptions): Promise<InitResult> {

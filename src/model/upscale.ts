@@ -4,7 +4,9 @@
 
 import sharp from 'sharp';
 import { FileError, UserError } from '../system/errors.js';
-import { bilinearKernel, kernelSizeForFactor } from './bilinear.js';
+import { kernelShape, upsamplingLayer } from './architecture.js';
+import { kernelSizeForFactor } from './bilinear.js';
+import { initialKernel, upsampleTransposed } from './fcn8s.js';
 import { initTf, tf } from './tf.js';
 
 /** Refuse outputs beyond this many pixels: a float32 copy of each would run to gigabytes. */
@@ -25,8 +27,8 @@ export function validateFactor(factor: number): void {
 }
 
 /**
- * Upsamples HWC 8-bit pixels by `factor` with a conv2dTranspose whose kernel is the FCN bilinear
- * filter on the channel diagonal (channel c -> channel c), stride `factor`, 'same' padding.
+ * Upsamples HWC 8-bit pixels by `factor` through an upsampling layer exactly as the heads' start:
+ * the FCN bilinear filter on the channel diagonal (channel c -> channel c), stride `factor`, SAME.
  */
 export function upscalePixels(
   pixels: Uint8Array,
@@ -36,17 +38,11 @@ export function upscalePixels(
   factor: number,
 ): Uint8Array {
   validateFactor(factor);
-  const kernelSize = kernelSizeForFactor(factor);
+  const layer = upsamplingLayer('upscale', factor, channels);
   const values = tf.tidy(() => {
     const image = tf.tensor4d(Float32Array.from(pixels), [1, height, width, channels]);
-    const kernel = tf.tensor4d(bilinearKernel(kernelSize, channels), [
-      kernelSize,
-      kernelSize,
-      channels,
-      channels,
-    ]);
-    const outShape: [number, number, number, number] = [1, height * factor, width * factor, channels];
-    const upsampled = tf.conv2dTranspose(image, kernel, outShape, factor, 'same');
+    const kernel = tf.tensor4d(initialKernel(layer, 0), kernelShape(layer));
+    const upsampled = upsampleTransposed(image, kernel, layer.stride);
     return tf.clipByValue(tf.round(upsampled), 0, 255).dataSync() as Float32Array;
   });
   // Already rounded and clamped to 0-255, so the element-wise conversion is exact.

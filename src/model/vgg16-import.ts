@@ -7,28 +7,19 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { FileError } from '../system/errors.js';
-import { type FcnConfig, fcnLayerSpecs, type LayerSpec, type NamedWeights } from './fcn8s.js';
+import {
+  type FcnConfig,
+  fcnLayerSpecs,
+  type LayerSpec,
+  type NamedWeights,
+  parameterName,
+  VGG_CONV_LAYERS,
+} from './architecture.js';
 
 const { onnx } = onnxProto;
 
 type Tensor = onnxProto.onnx.ITensorProto;
 type Node = onnxProto.onnx.INodeProto;
-
-export const VGG_CONV_LAYERS = [
-  'conv1_1',
-  'conv1_2',
-  'conv2_1',
-  'conv2_2',
-  'conv3_1',
-  'conv3_2',
-  'conv3_3',
-  'conv4_1',
-  'conv4_2',
-  'conv4_3',
-  'conv5_1',
-  'conv5_2',
-  'conv5_3',
-] as const;
 
 export interface Vgg16Import {
   /** tfjs-layout kernels and biases for conv1_1..conv5_3, fc6 and fc7. */
@@ -105,7 +96,7 @@ export async function importVgg16Onnx(path: string, config: FcnConfig): Promise<
       if (!node)
         throw new FileError(
           path,
-          `has ${convNodes.length} convolutions; VGG16 has 13 (layer ${layer} is missing)`,
+          `has ${convNodes.length} convolutions; VGG16 has ${VGG_CONV_LAYERS.length} (layer ${layer} is missing)`,
         );
       const spec = specs.get(layer)!;
       const kernel = tensorOf(tensors, node.input?.[1], path, layer);
@@ -117,15 +108,18 @@ export async function importVgg16Onnx(path: string, config: FcnConfig): Promise<
       const bias = tensorOf(tensors, node.input?.[2], path, `${layer} bias`);
       if (!sameShape(dimsOf(bias), [spec.outChannels]))
         throw mismatch(layer, node, 'bias', dimsOf(bias), [spec.outChannels]);
-      weights.set(`${layer}/kernel`, {
+      weights.set(parameterName(layer, 'kernel'), {
         shape: [3, 3, spec.inChannels, spec.outChannels],
         values: oihwToHwio(reader.values(kernel), spec.outChannels, spec.inChannels, 3),
       });
-      weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: reader.values(bias) });
+      weights.set(parameterName(layer, 'bias'), { shape: [spec.outChannels], values: reader.values(bias) });
       sourceNodes[layer] = node.name ?? `Conv #${index + 1}`;
     }
-    if (convNodes.length > 13)
-      throw new FileError(path, `has ${convNodes.length} convolutions; VGG16 has 13 (is this VGG19?)`);
+    if (convNodes.length > VGG_CONV_LAYERS.length)
+      throw new FileError(
+        path,
+        `has ${convNodes.length} convolutions; VGG16 has ${VGG_CONV_LAYERS.length} (is this VGG19?)`,
+      );
 
     const dense = denseLayers(nodes, tensors);
     const fc6 = specs.get('fc6')!;
@@ -158,11 +152,11 @@ export async function importVgg16Onnx(path: string, config: FcnConfig): Promise<
       if (!sameShape([bias.length], [spec.outChannels]))
         throw mismatch(layer, found.node, 'bias', [bias.length], [spec.outChannels]);
       if (found.beta !== 1) for (let i = 0; i < bias.length; i++) bias[i]! *= found.beta;
-      weights.set(`${layer}/kernel`, {
+      weights.set(parameterName(layer, 'kernel'), {
         shape: [spec.kernel, spec.kernel, spec.inChannels, spec.outChannels],
         values: kernel,
       });
-      weights.set(`${layer}/bias`, { shape: [spec.outChannels], values: bias });
+      weights.set(parameterName(layer, 'bias'), { shape: [spec.outChannels], values: bias });
       sourceNodes[layer] = found.node.name ?? `${found.node.opType} #${index + 1}`;
     }
     return { weights, sourceNodes };

@@ -18,7 +18,7 @@ messages carry a content type (\`application/json\`, \`image/png\`, \`image/jpeg
 
 | topic | payload | retained | when |
 | --- | --- | --- | --- |
-| \`status\` | JSON (schema below) | yes | \`online\` on every (re)connect; \`offline\` is the Last Will; \`stopped\` on a clean exit |
+| \`status\` | JSON (schema below) | yes | \`online\` on every (re)connect, after a model switch and when the source goes up or down; \`offline\` is the Last Will; \`stopped\` on a clean exit |
 | \`config\` | JSON: the running config, secrets removed | yes | on every (re)connect and after each accepted \`config/set\` |
 | \`mask\` | PNG, 8-bit palette: pixel value = class id, palette = class colours | \`publish.mask.retain\` | every processed frame |
 | \`stats\` | JSON (schema below) | \`publish.stats.retain\` | every processed frame |
@@ -46,6 +46,14 @@ with your \`transaction\` echoed, \`status: "ok"\` and \`data\`, or \`status: "e
 that names the field at fault. A request that is not valid JSON, has wrong types or unknown keys,
 or is larger than \`mqtt.max_payload_bytes\` changes nothing and gets an error.
 
+Every request is checked at the border before anything acts on it: a JSON object, nested at most
+8 levels, at most 20,000 values, strings and keys of at most 4,096 characters, objects and arrays of
+at most 1,024 entries, no \`__proto__\`, \`constructor\` or \`prototype\` keys. \`transaction\` is
+echoed only when it is a string of at most 128 characters or an integer; any other transaction gets
+an error without one. At most 32 requests are handled at once and 16 \`config/set\` wait behind the
+one being applied; more are answered \`busy\` at once. No payload, however formed, ends or stalls the
+daemon: test/integration/daemon-fuzz.test.ts sends it 10,000 hostile ones.
+
 | name | request fields | data in the response |
 | --- | --- | --- |
 | \`config/get\` | | \`{ config }\` (secrets removed) |
@@ -54,12 +62,62 @@ or is larger than \`mqtt.max_payload_bytes\` changes nothing and gets an error.
 | \`snapshot\` | | \`{ topic }\`: one overlay is published there with the next frame |
 | \`health\` | | the health payload |
 
-\`config/set\` validates the merged config against the schema, persists the change atomically under
-\`state_dir\` (it survives restarts; a full disk gives an error and changes nothing) and applies it
-live where possible: \`fps\`, everything under \`publish\`, \`regions\`, and \`model\` (the new model is
-loaded and warmed before it replaces the old one). \`device_id\`, \`source\`, \`capture\`, \`engine\`,
-\`mqtt\`, \`state_dir\` and \`log\` are saved but take effect after a restart: the response lists them
-in \`restartKeys\`.
+\`config/set\` requests are applied one at a time, in the order they arrive, so no accepted change
+is lost to another. Each is checked against the remote-change policy (below) and the whole config
+schema, persisted atomically under \`state_dir\` (it survives restarts; a full disk gives an error and
+changes nothing) and applied live where possible: \`fps\`, everything under \`publish\`, \`regions\`,
+\`log.level\` and \`model\` (the new model is loaded and warmed before it replaces the old one; if it
+does not load, nothing changes). Unlocked keys that need a restart (\`device_id\`, \`source\`,
+\`capture\`, \`engine\`, \`mqtt\`, \`state_dir\`, \`models_dir\`, the rest of \`log\`) are saved and take
+effect after a restart: the response lists them in \`restartKeys\`. If applying a change fails half
+way, the running config and the persisted file are put back as they were.
+
+## Remote changes
+
+Anyone who can publish to \`request/#\` can change what \`config/set\` allows, so what it allows is an
+allowlist, decided by the device's local config file and nothing else:
+
+- **Operational keys, always:** \`fps\`, \`publish\`, \`regions\`, \`log.level\`, and \`model\` given as
+  the *name* of a model folder inside \`models_dir\` (default: the folder that holds the local
+  \`model\`), e.g. \`{"config":{"model":"road-v2"}}\`; a path is refused. These change what the device
+  does with its frames, not what runs on it or whom it trusts. \`pause\`/\`resume\`/\`snapshot\` are
+  requests of their own.
+- **Locked keys**, refused with an error that names the key and says how to unlock it:
+  \`source\` and \`capture\` (what the device captures and which program runs to do it), \`engine\`
+  (what runs the model), \`mqtt\` (whom the device talks to and trusts: a remote \`mqtt.url\` would hand
+  the device's credentials to any broker), \`state_dir\` and \`models_dir\` (where it writes, which models
+  a name can load), \`device_id\`, and the rest of \`log\`. The local file unlocks one by name:
+  \`remote_config: { unlock: [source] }\`. Unlocked values still go through the same schema: a source
+  URI must match its scheme's grammar (docs/capture.md), every number has a maximum.
+- **Never over MQTT:** credentials and key files (\`mqtt.username\`, \`mqtt.password\`, \`mqtt.tls.*\`,
+  \`capture.username\`, \`capture.password\`: set them in the environment file, docs/config.md) and
+  \`remote_config\` itself. \`remote_config: { enabled: false }\` turns \`config/set\` off.
+
+A persisted change that no longer fits (the local file changed, a key was locked since) or with
+which the daemon cannot start (a model that does not load) is set aside as
+\`remote-config.rejected-<time>.json\` in \`state_dir\` (the last five are kept): the device starts from
+its local file and \`status\`/\`health\` say what was rejected and why (\`rejectedRemoteConfig\`,
+\`problems\`). Where the local file unlocks \`mqtt\`, MQTT settings from a remote change that do not
+connect within \`remote_config.mqtt_probation_s\` (default 300 s) are set aside the same way and the
+daemon restarts on the local ones, so a wrong broker address cannot leave a device nobody can
+reach. A bad remote change can make the device run its local config, never stop it.
+
+The broker decides who may publish to \`request/#\` at all: deploy/mosquitto/ has a password file
+and ACL example where only an operator account may send requests (docs/deployment.md, "Who may
+command the device").
+
+## Status, problems and duplicate device ids
+
+\`status\` and \`health\` carry \`degraded\` and \`problems\` (one line each): the source is down (with
+its reason and the next retry in \`source\`; cameras are retried for ever because they come back), a
+remote change was rejected, or another instance runs under the same \`device_id\`. \`health.fps\` falls
+to 0 when frames stop.
+
+Each run has a random \`instanceId\` in \`status\`. Two daemons with one \`device_id\` (and so one MQTT
+client id) would take the connection from each other every reconnect; instead, a daemon that sees
+another instance's status on its own topic after its own came back logs an error, reports it in
+\`health.duplicate\`, publishes \`offline\` with \`yieldedTo\` and stays away 30 s (doubling up to 10 min).
+The other one sees that and stays, reporting the duplicate too. Give each device its own \`device_id\`.
 
 Example with mosquitto's clients:
 
@@ -70,6 +128,8 @@ mosquitto_pub -t edgeseg/cam-front/request/config/set \\
 # edgeseg/cam-front/response/config/set {"transaction":"42","status":"ok","data":{"config":{...},"restartRequired":false,"restartKeys":[]}}
 mosquitto_pub -t edgeseg/cam-front/request/config/set -m '{"transaction":"43","config":{"fps":"fast"}}'
 # edgeseg/cam-front/response/config/set {"transaction":"43","status":"error","error":"config: fps: Invalid input: expected number, received string"}
+mosquitto_pub -t edgeseg/cam-front/request/config/set -m '{"transaction":"44","config":{"mqtt":{"url":"mqtt://elsewhere"}}}'
+# edgeseg/cam-front/response/config/set {"transaction":"44","status":"error","error":"mqtt: locked for remote changes: it decides whom the device talks to and whom it trusts (to let config/set change it, add it to remote_config.unlock in /etc/edgeseg/config.yaml; see \\"Remote changes\\" in docs/mqtt-api.md)"}
 \`\`\`
 
 ## Payload schemas
@@ -78,7 +138,7 @@ mosquitto_pub -t edgeseg/cam-front/request/config/set -m '{"transaction":"43","c
 
 ${schemaBlock('status')}
 
-Example: \`{"state":"online","deviceId":"cam-front","version":"0.1.0","model":"synthetic-road-fcn8s@1f0c9d2e4a7b","timestamp":"2026-11-24T23:56:24.176Z"}\`
+Example: \`{"state":"online","deviceId":"cam-front","instanceId":"3f9a1c0b7d2e","version":"0.1.0","model":"synthetic-road-fcn8s@1f0c9d2e4a7b","timestamp":"2026-11-24T23:56:24.176Z","degraded":true,"problems":["source down: ffmpeg exited (code 1): rtsp://***@10.0.0.5/live: Connection refused"],"source":{"state":"down","reason":"ffmpeg exited (code 1): rtsp://***@10.0.0.5/live: Connection refused","retryAt":"2026-11-24T23:56:26.310Z"}}\`
 
 ### stats
 

@@ -8,6 +8,7 @@ import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient 
 import type { Config } from '../config/schema.js';
 import { FileError } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
+import { redactUrlCredentials } from '../system/redact.js';
 
 export interface PublishOptions {
   qos: 0 | 1 | 2;
@@ -17,6 +18,8 @@ export interface PublishOptions {
 
 export interface ConnectionStats {
   connected: boolean;
+  /** Wall-clock ms until which the connection is deliberately closed (0 when it is not). */
+  suspendedUntilMs: number;
   reconnects: number;
   clientRecreations: number;
   droppedWhileOffline: number;
@@ -30,6 +33,8 @@ export interface ConnectionHandlers {
 export class MqttConnection {
   private client: MqttClient | undefined;
   private supervisor: NodeJS.Timeout | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  private suspendedUntilMs = 0;
   private disconnectedSince = Date.now();
   private everConnected = false;
   private readonly counters = { reconnects: 0, clientRecreations: 0, droppedWhileOffline: 0 };
@@ -57,7 +62,7 @@ export class MqttConnection {
   }
 
   stats(): ConnectionStats {
-    return { connected: this.connected, ...this.counters };
+    return { connected: this.connected, suspendedUntilMs: this.suspendedUntilMs, ...this.counters };
   }
 
   /** Publishes now if connected; `essential` messages are queued by mqtt.js while offline, others dropped. */
@@ -81,10 +86,37 @@ export class MqttConnection {
     });
   }
 
+  /**
+   * Publishes `lastMessage`, disconnects cleanly (no Last Will) and connects again after `delayMs`:
+   * how the daemon steps aside for another instance under the same device_id instead of taking the
+   * client id back every couple of seconds.
+   */
+  suspend(delayMs: number, lastMessage?: { topic: string; payload: string }): void {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.suspendedUntilMs = Date.now() + delayMs;
+    const end = () => {
+      client.removeAllListeners('message');
+      client.end(false);
+    };
+    if (lastMessage && client.connected)
+      client.publish(lastMessage.topic, lastMessage.payload, { qos: 1, retain: true }, end);
+    else end();
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = setTimeout(() => {
+      this.suspendedUntilMs = 0;
+      this.disconnectedSince = Date.now();
+      this.client = this.createClient();
+    }, delayMs);
+  }
+
   /** Publishes `finalMessage` (e.g. status "stopped"), then disconnects. Idempotent. */
   async stop(finalMessage?: { topic: string; payload: string; options: PublishOptions }): Promise<void> {
     clearInterval(this.supervisor);
     this.supervisor = undefined;
+    clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
     const client = this.client;
     this.client = undefined;
     if (!client) return;
@@ -127,7 +159,7 @@ export class MqttConnection {
     client.on('connect', () => {
       if (this.everConnected) this.counters.reconnects++;
       this.everConnected = true;
-      this.logger.info({ url: settings.url }, 'MQTT connected');
+      this.logger.info({ url: redactUrlCredentials(settings.url) }, 'MQTT connected');
       this.handlers.onConnect(this);
     });
     client.on('close', () => {
@@ -135,7 +167,7 @@ export class MqttConnection {
       if (this.client !== client) return;
       if (this.disconnectedSince === 0) {
         this.disconnectedSince = Date.now();
-        this.logger.warn({ url: settings.url }, 'MQTT disconnected; reconnecting');
+        this.logger.warn({ url: redactUrlCredentials(settings.url) }, 'MQTT disconnected; reconnecting');
       }
     });
     client.on('connect', () => {

@@ -5,15 +5,43 @@ import { z } from 'zod';
 
 const fractions = z.record(z.string(), z.number().min(0).max(1)).describe('class name → fraction of pixels');
 
+const RejectedRemoteConfigSchema = z
+  .object({
+    file: z.string().describe('where the rejected change was set aside under state_dir'),
+    reason: z.string(),
+    at: z.string(),
+  })
+  .describe(
+    'a persisted remote change that failed at start and was set aside; the device runs its local file',
+  );
+
 export const StatusPayloadSchema = z.object({
   state: z
     .enum(['online', 'offline', 'stopped'])
-    .describe('offline is the Last Will; stopped is a clean exit'),
+    .describe('offline is the Last Will (or a step aside for a duplicate); stopped is a clean exit'),
   deviceId: z.string(),
+  instanceId: z.string().describe('random per run: tells two processes under one device_id apart'),
   version: z.string(),
   model: z.string().describe('<model name>@<first 12 hex of the ONNX sha256>'),
   timestamp: z.string(),
+  degraded: z.boolean().describe('true while anything in problems holds'),
+  problems: z
+    .array(z.string())
+    .describe('what is wrong, one line each (source down, rejected change, duplicate)'),
+  source: z
+    .object({
+      state: z.enum(['starting', 'ok', 'down']),
+      reason: z.string().optional().describe('why it is down (credentials removed)'),
+      retryAt: z.string().optional().describe('when the next attempt is due'),
+    })
+    .optional(),
+  rejectedRemoteConfig: RejectedRemoteConfigSchema.optional(),
+  yieldedTo: z
+    .string()
+    .optional()
+    .describe('this instance stepped aside for that instance id (same device_id) and reconnects later'),
 });
+export type StatusPayload = z.infer<typeof StatusPayloadSchema>;
 
 export const StatsPayloadSchema = z.object({
   seq: z.number().int().positive(),
@@ -38,6 +66,7 @@ export const HealthPayloadSchema = z.object({
   timestamp: z.string(),
   version: z.string(),
   deviceId: z.string(),
+  instanceId: z.string().describe('random per run (as in status)'),
   model: z.string(),
   provider: z.string().optional(),
   paused: z.boolean(),
@@ -48,7 +77,25 @@ export const HealthPayloadSchema = z.object({
     dropped: z.number(),
     errors: z.number(),
   }),
-  fps: z.number(),
+  fps: z.number().describe('frames out per second over the last seconds; 0 when frames stop'),
+  source: z.object({
+    state: z.enum(['starting', 'ok', 'down']),
+    reason: z.string().optional(),
+    retryAt: z.string().optional(),
+    lastFrameAt: z.string().optional(),
+  }),
+  degraded: z.boolean(),
+  problems: z.array(z.string()),
+  duplicate: z
+    .object({
+      otherInstanceId: z.string(),
+      detectedAt: z.string(),
+      conflicts: z.number(),
+      yielded: z.boolean().describe('this instance went offline for a while so the other could stay'),
+    })
+    .optional()
+    .describe('another instance runs under this device_id'),
+  rejectedRemoteConfig: RejectedRemoteConfigSchema.optional(),
   inferenceMs: z.object({ p50: z.number(), p99: z.number() }),
   mqtt: z.object({ reconnects: z.number(), clientRecreations: z.number(), droppedWhileOffline: z.number() }),
   sourceRestarts: z.number(),
@@ -63,16 +110,19 @@ export type HealthPayload = z.infer<typeof HealthPayloadSchema>;
 
 export const RequestPayloadSchema = z
   .object({
-    transaction: z.union([z.string(), z.number()]).optional().describe('echoed in the response'),
+    transaction: z
+      .union([z.string().max(128), z.number().int()])
+      .optional()
+      .describe('echoed in the response: a string of at most 128 characters or an integer'),
     config: z
       .record(z.string(), z.unknown())
       .optional()
-      .describe('config/set only: the options to change (a partial config)'),
+      .describe('config/set only (required there): the options to change (a partial config)'),
   })
-  .passthrough();
+  .strict();
 
 export const ResponsePayloadSchema = z.object({
-  transaction: z.union([z.string(), z.number()]).optional(),
+  transaction: z.union([z.string().max(128), z.number().int()]).optional(),
   status: z.enum(['ok', 'error']),
   data: z.unknown().optional(),
   error: z.string().optional().describe('what was wrong, naming the field'),

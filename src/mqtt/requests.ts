@@ -1,35 +1,79 @@
 // Request/response over MQTT, as zigbee2mqtt's bridge requests: a JSON request on
 // <base>/request/<name> is answered on <base>/response/<name> with the request's `transaction`,
-// `status: ok|error`, and `data` or an `error` that names the field at fault.
+// `status: ok|error`, and `data` or an `error` that names the field at fault. Each request name has
+// a strict schema: unknown keys and wrong types are refused before a handler runs.
 
-import { UserError } from '../system/errors.js';
+import { z } from 'zod';
+import { describeIssues } from '../config/issues.js';
+import { errorMessage, UserError } from '../system/errors.js';
+import { leadingTransaction, parseRequestBody, type Transaction } from './request-body.js';
 
-export type RequestHandler = (payload: Record<string, unknown>) => Promise<unknown>;
+export type RequestHandler<T> = (request: T) => Promise<unknown>;
 
 export interface RequestResponse {
-  transaction?: unknown;
+  transaction?: Transaction;
   status: 'ok' | 'error';
   data?: unknown;
   error?: string;
 }
 
+/** The fields every request may carry. */
+export const transactionField = {
+  transaction: z
+    .union([z.string().max(128), z.number().int()])
+    .optional()
+    .describe('echoed in the response: a string of at most 128 characters or an integer'),
+};
+
+/** A request schema: the transaction plus `shape`, unknown keys refused. */
+export function requestSchema<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.object({ ...transactionField, ...shape }).strict();
+}
+
+/** Requests with no fields but the transaction. */
+export const EmptyRequestSchema = requestSchema({});
+
+interface Route {
+  schema: z.ZodType;
+  handler: RequestHandler<never>;
+}
+
+const MAX_ERROR_LENGTH = 1000;
+
 export class RequestRouter {
-  private readonly handlers = new Map<string, RequestHandler>();
+  private readonly routes = new Map<string, Route>();
+  private inFlight = 0;
 
-  constructor(private readonly maxPayloadBytes: number) {}
+  constructor(
+    private readonly maxPayloadBytes: number,
+    /** Requests handled at once; more are answered "busy" at once instead of piling up. */
+    private readonly maxInFlight = 32,
+  ) {}
 
-  on(name: string, handler: RequestHandler): this {
-    this.handlers.set(name, handler);
+  on<S extends z.ZodType>(name: string, schema: S, handler: RequestHandler<z.output<S>>): this {
+    this.routes.set(name, { schema, handler: handler as RequestHandler<never> });
+    return this;
+  }
+
+  off(name: string): this {
+    this.routes.delete(name);
     return this;
   }
 
   get names(): string[] {
-    return [...this.handlers.keys()];
+    return [...this.routes.keys()];
   }
 
   /** Never throws: every failure becomes an error response. */
   async handle(name: string, payload: Buffer): Promise<RequestResponse> {
-    let transaction: unknown;
+    let transaction: Transaction | undefined;
+    if (this.inFlight >= this.maxInFlight) {
+      return errorResponse(
+        leadingTransaction(payload),
+        `busy: ${this.inFlight} requests are being handled; try again`,
+      );
+    }
+    this.inFlight++;
     try {
       if (payload.length > this.maxPayloadBytes) {
         transaction = leadingTransaction(payload);
@@ -37,42 +81,35 @@ export class RequestRouter {
           `payload is ${payload.length} bytes; the limit is ${this.maxPayloadBytes} (mqtt.max_payload_bytes)`,
         );
       }
-      let body: unknown = {};
-      const text = payload.toString('utf8').trim();
-      if (text.length > 0) {
-        try {
-          body = JSON.parse(text);
-        } catch (error) {
-          throw new UserError(`payload is not valid JSON: ${(error as Error).message}`);
-        }
+      let body: Record<string, unknown>;
+      try {
+        ({ body, transaction } = parseRequestBody(payload));
+      } catch (error) {
+        transaction = (error as { transaction?: Transaction }).transaction;
+        throw error;
       }
-      if (typeof body !== 'object' || body === null || Array.isArray(body))
-        throw new UserError('payload must be a JSON object');
-      const request = body as Record<string, unknown>;
-      transaction = request.transaction;
-      const handler = this.handlers.get(name);
-      if (!handler) throw new UserError(`unknown request "${name}"; known: ${this.names.join(', ')}`);
-      const data = await handler(request);
+      const route = this.routes.get(name);
+      if (!route)
+        throw new UserError(`unknown request "${name.slice(0, 100)}"; known: ${this.names.join(', ')}`);
+      const checked = route.schema.safeParse(body);
+      if (!checked.success) throw new UserError(describeIssues(checked.error));
+      const data = await route.handler(checked.data as never);
       return {
         ...(transaction === undefined ? {} : { transaction }),
         status: 'ok',
         ...(data === undefined ? {} : { data }),
       };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { ...(transaction === undefined ? {} : { transaction }), status: 'error', error: message };
+      // The hint says what to do about it (e.g. how to unlock a key): it belongs in the answer.
+      const hint = error instanceof UserError && error.hint ? ` (${error.hint})` : '';
+      return errorResponse(transaction, `${errorMessage(error)}${hint}`);
+    } finally {
+      this.inFlight--;
     }
   }
 }
 
-/** The transaction of an oversized request, read from its first kilobyte only (it is never parsed whole). */
-function leadingTransaction(payload: Buffer): unknown {
-  const head = payload.subarray(0, 1024).toString('utf8');
-  const match = /"transaction"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,15})/.exec(head);
-  if (!match) return undefined;
-  try {
-    return JSON.parse(match[1]!);
-  } catch {
-    return undefined;
-  }
+function errorResponse(transaction: Transaction | undefined, message: string): RequestResponse {
+  const error = message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH)}…` : message;
+  return { ...(transaction === undefined ? {} : { transaction }), status: 'error', error };
 }

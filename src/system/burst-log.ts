@@ -12,11 +12,19 @@ export class BurstLogger {
   ) {}
 
   warn(key: string, message: string, fields: Record<string, unknown> = {}): void {
+    this.log('warn', key, message, fields);
+  }
+
+  error(key: string, message: string, fields: Record<string, unknown> = {}): void {
+    this.log('error', key, message, fields);
+  }
+
+  private log(level: 'warn' | 'error', key: string, message: string, fields: Record<string, unknown>): void {
     const now = Date.now();
     const burst = this.bursts.get(key);
     if (!burst || now - burst.windowStart >= this.windowMs) {
       const suppressed = burst?.suppressed ?? 0;
-      this.logger.warn(
+      this.logger[level](
         { ...fields, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) },
         message,
       );

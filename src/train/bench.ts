@@ -3,7 +3,8 @@
 
 import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../data/synthetic-road.js';
 import type { SegmentationBatch } from '../data/types.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s, type FcnConfig } from '../model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig } from '../model/architecture.js';
+import { createFcn8s } from '../model/fcn8s.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from './class-weights.js';
 import { type ChannelOrder, trainableVariables, trainStep } from './step.js';

@@ -6,14 +6,9 @@ import { DATA_OPTION_KEYS, pickDataOptions } from '../data/options.js';
 import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
 import type { DataSourceOptions } from '../data/types.js';
 import { exportModel } from '../export/export.js';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig, TORCHVISION_NORMALIZATION } from '../model/architecture.js';
 import { loadModel } from '../model/checkpoint.js';
-import {
-  CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
-  DEFAULT_DROPOUT_RATE,
-  type FcnConfig,
-  TORCHVISION_NORMALIZATION,
-} from '../model/fcn8s.js';
+import { createFcn8s, DEFAULT_DROPOUT_RATE } from '../model/fcn8s.js';
 import type { ClassInfo, ModelManifest } from '../model/manifest.js';
 import { describeTfBackend, type TfBackendChoice } from '../model/tf.js';
 import { importVgg16Onnx } from '../model/vgg16-import.js';

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { createFrameSource } from '../../src/capture/create.js';
-import { captureCommand } from '../../src/capture/pipelines.js';
+import { captureCommand, isSubprocessSpec } from '../../src/capture/pipelines.js';
 import type { SubprocessFrameSource } from '../../src/capture/subprocess.js';
 import type { FrameSource, FrameSourceOptions } from '../../src/capture/types.js';
+import { parseSourceUri } from '../../src/capture/uri.js';
 import type { RgbFrame } from '../../src/engine/types.js';
 import { silentLogger } from '../../src/system/log.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -57,26 +58,31 @@ const alive = (pid: number | undefined) => {
 
 test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffmpeg, raw RGB of the requested size', () => {
   const size = { width: 640, height: 360 };
-  const csi = captureCommand('csi://1', 'gstreamer', size, true);
+  const command = (uri: string, backend: 'ffmpeg' | 'gstreamer' = 'ffmpeg') => {
+    const spec = parseSourceUri(uri);
+    assert.ok(isSubprocessSpec(spec));
+    return captureCommand(spec, backend, size, true);
+  };
+  const csi = command('csi://1', 'gstreamer');
   assert.equal(csi.command, 'gst-launch-1.0');
   assert.match(
     csi.args.join(' '),
     /nvarguscamerasrc sensor-id=1 .*video\/x-raw,format=RGB,width=640,height=360 ! fdsink fd=1/,
   );
-  assert.deepEqual(captureCommand('v4l2:///dev/video2', 'ffmpeg', size, true).args.slice(3, 8), [
+  assert.deepEqual(command('v4l2:///dev/video2').args.slice(3, 8), [
     '-nostdin',
     '-f',
     'v4l2',
     '-i',
     '/dev/video2',
   ]);
-  assert.ok(captureCommand('rtsp://cam.local/stream', 'ffmpeg', size, true).args.includes('tcp'));
-  const file = captureCommand('file:///videos/drive.mp4', 'ffmpeg', size, true).args.join(' ');
+  assert.ok(command('rtsp://cam.local/stream').args.includes('tcp'));
+  const file = command('file:///videos/drive.mp4').args.join(' ');
   assert.match(
     file,
-    /-stream_loop -1 -i \/videos\/drive\.mp4 .*scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1/,
+    /-protocol_whitelist file -re -stream_loop -1 -i file:\/videos\/drive\.mp4 .*scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1/,
   );
-  assert.throws(() => captureCommand('http://x', 'ffmpeg', size, true), /unsupported source scheme "http"/);
+  assert.throws(() => parseSourceUri('http://x'), /unsupported scheme "http"/);
 });
 
 test('an ffmpeg source delivers frames of the requested size; a killed subprocess is restarted and counted; stop leaves no child', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,7 +61,7 @@ test('secrets come from the environment and are never echoed', () => {
   assert.equal(config.mqtt.password, 's3cret', 'stripSecrets must not modify its input');
 });
 
-test('persisted remote changes apply over the file; ones that no longer validate are dropped with the reason', async () => {
+test('persisted remote changes apply over the file; ones that no longer validate are set aside with the reason', async () => {
   const dir = await makeTempDir();
   const base = { ...minimal, state_dir: dir };
   await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: 3 }));
@@ -69,7 +69,10 @@ test('persisted remote changes apply over the file; ones that no longer validate
   await writeFile(join(dir, 'remote-config.json'), JSON.stringify({ fps: -1 }));
   const loaded = await loadConfig(base, 'file');
   assert.equal(loaded.config.fps, 10);
-  assert.match(loaded.remoteProblem ?? '', /remote-config\.json: fps/);
+  assert.match(loaded.rejected?.reason ?? '', /fps/);
+  assert.match(loaded.rejected?.file ?? '', /remote-config\.rejected-.*\.json$/);
+  assert.equal(existsSync(join(dir, 'remote-config.json')), false, 'the rejected file is moved aside');
+  assert.equal(JSON.parse(readFileSync(loaded.rejected!.file, 'utf8')).fps, -1, 'and kept for the operator');
 });
 
 test('YAML problems name the file', async () => {

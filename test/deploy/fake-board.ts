@@ -20,6 +20,8 @@ export interface Board {
   trtIndirect?: boolean;
   memKb?: number;
   swapKb?: number;
+  /** /etc/os-release VERSION_ID: each L4T line ships one Ubuntu (and so one glibc). */
+  ubuntu?: string;
 }
 
 export const orin: Board = {
@@ -33,6 +35,7 @@ export const orin: Board = {
   trtIndirect: true,
   memKb: 32_116_476,
   swapKb: 16_058_220,
+  ubuntu: '22.04',
 };
 
 export const xavier: Board = {
@@ -45,6 +48,7 @@ export const xavier: Board = {
   tensorrt: [8, 5, 2],
   memKb: 7_765_184,
   swapKb: 12_582_912,
+  ubuntu: '20.04',
 };
 
 export const tx2: Board = {
@@ -57,6 +61,17 @@ export const tx2: Board = {
   tensorrt: [8, 2, 1],
   memKb: 8_041_000,
   swapKb: 4_020_000,
+  ubuntu: '18.04',
+};
+
+/** Jetson TX1 on its last JetPack (4.6.x), the TX2's software: 4 GB shared with the GPU, JetPack's 2 GB of zram. */
+export const tx1: Board = {
+  ...tx2,
+  l4t: tx2.l4t?.replace('BOARD: t186ref', 'BOARD: t210ref'),
+  soc: 'tegra210',
+  model: 'jetson_tx1',
+  memKb: 4_059_136,
+  swapKb: 2_029_568,
 };
 
 export async function makeBoard(board: Board): Promise<string> {
@@ -102,6 +117,7 @@ export async function makeBoard(board: Board): Promise<string> {
         : `#define NV_TENSORRT_MAJOR ${major} //!< TensorRT major version.\n#define NV_TENSORRT_MINOR ${minor}\n#define NV_TENSORRT_PATCH ${patch}\n`,
     );
   }
+  if (board.ubuntu) await put('etc/os-release', `NAME="Ubuntu"\nVERSION_ID="${board.ubuntu}"\nID=ubuntu\n`);
   if (board.memKb !== undefined) {
     await put(
       'proc/meminfo',
@@ -117,6 +133,10 @@ export async function fakeTools(cmakeVersion = '3.30.2'): Promise<string> {
   for (const [name, body] of [
     ['cmake', `echo "cmake version ${cmakeVersion}"`],
     ['bazelisk', 'echo "bazelisk (stand-in)"'],
+    // JetPack 4.6's toolchain PPA compiler and python3.8 (this machine's may be missing or newer).
+    ['g++-10', 'echo "g++-10 (Ubuntu 10.5.0-1ubuntu1~18.04) 10.5.0"'],
+    ['gcc-10', 'echo "gcc-10 (Ubuntu 10.5.0-1ubuntu1~18.04) 10.5.0"'],
+    ['python3.8', 'echo "Python 3.8.0"'],
   ] as const) {
     await writeFile(join(bin, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(bin, name), 0o755);

@@ -86,7 +86,7 @@ test('each Jetson module maps to its GPU compute capability', async () => {
   assert.match(forced.stdout, /CMAKE_CUDA_ARCHITECTURES=87/);
 });
 
-test('build-onnxruntime-jetson.sh refuses JetPack 5 and 4 with the versions that fall short', async () => {
+test('build-onnxruntime-jetson.sh refuses JetPack 5 with the versions that fall short', async () => {
   const bin = await fakeTools();
   const onXavier = runScript(ortScript, ['--dry-run', '--root', await makeBoard(xavier)], bin);
   assert.equal(onXavier.status, 1);
@@ -94,13 +94,16 @@ test('build-onnxruntime-jetson.sh refuses JetPack 5 and 4 with the versions that
   assert.match(onXavier.stdout, /TensorRT 8\.5\.2/);
   assert.match(
     onXavier.stderr,
-    /cannot be built with GPU providers on JetPack 5\.1\.2: CUDA 11\.4\.19 \(needs 12 or newer\);cuDNN 8\.6\.0 \(needs 9 or newer\);TensorRT 8\.5\.2 \(needs 10 or newer\)\. It needs JetPack 6\.1 or newer/,
+    /cannot be built with GPU providers on JetPack 5\.1\.2: CUDA 11\.4\.19 \(needs 12 or newer\);cuDNN 8\.6\.0 \(needs 9 or newer\);TensorRT 8\.5\.2 \(needs 10 or newer\)\. It needs JetPack 6\.1 or newer \(Orin\); on JetPack 4\.6 .* this script builds onnxruntime 1\.11\.0 instead/,
   );
-  const onTx2 = runScript(ortScript, ['--dry-run', '--root', await makeBoard(tx2)], bin);
-  assert.equal(onTx2.status, 1);
-  assert.match(onTx2.stdout, /L4T R32\.7\.4 \(JetPack 4\.6\.x\)/);
-  assert.match(onTx2.stdout, /CUDA 10\.2\.300/, 'version.txt of older CUDA is read');
-  assert.match(onTx2.stderr, /CUDA 10\.2\.300 \(needs 12 or newer\)/);
+  // JetPack 4.5 (TensorRT 7.1) is neither: onnxruntime 1.11 needs TensorRT 8.2.
+  const onJetpack45 = runScript(
+    ortScript,
+    ['--dry-run', '--root', await makeBoard({ ...tx2, tensorrt: [7, 1, 3] })],
+    bin,
+  );
+  assert.equal(onJetpack45.status, 1);
+  assert.match(onJetpack45.stderr, /TensorRT 7\.1\.3 \(needs 10 or newer\)/);
 });
 
 test('missing prerequisites fail with a message that names them', async () => {
@@ -153,7 +156,8 @@ test('build-libtensorflow-jetson.sh --dry-run on a Xavier with JetPack 5.1.2 pri
   assert.equal(result.status, 0, result.stdout + result.stderr);
   const text = result.stdout;
   for (const expected of [
-    'libtensorflow 2.9.1 (C API, CUDA) and tfjs-node 4.22.0',
+    'libtensorflow (C API, CUDA) and tfjs-node 4.22.0',
+    'TensorFlow v2.9.1',
     'NVIDIA Jetson Xavier NX Developer Kit (tegra194), GPU compute capability 7.2',
     'L4T R35.4.1 (JetPack 5.1.2)',
     'CUDA 11.4.19',
@@ -176,7 +180,7 @@ test('build-libtensorflow-jetson.sh --dry-run on a Xavier with JetPack 5.1.2 pri
   assert.equal(onOrin.status, 1);
   assert.match(
     onOrin.stderr,
-    /TensorFlow 2\.9\.1 needs CUDA 11\.2-11\.8 and cuDNN 8 \(JetPack 5\.x\); this board has JetPack 6\.2/,
+    /no TensorFlow release to build for CUDA 12\.6\.68 and cuDNN 9\.3\.0 \(JetPack 6\.2\): 2\.9\.1 needs CUDA 11\.2-11\.8/,
   );
   const lowMemory = runScript(
     tfScript,

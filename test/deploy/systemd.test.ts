@@ -18,7 +18,7 @@ async function verify(text: string): Promise<{ status: number | null; output: st
   const script = join(dir, 'index.js');
   await writeFile(script, '');
   const localised = text
-    .replace('/usr/bin/node /opt/edgeseg/dist/cli/index.js', `${process.execPath} ${script}`)
+    .replace('/opt/edgeseg/bin/node /opt/edgeseg/dist/cli/index.js', `${process.execPath} ${script}`)
     .replace(/^User=.*$/m, 'User=root')
     .replace(/^Group=.*$/m, 'Group=root');
   const unitPath = join(dir, 'edgeseg.service');

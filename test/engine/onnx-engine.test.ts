@@ -52,9 +52,6 @@ test('the TensorRT engine cache is per model sha256, onnxruntime and TensorRT ve
     trt_timing_cache_path: a,
     trt_max_workspace_size: 1 << 30,
   });
-  // An int8 (QDQ) model needs TensorRT's INT8 flag; its Q/DQ scales replace a calibration table.
-  assert.equal(tensorRtProviderOptions({}, undefined, 'int8').trt_int8_enable, true);
-  assert.equal(tensorRtProviderOptions({}, undefined, 'fp32').trt_int8_enable, undefined);
 });
 
 test('provider lists are parsed and unknown names rejected', () => {

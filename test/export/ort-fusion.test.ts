@@ -8,7 +8,8 @@ import { before, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { exportModel } from '../../src/export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../../src/model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
+import { createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf } from '../../src/model/tf.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

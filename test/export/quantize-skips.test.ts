@@ -10,10 +10,10 @@ import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
 import {
   CAFFE_VGG_NORMALIZATION,
   type FcnConfig,
-  initialWeights,
   POOL3_SCALE,
   POOL4_SCALE,
-} from '../../src/model/fcn8s.js';
+} from '../../src/model/architecture.js';
+import { initialWeights } from '../../src/model/fcn8s.js';
 import type { InputContract } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import {

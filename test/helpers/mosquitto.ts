@@ -22,6 +22,13 @@ export interface BrokerTls {
   client?: { cert: string; key: string };
 }
 
+/** Accounts and an ACL instead of anonymous access; `probe` is the account start() checks readiness with. */
+export interface BrokerAuth {
+  passwordFile: string;
+  aclFile: string;
+  probe: { username: string; password: string };
+}
+
 export class Mosquitto {
   private child: ChildProcess | undefined;
   private constructor(
@@ -29,24 +36,25 @@ export class Mosquitto {
     private readonly dir: string,
     private readonly configPath: string,
     readonly tls?: BrokerTls,
+    private readonly auth?: BrokerAuth,
   ) {}
 
-  static async start(options: { tls?: BrokerTls } = {}): Promise<Mosquitto> {
+  static async start(options: { tls?: BrokerTls; auth?: BrokerAuth } = {}): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
     const port = await freePort();
     const configPath = join(dir, 'mosquitto.conf');
-    const { tls } = options;
+    const { tls, auth } = options;
     // Run as root, mosquitto drops to its own user, which cannot read the test's key files;
     // `user root` keeps it as it is (and has no effect when the tests do not run as root).
     const tlsLines = tls
       ? `user root\ncafile ${tls.ca}\ncertfile ${tls.cert}\nkeyfile ${tls.key}\nrequire_certificate ${tls.requireClientCertificate ? 'true' : 'false'}\n`
       : '';
-    await writeFile(
-      configPath,
-      `listener ${port} 127.0.0.1\n${tlsLines}allow_anonymous true\npersistence false\n`,
-    );
-    const broker = new Mosquitto(port, dir, configPath, tls);
+    const authLines = auth
+      ? `user root\nallow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}\n`
+      : 'allow_anonymous true\n';
+    await writeFile(configPath, `listener ${port} 127.0.0.1\n${tlsLines}${authLines}persistence false\n`);
+    const broker = new Mosquitto(port, dir, configPath, tls, auth);
     await broker.resume();
     return broker;
   }
@@ -74,6 +82,7 @@ export class Mosquitto {
         reconnectPeriod: 0,
         connectTimeout: 1000,
         ...this.clientOptions(),
+        ...(this.auth ? this.auth.probe : {}),
       });
       const ok = await new Promise<boolean>((resolve) => {
         client.once('connect', () => resolve(true));
@@ -107,6 +116,8 @@ export class Mosquitto {
 export interface Received {
   topic: string;
   payload: Buffer;
+  /** Date.now() when the recorder got it. */
+  receivedAt: number;
 }
 
 /** A subscriber that keeps every message (tests are short) and can wait for a matching one. */
@@ -116,7 +127,7 @@ export class Recorder {
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload) => {
-      const message = { topic, payload };
+      const message = { topic, payload, receivedAt: Date.now() };
       this.messages.push(message);
       this.waiters = this.waiters.filter((waiter) => {
         if (!waiter.match(message)) return true;

@@ -13,3 +13,19 @@ export async function makeTempDir(prefix = 'edgeseg-test-'): Promise<string> {
   });
   return dir;
 }
+
+/**
+ * A fresh folder for a whole test file, made in a before() hook: makeTempDir's cleanup would run
+ * when the hook ends. Call the returned function from after().
+ */
+export async function makeSuiteDir(
+  prefix = 'edgeseg-test-',
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return {
+    dir,
+    remove: async () => {
+      if (!process.env.EDGESEG_KEEP_TMP) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { exportModel } from '../../src/export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s } from '../../src/model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
+import { createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf } from '../../src/model/tf.js';
 import {
   HealthPayloadSchema,

@@ -83,6 +83,36 @@ test('infer on PNG and JPEG files writes an overlay, a class mask and class frac
   assert.equal(overlay.width, 300);
 });
 
+test('infer on a folder with a truncated JPEG writes every other result, names the file it skipped and exits 1', async () => {
+  const inputDir = join(root, 'with-truncated');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(inputDir);
+  await writeStripes(join(inputDir, 'a.png'), 120, 60);
+  await writeStripes(join(inputDir, 'c.jpg'), 120, 60);
+  // A camera that lost power mid-write: the first half of a real JPEG.
+  const jpeg = await sharp(await readFile(join(inputDir, 'c.jpg')))
+    .jpeg()
+    .toBuffer();
+  await writeFile(join(inputDir, 'b.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+  const out = join(root, 'with-truncated-out');
+  const result = await runCli([
+    'infer',
+    '--model',
+    modelDir,
+    '--input',
+    inputDir,
+    '--out',
+    out,
+    '--no-progress',
+  ]);
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stderr, /skipped .*b\.jpg: /);
+  assert.match(result.stderr, /1 input could not be read/);
+  assert.match(result.stdout, /2 frames/);
+  const files = (await readdir(out)).sort();
+  assert.deepEqual(files, ['a.json', 'a.mask.png', 'a.overlay.jpg', 'c.json', 'c.mask.png', 'c.overlay.jpg']);
+});
+
 test("the original's --samples-dir/--output-dir form writes one blended PNG per input under its name", async () => {
   const inputDir = join(root, 'samples');
   const { mkdir } = await import('node:fs/promises');

@@ -10,7 +10,8 @@ import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../../src/data/syn
 import { createEngine } from '../../src/engine/create.js';
 import { Segmenter } from '../../src/engine/segmenter.js';
 import { exportModel } from '../../src/export/export.js';
-import { CAFFE_VGG_NORMALIZATION, createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
+import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
+import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { initTf } from '../../src/model/tf.js';
 import { sha256File } from '../../src/system/fs.js';

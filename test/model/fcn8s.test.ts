@@ -5,14 +5,10 @@ import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig, fcnLayerSpecs } from '../../src/model/architecture.js';
 import { upsampleFilter } from '../../src/model/bilinear.js';
 import { loadModel, saveModel } from '../../src/model/checkpoint.js';
-import {
-  CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
-  type FcnConfig,
-  fcnLayerSpecs,
-} from '../../src/model/fcn8s.js';
+import { createFcn8s } from '../../src/model/fcn8s.js';
 import { initTf, tf } from '../../src/model/tf.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

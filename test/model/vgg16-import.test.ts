@@ -5,14 +5,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import ort from 'onnxruntime-node';
-import { loadModel } from '../../src/model/checkpoint.js';
 import {
   CAFFE_VGG_NORMALIZATION,
-  createFcn8s,
   type FcnConfig,
-  type FcnModel,
   TORCHVISION_NORMALIZATION,
-} from '../../src/model/fcn8s.js';
+} from '../../src/model/architecture.js';
+import { loadModel } from '../../src/model/checkpoint.js';
+import { createFcn8s, type FcnModel } from '../../src/model/fcn8s.js';
 import { initModel } from '../../src/model/init.js';
 import { mulberry32 } from '../../src/model/random.js';
 import { initTf, tf } from '../../src/model/tf.js';

@@ -1,0 +1,194 @@
+// Availability: the retained `status` topic. `online` on every (re)connect, after a model switch and
+// whenever the source goes up or down; `offline` as the Last Will; `stopped` on a clean exit. Status
+// says what is wrong (source down, a rejected remote change, a duplicate device_id) and carries a
+// per-run instance id, which is how two processes under one device_id find each other
+// (docs/mqtt-api.md, "Duplicate device_id").
+
+import type { SourceState } from '../../capture/types.js';
+import type { Config } from '../../config/schema.js';
+import type { ModelManifest } from '../../model/manifest.js';
+import type { StatusPayload } from '../../mqtt/payloads.js';
+import { modelId } from '../../pipeline/publisher.js';
+import { edgesegVersion } from '../../system/version.js';
+import type { DaemonContext, DaemonState } from '../context.js';
+import type { Part } from '../part.js';
+
+export type AvailabilityState = 'online' | 'offline' | 'stopped';
+
+/** Status messages larger than this on our topic are not ours to read. */
+const MAX_STATUS_BYTES = 8192;
+/** Stepping aside for another instance: 30 s, doubling up to 10 min, with jitter. */
+const YIELD_INITIAL_MS = 30_000;
+const YIELD_MAX_MS = 600_000;
+/** Source flaps are folded into one status message per this interval. */
+const STATUS_DEBOUNCE_MS = 1000;
+
+export interface StatusInputs {
+  config: Config;
+  manifest: ModelManifest | undefined;
+  state: DaemonState;
+  source?: SourceState | undefined;
+  yieldedTo?: string;
+}
+
+/** What is wrong with the device, one line each (status and health `problems`). */
+export function deviceProblems(
+  config: Config,
+  state: DaemonState,
+  source: SourceState | undefined,
+): string[] {
+  const problems: string[] = [];
+  if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
+  if (state.rejectedRemoteConfig)
+    problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
+  if (state.duplicate)
+    problems.push(
+      `another instance (${state.duplicate.otherInstanceId}) runs under device_id ${config.device_id}`,
+    );
+  return problems;
+}
+
+/** The source state as status and health publish it. */
+export function sourceStatus(source: SourceState): NonNullable<StatusPayload['source']> {
+  return {
+    state: source.state,
+    ...(source.reason === undefined ? {} : { reason: source.reason }),
+    ...(source.retryAtMs === undefined ? {} : { retryAt: new Date(source.retryAtMs).toISOString() }),
+  };
+}
+
+export function statusPayload(availability: AvailabilityState, inputs: StatusInputs): string {
+  const { config, manifest, state, source, yieldedTo } = inputs;
+  const problems = deviceProblems(config, state, source);
+  const payload: StatusPayload = {
+    state: availability,
+    deviceId: config.device_id,
+    instanceId: state.instanceId,
+    version: edgesegVersion,
+    model: manifest ? modelId(manifest) : config.model,
+    timestamp: new Date().toISOString(),
+    degraded: problems.length > 0,
+    problems,
+    ...(source ? { source: sourceStatus(source) } : {}),
+    ...(state.rejectedRemoteConfig ? { rejectedRemoteConfig: state.rejectedRemoteConfig } : {}),
+    ...(yieldedTo ? { yieldedTo } : {}),
+  };
+  return JSON.stringify(payload);
+}
+
+export class Availability implements Part {
+  readonly name = 'availability';
+  private unsubscribe: Array<() => void> = [];
+  /** Our own `online` came back from the broker: from now on another instance's status is a conflict. */
+  private armed = false;
+  private yields = 0;
+  private debounce: NodeJS.Timeout | undefined;
+
+  constructor(private readonly context: DaemonContext) {}
+
+  start(): void {
+    const { bus, connection, topics } = this.context;
+    this.unsubscribe = [
+      bus.subscribe('mqttConnected', () => {
+        console.error('DBG connected');
+        connection.subscribe(topics.status);
+        this.publish('online');
+      }),
+      bus.subscribe('modelChanged', () => this.publish('online')),
+      bus.subscribe('stateChanged', () => this.publishSoon()),
+      bus.subscribe('mqttMessage', (topic, payload) => {
+        if (topic === topics.status) this.onStatus(payload);
+      }),
+    ];
+  }
+
+  stop(): void {
+    clearTimeout(this.debounce);
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+  }
+
+  /** The message the connection sends last, on a clean stop. */
+  stoppedMessage(): { topic: string; payload: string } {
+    return { topic: this.context.topics.status, payload: this.payload('stopped') };
+  }
+
+  payload(availability: AvailabilityState, yieldedTo?: string): string {
+    const { config, model, state, pipeline } = this.context;
+    return statusPayload(availability, {
+      config,
+      manifest: model.manifest,
+      state,
+      source: pipeline.sourceState(),
+      ...(yieldedTo ? { yieldedTo } : {}),
+    });
+  }
+
+  private publishSoon(): void {
+    if (this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      if (this.context.connection.connected) this.publish('online');
+    }, STATUS_DEBOUNCE_MS);
+  }
+
+  private publish(availability: AvailabilityState): void {
+    try {
+      console.error('DBG publish', this.payload(availability));
+    } catch (e) {
+      console.error('DBG ERR', e);
+    }
+    this.context.connection.publish(
+      this.context.topics.status,
+      this.payload(availability),
+      { qos: 1, retain: true, contentType: 'application/json' },
+      true,
+    );
+  }
+
+  /** A message on our own status topic: our echo, or another instance under our device_id. */
+  private onStatus(payload: Buffer): void {
+    if (payload.length === 0 || payload.length > MAX_STATUS_BYTES) return;
+    let status: { instanceId?: unknown; state?: unknown; yieldedTo?: unknown };
+    try {
+      status = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (typeof status !== 'object' || status === null) return;
+    const { state, logger, bus, config } = this.context;
+    const other = status.instanceId;
+    if (other === state.instanceId) {
+      if (status.state === 'online') this.armed = true;
+      return;
+    }
+    // Before our own online came back, this is what the broker kept from an earlier run.
+    if (!this.armed || typeof other !== 'string') return;
+    const otherId = other.slice(0, 64);
+    const previous = state.duplicate;
+    const weYield = status.yieldedTo !== state.instanceId;
+    state.duplicate = {
+      otherInstanceId: otherId,
+      detectedAt: previous?.otherInstanceId === otherId ? previous.detectedAt : new Date().toISOString(),
+      conflicts: (previous?.conflicts ?? 0) + 1,
+      yielded: weYield,
+    };
+    this.context.bursts.error(
+      'duplicate-device',
+      `another edgeseg instance runs with device_id ${config.device_id}; give each device its own device_id`,
+      { instanceId: state.instanceId, otherInstanceId: otherId, yielding: weYield },
+    );
+    bus.emit('stateChanged');
+    // The other one stepped aside for us: stay, and keep reporting the duplicate.
+    if (!weYield) return;
+    const delayMs = Math.round(
+      Math.min(YIELD_MAX_MS, YIELD_INITIAL_MS * 2 ** this.yields++) * (0.75 + Math.random() * 0.5),
+    );
+    logger.error({ delayMs }, 'stepping aside for the other instance before connecting again');
+    this.armed = false;
+    this.context.connection.suspend(delayMs, {
+      topic: this.context.topics.status,
+      payload: this.payload('offline', otherId),
+    });
+  }
+}

@@ -1,0 +1,48 @@
+// Requests: subscribes to <base>/request/# and answers each request on <base>/response/<name>
+// through the router, whose handlers the other extensions register (config, control, health,
+// frames). The router turns every failure into an error response.
+
+import type { DaemonContext } from '../context.js';
+import type { Part } from '../part.js';
+
+export class Requests implements Part {
+  readonly name = 'requests';
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly context: DaemonContext) {}
+
+  start(): void {
+    const { bus, connection, topics } = this.context;
+    this.unsubscribe = [
+      bus.subscribe('mqttConnected', () => connection.subscribe(topics.requestWildcard)),
+      bus.subscribe('mqttMessage', (topic, payload) => void this.handle(topic, payload)),
+    ];
+  }
+
+  stop(): void {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
+    const { topics, requests, connection, bursts } = this.context;
+    if (!topic.startsWith(topics.requestPrefix)) return;
+    const name = topic.slice(topics.requestPrefix.length);
+    try {
+      const response = await requests.handle(name, payload);
+      if (response.status === 'error')
+        bursts.warn(`request:${name.slice(0, 64)}`, 'request refused', {
+          request: name.slice(0, 200),
+          err: response.error,
+        });
+      connection.publish(topics.response(name), JSON.stringify(response), {
+        qos: 1,
+        retain: false,
+        contentType: 'application/json',
+      });
+    } catch (error) {
+      // The router answers every request; this is the last guard that keeps a message from ending the process.
+      bursts.error('request-path', 'answering a request failed', { err: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// The systemd watchdog: WATCHDOG=1 every half WatchdogSec, but only while frames really come out
+// of inference (or while paused on request), so a wedged pipeline gets the service restarted.
+
+import type { DaemonContext } from '../context.js';
+import type { Part } from '../part.js';
+
+export class Watchdog implements Part {
+  readonly name = 'watchdog';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly context: DaemonContext) {}
+
+  start(): void {
+    const { sd, pipeline } = this.context;
+    const interval = sd.watchdogIntervalMs;
+    if (!interval) return;
+    this.timer = setInterval(() => {
+      const stats = pipeline.loopStats();
+      const flowing = stats !== undefined && Date.now() - stats.lastFrameOutAtMs < 2 * interval;
+      if (flowing || pipeline.paused) sd.watchdog();
+    }, interval);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
