@@ -10,6 +10,7 @@ import { before, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
+import { quantizeWeights } from '../../src/export/quantize/qdq.js';
 import type { ActivationType } from '../../src/export/quantize/ranges.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
@@ -163,4 +164,20 @@ test('onnxruntime fuses every quantised convolution into QLinearConv and pools o
   assert.equal(ops['com.microsoft:NhwcMaxPool'], 5, JSON.stringify(ops));
   // What stays float: the three upsampling layers, the in-graph normalisation and the fusing adds.
   assert.equal(ops.ConvTranspose, 3);
+});
+
+test("a bias too large for int32 at input x weight scale widens that channel's weight scale, not wraps", () => {
+  // Channel 0: tiny weights, large bias, tiny input scale (a tiny-scaled skip); channel 1: ordinary.
+  const weights = Float32Array.of(0.001, -0.002, 0.5, 0.25);
+  const bias = Float32Array.of(1000, 0.001);
+  const q = quantizeWeights(weights, 2, bias, 1e-9);
+  const biasValues = q.bias!;
+  assert.ok(Math.abs(biasValues[0]!) <= 2 ** 31 - 1);
+  assert.ok(
+    Math.abs(biasValues[0]! * q.biasScales[0]! - 1000) < 1e-3,
+    `bias ${biasValues[0]! * q.biasScales[0]!}`,
+  );
+  assert.ok(q.scales[0]! > 0.002 / 127, 'widened');
+  assert.equal(q.scales[1], Math.fround(0.5 / 127), 'the other channel keeps its own scale');
+  assert.deepEqual([...q.values.subarray(2)], [127, 64]);
 });

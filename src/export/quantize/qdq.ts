@@ -71,7 +71,9 @@ export function quantizeWeights(
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++)
       values[i] = Math.max(-WEIGHT_LEVELS, Math.min(WEIGHT_LEVELS, Math.round(weights[i]! / w)));
     biasScales[c] = Math.fround(x * w);
-    if (bias && quantizedBias) quantizedBias[c] = Math.round(bias[c]! / biasScales[c]!);
+    // Clamped, not wrapped: the widened scale can still land a rounding step past int32.
+    if (bias && quantizedBias)
+      quantizedBias[c] = Math.max(-INT32_MAX, Math.min(INT32_MAX, Math.round(bias[c]! / biasScales[c]!)));
   }
   return { values, scales, bias: quantizedBias, biasScales };
 }
