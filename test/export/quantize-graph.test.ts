@@ -12,9 +12,9 @@ import ort from 'onnxruntime-node';
 import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
 import { quantizeWeights } from '../../src/export/quantize/qdq.js';
 import type { ActivationType } from '../../src/export/quantize/ranges.js';
+import { argmaxAgreement } from '../helpers/logits.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import {
-  argmaxAgreement,
   type Calibrated,
   calibrateModel,
   DEMO_DIR,

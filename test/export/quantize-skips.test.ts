@@ -16,13 +16,8 @@ import {
 import { initialWeights } from '../../src/model/fcn8s.js';
 import type { InputContract } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
-import {
-  argmaxAgreement,
-  calibrateBytes,
-  heldOutInputs,
-  quantizeCalibrated,
-  runModel,
-} from './quantize-helpers.js';
+import { argmaxAgreement } from '../helpers/logits.js';
+import { calibrateBytes, heldOutInputs, quantizeCalibrated, runModel } from './quantize-helpers.js';
 
 const config: FcnConfig = {
   numClasses: 6,
