@@ -251,6 +251,7 @@ export class Controller {
         const previous = controller.config;
         controller.config = next;
         controller.source?.setFpsLimit(next.fps);
+        if (next.log.level !== previous.log.level) controller.logger.level = next.log.level;
         controller.bus.emit('configChanged', next, previous);
       },
     };

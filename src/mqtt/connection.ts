@@ -65,10 +65,14 @@ export class MqttConnection {
     return { connected: this.connected, suspendedUntilMs: this.suspendedUntilMs, ...this.counters };
   }
 
-  /** Publishes now if connected; `essential` messages are queued by mqtt.js while offline, others dropped. */
-  publish(topic: string, payload: string | Buffer, options: PublishOptions, essential = false): void {
+  /**
+   * Publishes now if connected, else drops and counts the message. Nothing is queued while offline:
+   * retained state (status, config) is published again on every connect, and a queued status
+   * would be replayed stale on the next connection, ahead of its subscriptions.
+   */
+  publish(topic: string, payload: string | Buffer, options: PublishOptions): void {
     const client = this.client;
-    if (!client || (!client.connected && !essential)) {
+    if (!client || !client.connected) {
       this.counters.droppedWhileOffline++;
       return;
     }

@@ -74,7 +74,15 @@ test('a duplicate device_id is detected, reported, and one instance steps aside 
     const health = HealthPayloadSchema.parse(
       (await recorder.request(BASE, 'health', {}, 'dup-health')).data as Record<string, unknown>,
     );
-    assert.ok(health.duplicate, 'the instance that answers reports the duplicate');
+    const trace = () =>
+      recorder.messages
+        .filter((m) => m.topic === `${BASE}/status`)
+        .map((m) => {
+          const status = json(m.payload);
+          return `${m.receivedAt % 100000} ${status.state} ${status.instanceId}${status.yieldedTo ? ` yieldedTo ${status.yieldedTo}` : ''}`;
+        })
+        .join('\n');
+    assert.ok(health.duplicate, `the instance that answers (${health.instanceId}) reports the duplicate; statuses:\n${trace()}`);
     assert.notEqual(health.duplicate.otherInstanceId, health.instanceId);
     assert.ok(instances.has(health.instanceId) && instances.has(health.duplicate.otherInstanceId));
     assert.equal(health.degraded, true);

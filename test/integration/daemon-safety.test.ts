@@ -79,8 +79,12 @@ test('keys that decide what runs, where data goes or whom the device trusts are 
       );
   }
   assert.equal(await readRemote(), before, 'nothing was persisted');
-  // log.level alone is operational.
-  assert.equal((await setConfig({ log: { level: 'debug' } })).status, 'ok');
+  // log.level alone is operational, and applied live.
+  const level = await setConfig({ log: { level: 'debug' } });
+  assert.equal(level.status, 'ok');
+  assert.deepEqual((level.data as { restartKeys: string[] }).restartKeys, []);
+  assert.equal((level.data as { config: { log: { level: string } } }).config.log.level, 'debug');
+  await daemon.waitForLog(/"level":20/, 20_000);
 });
 
 test('absurd values, unknown keys and hostile payloads get errors and the daemon keeps answering', async () => {

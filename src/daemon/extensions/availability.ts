@@ -20,6 +20,8 @@ const MAX_STATUS_BYTES = 8192;
 /** Stepping aside for another instance: 30 s, doubling up to 10 min, with jitter. */
 const YIELD_INITIAL_MS = 30_000;
 const YIELD_MAX_MS = 600_000;
+/** A duplicate not seen again for this long is no longer reported (it was fixed, or went away). */
+const DUPLICATE_FORGET_MS = 15 * 60_000;
 /** Source flaps are folded into one status message per this interval. */
 const STATUS_DEBOUNCE_MS = 1000;
 
@@ -83,6 +85,7 @@ export class Availability implements Part {
   private armed = false;
   private yields = 0;
   private debounce: NodeJS.Timeout | undefined;
+  private forgetDuplicate: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: DaemonContext) {}
 
@@ -104,6 +107,7 @@ export class Availability implements Part {
 
   stop(): void {
     clearTimeout(this.debounce);
+    clearTimeout(this.forgetDuplicate);
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
   }
@@ -138,17 +142,18 @@ export class Availability implements Part {
     } catch (e) {
       console.error('DBG ERR', e);
     }
-    this.context.connection.publish(
-      this.context.topics.status,
-      this.payload(availability),
-      { qos: 1, retain: true, contentType: 'application/json' },
-      true,
-    );
+    this.context.connection.publish(this.context.topics.status, this.payload(availability), {
+      qos: 1,
+      retain: true,
+      contentType: 'application/json',
+    });
   }
 
   /** A message on our own status topic: our echo, or another instance under our device_id. */
   private onStatus(payload: Buffer): void {
     if (payload.length === 0 || payload.length > MAX_STATUS_BYTES) return;
+    // Messages still arriving on a connection this instance is leaving say nothing new.
+    if (this.context.connection.stats().suspendedUntilMs > Date.now()) return;
     let status: { instanceId?: unknown; state?: unknown; yieldedTo?: unknown };
     try {
       status = JSON.parse(payload.toString('utf8'));
@@ -162,11 +167,13 @@ export class Availability implements Part {
       if (status.state === 'online') this.armed = true;
       return;
     }
-    // Before our own online came back, this is what the broker kept from an earlier run.
-    if (!this.armed || typeof other !== 'string') return;
+    if (typeof other !== 'string') return;
+    // The other instance stepped aside for this one: it names us, so it is no stale message.
+    const weYield = status.yieldedTo !== state.instanceId;
+    // Before our own online came back, another instance's status is what the broker kept from an earlier run.
+    if (!this.armed && weYield) return;
     const otherId = other.slice(0, 64);
     const previous = state.duplicate;
-    const weYield = status.yieldedTo !== state.instanceId;
     state.duplicate = {
       otherInstanceId: otherId,
       detectedAt: previous?.otherInstanceId === otherId ? previous.detectedAt : new Date().toISOString(),
@@ -179,6 +186,13 @@ export class Availability implements Part {
       { instanceId: state.instanceId, otherInstanceId: otherId, yielding: weYield },
     );
     bus.emit('stateChanged');
+    clearTimeout(this.forgetDuplicate);
+    this.forgetDuplicate = setTimeout(() => {
+      state.duplicate = undefined;
+      this.yields = 0;
+      bus.emit('stateChanged');
+    }, DUPLICATE_FORGET_MS);
+    this.forgetDuplicate.unref();
     // The other one stepped aside for us: stay, and keep reporting the duplicate.
     if (!weYield) return;
     const delayMs = Math.round(

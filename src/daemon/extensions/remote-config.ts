@@ -62,12 +62,11 @@ export class RemoteConfig implements Part {
 
   private publish(): void {
     const { connection, topics, config } = this.context;
-    connection.publish(
-      topics.config,
-      JSON.stringify(stripSecrets(config)),
-      { qos: 1, retain: true, contentType: 'application/json' },
-      true,
-    );
+    connection.publish(topics.config, JSON.stringify(stripSecrets(config)), {
+      qos: 1,
+      retain: true,
+      contentType: 'application/json',
+    });
   }
 
   private enqueue(patch: ConfigPatch): Promise<unknown> {
@@ -91,12 +90,7 @@ export class RemoteConfig implements Part {
     const previousRemote = this.options.remote;
     const remote = mergePatch(previousRemote, patch) as ConfigPatch;
     const next = applyRemotePatch(base, baseConfig, remote, origin);
-    const restartKeys = RESTART_KEYS.filter(
-      (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
-    );
-    // Keys that need a restart keep their running values until then.
-    const live = { ...next };
-    for (const key of restartKeys) (live as Record<string, unknown>)[key] = current[key];
+    const { live, restartKeys } = splitLive(current, next);
 
     // A model switch loads and warms the new model before anything changes.
     const prepared = next.model !== current.model ? await this.prepare(next.model) : undefined;
@@ -110,12 +104,14 @@ export class RemoteConfig implements Part {
     }
     try {
       await prepared?.activate();
-      this.context.applyConfig(live as Config);
+      this.context.applyConfig(live);
     } catch (error) {
       await this.rollBack(current, previousRemote, prepared);
       throw new UserError(`applying the change failed (${errorMessage(error)}); nothing changed`);
     }
     this.options.remote = remote;
+    // An audit trail of what was changed remotely (values stay out: they may be long).
+    this.context.logger.info({ keys: Object.keys(patch), restartKeys }, 'config/set applied');
     this.publish();
     return { config: stripSecrets(live), restartRequired: restartKeys.length > 0, restartKeys };
   }
@@ -145,4 +141,20 @@ export class RemoteConfig implements Part {
       );
     }
   }
+}
+
+/**
+ * The config to run now: `next`, except that keys needing a restart keep their running values
+ * (they are persisted and take effect at the next start). log.level is the one live part of `log`.
+ */
+export function splitLive(current: Config, next: Config): { live: Config; restartKeys: string[] } {
+  const live: Record<string, unknown> = { ...next };
+  const restartKeys: string[] = [];
+  for (const key of RESTART_KEYS) {
+    const running = key === 'log' ? { ...next.log, level: current.log.level } : next[key];
+    if (JSON.stringify(running) === JSON.stringify(current[key])) continue;
+    restartKeys.push(key);
+    live[key] = key === 'log' ? { ...current.log, level: next.log.level } : current[key];
+  }
+  return { live: live as Config, restartKeys };
 }

@@ -30,6 +30,7 @@ export class Requests implements Part {
     const name = topic.slice(topics.requestPrefix.length);
     try {
       const response = await requests.handle(name, payload);
+      this.context.logger.debug({ request: name.slice(0, 200), status: response.status }, 'request answered');
       if (response.status === 'error')
         bursts.warn(`request:${name.slice(0, 64)}`, 'request refused', {
           request: name.slice(0, 200),
