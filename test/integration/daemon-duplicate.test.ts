@@ -82,7 +82,10 @@ test('a duplicate device_id is detected, reported, and one instance steps aside 
           return `${m.receivedAt % 100000} ${status.state} ${status.instanceId}${status.yieldedTo ? ` yieldedTo ${status.yieldedTo}` : ''}`;
         })
         .join('\n');
-    assert.ok(health.duplicate, `the instance that answers (${health.instanceId}) reports the duplicate; statuses:\n${trace()}`);
+    assert.ok(
+      health.duplicate,
+      `the instance that answers (${health.instanceId}) reports the duplicate; statuses:\n${trace()}`,
+    );
     assert.notEqual(health.duplicate.otherInstanceId, health.instanceId);
     assert.ok(instances.has(health.instanceId) && instances.has(health.duplicate.otherInstanceId));
     assert.equal(health.degraded, true);
