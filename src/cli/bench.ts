@@ -2,7 +2,6 @@
 // bare onnxruntime session), a full-size random FCN-8s (--synthetic-vgg16), or training (--training).
 
 import type { Command } from 'commander';
-import { parseImageSize } from '../data/cli-options.js';
 import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
 import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
 import { type CompareReport, compareModels } from '../engine/compare-models.js';
@@ -10,6 +9,7 @@ import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { parseImageSize } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;

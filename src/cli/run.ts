@@ -2,6 +2,7 @@
 // synthetic camera, bundled model).
 
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -15,6 +16,7 @@ import {
 } from '../config/load.js';
 import { type DaemonHandle, startDaemon } from '../daemon/boot.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
+import { webAddresses } from '../mqtt/info.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
 import { onShutdown } from '../system/signals.js';
@@ -32,11 +34,14 @@ export function register(program: Command): void {
     .option('--port <port>', 'demo broker port (default 1883, or a free one if taken)', (v) =>
       Number.parseInt(v, 10),
     )
+    .option('--http-port <port>', 'demo web page port (default 8080, or a free one if taken)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  edgeseg run --demo\n  edgeseg run --config /etc/edgeseg/config.yaml\n\nSecrets come from EDGESEG_MQTT_USERNAME, EDGESEG_MQTT_PASSWORD, EDGESEG_MQTT_TLS_CA/CERT/KEY; EDGESEG_STATE_DIR sets the state dir.',
+      '\nExamples:\n  edgeseg run --demo            # then open the printed live page address\n  edgeseg run --config /etc/edgeseg/config.yaml\n\nSecrets come from EDGESEG_MQTT_USERNAME, EDGESEG_MQTT_PASSWORD, EDGESEG_MQTT_TLS_CA/CERT/KEY; EDGESEG_STATE_DIR sets the state dir.',
     )
-    .action(async (options: { config?: string; demo?: boolean; port?: number }) => {
+    .action(async (options: { config?: string; demo?: boolean; port?: number; httpPort?: number }) => {
       if (!options.config && !options.demo)
         throw new UserError('give --config FILE or --demo', {
           hint: 'edgeseg run --demo starts everything on this machine',
@@ -60,7 +65,7 @@ export function register(program: Command): void {
             });
           }
           broker = await startDemoBroker(options.port ?? 1883);
-          base = demoConfig(broker.url);
+          base = demoConfig(broker.url, await freeLoopbackPort(options.httpPort ?? 8080));
           if (options.config) base = mergePatch(base, await readConfigFile(options.config)) as ConfigPatch;
           origin = options.config ? `demo config + ${options.config}` : 'demo config';
         } else {
@@ -76,8 +81,10 @@ export function register(program: Command): void {
         });
         daemon = await startDaemon(loaded, origin, logger);
         if (broker) {
+          const { http } = loaded.config;
           process.stderr.write(
             `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
+              (http.enabled ? `  live page:    ${webAddresses(http).page}\n` : '') +
               `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
               `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
               `  stop: Ctrl-C\n\n`,
@@ -100,7 +107,23 @@ async function startDemoBroker(port: number): Promise<EmbeddedBroker> {
   }
 }
 
-function demoConfig(brokerUrl: string): ConfigPatch {
+/** The preferred port when it is free on loopback, else one the system picks. */
+function freeLoopbackPort(preferred: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' || preferred === 0) reject(error);
+      else resolve(freeLoopbackPort(0));
+    });
+    probe.listen(preferred, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : preferred;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function demoConfig(brokerUrl: string, httpPort: number): ConfigPatch {
   return {
     device_id: 'demo',
     source: 'test://synthetic-road',
@@ -110,6 +133,7 @@ function demoConfig(brokerUrl: string): ConfigPatch {
     // aedes speaks MQTT 3.1.1 (protocol 4) only.
     mqtt: { url: brokerUrl, protocol_version: 4 },
     publish: { overlay: { enabled: true, interval_ms: 2000 } },
+    http: { enabled: true, port: httpPort },
     regions: [
       {
         name: 'lane_ahead',

@@ -27,6 +27,8 @@ const LOCK_REASONS: Record<string, string> = {
   state_dir: 'it decides where the device writes',
   models_dir: 'it decides which models a name may load',
   log: 'it decides what the device logs',
+  http: 'it opens a network listener and decides who can reach it',
+  homeassistant: 'it decides where the device publishes (the discovery prefix)',
 };
 
 /** A model given over MQTT: a folder name inside models_dir, never a path. */

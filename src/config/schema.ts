@@ -245,6 +245,77 @@ export const ConfigSchema = z
       })
       .default([])
       .describe('regions of interest; stats report class fractions inside each'),
+    http: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('serve the live page, the MJPEG stream, /api/* and /metrics (read-only: GET and HEAD)'),
+        host: z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[A-Za-z0-9.:_-]+$/, 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0')
+          .default('127.0.0.1')
+          .describe(
+            'address to listen on; 127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network',
+          ),
+        port: z.number().int().min(1).max(65535).default(8080).describe('TCP port of the web server'),
+        max_connections: z
+          .number()
+          .int()
+          .min(4)
+          .max(1024)
+          .default(32)
+          .describe('open connections at most; further ones are refused until others close'),
+        metrics: z.boolean().default(true).describe('serve Prometheus metrics on /metrics'),
+        stream: z
+          .object({
+            max_fps: z
+              .number()
+              .min(0.1)
+              .max(30)
+              .default(5)
+              .describe('overlay frames per second on /stream.mjpeg at most (each costs a JPEG encode)'),
+            max_viewers: z
+              .number()
+              .int()
+              .min(1)
+              .max(32)
+              .default(4)
+              .describe('concurrent /stream.mjpeg viewers at most; more get 503'),
+            jpeg_quality: z.number().int().min(1).max(100).default(70).describe('JPEG quality of the stream'),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    homeassistant: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'publish Home Assistant MQTT discovery (retained) and the summary topic its sensors read',
+          ),
+        discovery_prefix: z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'letters, digits, -, _ and / between levels only')
+          .default('homeassistant')
+          .describe("Home Assistant's discovery prefix (its MQTT integration setting)"),
+        state_interval_ms: z
+          .number()
+          .int()
+          .min(1000)
+          .max(3_600_000)
+          .default(10_000)
+          .describe('how often the summary topic (mean class fractions, fps, inference time) is published'),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
@@ -301,12 +372,19 @@ export const RESTART_KEYS = [
   'state_dir',
   'log',
   'models_dir',
+  'http',
 ] as const;
 
 /** Keys config/set may always change: what the device does with frames, not what it trusts. */
 export const OPERATIONAL_KEYS = ['fps', 'publish', 'regions', 'model'] as const;
 /** Operational parts of otherwise locked keys. */
-export const OPERATIONAL_PATHS = [['log', 'level']] as const;
+export const OPERATIONAL_PATHS = [
+  ['log', 'level'],
+  // Turning Home Assistant discovery on or off and its update rate; the prefix (where the device
+  // publishes) stays locked.
+  ['homeassistant', 'enabled'],
+  ['homeassistant', 'state_interval_ms'],
+] as const;
 /** Keys only the local file may set, even when everything else is unlocked. */
 export const LOCAL_ONLY_KEYS = ['remote_config'] as const;
 

@@ -22,9 +22,13 @@ import { Availability, statusPayload } from './extensions/availability.js';
 import { Control } from './extensions/control.js';
 import { Frames } from './extensions/frames.js';
 import { Health } from './extensions/health.js';
+import { HomeAssistant } from './extensions/homeassistant.js';
+import { Info } from './extensions/info.js';
+import { Metrics } from './extensions/metrics.js';
 import { RemoteConfig } from './extensions/remote-config.js';
 import { Requests } from './extensions/requests.js';
 import { Watchdog } from './extensions/watchdog.js';
+import { Web } from './extensions/web.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
 
@@ -176,7 +180,9 @@ export class Controller {
 
     const context = this.context(connection, sd);
     const availability = new Availability(context);
-    this.health = new Health(context);
+    const health = new Health(context);
+    this.health = health;
+    const metrics = new Metrics(context);
     const parts: Part[] = [
       availability,
       new RemoteConfig(context, {
@@ -189,7 +195,15 @@ export class Controller {
       new Requests(context),
       new Control(context),
       new Frames(context),
-      this.health,
+      health,
+      new Info(context),
+      new HomeAssistant(context),
+      metrics,
+      new Web(context, {
+        status: () => availability.payload('online'),
+        health: () => health.payload(),
+        metrics: () => metrics.current,
+      }),
       {
         name: 'mqtt',
         start: () => connection.start(),

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
 import type { EngineInfo } from '../engine/types.js';
 import type { ModelManifest } from '../model/manifest.js';
+import type { StatsPayload } from '../mqtt/payloads.js';
 import type { ProcessedFrame } from '../pipeline/frame-loop.js';
 
 export interface ModelChange {
@@ -15,6 +16,8 @@ export interface ModelChange {
 export interface DaemonEvents {
   /** A frame came out of inference (its buffers are valid during the synchronous handlers only). */
   frameProcessed: [ProcessedFrame];
+  /** The statistics of a processed frame, as the `stats` topic carries them (also when it is off). */
+  frameStats: [StatsPayload];
   /** The MQTT connection is up (first time or again): subscribe and publish retained state. */
   mqttConnected: [];
   /** A message on a subscribed topic; the payload is untrusted bytes. */

@@ -20,11 +20,13 @@ messages carry a content type (\`application/json\`, \`image/png\`, \`image/jpeg
 | --- | --- | --- | --- |
 | \`status\` | JSON (schema below) | yes | \`online\` on every (re)connect, after a model switch and when the source goes up or down; \`offline\` is the Last Will; \`stopped\` on a clean exit |
 | \`config\` | JSON: the running config, secrets removed | yes | on every (re)connect and after each accepted \`config/set\` |
+| \`info\` | JSON (schema below): version, model and classes, capabilities, source (no credentials), outputs | yes | on every (re)connect, after a model switch and after each accepted \`config/set\` |
 | \`mask\` | PNG, 8-bit palette: pixel value = class id, palette = class colours | \`publish.mask.retain\` | every processed frame |
 | \`stats\` | JSON (schema below) | \`publish.stats.retain\` | every processed frame |
 | \`overlay\` | JPEG: the frame blended with the class colours | \`publish.overlay.retain\` | at most every \`publish.overlay.interval_ms\` when enabled |
 | \`snapshot\` | JPEG overlay | no | once after a \`snapshot\` request |
 | \`health\` | JSON (schema below) | \`publish.health.retain\` | every \`publish.health.interval_ms\` |
+| \`summary\` | JSON (schema below): means over the interval | yes | every \`homeassistant.state_interval_ms\` while \`homeassistant.enabled\` |
 | \`request/<name>\` | JSON request (you publish) | no | |
 | \`response/<name>\` | JSON response | no | one per request |
 
@@ -66,9 +68,9 @@ daemon: test/integration/daemon-fuzz.test.ts sends it 10,000 hostile ones.
 is lost to another. Each is checked against the remote-change policy (below) and the whole config
 schema, persisted atomically under \`state_dir\` (it survives restarts; a full disk gives an error and
 changes nothing) and applied live where possible: \`fps\`, everything under \`publish\`, \`regions\`,
-\`log.level\` and \`model\` (the new model is loaded and warmed before it replaces the old one; if it
-does not load, nothing changes). Unlocked keys that need a restart (\`device_id\`, \`source\`,
-\`capture\`, \`engine\`, \`mqtt\`, \`state_dir\`, \`models_dir\`, the rest of \`log\`) are saved and take
+\`log.level\`, \`homeassistant\` and \`model\` (the new model is loaded and warmed before it replaces the
+old one; if it does not load, nothing changes). Unlocked keys that need a restart (\`device_id\`,
+\`source\`, \`capture\`, \`engine\`, \`mqtt\`, \`state_dir\`, \`models_dir\`, \`http\`, the rest of \`log\`) are saved and take
 effect after a restart: the response lists them in \`restartKeys\`. If applying a change fails half
 way, the running config and the persisted file are put back as they were.
 
@@ -77,7 +79,8 @@ way, the running config and the persisted file are put back as they were.
 Anyone who can publish to \`request/#\` can change what \`config/set\` allows, so what it allows is an
 allowlist, decided by the device's local config file and nothing else:
 
-- **Operational keys, always:** \`fps\`, \`publish\`, \`regions\`, \`log.level\`, and \`model\` given as
+- **Operational keys, always:** \`fps\`, \`publish\`, \`regions\`, \`log.level\`,
+  \`homeassistant.enabled\`, \`homeassistant.state_interval_ms\`, and \`model\` given as
   the *name* of a model folder inside \`models_dir\` (default: the folder that holds the local
   \`model\`), e.g. \`{"config":{"model":"road-v2"}}\`; a path is refused. These change what the device
   does with its frames, not what runs on it or whom it trusts. \`pause\`/\`resume\`/\`snapshot\` are
@@ -86,7 +89,8 @@ allowlist, decided by the device's local config file and nothing else:
   \`source\` and \`capture\` (what the device captures and which program runs to do it), \`engine\`
   (what runs the model), \`mqtt\` (whom the device talks to and trusts: a remote \`mqtt.url\` would hand
   the device's credentials to any broker), \`state_dir\` and \`models_dir\` (where it writes, which models
-  a name can load), \`device_id\`, and the rest of \`log\`. The local file unlocks one by name:
+  a name can load), \`device_id\`, \`http\` (it opens a network listener), \`homeassistant.discovery_prefix\`
+  (where the device publishes), and the rest of \`log\`. The local file unlocks one by name:
   \`remote_config: { unlock: [source] }\`. Unlocked values still go through the same schema: a source
   URI must match its scheme's grammar (docs/capture.md), every number has a maximum.
 - **Never over MQTT:** credentials and key files (\`mqtt.username\`, \`mqtt.password\`, \`mqtt.tls.*\`,
@@ -132,6 +136,20 @@ mosquitto_pub -t edgeseg/cam-front/request/config/set -m '{"transaction":"44","c
 # edgeseg/cam-front/response/config/set {"transaction":"44","status":"error","error":"mqtt: locked for remote changes: it decides whom the device talks to and whom it trusts (to let config/set change it, add it to remote_config.unlock in /etc/edgeseg/config.yaml; see \\"Remote changes\\" in docs/mqtt-api.md)"}
 \`\`\`
 
+## Home Assistant discovery
+
+With \`homeassistant.enabled\`, the daemon announces itself to Home Assistant's MQTT integration: one
+device (\`edgeseg <device_id>\`, identifier \`edgeseg_<device_id>\`) with a sensor per class fraction
+(percent), one per region and class, frame rate and inference time, and a \`running\` binary sensor
+for the source. Discovery messages are retained, one per entity, on
+\`<discovery_prefix>/<sensor|binary_sensor>/edgeseg_<device_id>/<object_id>/config\`; their state is the
+retained \`summary\` topic and their availability the retained \`status\` topic (\`online\` is available;
+\`offline\` and \`stopped\` are not). When a class or a region disappears (another model, a
+\`config/set\`), or discovery is turned off, the daemon publishes an empty retained message on the
+entity's topic, which removes it from the broker and from Home Assistant; it also removes entities an
+earlier run left behind under its own \`edgeseg_<device_id>\` node, so turning discovery off in the
+file and restarting cleans up as well. docs/web-and-metrics.md shows the payloads.
+
 ## Payload schemas
 
 ### status
@@ -157,6 +175,14 @@ Example:
 ### health
 
 ${schemaBlock('health')}
+
+### info
+
+${schemaBlock('info')}
+
+### summary
+
+${schemaBlock('summary')}
 
 ### request
 

@@ -72,7 +72,7 @@ export class MqttConnection {
    */
   publish(topic: string, payload: string | Buffer, options: PublishOptions): void {
     const client = this.client;
-    if (!client || !client.connected) {
+    if (!client?.connected) {
       this.counters.droppedWhileOffline++;
       return;
     }

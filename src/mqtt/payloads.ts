@@ -97,7 +97,14 @@ export const HealthPayloadSchema = z.object({
     .describe('another instance runs under this device_id'),
   rejectedRemoteConfig: RejectedRemoteConfigSchema.optional(),
   inferenceMs: z.object({ p50: z.number(), p99: z.number() }),
-  mqtt: z.object({ reconnects: z.number(), clientRecreations: z.number(), droppedWhileOffline: z.number() }),
+  mqtt: z.object({
+    connected: z
+      .boolean()
+      .describe('connected to the broker now (always true in a message received over MQTT)'),
+    reconnects: z.number(),
+    clientRecreations: z.number(),
+    droppedWhileOffline: z.number(),
+  }),
   sourceRestarts: z.number(),
   rssBytes: z.number(),
   heapUsedBytes: z.number(),
@@ -107,6 +114,50 @@ export const HealthPayloadSchema = z.object({
   uptimeS: z.number(),
 });
 export type HealthPayload = z.infer<typeof HealthPayloadSchema>;
+
+export const InfoPayloadSchema = z.object({
+  deviceId: z.string(),
+  version: z.string().describe('edgeseg version'),
+  timestamp: z.string(),
+  model: z.object({
+    id: z.string().describe('<model name>@<first 12 hex of the ONNX sha256>'),
+    name: z.string(),
+    runtime: z.string(),
+    provider: z.string().describe('execution provider or tfjs backend in use'),
+    input: z.object({ width: z.number().int(), height: z.number().int() }),
+    classes: z.array(
+      z.object({
+        id: z.number().int(),
+        name: z.string(),
+        color: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+      }),
+    ),
+  }),
+  source: z.string().describe('the frame source URI, user name and password removed'),
+  capabilities: z.object({
+    requests: z.array(z.string()).describe('names answered on request/<name>'),
+    http: z.boolean().describe('the web server runs (page, stream, /api/*)'),
+    stream: z.boolean().describe('the MJPEG overlay stream is served'),
+    metrics: z.boolean().describe('/metrics is served'),
+    homeassistant: z.boolean().describe('Home Assistant discovery is published'),
+  }),
+  outputs: z
+    .array(z.object({ kind: z.string().describe('mqtt, http, ...'), name: z.string(), address: z.string() }))
+    .describe('where results go: MQTT topics published and the web addresses'),
+});
+export type InfoPayload = z.infer<typeof InfoPayloadSchema>;
+
+export const SummaryPayloadSchema = z.object({
+  timestamp: z.string(),
+  intervalS: z.number().describe('the span the means cover'),
+  frames: z.number().int().describe('frames processed in the interval'),
+  fps: z.number(),
+  inferenceMs: z.number().describe('mean inference time over the interval'),
+  sourceRunning: z.boolean().describe('the source state was ok when the summary was taken'),
+  classFractions: fractions.describe('class name → mean fraction of pixels over the interval'),
+  regions: z.record(z.string(), fractions).describe('region name → mean class fractions inside it'),
+});
+export type SummaryPayload = z.infer<typeof SummaryPayloadSchema>;
 
 export const RequestPayloadSchema = z
   .object({
@@ -132,6 +183,8 @@ export const PAYLOAD_SCHEMAS = {
   status: StatusPayloadSchema,
   stats: StatsPayloadSchema,
   health: HealthPayloadSchema,
+  info: InfoPayloadSchema,
+  summary: SummaryPayloadSchema,
   request: RequestPayloadSchema,
   response: ResponsePayloadSchema,
 } as const;

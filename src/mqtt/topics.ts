@@ -5,6 +5,8 @@ export interface Topics {
   status: string;
   health: string;
   config: string;
+  info: string;
+  summary: string;
   mask: string;
   stats: string;
   overlay: string;
@@ -21,6 +23,8 @@ export function topicsFor(baseTopic: string, deviceId: string): Topics {
     status: `${base}/status`,
     health: `${base}/health`,
     config: `${base}/config`,
+    info: `${base}/info`,
+    summary: `${base}/summary`,
     mask: `${base}/mask`,
     stats: `${base}/stats`,
     overlay: `${base}/overlay`,

@@ -114,3 +114,23 @@ test('examples/config.yaml is a valid config', async () => {
   );
   assert.equal(config.regions[0]?.name, 'lane_ahead');
 });
+
+test('web server and Home Assistant options are bounded and off by default; the server binds to loopback', () => {
+  const config = validateConfig(minimal, 'config.yaml');
+  assert.equal(config.http.enabled, false);
+  assert.equal(config.http.host, '127.0.0.1');
+  assert.equal(config.homeassistant.enabled, false);
+  for (const [patch, key] of [
+    [{ http: { port: 0 } }, /http\.port/],
+    [{ http: { port: 65536 } }, /http\.port/],
+    [{ http: { host: '0.0.0.0; rm -rf /' } }, /http\.host/],
+    [{ http: { host: 'x'.repeat(254) } }, /http\.host/],
+    [{ http: { max_connections: 100_000 } }, /http\.max_connections/],
+    [{ http: { stream: { max_fps: 0 } } }, /http\.stream\.max_fps/],
+    [{ http: { stream: { max_viewers: 1000 } } }, /http\.stream\.max_viewers/],
+    [{ homeassistant: { discovery_prefix: 'home/#' } }, /homeassistant\.discovery_prefix/],
+    [{ homeassistant: { discovery_prefix: 'h'.repeat(65) } }, /homeassistant\.discovery_prefix/],
+    [{ homeassistant: { state_interval_ms: 10 } }, /homeassistant\.state_interval_ms/],
+  ] as const)
+    assert.throws(() => validateConfig(mergePatch(minimal, patch), 'config.yaml'), key);
+});

@@ -19,10 +19,17 @@ const policy = { unlock: [] as string[], configFile: '/etc/edgeseg/config.yaml' 
 test('operational keys pass; each locked key is refused by name with the way to unlock it', () => {
   checkRemotePatch({ fps: 5, publish: { mask: { enabled: false } }, regions: [], model: 'x' }, policy);
   checkRemotePatch({ log: { level: 'debug' } }, policy);
+  checkRemotePatch({ homeassistant: { enabled: false, state_interval_ms: 60_000 } }, policy);
+  assert.throws(
+    () => checkRemotePatch({ homeassistant: { discovery_prefix: 'elsewhere' } }, policy),
+    /homeassistant: locked for remote changes: it decides where the device publishes/,
+  );
   assert.deepEqual([...LOCKABLE_KEYS].sort(), [
     'capture',
     'device_id',
     'engine',
+    'homeassistant',
+    'http',
     'log',
     'models_dir',
     'mqtt',
@@ -31,7 +38,14 @@ test('operational keys pass; each locked key is refused by name with the way to 
   ]);
   for (const key of LOCKABLE_KEYS) {
     assert.throws(
-      () => checkRemotePatch({ [key]: key === 'log' ? { format: 'json' } : 'x' }, policy),
+      () =>
+        checkRemotePatch(
+          {
+            [key]:
+              key === 'log' ? { format: 'json' } : key === 'homeassistant' ? { discovery_prefix: 'x' } : 'x',
+          },
+          policy,
+        ),
       (error: Error & { hint?: string }) =>
         error.message.startsWith(`${key}: locked`) &&
         /remote_config\.unlock in \/etc\/edgeseg\/config\.yaml/.test(error.hint ?? ''),

@@ -26,7 +26,6 @@ test('install.sh stages the app, config, unit and state dirs under DESTDIR, and 
   for (const path of [
     'opt/edgeseg/dist/cli/index.js',
     'opt/edgeseg/package.json',
-    'opt/edgeseg/.npmrc',
     'opt/edgeseg/models/synthetic-road-fcn8s/model.onnx',
     'etc/edgeseg/config.yaml',
     'etc/systemd/system/edgeseg.service',

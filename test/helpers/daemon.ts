@@ -6,6 +6,7 @@ import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { repoRoot } from './cli.js';
+import type { Recorder } from './mosquitto.js';
 
 export const DEMO_MODEL_DIR = join(repoRoot, 'models', 'synthetic-road-fcn8s');
 
@@ -111,3 +112,32 @@ export async function writeConfig(path: string, config: Record<string, unknown>)
 }
 
 export const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
+
+/** A region covering the picture between x0 and x1 (normalised), top to bottom. */
+export function verticalBand(name: string, x0: number, x1: number): { name: string; polygon: number[][] } {
+  return {
+    name,
+    polygon: [
+      [x0, 0],
+      [x1, 0],
+      [x1, 1],
+      [x0, 1],
+    ],
+  };
+}
+
+/** Starts the daemon and waits for its `online` status (the recorder must subscribe to BASE/status). */
+export async function startDaemonOnline(
+  configPath: string,
+  recorder: Recorder,
+  base: string,
+): Promise<DaemonProcess> {
+  const daemon = startDaemonProcess(configPath);
+  await recorder
+    .waitFor((m) => m.topic === `${base}/status` && json(m.payload).state === 'online', 60_000)
+    .catch((error: Error) => {
+      daemon.kill();
+      throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
+    });
+  return daemon;
+}

@@ -93,7 +93,6 @@ export class Availability implements Part {
     const { bus, connection, topics } = this.context;
     this.unsubscribe = [
       bus.subscribe('mqttConnected', () => {
-        console.error('DBG connected');
         connection.subscribe(topics.status);
         this.publish('online');
       }),
@@ -137,11 +136,6 @@ export class Availability implements Part {
   }
 
   private publish(availability: AvailabilityState): void {
-    try {
-      console.error('DBG publish', this.payload(availability));
-    } catch (e) {
-      console.error('DBG ERR', e);
-    }
     this.context.connection.publish(this.context.topics.status, this.payload(availability), {
       qos: 1,
       retain: true,

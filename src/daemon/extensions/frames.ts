@@ -22,7 +22,7 @@ export class Frames implements Part {
     this.unsubscribe = [
       bus.subscribe('frameProcessed', (processed) => {
         try {
-          publisher.publish(processed);
+          bus.emit('frameStats', publisher.publish(processed));
         } catch (error) {
           bursts.warn('publish', 'publishing a frame failed', { err: (error as Error).message });
         }

@@ -89,6 +89,7 @@ export class Health implements Part {
       ...(state.rejectedRemoteConfig ? { rejectedRemoteConfig: state.rejectedRemoteConfig } : {}),
       inferenceMs: { p50: round2(loop?.inferenceMsP50 ?? 0), p99: round2(loop?.inferenceMsP99 ?? 0) },
       mqtt: {
+        connected: mqtt.connected,
         reconnects: mqtt.reconnects,
         clientRecreations: mqtt.clientRecreations,
         droppedWhileOffline: mqtt.droppedWhileOffline,

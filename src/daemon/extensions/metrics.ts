@@ -1,0 +1,58 @@
+// Metrics: the Prometheus registry behind /metrics (built only when the web server serves it), fed
+// with every frame's stats; fraction series are reset when the model, the regions or the published
+// classes change, so no stale label lingers.
+
+import { modelId } from '../../pipeline/publisher.js';
+import { readTemperatures } from '../../system/health.js';
+import { edgesegVersion } from '../../system/version.js';
+import type { DaemonContext } from '../context.js';
+import { DaemonMetrics } from '../metrics.js';
+import type { Part } from '../part.js';
+
+export class Metrics implements Part {
+  readonly name = 'metrics';
+  private metrics: DaemonMetrics | undefined;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly context: DaemonContext) {}
+
+  /** The registry, while /metrics is served. */
+  get current(): DaemonMetrics | undefined {
+    return this.metrics;
+  }
+
+  start(): void {
+    const { config, bus, pipeline, connection, model } = this.context;
+    if (!config.http.enabled || !config.http.metrics) return;
+    const metrics = new DaemonMetrics({
+      loop: () => pipeline.loopStats(),
+      source: () => pipeline.sourceStats(),
+      sourceRunning: () => pipeline.sourceState().state === 'ok',
+      paused: () => pipeline.paused,
+      mqtt: () => connection.stats(),
+      temperatures: () => readTemperatures('/sys/class/thermal'),
+      model: () => ({
+        version: edgesegVersion,
+        model: modelId(model.manifest),
+        runtime: model.info.runtime,
+        provider: model.info.provider,
+      }),
+    });
+    this.metrics = metrics;
+    this.unsubscribe = [
+      bus.subscribe('frameStats', (stats) => metrics.observe(stats)),
+      bus.subscribe('modelChanged', () => metrics.resetFractions()),
+      bus.subscribe('configChanged', (next, previous) => {
+        const shape = (c: typeof next) => JSON.stringify([c.regions, c.publish.classes]);
+        if (shape(next) !== shape(previous)) metrics.resetFractions();
+      }),
+    ];
+  }
+
+  stop(): void {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.metrics?.registry.clear();
+    this.metrics = undefined;
+  }
+}

@@ -1,0 +1,133 @@
+// Web: the read-only HTTP server (http.enabled): the live page, the MJPEG overlay stream, the
+// JSON API (the same payloads as the MQTT topics) and /metrics. The server, page and stream live
+// in src/web/; this part feeds them frames and stats and wires the routes.
+
+import type { ServerResponse } from 'node:http';
+import { stripSecrets } from '../../config/load.js';
+import { infoPayload } from '../../mqtt/info.js';
+import type { HealthPayload, StatsPayload } from '../../mqtt/payloads.js';
+import { MjpegStream } from '../../web/mjpeg.js';
+import { LIVE_PAGE } from '../../web/page.js';
+import { type RouteHandler, send, sendJson, sendText, WebServer } from '../../web/server.js';
+import { Timeline } from '../../web/timeline.js';
+import type { DaemonContext } from '../context.js';
+import type { DaemonMetrics } from '../metrics.js';
+import type { Part } from '../part.js';
+
+export interface WebSources {
+  /** The status payload (availability online), as JSON text. */
+  status(): string;
+  health(): Promise<HealthPayload>;
+  /** The metrics registry, when /metrics is served. */
+  metrics(): DaemonMetrics | undefined;
+}
+
+/** A stream viewer that takes no frame for this long is disconnected. */
+const STREAM_STALL_TIMEOUT_MS = 30_000;
+
+export class Web implements Part {
+  readonly name = 'web';
+  private server: WebServer | undefined;
+  private stream: MjpegStream | undefined;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly context: DaemonContext,
+    private readonly sources: WebSources,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, bus, bursts, model, logger } = this.context;
+    const { http } = config;
+    if (!http.enabled) return;
+    const onError = (error: Error) => bursts.warn('web', 'web server problem', { err: error.message });
+    const stream = new MjpegStream(
+      {
+        maxFps: http.stream.max_fps,
+        maxViewers: http.stream.max_viewers,
+        jpegQuality: http.stream.jpeg_quality,
+        alpha: config.publish.overlay.alpha,
+        stallTimeoutMs: STREAM_STALL_TIMEOUT_MS,
+      },
+      onError,
+    );
+    this.stream = stream;
+    const metrics = this.sources.metrics();
+    if (metrics) metrics.stream = () => stream.stats();
+    const timeline = new Timeline();
+    let latest: StatsPayload | undefined;
+    this.unsubscribe = [
+      bus.subscribe('frameProcessed', (processed) => stream.offer(processed, model.manifest.classes)),
+      bus.subscribe('frameStats', (stats) => {
+        latest = stats;
+        timeline.add(stats);
+      }),
+    ];
+    const routes = new Map<string, RouteHandler>([
+      ['/', (_req, res) => this.page(res)],
+      // Browsers ask for it on every page load; an empty answer keeps their console clean.
+      ['/favicon.ico', (_req, res) => send(res, 204, 'image/x-icon', '')],
+      [
+        '/stream.mjpeg',
+        (req, res) => {
+          if (req.method === 'HEAD') return send(res, 200, 'multipart/x-mixed-replace', '');
+          if (!stream.attach(res)) {
+            res.setHeader('Retry-After', '10');
+            sendText(res, 503, `${http.stream.max_viewers} viewers already (http.stream.max_viewers)\n`);
+          }
+        },
+      ],
+      ['/api/status', (_req, res) => send(res, 200, 'application/json', `${this.sources.status()}\n`)],
+      ['/api/health', async (_req, res) => sendJson(res, 200, await this.sources.health())],
+      ['/api/config', (_req, res) => sendJson(res, 200, stripSecrets(this.context.config))],
+      ['/api/info', (_req, res) => sendJson(res, 200, this.info())],
+      [
+        '/api/stats',
+        (_req, res) =>
+          latest ? sendJson(res, 200, latest) : sendJson(res, 503, { error: 'no frame processed yet' }),
+      ],
+      ['/api/timeline', (_req, res) => sendJson(res, 200, timeline.payload())],
+    ]);
+    if (metrics)
+      routes.set('/metrics', async (_req, res) =>
+        send(res, 200, metrics.contentType, await metrics.render()),
+      );
+    const server = new WebServer({
+      host: http.host,
+      port: http.port,
+      maxConnections: http.max_connections,
+      routes,
+      onError,
+    });
+    this.server = server;
+    await server.start();
+    logger.info({ url: `http://${http.host}:${http.port}/` }, 'web server listening');
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.stream?.stop();
+    this.stream = undefined;
+    const metrics = this.sources.metrics();
+    if (metrics) metrics.stream = undefined;
+    await this.server?.stop();
+    this.server = undefined;
+  }
+
+  private page(res: ServerResponse): void {
+    res.setHeader('Content-Security-Policy', LIVE_PAGE.contentSecurityPolicy);
+    send(res, 200, 'text/html; charset=utf-8', LIVE_PAGE.html);
+  }
+
+  private info() {
+    const { config, model, topics, requests } = this.context;
+    return infoPayload({
+      config,
+      manifest: model.manifest,
+      engine: model.info,
+      topics,
+      requests: requests.names,
+    });
+  }
+}
