@@ -12,26 +12,25 @@ export function parseImageSize(text: string, flag = '--size'): ImageSize {
   return { height: Number(match[1]), width: Number(match[2]) };
 }
 
-/** A positive integer option value (e.g. --calibration-images 100). */
-export function parsePositiveInteger(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(number) || number <= 0)
-    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
-  return number;
+/** A positive integer flag value (e.g. --calibration-images 100). */
+export function parsePositiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value <= 0)
+    throw new ConfigError(flag, `must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
 }
 
-/** A non-negative integer option value (e.g. --seed 0). */
-export function parseNonNegativeInteger(value: string): number {
-  if (value.trim() === '0') return 0;
-  return parsePositiveInteger(value);
+/** A non-negative integer flag value (e.g. --seed 0). */
+export function parseNonNegativeInteger(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()))
+    throw new ConfigError(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** A number in [min, max] (e.g. --max-drop 0.01). */
-export function numberInRange(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (value.trim() === '' || !Number.isFinite(number) || number < min || number > max)
-      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got "${value}"`);
-    return number;
-  };
+export function parseNumberInRange(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max)
+    throw new ConfigError(flag, `must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
 }

@@ -9,22 +9,22 @@ import {
 } from '../data/cli-options.js';
 import { type QuantizeReport, quantizeModel } from '../export/quantize/quantize.js';
 import { DEFAULT_PERCENTILE } from '../export/quantize/ranges.js';
-import { numberInRange, parseNonNegativeInteger, parsePositiveInteger } from './parse.js';
+import { parseNonNegativeInteger, parseNumberInRange, parsePositiveInteger } from './parse.js';
 
 interface QuantizeFlags extends DataSourceCliFlags {
   out: string;
   overwrite?: boolean;
   name?: string;
-  calibrationImages: number;
-  seed: number;
+  calibrationImages: string;
+  seed: string;
   method: 'auto' | 'minmax' | 'percentile' | 'entropy';
-  percentile?: number;
+  percentile?: string;
   activations: 'uint8' | 'int8';
   floatLayers: string;
-  maxDrop: number;
-  evalImages?: number;
+  maxDrop: string;
+  evalImages?: string;
   sensitivity?: boolean;
-  threads?: number;
+  threads?: string;
   json?: boolean;
   progress: boolean;
 }
@@ -70,13 +70,8 @@ export function register(program: Command): void {
     .requiredOption('--out <modeldir>', 'int8 model directory to write')
     .option('--overwrite', 'replace --out if it exists')
     .option('--name <name>', 'model name recorded in the manifest (default: the folder name)')
-    .option(
-      '--calibration-images <n>',
-      'training images whose activation ranges calibrate the model',
-      parsePositiveInteger,
-      100,
-    )
-    .option('--seed <n>', 'shuffle seed choosing the calibration images', parseNonNegativeInteger, 0)
+    .option('--calibration-images <n>', 'training images whose activation ranges calibrate the model', '100')
+    .option('--seed <n>', 'shuffle seed choosing the calibration images', '0')
     .addOption(
       new Option('--method <method>', 'activation range calibration; auto tries all three, keeps the best')
         .choices(['auto', 'minmax', 'percentile', 'entropy'])
@@ -84,8 +79,7 @@ export function register(program: Command): void {
     )
     .option(
       '--percentile <p>',
-      `share of values the percentile method keeps in range (default ${DEFAULT_PERCENTILE})`,
-      numberInRange(50, 100),
+      `share of values the percentile method keeps in range, 50-100 (default ${DEFAULT_PERCENTILE})`,
     )
     .addOption(
       new Option(
@@ -103,16 +97,11 @@ export function register(program: Command): void {
     .option(
       '--max-drop <miou>',
       'with --float-layers auto: largest held-out mIoU drop accepted before layers go back to float',
-      numberInRange(0, 1),
-      0.01,
+      '0.01',
     )
-    .option(
-      '--eval-images <n>',
-      'held-out images per accuracy measurement (default: all)',
-      parsePositiveInteger,
-    )
+    .option('--eval-images <n>', 'held-out images per accuracy measurement (default: all)')
     .option('--sensitivity', "measure every layer's accuracy cost (one evaluation per layer)")
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', parsePositiveInteger)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
     .option('--json', 'print the manifest quantization record as JSON')
     .option('--no-progress', 'no progress bar');
   addDataSourceFlags(command)
@@ -129,6 +118,11 @@ Example:
     --data-source synthetic-road --calibration-images 100`,
     )
     .action(async (modelDir: string, flags: QuantizeFlags) => {
+      const optional = (text: string | undefined, parse: (text: string) => number) =>
+        text === undefined ? undefined : parse(text);
+      const percentile = optional(flags.percentile, (t) => parseNumberInRange(t, '--percentile', 50, 100));
+      const evalImages = optional(flags.evalImages, (t) => parsePositiveInteger(t, '--eval-images'));
+      const threads = optional(flags.threads, (t) => parsePositiveInteger(t, '--threads'));
       const report = await quantizeModel({
         modelDir,
         outDir: flags.out,
@@ -136,16 +130,16 @@ Example:
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.dataSource ? { dataSource: flags.dataSource } : {}),
         dataSourceOptions: dataSourceOptionsFromFlags(flags),
-        calibrationImages: flags.calibrationImages,
-        seed: flags.seed,
+        calibrationImages: parsePositiveInteger(flags.calibrationImages, '--calibration-images'),
+        seed: parseNonNegativeInteger(flags.seed, '--seed'),
         method: flags.method,
-        ...(flags.percentile !== undefined ? { percentile: flags.percentile } : {}),
+        ...(percentile !== undefined ? { percentile } : {}),
         activations: flags.activations,
         floatLayers: floatLayersFrom(flags.floatLayers),
-        maxDrop: flags.maxDrop,
-        ...(flags.evalImages !== undefined ? { evalImages: flags.evalImages } : {}),
+        maxDrop: parseNumberInRange(flags.maxDrop, '--max-drop', 0, 1),
+        ...(evalImages !== undefined ? { evalImages } : {}),
         sensitivity: flags.sensitivity === true,
-        ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
+        ...(threads !== undefined ? { intraOpThreads: threads } : {}),
         command: ['edgeseg', ...process.argv.slice(2)].join(' '),
         progress: flags.progress && !flags.json,
         onStep: (message) => process.stderr.write(`quantize: ${message}\n`),

@@ -20,7 +20,17 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
   // Port 0: the demo's broker and web server bind ports of the system's choosing and print them.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--demo', '--port', '0', '--http-port', '0'],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'src/cli/index.ts'),
+      'run',
+      '--demo',
+      '--port',
+      '0',
+      '--http-port',
+      '0',
+    ],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
