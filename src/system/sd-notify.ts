@@ -16,6 +16,8 @@ export interface SdNotifier {
   watchdog(): void;
   stopping(): void;
   status(text: string): void;
+  /** Asks systemd for `ms` more before it gives up on the start (or stop): EXTEND_TIMEOUT_USEC. */
+  extendTimeout(ms: number): void;
 }
 
 const DISABLED: SdNotifier = {
@@ -25,6 +27,7 @@ const DISABLED: SdNotifier = {
   watchdog() {},
   stopping() {},
   status() {},
+  extendTimeout() {},
 };
 
 /**
@@ -52,6 +55,7 @@ export async function createSdNotifier(
     watchdog: () => send('WATCHDOG=1'),
     stopping: () => send('STOPPING=1'),
     status: (text) => send(`STATUS=${text.replace(/\n/g, ' ')}`),
+    extendTimeout: (ms) => send(`EXTEND_TIMEOUT_USEC=${Math.round(ms * 1000)}`),
   };
 }
 

@@ -60,6 +60,8 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
     assert.ok(stats.regions.lane_ahead);
     // From the daemon's own PID, as NotifyAccess=main requires; WATCHDOG=1 once frames flow.
     const from = `from ${child.pid}: `;
+    // More start time asked for while the model loads (a TensorRT build can take minutes).
+    await notifications.waitFor(new RegExp(`^${from}EXTEND_TIMEOUT_USEC=90000000$`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}READY=1$`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}STATUS=segmenting test://synthetic-road`, 'm'));
     await notifications.waitFor(new RegExp(`^${from}WATCHDOG=1$`, 'm'));
