@@ -31,11 +31,13 @@ done
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 release=/tmp/edgeseg-release
 echo "==> building"
-(cd "$repo" && npm ci --no-audit --no-fund && npm run build)
+# package.json's allowScripts denies onnxruntime-node's CUDA download to npm 11; the variable does
+# the same for an older npm on the workstation.
+(cd "$repo" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund && npm run build)
 echo "==> shipping to $target:$release"
 rsync -az --delete --relative --exclude 'native/out/' \
   "$repo/./dist" "$repo/./models" "$repo/./docs" "$repo/./systemd" "$repo/./deploy" "$repo/./native" \
-  "$repo/./package.json" "$repo/./package-lock.json" "$repo/./.npmrc" "$target:$release/"
+  "$repo/./package.json" "$repo/./package-lock.json" "$target:$release/"
 echo "==> installing"
 # shellcheck disable=SC2029 # $release is meant to expand here, on the workstation
 ssh "$target" "sudo bash $release/deploy/install.sh"

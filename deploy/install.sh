@@ -176,7 +176,7 @@ install -d -m 0750 "$STATE" "${STATE}/engine-cache" "${STATE}/models"
 # The app: replace /opt/edgeseg's code wholesale, keep nothing stale.
 rm -rf "${PREFIX}/dist" "${PREFIX}/models" "${PREFIX}/docs"
 cp -R "${RELEASE_DIR}/dist" "${RELEASE_DIR}/models" "${RELEASE_DIR}/docs" "$PREFIX/"
-install -m 0644 "${RELEASE_DIR}/package.json" "${RELEASE_DIR}/package-lock.json" "${RELEASE_DIR}/.npmrc" "$PREFIX/"
+install -m 0644 "${RELEASE_DIR}/package.json" "${RELEASE_DIR}/package-lock.json" "$PREFIX/"
 
 if [ -n "$native_from" ]; then
   [ -d "$native_from" ] || fail "--native $native_from is not a folder"
@@ -217,7 +217,7 @@ fi
 chown -R edgeseg:edgeseg "$STATE"
 if [ "$run_npm" -eq 1 ]; then
   # Production dependencies only. dist/ ships built, so no lifecycle scripts (the package's own
-  # `prepare` would need the dev-only TypeScript compiler); sharp and onnxruntime-node use their
+  # `prepare` would need the dev-only TypeScript compiler); sharp, koffi and onnxruntime-node use their
   # prebuilt binaries, and native/ builds the CUDA/TensorRT onnxruntime for Jetson.
   (cd "$PREFIX" && PATH="$(dirname "$NODE_BIN"):$PATH" npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Makes sure the system tools the integration tests talk to are present (a real mosquitto broker,
 // openssl for its TLS certificates, ffmpeg and GStreamer for video sources, and shellcheck, patch
-// and systemd-analyze for the deploy/ and native/ scripts, chromium for the live page in a headless
-// browser, promtool from the prometheus package to check /metrics).
+// and systemd-analyze for the deploy/ and native/ scripts, python3 for a unix datagram listener,
+// chromium for the live page in a headless browser, promtool from the prometheus package to check
+// /metrics). scripts/run-tests.mjs runs it before any test, so no test has to skip when a tool is missing.
 // As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
 
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ const tools = {
   patch: 'patch',
   openssl: 'openssl',
   'systemd-analyze': 'systemd',
+  python3: 'python3',
   chromium: 'chromium',
   promtool: 'prometheus',
 };

@@ -2,12 +2,21 @@
 // Runs the test suites with Node's built-in test runner (TypeScript through tsx).
 // Unit tests (test/** except test/integration) first, then integration tests, one file at a time.
 // Usage: node scripts/run-tests.mjs [--unit | --integration] [file-filter...]
+// Every entry point (npm test, test:unit, test:integration, a filtered run) first makes sure the
+// system tools the tests talk to are there: a test never skips because its tool is missing.
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+const tools = spawnSync(process.execPath, [join(root, 'scripts/ensure-test-tools.mjs')], {
+  stdio: 'inherit',
+});
+if (tools.status !== 0) {
+  console.error('run-tests: refusing to run without the tools above');
+  process.exit(1);
+}
 const args = process.argv.slice(2);
 const onlyUnit = args.includes('--unit');
 const onlyIntegration = args.includes('--integration');

@@ -3,8 +3,8 @@
 // (--startup), a full-size random FCN-8s (--synthetic-vgg16), or training steps (--training).
 
 import type { Command } from 'commander';
-import { parseImageSize } from '../data/cli-options.js';
 import { benchStartup, type StartupReport } from '../engine/bench-startup.js';
+import { type CompareReport, compareModels } from '../engine/compare-models.js';
 import type { TfBackendName } from '../model/tf.js';
 import {
   type BenchReport,
@@ -18,9 +18,11 @@ import { benchSyntheticVgg16 } from '../pipeline/bench-synthetic.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { parseImageSize } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
+  compare?: string;
   size?: string;
   frames?: string;
   rounds?: string;
@@ -101,6 +103,21 @@ export function formatStartup(report: StartupReport): string {
   ].join('\n');
 }
 
+export function formatCompare(report: CompareReport): string {
+  const side = (label: string, t: CompareReport['a']) =>
+    `${label} ${t.model} (${t.precision}, ${t.engine.runtime}/${t.engine.provider}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
+  return [
+    `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
+    side('A', report.a),
+    side('B', report.b),
+    ...report.rounds.map(
+      (round, i) =>
+        `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
+    ),
+    `B is ${report.speedup.toFixed(2)}x as fast as A (median of the per-round ratios of frame medians)`,
+  ].join('\n');
+}
+
 function positive(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
@@ -116,9 +133,13 @@ export function register(program: Command): void {
       "benchmark the daemon's path against the bare onnxruntime session: per-stage median/p90, results/s, ratio",
     )
     .option('--model <dir>', 'model directory')
+    .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
     .option('--size <HxW>', "raw frame size fed in (default: the model's input size)")
-    .option('--frames <n>', 'frames per side (default 60; 6 with --synthetic-vgg16)')
-    .option('--rounds <n>', 'alternating rounds the frames are split into (default 3)')
+    .option(
+      '--frames <n>',
+      'frames per side (default 60; 6 with --synthetic-vgg16; with --compare per model and round, default 10)',
+    )
+    .option('--rounds <n>', 'alternating rounds (default 3; 5 with --compare)')
     .option('--camera-fps <n>', 'also feed frames from a camera process at this rate and report result ages')
     .option('--camera-results <n>', 'results to time from the camera (default 20)')
     .option('--compare-threads', 'compare onnxruntime in a worker thread with the main thread')
@@ -165,6 +186,19 @@ export function register(program: Command): void {
     }
     if (flags.compareThreads && flags.sweepThreads)
       throw new UserError('--compare-threads and --sweep-threads compare different things: pick one');
+    if (flags.compare) {
+      if (!flags.model) throw new UserError('bench --compare DIR needs --model DIR to compare it with');
+      const report = await compareModels({
+        modelA: flags.model,
+        modelB: flags.compare,
+        rounds: positive(flags.rounds, '--rounds') ?? 5,
+        framesPerRound: positive(flags.frames, '--frames') ?? 10,
+        engine,
+        onProgress: progress,
+      });
+      print(report, formatCompare(report));
+      return;
+    }
     const options = {
       frames,
       ...(positive(flags.rounds, '--rounds') !== undefined

@@ -8,10 +8,10 @@ import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-  parseImageSize,
 } from '../data/cli-options.js';
 import { ConfigError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
+import { parseImageSize } from './parse.js';
 
 interface CheckDataFlags extends DataSourceCliFlags {
   previews?: string;

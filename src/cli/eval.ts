@@ -5,11 +5,11 @@ import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-  parseImageSize,
 } from '../data/cli-options.js';
 import { evaluateModel } from '../engine/evaluate.js';
 import { UserError } from '../system/errors.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { parseImageSize } from './parse.js';
 
 interface EvalFlags extends EngineFlags, DataSourceCliFlags {
   model: string;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { initModel } from '../model/init.js';
 import { describeTfBackend } from '../model/tf.js';
-import { parseSize } from './parse.js';
+import { parseImageSize } from './parse.js';
 
 export function register(program: Command): void {
   const model = program.command('model').description('create FCN-8s checkpoints');
@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .requiredOption(
       '--size <HxW>',
       'input size, height x width, both divisible by 32 (e.g. 160x576)',
-      parseSize,
+      (text: string) => parseImageSize(text),
     )
     .requiredOption('--out <dir>', 'checkpoint directory to write')
     .option(

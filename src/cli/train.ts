@@ -5,10 +5,11 @@ import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-  parseImageSize,
 } from '../data/cli-options.js';
 import type { TfBackendChoice } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
+import { TRAINING_DEFAULTS as D } from '../train/defaults.js';
+import { parseImageSize } from './parse.js';
 
 interface TrainFlags extends DataSourceCliFlags {
   out?: string;
@@ -82,25 +83,25 @@ export function register(program: Command): void {
     );
   addDataSourceFlags(command)
     .option('--out <dir>', 'run folder: checkpoints/, logs/ (TensorBoard), report.html, model/')
-    .option('--epochs <n>', 'epochs (the original: 10)', '10')
-    .option('--batch-size <n>', 'images per step (the original: 20)', '20')
-    .option('--lr <rate>', 'Adam learning rate (the original: 1e-4)', '1e-4')
+    .option('--epochs <n>', 'epochs', String(D.epochs))
+    .option('--batch-size <n>', 'images per step', String(D.batchSize))
+    .option('--lr <rate>', 'Adam learning rate', D.learningRate.toExponential())
     .option(
       '--lr-schedule <schedule>',
       'constant (the original) | cosine (decays to 1 % of --lr by the last step)',
-      'constant',
+      D.learningRateSchedule,
     )
     .option(
       '--dropout <rate>',
-      'dropout after fc6 and fc7 while training (the original: 0.5; lower suits a narrow --width)',
-      '0.5',
+      'dropout after fc6 and fc7 while training (lower suits a narrow --width)',
+      String(D.dropoutRate),
     )
     .option(
       '--width <multiplier>',
       'channel width multiplier; 1 is the real VGG16, small values train fast',
-      '1',
+      String(D.widthMultiplier),
     )
-    .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', 'fcn8s')
+    .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', D.head)
     .option('--size <HxW>', "training image size (default: the data source's, e.g. 160x576 for KITTI)")
     .option(
       '--vgg16 <file>',
@@ -122,7 +123,7 @@ export function register(program: Command): void {
       '--overwrite',
       'start over in an --out that holds an earlier run, deleting its checkpoints/, logs/, model/ and report.html',
     )
-    .option('--seed <n>', 'seed for initial weights, data order, augmentation and dropout', '0')
+    .option('--seed <n>', 'seed for initial weights, data order, augmentation and dropout', String(D.seed))
     .option('--tf-backend <backend>', 'auto (tensorflow → wasm → cpu) | tensorflow | wasm | cpu', 'auto')
     .option('--no-progress', 'no progress bar (epoch summaries only)')
     .option('--no-export', 'do not export the best checkpoint to OUT/model at the end')
@@ -136,6 +137,8 @@ Examples:
   edgeseg train --out runs/kitti --resume --epochs 15   # or make it longer
   edgeseg train --data-source kitti --data-dir data/data_road --out runs/kitti --overwrite   # start over
 
+The defaults of --epochs, --batch-size, --lr, --lr-schedule and --dropout are the original
+implementation's (docs/original-vs-paper.md).
 Ctrl-C stops after the current step and saves a checkpoint; --resume continues bit-exactly.
 Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
     )

@@ -32,6 +32,10 @@ import { Web } from './extensions/web.js';
 import { Inference } from './inference.js';
 import type { Part } from './part.js';
 
+/** Each extension of the start timeout while the model loads, and how long loading may take in all. */
+const LOAD_EXTENSION_MS = 90_000;
+const MAX_LOAD_MS = 60 * 60_000;
+
 export interface ControllerOptions {
   /** The running config: the local file with the accepted remote changes. */
   config: Config;
@@ -120,9 +124,9 @@ export class Controller {
     const { logger } = this;
     // libvips' operation cache helps batch jobs, not a months-long daemon: keep memory flat.
     sharp.cache(false);
-    const sd = await createSdNotifier();
+    const sd = await createSdNotifier(process.env, logger);
     this.sd = sd;
-    await this.startPart(this.inference);
+    await this.whileLoading(sd, () => this.startPart(this.inference));
     const engine = this.inference.running;
     logger.info(
       {
@@ -220,6 +224,24 @@ export class Controller {
       { source: source.label, topics: this.topics.base, instanceId: this.state.instanceId },
       'edgeseg daemon running',
     );
+  }
+
+  /**
+   * A first start may build a TensorRT engine for many minutes: systemd is asked for more time in
+   * steps while the model loads (up to MAX_LOAD_MS), so TimeoutStartSec can stay short for the
+   * starts that hang for another reason.
+   */
+  private async whileLoading(sd: SdNotifier, load: () => Promise<void>): Promise<void> {
+    const started = Date.now();
+    sd.extendTimeout(LOAD_EXTENSION_MS);
+    const timer = setInterval(() => {
+      if (Date.now() - started < MAX_LOAD_MS) sd.extendTimeout(LOAD_EXTENSION_MS);
+    }, LOAD_EXTENSION_MS / 3);
+    try {
+      await load();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   private async startPart(part: Part): Promise<void> {

@@ -2,7 +2,6 @@
 // and their translation into DataSourceOptions, so the flags are spelled the same everywhere.
 
 import type { Command } from 'commander';
-import { ConfigError } from '../system/errors.js';
 import { DATA_OPTION_KEYS } from './options.js';
 import type { DataSourceOptions, ImageSize } from './types.js';
 
@@ -37,14 +36,6 @@ export function addDataSourceFlags(command: Command, defaultSource?: string): Co
     .option('--split-seed <n>', 'seed of that held-out selection (default 0)')
     .option('--num-training <n>', 'synthetic-road: training scenes (default 2000)')
     .option('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)');
-}
-
-/** Parses "HxW" (e.g. 160x576) into an image size. */
-export function parseImageSize(text: string, flag = '--size'): ImageSize {
-  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
-  if (!match)
-    throw new ConfigError(flag, `must look like HEIGHTxWIDTH (e.g. 160x576), got ${JSON.stringify(text)}`);
-  return { height: Number(match[1]), width: Number(match[2]) };
 }
 
 /** The DataSourceOptions for the flags above, plus the command's own size and seed. */

@@ -1,6 +1,8 @@
 // Small deterministic random-number tools shared by the data sources: seeded scenes, per-epoch
 // shuffles and augmentation must replay exactly for a given seed (resumed runs see the same order).
 
+import { mulberry32 } from '../model/random.js';
+
 /** Mixes up to three integers into a well-spread 32-bit unsigned hash (murmur3 finaliser). */
 export function mixSeed(a: number, b = 0, c = 0): number {
   let h = (a ^ Math.imul(b ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(c ^ 0x7f4a7c15, 0xc2b2ae35)) >>> 0;
@@ -12,21 +14,13 @@ export function mixSeed(a: number, b = 0, c = 0): number {
   return h >>> 0;
 }
 
-/** A seeded generator (mulberry32): fast, 32-bit state, good enough for scenes and shuffles. */
+/** A seeded generator (model/random's mulberry32) with the helpers scenes and shuffles need. */
 export class Random {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = mixSeed(seed >>> 0, 0x2545f491) >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(mixSeed(seed >>> 0, 0x2545f491));
   }
 
   range(min: number, max: number): number {

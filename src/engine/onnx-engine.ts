@@ -85,7 +85,7 @@ export class OnnxEngine implements InferenceEngine {
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
     const fallbackReasons: string[] = [];
     const trt = chain.includes('tensorrt')
-      ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256)
+      ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256, '/', model.manifest)
       : undefined;
     if (trt?.notes.length) this.logger.info({ notes: trt.notes }, 'TensorRT settings for this board');
     let modelCache: EngineInfo['modelCache'] = 'off';

@@ -1,7 +1,8 @@
-// Fast seeded random fills for weight initialisation. tf.randomNormal runs in JavaScript at about a
+// The project's one seeded PRNG (mulberry32; data/random's Random wraps it for scenes and shuffles)
+// and fast random fills for weight initialisation. tf.randomNormal runs in JavaScript at about a
 // million values a second, far too slow for VGG16's 134M parameters; this fills them in a second or two.
 
-/** mulberry32: a small, fast 32-bit PRNG; good enough for weight initialisation. */
+/** mulberry32: a small, fast 32-bit PRNG; good enough for weight initialisation, scenes and shuffles. */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -1,9 +1,12 @@
-// systemd notifications (READY=1, WATCHDOG=1, STOPPING=1, STATUS=...). Node cannot send on an
-// AF_UNIX datagram socket by itself, so this uses the optional `unix-dgram` package when it is
-// installed and otherwise the `systemd-notify` tool (the unit then needs NotifyAccess=all).
-// Without NOTIFY_SOCKET (not started by systemd) every call is a no-op.
+// systemd notifications (READY=1, WATCHDOG=1, STOPPING=1, STATUS=...), sent by this process itself
+// as datagrams on NOTIFY_SOCKET (src/system/unix-datagram.ts): no process per message, and systemd,
+// which checks the sender's PID, accepts them under NotifyAccess=main. A notification that cannot be
+// sent is logged (once per burst): without it the watchdog lapses and systemd restarts the service,
+// and the journal must say why. Without NOTIFY_SOCKET (not started by systemd) every call is a no-op.
 
-import { spawn } from 'node:child_process';
+import { BurstLogger } from './burst-log.js';
+import { errorMessage } from './errors.js';
+import { createLogger, type Logger } from './log.js';
 
 export interface SdNotifier {
   readonly enabled: boolean;
@@ -13,79 +16,69 @@ export interface SdNotifier {
   watchdog(): void;
   stopping(): void;
   status(text: string): void;
+  /** Asks systemd for `ms` more before it gives up on the start (or stop): EXTEND_TIMEOUT_USEC. */
+  extendTimeout(ms: number): void;
 }
 
-type Sender = (message: string) => void;
+const DISABLED: SdNotifier = {
+  enabled: false,
+  watchdogIntervalMs: undefined,
+  ready() {},
+  watchdog() {},
+  stopping() {},
+  status() {},
+  extendTimeout() {},
+};
 
-export async function createSdNotifier(env: NodeJS.ProcessEnv = process.env): Promise<SdNotifier> {
+/**
+ * The notifier for this process's environment. `logger` receives the failures (the daemon passes
+ * its own; the default writes JSON lines to stderr, which systemd puts in the journal).
+ */
+export async function createSdNotifier(
+  env: NodeJS.ProcessEnv = process.env,
+  logger: Logger = createLogger(),
+): Promise<SdNotifier> {
   const socketPath = env.NOTIFY_SOCKET;
+  if (!socketPath) return DISABLED;
   const watchdogUsec = Number(env.WATCHDOG_USEC);
   const watchdogPid = env.WATCHDOG_PID ? Number(env.WATCHDOG_PID) : process.pid;
   const watchdogIntervalMs =
-    socketPath && Number.isFinite(watchdogUsec) && watchdogUsec > 0 && watchdogPid === process.pid
+    Number.isFinite(watchdogUsec) && watchdogUsec > 0 && watchdogPid === process.pid
       ? watchdogUsec / 2000
       : undefined;
-  if (!socketPath) {
-    return {
-      enabled: false,
-      watchdogIntervalMs: undefined,
-      ready() {},
-      watchdog() {},
-      stopping() {},
-      status() {},
-    };
-  }
-  const send = (await datagramSender(socketPath)) ?? cliSender(socketPath);
-  let readySent = false;
+  const failures = new BurstLogger(logger);
+  const send = await datagramSender(socketPath, failures);
   return {
     enabled: true,
     watchdogIntervalMs,
-    ready() {
-      readySent = true;
-      send('READY=1');
-    },
-    watchdog() {
-      // Re-sending READY costs nothing and covers a lost first message from the CLI fallback.
-      send(readySent ? 'WATCHDOG=1\nREADY=1' : 'WATCHDOG=1');
-    },
-    stopping() {
-      send('STOPPING=1');
-    },
-    status(text: string) {
-      send(`STATUS=${text.replace(/\n/g, ' ')}`);
-    },
+    ready: () => send('READY=1'),
+    watchdog: () => send('WATCHDOG=1'),
+    stopping: () => send('STOPPING=1'),
+    status: (text) => send(`STATUS=${text.replace(/\n/g, ' ')}`),
+    extendTimeout: (ms) => send(`EXTEND_TIMEOUT_USEC=${Math.round(ms * 1000)}`),
   };
 }
 
-async function datagramSender(socketPath: string): Promise<Sender | undefined> {
-  try {
-    const specifier = 'unix-dgram';
-    const unix = (await import(specifier)) as {
-      createSocket(type: 'unix_dgram'): {
-        send(buf: Buffer, o: number, l: number, path: string): void;
-        on(e: string, f: () => void): void;
-      };
-    };
-    const socket = unix.createSocket('unix_dgram');
-    socket.on('error', () => {});
-    // Abstract socket names start with '@' in NOTIFY_SOCKET and with a NUL byte on the wire.
-    const path = socketPath.startsWith('@') ? `\0${socketPath.slice(1)}` : socketPath;
-    return (message) => {
-      const bytes = Buffer.from(message);
-      socket.send(bytes, 0, bytes.length, path);
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function cliSender(socketPath: string): Sender {
-  return (message) => {
-    const child = spawn('systemd-notify', [`--pid=${process.pid}`, ...message.split('\n')], {
-      stdio: 'ignore',
-      env: { ...process.env, NOTIFY_SOCKET: socketPath },
+async function datagramSender(socketPath: string, failures: BurstLogger): Promise<(message: string) => void> {
+  const fail = (message: string, error: unknown) =>
+    failures.warn('sd_notify', 'systemd notification not sent', {
+      notification: message,
+      socket: socketPath,
+      err: errorMessage(error),
     });
-    child.on('error', () => {});
-    child.unref();
+  let sender: import('./unix-datagram.js').UnixDatagramSender;
+  try {
+    // Loaded only under systemd: a native library that cannot load must not stop the daemon.
+    const { UnixDatagramSender } = await import('./unix-datagram.js');
+    sender = new UnixDatagramSender();
+  } catch (error) {
+    return (message) => fail(message, error);
+  }
+  return (message) => {
+    try {
+      sender.send(socketPath, Buffer.from(message));
+    } catch (error) {
+      fail(message, error);
+    }
   };
 }

@@ -1,25 +1,22 @@
-// The training run: epochs of Adam steps over a DataSource, validation and metrics each epoch,
-// TensorBoard events, atomic checkpoints with exact resume, and the best model exported at the end.
+// The training run across epochs: a fresh start or a resume from the latest checkpoint, the
+// learning-rate schedule, the epochs (src/train/epoch.ts), and the checkpoint taken on Ctrl-C.
 
 import { join } from 'node:path';
-import { mixSeed } from '../data/random.js';
 import type { DataSource } from '../data/types.js';
-import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
+import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
-import { createProgress } from '../system/progress.js';
 import {
-  type EpochMetrics,
   loadLatestCheckpoint,
   prepareFreshRunDir,
-  pruneCheckpoints,
-  type SaveCheckpointHooks,
   saveCheckpoint,
   type TrainingState,
 } from './checkpoints.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
+import { finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
 import { EventFileWriter } from './event-file.js';
-import { encodePreviews } from './previews.js';
-import { type ChannelOrder, trainableVariables, trainStep, validate } from './step.js';
+import type { EncodedPreview } from './previews.js';
+import { type ChannelOrder, trainableVariables } from './step.js';
 
 export interface TrainOptions {
   source: DataSource;
@@ -32,7 +29,7 @@ export interface TrainOptions {
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
   seed?: number;
-  /** Dropout after fc6 and fc7 (default 0.5, the original's). */
+  /** Dropout after fc6 and fc7 (default: the original's, TRAINING_DEFAULTS). */
   dropoutRate?: number;
   /** One weight per class id; 0 for ignored classes. */
   classWeights: Float32Array;
@@ -48,7 +45,7 @@ export interface TrainOptions {
   progress?: boolean;
   /** Recorded in the checkpoints and compared on resume. */
   settings?: Record<string, unknown>;
-  hooks?: SaveCheckpointHooks & { afterStep?: (globalStep: number) => void };
+  hooks?: TrainHooks;
 }
 
 export interface TrainResult {
@@ -58,134 +55,61 @@ export interface TrainResult {
   interrupted: boolean;
   model: FcnModel;
   /** PNG previews from the last image-summary epoch, for the HTML report. */
-  previews: Awaited<ReturnType<typeof encodePreviews>>;
-}
-
-function perClassForJson(values: number[]): Array<number | null> {
-  return values.map((v) => (Number.isNaN(v) ? null : v));
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.floor(seconds % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
+  previews: EncodedPreview[];
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const epochs = options.epochs ?? 10;
-  const batchSize = options.batchSize ?? 20;
-  const learningRate = options.learningRate ?? 1e-4;
-  const seed = options.seed ?? 0;
-  const imageSummaryEvery = options.imageSummaryEvery ?? 5;
-  const previewCount = options.previewCount ?? 3;
+  const epochs = options.epochs ?? TRAINING_DEFAULTS.epochs;
+  const batchSize = options.batchSize ?? TRAINING_DEFAULTS.batchSize;
+  const learningRate = options.learningRate ?? TRAINING_DEFAULTS.learningRate;
   const log = options.log ?? (() => {});
   const { source, runDir } = options;
   if (options.resume && options.overwrite)
     throw new ConfigError('--overwrite', 'cannot be combined with --resume');
   if (!options.resume) await prepareFreshRunDir(runDir, options.overwrite === true);
 
-  let model: FcnModel;
-  let optimizer: tf.AdamOptimizer;
-  let state: TrainingState;
-  if (options.resume) {
-    const loaded = await loadLatestCheckpoint(runDir);
-    model = loaded.model;
-    optimizer = loaded.optimizer;
-    state = loaded.state;
-    // A run lengthened with --epochs records its new length, so the next resume compares with that.
-    if (typeof state.settings.epochs === 'number') state.settings.epochs = epochs;
-    log(
-      `resuming from ${loaded.name}: epoch ${state.epoch + 1}, batch ${state.stepInEpoch + 1}, step ${state.globalStep}`,
-    );
-  } else {
-    model = await options.createModel();
-    optimizer = tf.train.adam(learningRate);
-    state = {
-      formatVersion: 1,
-      epoch: 0,
-      stepInEpoch: 0,
-      globalStep: 0,
-      seed,
-      epochLossSum: 0,
-      history: [],
-      best: null,
-      settings: options.settings ?? {},
-      startedAt: new Date().toISOString(),
-    };
-  }
-  const channelOrder = model.config.inputChannelOrder as ChannelOrder;
-  // A resumed run keeps the rate it started with (dropout masks are part of bit-exact resume).
-  const dropoutRate =
-    typeof state.settings.dropoutRate === 'number'
-      ? state.settings.dropoutRate
-      : (options.dropoutRate ?? DEFAULT_DROPOUT_RATE);
-  const variables = trainableVariables(model);
-  const classWeights = tf.tensor1d(options.classWeights);
-  const events = await EventFileWriter.create(join(runDir, 'logs'));
+  const { model, optimizer, state } = options.resume
+    ? await resume(runDir, epochs, log)
+    : await start(options, learningRate);
+  const run: TrainingRun = {
+    source,
+    runDir,
+    model,
+    optimizer,
+    variables: trainableVariables(model),
+    classWeights: tf.tensor1d(options.classWeights),
+    channelOrder: model.config.inputChannelOrder as ChannelOrder,
+    // A resumed run keeps the rate it started with (dropout masks are part of bit-exact resume).
+    dropoutRate:
+      typeof state.settings.dropoutRate === 'number'
+        ? state.settings.dropoutRate
+        : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate),
+    epochs,
+    batchSize,
+    learningRate,
+    rateAt: learningRateSchedule(
+      options.learningRateSchedule ?? 'constant',
+      learningRate,
+      epochs * Math.ceil(source.numTraining / batchSize),
+    ),
+    state,
+    events: await EventFileWriter.create(join(runDir, 'logs')),
+    imageSummaryEvery: options.imageSummaryEvery ?? TRAINING_DEFAULTS.imageSummaryEvery,
+    previewCount: options.previewCount ?? TRAINING_DEFAULTS.previewCount,
+    signal: options.signal,
+    progress: options.progress !== false,
+    hooks: options.hooks,
+    log,
+    throughput: { startedMs: performance.now(), images: 0 },
+  };
   let checkpoint = '';
   let interrupted = false;
-  let previews: TrainResult['previews'] = [];
-  const totalSteps = epochs * Math.ceil(source.numTraining / batchSize);
-  // A function of the step number only, so a resumed run continues the same curve.
-  const rateAt = (step: number): number =>
-    options.learningRateSchedule === 'cosine'
-      ? learningRate *
-        (0.01 + 0.99 * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)))
-      : learningRate;
-  const runStarted = performance.now();
-  let imagesThisRun = 0;
-
+  let previews: EncodedPreview[] = [];
   try {
     while (state.epoch < epochs && !interrupted) {
       const epochStarted = performance.now();
-      const skip = state.stepInEpoch;
-      const progress = createProgress(`epoch ${state.epoch + 1}/${epochs}`, source.numTraining, {
-        enabled: options.progress !== false,
-        unit: 'images',
-      });
-      let batchIndex = 0;
-      let epochImages = 0;
-      for await (const batch of source.trainGenerator(batchSize, { epoch: state.epoch, augment: true })) {
-        // A resumed epoch replays the same deterministic batch order and skips what was done.
-        if (batchIndex++ < skip) {
-          progress.tick(batch.size);
-          continue;
-        }
-        (optimizer as unknown as { learningRate: number }).learningRate = rateAt(state.globalStep);
-        const loss = trainStep(
-          model,
-          optimizer,
-          variables,
-          batch,
-          classWeights,
-          mixSeed(state.seed, state.globalStep, 0xd209),
-          channelOrder,
-          dropoutRate,
-        );
-        state.globalStep += 1;
-        state.stepInEpoch += 1;
-        state.epochLossSum += loss;
-        epochImages += batch.size;
-        imagesThisRun += batch.size;
-        const rate = imagesThisRun / ((performance.now() - runStarted) / 1000);
-        const remaining = (epochs - state.epoch) * source.numTraining - state.stepInEpoch * batchSize;
-        progress.tick(
-          batch.size,
-          `loss ${loss.toFixed(4)} | ${rate.toFixed(1)} img/s | run ETA ${formatDuration(remaining / rate)}`,
-        );
-        options.hooks?.afterStep?.(state.globalStep);
-        // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
-        // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (options.signal?.aborted) {
-          interrupted = true;
-          break;
-        }
-      }
-      progress.stop();
-      if (interrupted) {
+      const steps = await trainEpochSteps(run);
+      if (steps.interrupted) {
         checkpoint = await saveCheckpoint(
           runDir,
           model,
@@ -196,69 +120,66 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           options.hooks,
         );
         log(`interrupted: saved checkpoint ${checkpoint} (resume with --resume)`);
+        interrupted = true;
         break;
       }
-
-      const trainLoss = state.epochLossSum / Math.max(1, state.stepInEpoch);
-      const trainSeconds = (performance.now() - epochStarted) / 1000;
-      const validation = await validate(model, source, batchSize, classWeights, channelOrder, previewCount);
-      const epochNumber = state.epoch + 1;
-      const metrics: EpochMetrics = {
-        epoch: epochNumber,
-        step: state.globalStep,
-        trainLoss,
-        validationLoss: validation.loss,
-        pixelAccuracy: validation.metrics.pixelAccuracy,
-        mIoU: validation.metrics.mIoU,
-        perClassIoU: perClassForJson(validation.metrics.perClassIoU),
-        imagesPerSecond: epochImages / trainSeconds,
-        seconds: (performance.now() - epochStarted) / 1000,
-      };
-      state.history.push(metrics);
-      state.epoch = epochNumber;
-      state.stepInEpoch = 0;
-      state.epochLossSum = 0;
-      const isBest = state.best === null || metrics.mIoU > state.best.mIoU;
-      if (isBest)
-        state.best = {
-          epoch: epochNumber,
-          mIoU: metrics.mIoU,
-          checkpoint: `epoch-${String(epochNumber).padStart(4, '0')}`,
-        };
-
-      const scalars: Record<string, number> = {
-        'loss/train': trainLoss,
-        'loss/validation': validation.loss,
-        'metrics/pixel_accuracy': metrics.pixelAccuracy,
-        'metrics/mIoU': metrics.mIoU,
-        'speed/images_per_second': metrics.imagesPerSecond,
-      };
-      validation.metrics.perClassIoU.forEach((iou, id) => {
-        scalars[`iou/${source.classes[id]?.name ?? id}`] = iou;
-      });
-      await events.scalars(state.globalStep, scalars);
-      if (epochNumber % imageSummaryEvery === 0 || epochNumber === epochs) {
-        previews = await encodePreviews(validation.previews, source.classes);
-        await events.images(
-          state.globalStep,
-          previews.flatMap((p, i) => [
-            { tag: `validation/${i}/prediction`, png: p.predictionPng, height: p.height, width: p.width },
-            { tag: `validation/${i}/ground_truth`, png: p.truthPng, height: p.height, width: p.width },
-          ]),
-        );
-      }
-      checkpoint = await saveCheckpoint(runDir, model, optimizer, learningRate, state, isBest, options.hooks);
-      await pruneCheckpoints(runDir);
-      log(
-        `epoch ${epochNumber}/${epochs}: train loss ${trainLoss.toFixed(4)}, val loss ${validation.loss.toFixed(4)}, ` +
-          `pixel acc ${(metrics.pixelAccuracy * 100).toFixed(2)} %, mIoU ${metrics.mIoU.toFixed(4)}` +
-          `${isBest ? ' (best)' : ''}, ${metrics.imagesPerSecond.toFixed(1)} img/s, ${formatDuration(metrics.seconds)}`,
-      );
+      const finished = await finishEpoch(run, epochStarted, steps.images);
+      checkpoint = finished.checkpoint;
+      previews = finished.previews ?? previews;
       if (options.signal?.aborted) interrupted = true;
     }
   } finally {
-    classWeights.dispose();
-    await events.close();
+    run.classWeights.dispose();
+    await run.events.close();
   }
   return { state, checkpoint, interrupted, model, previews };
+}
+
+interface RunStart {
+  model: FcnModel;
+  optimizer: tf.AdamOptimizer;
+  state: TrainingState;
+}
+
+/** A fresh run: a new model, a new Adam optimizer and step 0. */
+async function start(options: TrainOptions, learningRate: number): Promise<RunStart> {
+  const model = await options.createModel();
+  return {
+    model,
+    optimizer: tf.train.adam(learningRate),
+    state: {
+      formatVersion: 1,
+      epoch: 0,
+      stepInEpoch: 0,
+      globalStep: 0,
+      seed: options.seed ?? TRAINING_DEFAULTS.seed,
+      epochLossSum: 0,
+      history: [],
+      best: null,
+      settings: options.settings ?? {},
+      startedAt: new Date().toISOString(),
+    },
+  };
+}
+
+/** The latest checkpoint's model, Adam state and training state, to continue exactly where it stopped. */
+async function resume(runDir: string, epochs: number, log: (line: string) => void): Promise<RunStart> {
+  const { model, optimizer, state, name } = await loadLatestCheckpoint(runDir);
+  // A run lengthened with --epochs records its new length, so the next resume compares with that.
+  if (typeof state.settings.epochs === 'number') state.settings.epochs = epochs;
+  log(
+    `resuming from ${name}: epoch ${state.epoch + 1}, batch ${state.stepInEpoch + 1}, step ${state.globalStep}`,
+  );
+  return { model, optimizer, state };
+}
+
+/** constant (the original), or cosine decay from `learningRate` to 1 % of it over `totalSteps`. */
+function learningRateSchedule(
+  schedule: 'constant' | 'cosine',
+  learningRate: number,
+  totalSteps: number,
+): (step: number) => number {
+  if (schedule === 'constant') return () => learningRate;
+  return (step) =>
+    learningRate * (0.01 + 0.99 * 0.5 * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps)));
 }

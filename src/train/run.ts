@@ -1,25 +1,19 @@
-// `edgeseg train` end to end: backend, data source, class weights, the loop, then the best checkpoint
-// exported to RUNDIR/model and the HTML report written to RUNDIR/report.html.
+// `edgeseg train` end to end: the options checked, backend, data source, class weights and the
+// settings the run records, the loop (loop.ts), then the run's outputs (run-outputs.ts).
 
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DATA_OPTION_KEYS, pickDataOptions } from '../data/options.js';
 import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
-import type { DataSourceOptions } from '../data/types.js';
-import { exportModel } from '../export/export.js';
-import { CAFFE_VGG_NORMALIZATION, type FcnConfig, TORCHVISION_NORMALIZATION } from '../model/architecture.js';
-import { loadModel } from '../model/checkpoint.js';
-import { createFcn8s, DEFAULT_DROPOUT_RATE } from '../model/fcn8s.js';
-import type { ClassInfo, ModelManifest } from '../model/manifest.js';
+import type { DataSource, DataSourceOptions } from '../data/types.js';
 import { describeTfBackend, type TfBackendChoice } from '../model/tf.js';
-import { importVgg16Onnx } from '../model/vgg16-import.js';
-import { ConfigError, FileError } from '../system/errors.js';
-import { writeFileAtomic } from '../system/fs.js';
-import { edgesegVersion } from '../system/version.js';
-import { checkpointDir, readBestPointer, readLatestPointer, readLatestState } from './checkpoints.js';
+import { ConfigError } from '../system/errors.js';
+import { readLatestState, type TrainingState } from './checkpoints.js';
 import { readClassWeights, uniformClassWeights } from './class-weights.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
+import { createInitialModel } from './initial-model.js';
 import { train } from './loop.js';
-import { renderTrainingReport } from './report-html.js';
 import { checkResumeSettings } from './resume-settings.js';
+import { exportBestCheckpoint, writeTrainingReport } from './run-outputs.js';
 import { initTrainingTf } from './tf-training.js';
 
 export interface TrainingRunOptions {
@@ -66,6 +60,84 @@ export interface TrainingRunResult {
 
 export async function runTraining(options: TrainingRunOptions): Promise<TrainingRunResult> {
   const started = performance.now();
+  checkRunOptions(options);
+  // Read first: a missing or broken checkpoint fails before any slow set-up.
+  const resumed = options.resume ? await readLatestState(options.runDir) : undefined;
+  const backendInfo = await initTrainingTf(options.backend);
+  options.log(describeTfBackend(backendInfo));
+  const source = await createDataSource(options.dataSource, options.dataSourceOptions);
+  options.log(
+    `data: ${source.name}, ${source.numTraining} training / ${source.numValidation} validation images at ` +
+      `${source.imageSize.height}x${source.imageSize.width}, ${source.numClasses} classes`,
+  );
+  const classWeights = await runClassWeights(options, source, resumed?.state);
+  const dropoutRate = options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate;
+  const settings = recordedSettings(options, source, classWeights, dropoutRate);
+  if (resumed) {
+    const note = checkResumeSettings(resumed.state.settings, settings);
+    if (note) options.log(note);
+  }
+  const result = await train({
+    source,
+    runDir: options.runDir,
+    createModel: () => createInitialModel(source, options),
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    learningRate: options.learningRate,
+    learningRateSchedule: options.learningRateSchedule,
+    dropoutRate,
+    seed: options.seed,
+    classWeights,
+    resume: options.resume,
+    overwrite: options.overwrite,
+    signal: options.signal,
+    log: options.log,
+    progress: options.progress,
+    settings,
+  });
+
+  const { state } = result;
+  // What started the run (a resume's own command line is recorded next to it).
+  const recordedCommand = state.settings.command;
+  const finished = {
+    runDir: options.runDir,
+    source,
+    state,
+    previews: result.previews,
+    backend: backendInfo.backend,
+    command: typeof recordedCommand === 'string' ? recordedCommand : options.command,
+    ...(resumed ? { resumedWith: options.command } : {}),
+  };
+  const modelDir =
+    options.exportBest === false
+      ? null
+      : await exportBestCheckpoint(
+          finished,
+          {
+            head: options.head,
+            widthMultiplier: options.widthMultiplier,
+            learningRate: options.learningRate,
+            batchSize: options.batchSize,
+            dropoutRate,
+            dataSourceOptions: pickDataOptions(options.dataSourceOptions),
+          },
+          options.log,
+        );
+  const reportPath = await writeTrainingReport(finished);
+  return {
+    interrupted: result.interrupted,
+    epochs: state.epoch,
+    bestMIoU: state.best?.mIoU ?? null,
+    bestEpoch: state.best?.epoch ?? null,
+    modelDir,
+    reportPath,
+    backend: backendInfo.backend,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Refuses option values no run can use, naming the flag. */
+function checkRunOptions(options: TrainingRunOptions): void {
   if (!Number.isInteger(options.epochs) || options.epochs < 1)
     throw new ConfigError('--epochs', 'must be a positive integer');
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
@@ -77,25 +149,29 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       '--vgg16',
       'cannot be combined with --init (the checkpoint already has its weights)',
     );
+}
 
-  // Read first: a missing or broken checkpoint fails before any slow set-up.
-  const resumed = options.resume ? await readLatestState(options.runDir) : undefined;
-  const backendInfo = await initTrainingTf(options.backend);
-  options.log(describeTfBackend(backendInfo));
-  const source = await createDataSource(options.dataSource, options.dataSourceOptions);
-  options.log(
-    `data: ${source.name}, ${source.numTraining} training / ${source.numValidation} validation images at ` +
-      `${source.imageSize.height}x${source.imageSize.width}, ${source.numClasses} classes`,
-  );
-  const recordedWeights = resumed?.state.settings.classWeights;
-  const classWeights = options.classWeightsFile
-    ? await readClassWeights(options.classWeightsFile, source.classes)
-    : Array.isArray(recordedWeights) && recordedWeights.length === source.numClasses
-      ? Float32Array.from(recordedWeights as number[])
-      : uniformClassWeights(source.classes);
+/** --class-weights when given, else the weights the resumed run recorded, else uniform. */
+async function runClassWeights(
+  options: TrainingRunOptions,
+  source: DataSource,
+  resumedState: TrainingState | undefined,
+): Promise<Float32Array> {
+  if (options.classWeightsFile) return readClassWeights(options.classWeightsFile, source.classes);
+  const recorded = resumedState?.settings.classWeights;
+  return Array.isArray(recorded) && recorded.length === source.numClasses
+    ? Float32Array.from(recorded as number[])
+    : uniformClassWeights(source.classes);
+}
 
-  const dropoutRate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
-  const settings = {
+/** The settings recorded in every checkpoint: what --resume reuses and compares. */
+function recordedSettings(
+  options: TrainingRunOptions,
+  source: DataSource,
+  classWeights: Float32Array,
+  dropoutRate: number,
+): Record<string, unknown> {
+  return {
     // A plugin module's path absolute, so that --resume finds it from any folder.
     dataSource: isBuiltInDataSource(options.dataSource) ? options.dataSource : resolve(options.dataSource),
     imageSize: source.imageSize,
@@ -117,153 +193,4 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       ...pickDataOptions(options.dataSourceOptions, DATA_OPTION_KEYS),
     },
   };
-  if (resumed) {
-    const note = checkResumeSettings(resumed.state.settings, settings);
-    if (note) options.log(note);
-  }
-  const result = await train({
-    source,
-    runDir: options.runDir,
-    createModel: async () => {
-      const config: FcnConfig = {
-        inputChannelOrder: 'BGR',
-        normalization: CAFFE_VGG_NORMALIZATION,
-        numClasses: source.numClasses,
-        height: source.imageSize.height,
-        width: source.imageSize.width,
-        widthMultiplier: options.widthMultiplier,
-        head: options.head,
-      };
-      if (options.initFrom) return await initialModelFrom(options.initFrom, config, source.classes);
-      if (!options.vgg16File)
-        return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
-      // Imported VGG16 weights expect their own preprocessing (torchvision: RGB, /255, mean/std).
-      const vggConfig: FcnConfig = {
-        ...config,
-        inputChannelOrder: 'RGB',
-        normalization: TORCHVISION_NORMALIZATION,
-      };
-      const imported = await importVgg16Onnx(options.vgg16File, vggConfig);
-      options.log(`encoder initialised from ${options.vgg16File} (${imported.weights.size} tensors)`);
-      return createFcn8s(vggConfig, {
-        seed: options.seed,
-        classes: [...source.classes],
-        weights: imported.weights,
-      });
-    },
-    epochs: options.epochs,
-    batchSize: options.batchSize,
-    learningRate: options.learningRate,
-    learningRateSchedule: options.learningRateSchedule,
-    dropoutRate,
-    seed: options.seed,
-    classWeights,
-    resume: options.resume,
-    overwrite: options.overwrite,
-    signal: options.signal,
-    log: options.log,
-    progress: options.progress,
-    settings,
-  });
-
-  const { state } = result;
-  // What started the run (a resume's own command line is recorded next to it).
-  const { command: recordedCommand, initFrom } = state.settings;
-  const command = typeof recordedCommand === 'string' ? recordedCommand : options.command;
-  const heldOut = pickDataOptions(options.dataSourceOptions);
-  const best = state.best;
-  const bestMetrics = best ? state.history.find((h) => h.epoch === best.epoch) : undefined;
-  let modelDir: string | null = null;
-  if (best && options.exportBest !== false) {
-    const pointer = (await readBestPointer(options.runDir)) ?? (await readLatestPointer(options.runDir));
-    if (pointer) {
-      modelDir = join(options.runDir, 'model');
-      const manifest: ModelManifest = await exportModel(
-        checkpointDir(options.runDir, pointer.checkpoint),
-        modelDir,
-        {
-          name: `${source.name}-fcn8s`,
-          description: `FCN-8s (${options.head} head, width ${options.widthMultiplier}) trained on ${source.name}`,
-          training: {
-            dataSource: source.name,
-            epochs: state.epoch,
-            validationMIoU: best.mIoU,
-            validationPixelAccuracy: bestMetrics?.pixelAccuracy,
-            command,
-            ...(resumed ? { resumedWith: options.command } : {}),
-            finishedAt: new Date().toISOString(),
-            edgesegVersion,
-            bestEpoch: best.epoch,
-            learningRate: options.learningRate,
-            batchSize: options.batchSize,
-            seed: state.seed,
-            dropoutRate,
-            tfBackend: backendInfo.backend,
-            ...(typeof initFrom === 'string' ? { initFrom } : {}),
-            ...(Object.keys(heldOut).length > 0 ? { dataSourceOptions: heldOut } : {}),
-          },
-        },
-      );
-      options.log(
-        `exported epoch ${best.epoch} (mIoU ${best.mIoU.toFixed(4)}) to ${modelDir} (${manifest.name})`,
-      );
-    }
-  }
-  const reportPath = join(options.runDir, 'report.html');
-  await writeFileAtomic(
-    reportPath,
-    renderTrainingReport({
-      title: `edgeseg training report: ${source.name}`,
-      dataSource: source.name,
-      command,
-      backend: backendInfo.backend,
-      classes: source.classes,
-      history: state.history,
-      best: best ? { epoch: best.epoch, mIoU: best.mIoU } : null,
-      previews: result.previews,
-      settings: state.settings,
-      finishedAt: new Date().toISOString(),
-    }),
-  );
-  return {
-    interrupted: result.interrupted,
-    epochs: state.epoch,
-    bestMIoU: best?.mIoU ?? null,
-    bestEpoch: best?.epoch ?? null,
-    modelDir,
-    reportPath,
-    backend: backendInfo.backend,
-    seconds: (performance.now() - started) / 1000,
-  };
-}
-
-/** A model with the data source's size and classes, its weights taken from checkpoint `dir`. */
-async function initialModelFrom(dir: string, config: FcnConfig, classes: readonly ClassInfo[]) {
-  const start = await loadModel(dir);
-  try {
-    const mismatch = (['widthMultiplier', 'head', 'numClasses'] as const).filter(
-      (key) => start.config[key] !== config[key],
-    );
-    if (mismatch.length > 0) {
-      throw new FileError(
-        dir,
-        `checkpoint differs from this run in ${mismatch.map((k) => `${k} (${start.config[k]} vs ${config[k]})`).join(', ')}`,
-        { hint: 'pass the same --width, --head and a data source with the same number of classes' },
-      );
-    }
-    const weights = new Map<string, { shape: number[]; values: Float32Array }>();
-    for (const [name, variable] of start.params)
-      weights.set(name, { shape: variable.shape, values: (await variable.data()) as Float32Array });
-    // Weights do not depend on the input size, so the run's own size and class table apply.
-    return createFcn8s(
-      {
-        ...config,
-        inputChannelOrder: start.config.inputChannelOrder,
-        normalization: start.config.normalization,
-      },
-      { weights, classes: [...classes] },
-    );
-  } finally {
-    start.dispose();
-  }
 }

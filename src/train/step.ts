@@ -1,8 +1,9 @@
 // One optimizer step and one validation pass: data bytes to tensors, forward, loss, metrics.
 
 import type { DataSource, SegmentationBatch } from '../data/types.js';
-import { DEFAULT_DROPOUT_RATE, type FcnModel } from '../model/fcn8s.js';
+import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
 import { segmentationLoss } from './loss.js';
 import { ConfusionMatrix, type MetricsSummary } from './metrics.js';
 import type { PreviewSample } from './previews.js';
@@ -51,7 +52,7 @@ export function trainStep(
   classWeights: tf.Tensor1D,
   dropoutSeed: number,
   channelOrder: ChannelOrder,
-  dropoutRate = DEFAULT_DROPOUT_RATE,
+  dropoutRate: number = TRAINING_DEFAULTS.dropoutRate,
 ): number {
   const images = imagesTensor(batch, channelOrder);
   const labels = labelsTensor(batch);

@@ -1,9 +1,7 @@
 // TensorFlow.js set up for training: gradient functions registered, and the wasm backend given the
 // kernels it lacks for backpropagation. Inference code never needs this module.
 
-// tfjs-core's own bundles carry no gradient functions; the @tensorflow/tfjs package registers them
-// (and tfjs-node loads it anyway). Importing it for that side effect is the documented way.
-import '@tensorflow/tfjs';
+import './tf-gradients.js';
 import { initTf, type TfBackendChoice, type TfBackendInfo } from '../model/tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 

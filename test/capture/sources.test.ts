@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { createFrameSource } from '../../src/capture/create.js';
 import { captureCommand, isSubprocessSpec } from '../../src/capture/pipelines.js';
 import type { SubprocessFrameSource } from '../../src/capture/subprocess.js';
-import type { FrameSource, FrameSourceOptions } from '../../src/capture/types.js';
+import { FrameSource, type FrameSourceOptions } from '../../src/capture/types.js';
 import { parseSourceUri } from '../../src/capture/uri.js';
 import type { RgbFrame } from '../../src/engine/types.js';
 import { silentLogger } from '../../src/system/log.js';
@@ -115,17 +115,48 @@ test('a stalled source (no frame within the timeout) is restarted', async () => 
   await source.stop();
 });
 
-test('the fps limit holds: a 30 fps source limited to 5 fps delivers about 5 frames a second', async () => {
+/** A frame source fed by the test: frames arrive with the capture times the test chooses. */
+class ScriptedSource extends FrameSource {
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  capture(captureTimeMs: number): void {
+    this.deliver({ data: new Uint8Array(3), width: 1, height: 1, captureTimeMs });
+  }
+}
+
+test('the fps limit: 2 s of a 30 fps camera limited to 5 fps deliver 10 frames 200 ms apart; jitter at the limit drops none', () => {
+  const start = 1_700_000_000_000;
+  const limited = new ScriptedSource('scripted://', options({ fps: 5 }));
+  const delivered: number[] = [];
+  limited.on('frame', (frame) => delivered.push(frame.captureTimeMs - start));
+  for (let i = 0; i < 60; i++) limited.capture(start + (i * 1000) / 30);
+  assert.deepEqual(
+    delivered.map((t) => Math.round(t)),
+    [0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800],
+  );
+  assert.equal(limited.stats().framesCaptured, 60);
+  assert.equal(limited.stats().framesDropped, 50);
+
+  // A camera running at the limit, each frame up to 9 ms early or late, keeps every frame.
+  const atLimit = new ScriptedSource('scripted://', options({ fps: 5 }));
+  let count = 0;
+  atLimit.on('frame', () => count++);
+  for (let i = 0; i < 20; i++) atLimit.capture(start + i * 200 + (i % 2 === 0 ? 9 : -9));
+  assert.equal(count, 20);
+  assert.equal(atLimit.stats().framesDropped, 0);
+});
+
+test('the fps limit applies to a real ffmpeg source: delivered frames are at least 1/fps apart', async () => {
   const source = createFrameSource('videotest://', options({ fps: 5 }));
-  let delivered = 0;
-  source.on('frame', () => delivered++);
   await source.start();
-  await nextFrames(source, 1);
-  delivered = 0;
-  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const frames = await nextFrames(source, 4);
   await source.stop();
-  assert.ok(delivered >= 7 && delivered <= 12, `${delivered} frames in 2 s`);
-  assert.ok(source.stats().framesDropped > 0);
+  const gaps = frames.slice(1).map((frame, i) => frame.captureTimeMs - frames[i]!.captureTimeMs);
+  // 0.9 of the interval: the limiter's slack for a camera running exactly at the limit.
+  assert.ok(
+    gaps.every((gap) => gap >= 180),
+    `gaps ${gaps.join(', ')} ms at a 5 fps limit of a 30 fps source`,
+  );
 });
 
 test('an image folder loops over real PNG/JPEG files and skips a corrupt one', async () => {

@@ -26,7 +26,6 @@ test('install.sh stages the app, config, unit and state dirs under DESTDIR, and 
   for (const path of [
     'opt/edgeseg/dist/cli/index.js',
     'opt/edgeseg/package.json',
-    'opt/edgeseg/.npmrc',
     'opt/edgeseg/models/synthetic-road-fcn8s/model.onnx',
     'etc/edgeseg/config.yaml',
     'etc/systemd/system/edgeseg.service',
@@ -63,7 +62,7 @@ test('install.sh stages the app, config, unit and state dirs under DESTDIR, and 
 });
 
 test('every shell script passes shellcheck', () => {
-  const scripts = ['deploy', 'native']
+  const scripts = ['deploy', 'native', 'scripts']
     .filter((dir) => statSync(join(repoRoot, dir), { throwIfNoEntry: false }))
     .flatMap((dir) =>
       readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: false }).map((f) =>

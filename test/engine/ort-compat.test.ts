@@ -24,7 +24,7 @@ test(`the engine runs the demo model on onnxruntime-node ${jetpack4Ort} (JetPack
 }, async () => {
   assert.ok(jetpack4Ort, 'native/versions.env names ORT_JETPACK4_VERSION');
   const prefix = await makeTempDir('edgeseg-ort-');
-  // Outside the project (its .npmrc and lockfile stay out of it); the npm cache is npm's own.
+  // Outside the project (its package.json and lockfile stay out of it); the npm cache is npm's own.
   const install = spawnSync(
     'npm',
     [

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { freePort } from './net.js';
+import { OutputWatcher } from './output.js';
 
 const MOSQUITTO =
   ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((path) => existsSync(path)) ?? 'mosquitto';
@@ -22,29 +23,52 @@ export interface BrokerTls {
   client?: { cert: string; key: string };
 }
 
-/** Accounts and an ACL instead of anonymous access; `probe` is the account start() checks readiness with. */
+/** Accounts and an ACL instead of anonymous access (readiness comes from the broker's log, no login). */
 export interface BrokerAuth {
   passwordFile: string;
   aclFile: string;
-  probe: { username: string; password: string };
 }
 
 export class Mosquitto {
   private child: ChildProcess | undefined;
+  private childLog: OutputWatcher | undefined;
   private constructor(
-    readonly port: number,
+    private port_: number,
     private readonly dir: string,
     private readonly configPath: string,
     readonly tls?: BrokerTls,
     private readonly auth?: BrokerAuth,
   ) {}
 
+  get port(): number {
+    return this.port_;
+  }
+
+  /** The running broker's log (connections, TLS failures), to wait on. */
+  get log(): OutputWatcher {
+    if (!this.childLog) throw new Error('mosquitto is not running');
+    return this.childLog;
+  }
+
+  /**
+   * Starts a broker on a free loopback port. A free port can be taken by someone else before
+   * mosquitto binds it, so a start that fails with "Address already in use" is retried on another.
+   */
   static async start(options: { tls?: BrokerTls; auth?: BrokerAuth } = {}): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
-    const port = await freePort();
-    const configPath = join(dir, 'mosquitto.conf');
-    const { tls, auth } = options;
+    const broker = new Mosquitto(0, dir, join(dir, 'mosquitto.conf'), options.tls, options.auth);
+    for (let attempt = 1; ; attempt++) {
+      broker.port_ = await freePort();
+      await broker.writeConfig();
+      const outcome = await broker.launch();
+      if (outcome === 'ready') return broker;
+      if (attempt === 5) throw new Error(`mosquitto: 5 free ports were taken before it could bind them`);
+    }
+  }
+
+  private async writeConfig(): Promise<void> {
+    const { tls, auth } = this;
     // Run as root, mosquitto drops to its own user, which cannot read the test's key files;
     // `user root` keeps it as it is (and has no effect when the tests do not run as root).
     const tlsLines = tls
@@ -53,10 +77,28 @@ export class Mosquitto {
     const authLines = auth
       ? `user root\nallow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}\n`
       : 'allow_anonymous true\n';
-    await writeFile(configPath, `listener ${port} 127.0.0.1\n${tlsLines}${authLines}persistence false\n`);
-    const broker = new Mosquitto(port, dir, configPath, tls, auth);
-    await broker.resume();
-    return broker;
+    // The log on stderr says when the listener is open ("... running") or why it is not.
+    await writeFile(
+      this.configPath,
+      `listener ${this.port_} 127.0.0.1\n${tlsLines}${authLines}persistence false\nlog_dest stderr\n`,
+    );
+  }
+
+  /** Spawns mosquitto and waits until it logs that it runs, or exits (port taken, bad config). */
+  private async launch(): Promise<'ready' | 'port-taken'> {
+    const child = spawn(MOSQUITTO, ['-c', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const log = OutputWatcher.stderr(child);
+    try {
+      // Logged once the listener is open; its stderr ends first if it exits instead.
+      await log.waitFor(/mosquitto version \S+ running/, { timeoutMs: 30_000 });
+    } catch (error) {
+      child.kill('SIGKILL');
+      if (/Address already in use/.test(log.text)) return 'port-taken';
+      throw new Error(`mosquitto did not start on port ${this.port_}: ${(error as Error).message}`);
+    }
+    this.child = child;
+    this.childLog = log;
+    return 'ready';
   }
 
   get url(): string {
@@ -73,27 +115,10 @@ export class Mosquitto {
     };
   }
 
-  /** Starts (again) on the same port and waits until it accepts connections. */
+  /** Starts again on the same port (after kill()): clients configured with the URL reconnect. */
   async resume(): Promise<void> {
-    this.child = spawn(MOSQUITTO, ['-c', this.configPath], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      const client = mqtt.connect(this.url, {
-        reconnectPeriod: 0,
-        connectTimeout: 1000,
-        ...this.clientOptions(),
-        ...(this.auth ? this.auth.probe : {}),
-      });
-      const ok = await new Promise<boolean>((resolve) => {
-        client.once('connect', () => resolve(true));
-        client.once('error', () => resolve(false));
-        client.once('close', () => resolve(false));
-      });
-      client.end(true);
-      if (ok) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`mosquitto did not start on port ${this.port}`);
+    if ((await this.launch()) === 'port-taken')
+      throw new Error(`mosquitto: port ${this.port_} was taken while the broker was down`);
   }
 
   /** Kills the broker (SIGKILL: an outage, not a clean shutdown). */

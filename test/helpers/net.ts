@@ -2,6 +2,11 @@
 
 import { createServer } from 'node:net';
 
+/**
+ * A port that was free a moment ago. It is released before the caller binds it, so another
+ * process can take it in between: servers started on it must retry on "address in use" (as
+ * Mosquitto.start does), or better bind port 0 themselves and report the port they got.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

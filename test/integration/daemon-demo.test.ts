@@ -7,13 +7,17 @@ import { test } from 'node:test';
 import { readManifest } from '../../src/model/manifest.js';
 import { repoRoot } from '../helpers/cli.js';
 import { Recorder } from '../helpers/mosquitto.js';
-import { freePort } from '../helpers/net.js';
+import { listenNotifySocket } from '../helpers/notify-socket.js';
+import { OutputWatcher } from '../helpers/output.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
-test('the demo runs with no broker and no camera, publishes stats from the bundled model, serves the live page, stops on SIGINT', {
+test('the demo runs with no broker and no camera, publishes stats from the bundled model, serves the live page, tells systemd, stops on SIGINT', {
   timeout: 120_000,
 }, async () => {
-  const port = await freePort();
-  const httpPort = await freePort();
+  // As under systemd with WatchdogSec=2: a notify socket and a keep-alive expected every second.
+  const notifySocket = join(await makeTempDir(), 'notify.sock');
+  const notifications = await listenNotifySocket(notifySocket);
+  // Port 0: the demo's broker and web server bind ports of the system's choosing and print them.
   const child = spawn(
     process.execPath,
     [
@@ -23,32 +27,28 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
       'run',
       '--demo',
       '--port',
-      String(port),
+      '0',
       '--http-port',
-      String(httpPort),
+      '0',
     ],
     {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: '2000000' },
     },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const log = OutputWatcher.stderr(child);
   child.stdout.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let recorder: Recorder | undefined;
   try {
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes('edgeseg demo running') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 200));
-    assert.match(stderr, new RegExp(`broker mqtt://127\\.0\\.0\\.1:${port}`), stderr);
-    assert.match(stderr, /edgeseg watch --broker/);
-    assert.match(stderr, new RegExp(`live page: +http://127\\.0\\.0\\.1:${httpPort}/\n`));
-    const page = await fetch(`http://127.0.0.1:${httpPort}/`);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /<img id="stream"/);
-    const recorder = await Recorder.connect(`mqtt://127.0.0.1:${port}`, ['edgeseg/demo/#']);
+    const [, url] = await log.waitFor(/edgeseg demo running: broker (mqtt:\/\/127\.0\.0\.1:\d+)/);
+    assert.match(log.text, /edgeseg watch --broker/);
+    const [, page] = await log.waitFor(/live page: +(http:\/\/127\.0\.0\.1:\d+\/)\n/);
+    const response = await fetch(page!);
+    assert.equal(response.status, 200);
+    assert.match(await response.text(), /<img id="stream"/);
+    recorder = await Recorder.connect(url!, ['edgeseg/demo/#']);
     const stats = JSON.parse(
       (await recorder.waitFor((m) => m.topic === 'edgeseg/demo/stats')).payload.toString(),
     );
@@ -58,10 +58,18 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
       manifest.classes.map((c) => c.name),
     );
     assert.ok(stats.regions.lane_ahead);
-    recorder.end();
+    // From the daemon's own PID, as NotifyAccess=main requires; WATCHDOG=1 once frames flow.
+    const from = `from ${child.pid}: `;
+    // More start time asked for while the model loads (a TensorRT build can take minutes).
+    await notifications.waitFor(new RegExp(`^${from}EXTEND_TIMEOUT_USEC=90000000$`, 'm'));
+    await notifications.waitFor(new RegExp(`^${from}READY=1$`, 'm'));
+    await notifications.waitFor(new RegExp(`^${from}STATUS=segmenting test://synthetic-road`, 'm'));
+    await notifications.waitFor(new RegExp(`^${from}WATCHDOG=1$`, 'm'));
     child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, log.text);
+    await notifications.waitFor(new RegExp(`^${from}STOPPING=1$`, 'm'));
   } finally {
+    recorder?.end();
     child.kill('SIGKILL');
   }
 });

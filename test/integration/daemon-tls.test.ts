@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { repoRoot } from '../helpers/cli.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { OutputWatcher } from '../helpers/output.js';
 
 let dir: string;
 let broker: Mosquitto;
@@ -68,7 +69,7 @@ async function signed(ca: string, name: string, commonName: string, san?: string
 function startDaemon(
   name: string,
   tls: Record<string, string>,
-): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string; config: Promise<void> } {
+): { child: ChildProcess; exited: Promise<number | null>; log: OutputWatcher; config: Promise<void> } {
   const configPath = join(dir, `${name}.yaml`);
   const config = writeFile(
     configPath,
@@ -84,8 +85,8 @@ function startDaemon(
       log: { format: 'json' },
     }),
   );
-  let stderr = '';
   let child: ChildProcess | undefined;
+  let log: OutputWatcher | undefined;
   let resolveExit: (code: number | null) => void = () => {};
   const exited = new Promise<number | null>((resolve) => {
     resolveExit = resolve;
@@ -96,9 +97,7 @@ function startDaemon(
       ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
       { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    log = OutputWatcher.stderr(child);
     child.on('exit', (code) => resolveExit(code));
   });
   return {
@@ -106,8 +105,11 @@ function startDaemon(
       if (!child) throw new Error('daemon not started yet');
       return child;
     },
+    get log() {
+      if (!log) throw new Error('daemon not started yet');
+      return log;
+    },
     exited,
-    stderr: () => stderr,
     config: started,
   };
 }
@@ -156,14 +158,14 @@ test('over mqtts with a client certificate the daemon comes online and publishes
         true,
       )
       .catch((error: Error) => {
-        throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
+        throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
       });
     const stats = await recorder.waitFor((m) => m.topic === 'edgeseg/cam-tls/stats', 30_000);
     const fractions = json(stats.payload).classFractions as Record<string, number>;
     assert.ok(Object.keys(fractions).includes('road'), JSON.stringify(fractions));
   } finally {
     daemon.child.kill('SIGTERM');
-    assert.equal(await daemon.exited, 0, daemon.stderr());
+    assert.equal(await daemon.exited, 0, daemon.log.text);
   }
 });
 
@@ -175,19 +177,14 @@ test('a broker certificate from another CA is refused, logged, and the daemon ke
     cert: join(dir, 'client.crt'),
     key: join(dir, 'client.key'),
   });
+  const connection = /New connection from 127\.0\.0\.1/;
+  const connectionsBefore = broker.log.count(connection);
   await daemon.config;
   try {
-    const deadline = Date.now() + 60_000;
-    while (!/MQTT error/.test(daemon.stderr()) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    const errorLine = daemon
-      .stderr()
-      .split('\n')
-      .find((line) => line.includes('MQTT error'));
-    assert.ok(errorLine, daemon.stderr());
+    const errorLine = (await daemon.log.waitFor(/^.*MQTT error.*$/m))[0];
     assert.match(errorLine, /certificate/i);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // The broker sees a second attempt: the daemon lived on and tried again.
+    await broker.log.waitFor(connection, { times: connectionsBefore + 2 });
     assert.equal(daemon.child.exitCode, null, 'still running, retrying the broker');
     assert.equal(
       recorder.messages.some((m) => m.topic.startsWith('edgeseg/cam-wrong-ca/')),
@@ -196,6 +193,6 @@ test('a broker certificate from another CA is refused, logged, and the daemon ke
     );
   } finally {
     daemon.child.kill('SIGTERM');
-    assert.equal(await daemon.exited, 0, daemon.stderr());
+    assert.equal(await daemon.exited, 0, daemon.log.text);
   }
 });

@@ -20,6 +20,7 @@ import {
 } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { OutputWatcher } from '../helpers/output.js';
 
 const BASE = 'edgeseg/cam-test';
 let broker: Mosquitto;
@@ -29,7 +30,7 @@ let classColours: Array<[number, number, number]>;
 // Made in before() and removed in after(): makeTempDir's own cleanup would run when before() ends.
 let dir: string;
 
-function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
+function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; log: OutputWatcher } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
@@ -38,14 +39,10 @@ function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; s
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (process.env.EDGESEG_DEBUG_DAEMON) process.stderr.write(chunk);
-  });
+  const log = OutputWatcher.stderr(child, process.env.EDGESEG_DEBUG_DAEMON ? process.stderr : undefined);
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, stderr: () => stderr };
+  return { child, exited, log };
 }
 
 const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
@@ -115,7 +112,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
   const daemon = startDaemon();
   try {
     await recorder.waitFor(isStatus('online'), 60_000, true).catch((error: Error) => {
-      throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
+      throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
     });
 
     await t.test('masks decode to the configured size with only valid class ids', async () => {
@@ -210,8 +207,10 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
     await t.test(
       'after the broker is killed and restarted the daemon reconnects, republishes status and answers',
       async () => {
+        const disconnects = daemon.log.count(/MQTT disconnected/);
         await broker.kill();
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // The outage lasts until the daemon has noticed it, however long that takes.
+        await daemon.log.waitFor(/MQTT disconnected/, { times: disconnects + 1, timeoutMs: 30_000 });
         await broker.resume();
         await recorder.waitFor(isStatus('online'), 30_000);
         await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 20_000);
@@ -225,7 +224,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
       const stopped = recorder.waitFor(isStatus('stopped'), 20_000);
       daemon.child.kill('SIGTERM');
       await stopped;
-      assert.equal(await daemon.exited, 0, daemon.stderr());
+      assert.equal(await daemon.exited, 0, daemon.log.text);
     });
   } finally {
     daemon.child.kill('SIGKILL');
@@ -240,7 +239,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
       assert.equal(config.fps as unknown, 4);
       assert.equal(config.publish?.overlay?.alpha, 0.3);
       again.child.kill('SIGTERM');
-      assert.equal(await again.exited, 0, again.stderr());
+      assert.equal(await again.exited, 0, again.log.text);
     } finally {
       again.child.kill('SIGKILL');
     }

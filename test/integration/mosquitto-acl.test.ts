@@ -41,7 +41,7 @@ before(async () => {
   for (const [user, password] of Object.entries(ACCOUNTS))
     execFileSync('mosquitto_passwd', ['-b', passwordFile, user, password]);
   broker = await Mosquitto.start({
-    auth: { passwordFile, aclFile: join(repoRoot, 'deploy/mosquitto/edgeseg.acl'), probe: login('viewer') },
+    auth: { passwordFile, aclFile: join(repoRoot, 'deploy/mosquitto/edgeseg.acl') },
   });
   const config = testConfig(suite.dir, broker.url, { device_id: DEVICE });
   daemon = startDaemonProcess(await writeConfig(join(suite.dir, 'config.yaml'), config), {

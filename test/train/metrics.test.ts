@@ -35,10 +35,15 @@ test('out-of-range class ids are rejected with the pixel index', () => {
   assert.throws(() => matrix.add(Uint8Array.from([0, 5]), Uint8Array.from([0, 1])), /pixel 1/);
 });
 
-test('MaxF finds the threshold that separates the classes perfectly', () => {
+test('MaxF finds the threshold that separates the classes perfectly; ignored pixels count as nothing', () => {
   const acc = new MaxFAccumulator(100);
-  acc.addScores(Float32Array.from([0.9, 0.8, 0.3, 0.2, 0.7]), Uint8Array.from([1, 1, 0, 0, 255]));
-  const { maxF, threshold } = acc.maxF();
-  assert.equal(maxF, 1);
-  assert.ok(threshold > 0.3 && threshold <= 0.8);
+  // The ignored pixels score above every positive and below every negative: counted as negatives
+  // the top one costs precision at every threshold, counted as positives the bottom one costs recall.
+  acc.addScores(
+    Float32Array.from([0.9, 0.8, 0.3, 0.2, 0.95, 0.1, 0.97]),
+    Uint8Array.from([1, 1, 0, 0, IGNORE_LABEL, IGNORE_LABEL, 7]),
+  );
+  const { maxF, threshold, precision, recall } = acc.maxF();
+  assert.deepEqual({ maxF, precision, recall }, { maxF: 1, precision: 1, recall: 1 });
+  assert.ok(threshold > 0.3 && threshold <= 0.8, `threshold ${threshold}`);
 });

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readManifest } from '../../src/model/manifest.js';
 import { readEventRecords } from '../../src/train/event-file.js';
 import { writeKittiTree } from '../data/trees.js';
@@ -160,38 +158,65 @@ test('edgeseg train on a KITTI-format tree: split, export, eval; a second fresh 
   assert.match(String(lengthened.training?.resumedWith), /--resume --epochs 3/);
 });
 
+/**
+ * A data-source plugin that presses Ctrl-C on its own process once, as it hands out its 4th
+ * training batch: the interrupt lands in the middle of the epoch by construction, not by timing.
+ * Its batches resolve as microtasks, so the CLI only sees the signal if the training loop yields
+ * to the event loop between steps.
+ */
+const PRESSES_CTRL_C = `
+import { existsSync, writeFileSync } from 'node:fs';
+const marker = new URL('./interrupted-once', import.meta.url);
+export default function createDataSource() {
+  const height = 32, width = 64;
+  async function* batches(count, batchSize, interruptAt) {
+    for (let start = 0, index = 0; start < count; start += batchSize, index++) {
+      if (index === interruptAt && !existsSync(marker)) {
+        writeFileSync(marker, '');
+        process.kill(process.pid, 'SIGINT');
+      }
+      const size = Math.min(batchSize, count - start);
+      const images = new Uint8Array(size * height * width * 3);
+      const labels = new Uint8Array(size * height * width);
+      for (let i = 0; i < labels.length; i++) labels[i] = (i % width) < width / 2 ? 0 : 1;
+      for (let i = 0; i < images.length; i++) images[i] = labels[Math.floor(i / 3)] * 200;
+      yield { size, height, width, images, labels, names: Array.from({ length: size }, (_, k) => 'tile-' + (start + k)) };
+    }
+  }
+  return {
+    name: 'halves',
+    imageSize: { height, width },
+    numClasses: 2,
+    classes: [{ id: 0, name: 'left', color: [0, 0, 0] }, { id: 1, name: 'right', color: [255, 255, 0] }],
+    labelColors: [[0, 0, 0], [255, 255, 0]],
+    numTraining: 40,
+    numValidation: 4,
+    trainGenerator: (batchSize) => batches(40, batchSize, 3),
+    validGenerator: (batchSize) => batches(4, batchSize, -1),
+  };
+}
+`;
+
 test('Ctrl-C stops after the current step with a checkpoint, and --resume finishes the run', async () => {
   const dir = await makeTempDir();
   const out = join(dir, 'run');
-  const args = [...tinyRun, '--num-training', '400', '--epochs', '1', '--out', out, '--no-export'];
-  const cliEntry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no progress within 60 s: ${stderr}`)), 60_000);
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      // The first progress line (10 % of the epoch) means training steps are running.
-      if (/epoch 1\/1: \d+\/400 images/.test(stderr)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
-  assert.match(stderr, /interrupted: saved checkpoint epoch-0000-step-\d{6}/);
+  const plugin = join(dir, 'halves.mjs');
+  await writeFile(plugin, PRESSES_CTRL_C);
+  const interrupted = await runCli(
+    ['train', '--data-source', plugin, ...tinyModel, '--epochs', '1', '--out', out, '--no-export'],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(interrupted.code, 130, interrupted.stderr);
+  // Three steps ran before the 4th batch was handed out with the signal; that batch's step is the last.
+  assert.match(interrupted.stderr, /interrupted: saved checkpoint epoch-0000-step-000004 /);
 
-  // --resume alone: every setting (data source, size, sizes of the sets, width...) comes from the checkpoint.
+  // --resume alone: every setting (data source, size, width...) comes from the checkpoint.
   const resumed = await runCli(['train', '--out', out, '--resume', '--tf-backend', 'wasm', '--no-export'], {
     timeoutMs: 120_000,
   });
   assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stderr, /data: synthetic-road, 400 training \/ 4 validation images at 32x64/);
-  assert.match(resumed.stderr, /resuming from epoch-0000-step-\d{6}: epoch 1, batch \d+/);
+  assert.match(resumed.stderr, /data: halves, 40 training \/ 4 validation images at 32x64/);
+  assert.match(resumed.stderr, /resuming from epoch-0000-step-000004: epoch 1, batch 5/);
   assert.match(resumed.stdout, /finished after 1 epoch\(s\)/);
 });
 

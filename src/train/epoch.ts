@@ -1,0 +1,194 @@
+// One epoch of a training run: its Adam steps (skipping those a resumed checkpoint already did,
+// stopping after the current step on Ctrl-C), then validation, metrics, TensorBoard summaries and
+// the epoch's checkpoint.
+
+import { mixSeed } from '../data/random.js';
+import type { DataSource } from '../data/types.js';
+import type { FcnModel } from '../model/fcn8s.js';
+import type { tf } from '../model/tf.js';
+import { createProgress } from '../system/progress.js';
+import {
+  type EpochMetrics,
+  pruneCheckpoints,
+  type SaveCheckpointHooks,
+  saveCheckpoint,
+  type TrainingState,
+} from './checkpoints.js';
+import type { EventFileWriter } from './event-file.js';
+import { type EncodedPreview, encodePreviews } from './previews.js';
+import { type ChannelOrder, trainStep, validate } from './step.js';
+
+export type TrainHooks = SaveCheckpointHooks & { afterStep?: (globalStep: number) => void };
+
+/** What every epoch of a run works with; `state` and `throughput` change as it goes. */
+export interface TrainingRun {
+  source: DataSource;
+  runDir: string;
+  model: FcnModel;
+  optimizer: tf.AdamOptimizer;
+  variables: tf.Variable[];
+  classWeights: tf.Tensor1D;
+  channelOrder: ChannelOrder;
+  dropoutRate: number;
+  epochs: number;
+  batchSize: number;
+  /** Adam's base rate, recorded with the optimizer in each checkpoint. */
+  learningRate: number;
+  /** The rate for a global step (a function of the step only, so a resumed run continues the curve). */
+  rateAt: (step: number) => number;
+  state: TrainingState;
+  events: EventFileWriter;
+  imageSummaryEvery: number;
+  previewCount: number;
+  signal?: AbortSignal;
+  progress: boolean;
+  hooks?: TrainHooks;
+  log: (line: string) => void;
+  /** When this process started training and the images it has trained on since, for the ETA. */
+  throughput: { startedMs: number; images: number };
+}
+
+/** Runs the epoch's remaining steps; `interrupted` when Ctrl-C stopped it after a step. */
+export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: boolean; images: number }> {
+  const { source, state, batchSize, epochs } = run;
+  const skip = state.stepInEpoch;
+  const progress = createProgress(`epoch ${state.epoch + 1}/${epochs}`, source.numTraining, {
+    enabled: run.progress,
+    unit: 'images',
+  });
+  let batchIndex = 0;
+  let images = 0;
+  let interrupted = false;
+  for await (const batch of source.trainGenerator(batchSize, { epoch: state.epoch, augment: true })) {
+    // A resumed epoch replays the same deterministic batch order and skips what was done.
+    if (batchIndex++ < skip) {
+      progress.tick(batch.size);
+      continue;
+    }
+    (run.optimizer as unknown as { learningRate: number }).learningRate = run.rateAt(state.globalStep);
+    const loss = trainStep(
+      run.model,
+      run.optimizer,
+      run.variables,
+      batch,
+      run.classWeights,
+      mixSeed(state.seed, state.globalStep, 0xd209),
+      run.channelOrder,
+      run.dropoutRate,
+    );
+    state.globalStep += 1;
+    state.stepInEpoch += 1;
+    state.epochLossSum += loss;
+    images += batch.size;
+    run.throughput.images += batch.size;
+    const rate = run.throughput.images / ((performance.now() - run.throughput.startedMs) / 1000);
+    const remaining = (epochs - state.epoch) * source.numTraining - state.stepInEpoch * batchSize;
+    progress.tick(
+      batch.size,
+      `loss ${loss.toFixed(4)} | ${rate.toFixed(1)} img/s | run ETA ${formatDuration(remaining / rate)}`,
+    );
+    run.hooks?.afterStep?.(state.globalStep);
+    // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
+    // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (run.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
+  }
+  progress.stop();
+  return { interrupted, images };
+}
+
+/**
+ * Closes a finished epoch: validation, the metrics in the history and TensorBoard, image summaries
+ * every `imageSummaryEvery` epochs and after the last, the best so far, the epoch's checkpoint.
+ * Returns the checkpoint's name and the previews when image summaries were written.
+ */
+export async function finishEpoch(
+  run: TrainingRun,
+  epochStartedMs: number,
+  epochImages: number,
+): Promise<{ checkpoint: string; previews?: EncodedPreview[] }> {
+  const { source, state } = run;
+  const trainLoss = state.epochLossSum / Math.max(1, state.stepInEpoch);
+  const trainSeconds = (performance.now() - epochStartedMs) / 1000;
+  const validation = await validate(
+    run.model,
+    source,
+    run.batchSize,
+    run.classWeights,
+    run.channelOrder,
+    run.previewCount,
+  );
+  const epochNumber = state.epoch + 1;
+  const metrics: EpochMetrics = {
+    epoch: epochNumber,
+    step: state.globalStep,
+    trainLoss,
+    validationLoss: validation.loss,
+    pixelAccuracy: validation.metrics.pixelAccuracy,
+    mIoU: validation.metrics.mIoU,
+    perClassIoU: validation.metrics.perClassIoU.map((v) => (Number.isNaN(v) ? null : v)),
+    imagesPerSecond: epochImages / trainSeconds,
+    seconds: (performance.now() - epochStartedMs) / 1000,
+  };
+  state.history.push(metrics);
+  state.epoch = epochNumber;
+  state.stepInEpoch = 0;
+  state.epochLossSum = 0;
+  const isBest = state.best === null || metrics.mIoU > state.best.mIoU;
+  if (isBest)
+    state.best = {
+      epoch: epochNumber,
+      mIoU: metrics.mIoU,
+      checkpoint: `epoch-${String(epochNumber).padStart(4, '0')}`,
+    };
+
+  const scalars: Record<string, number> = {
+    'loss/train': trainLoss,
+    'loss/validation': validation.loss,
+    'metrics/pixel_accuracy': metrics.pixelAccuracy,
+    'metrics/mIoU': metrics.mIoU,
+    'speed/images_per_second': metrics.imagesPerSecond,
+  };
+  validation.metrics.perClassIoU.forEach((iou, id) => {
+    scalars[`iou/${source.classes[id]?.name ?? id}`] = iou;
+  });
+  await run.events.scalars(state.globalStep, scalars);
+  let previews: EncodedPreview[] | undefined;
+  if (epochNumber % run.imageSummaryEvery === 0 || epochNumber === run.epochs) {
+    previews = await encodePreviews(validation.previews, source.classes);
+    await run.events.images(
+      state.globalStep,
+      previews.flatMap((p, i) => [
+        { tag: `validation/${i}/prediction`, png: p.predictionPng, height: p.height, width: p.width },
+        { tag: `validation/${i}/ground_truth`, png: p.truthPng, height: p.height, width: p.width },
+      ]),
+    );
+  }
+  const checkpoint = await saveCheckpoint(
+    run.runDir,
+    run.model,
+    run.optimizer,
+    run.learningRate,
+    state,
+    isBest,
+    run.hooks,
+  );
+  await pruneCheckpoints(run.runDir);
+  run.log(
+    `epoch ${epochNumber}/${run.epochs}: train loss ${trainLoss.toFixed(4)}, val loss ${validation.loss.toFixed(4)}, ` +
+      `pixel acc ${(metrics.pixelAccuracy * 100).toFixed(2)} %, mIoU ${metrics.mIoU.toFixed(4)}` +
+      `${isBest ? ' (best)' : ''}, ${metrics.imagesPerSecond.toFixed(1)} img/s, ${formatDuration(metrics.seconds)}`,
+  );
+  return previews ? { checkpoint, previews } : { checkpoint };
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
+}
