@@ -4,7 +4,13 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { redactUrlCredentials } from '../system/redact.js';
-import { type CaptureCredentials, captureCommand, chooseBackend, type SubprocessSpec } from './pipelines.js';
+import {
+  type CaptureCommand,
+  type CaptureCredentials,
+  captureCommand,
+  chooseBackend,
+  type SubprocessSpec,
+} from './pipelines.js';
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
 const KILL_GRACE_MS = 2000;
@@ -51,15 +57,14 @@ export class SubprocessFrameSource extends FrameSource {
     return this.child?.pid;
   }
 
-  private spawnChild(): void {
+  /** The capture command for this source (a subclass may run another frame writer). */
+  protected command(): CaptureCommand {
     const backend = chooseBackend(this.spec, this.options.backend);
-    const { command, args } = captureCommand(
-      this.spec,
-      backend,
-      this.options,
-      this.options.loop,
-      this.credentials,
-    );
+    return captureCommand(this.spec, backend, this.options, this.options.loop, this.credentials);
+  }
+
+  private spawnChild(): void {
+    const { command, args } = this.command();
     this.filled = 0;
     this.lastStderr = '';
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,11 +1,21 @@
-// `edgeseg bench`: stage timings and throughput of a model (onnxruntime vs the tfjs fallback vs the
-// bare onnxruntime session), a full-size random FCN-8s (--synthetic-vgg16), or training (--training).
+// `edgeseg bench`: the daemon's path against the bare onnxruntime session on the same session
+// (engine variants side by side, result ages from a camera process), engine start time and memory
+// (--startup), a full-size random FCN-8s (--synthetic-vgg16), or training steps (--training).
 
 import type { Command } from 'commander';
-import { type BenchReport, benchModel, type RuntimeBench } from '../engine/bench.js';
-import { benchSyntheticVgg16 } from '../engine/bench-synthetic.js';
+import { benchStartup, type StartupReport } from '../engine/bench-startup.js';
+import { type CompareReport, compareModels } from '../engine/compare-models.js';
 import { benchFeatures, type FeatureCostReport } from '../engine/feature-cost.js';
 import type { TfBackendName } from '../model/tf.js';
+import {
+  type BenchReport,
+  benchModel,
+  type RuntimeBench,
+  threadSpinVariants,
+  threadVariants,
+  type VariantReport,
+} from '../pipeline/bench.js';
+import { benchSyntheticVgg16 } from '../pipeline/bench-synthetic.js';
 import { UserError } from '../system/errors.js';
 import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
@@ -13,12 +23,19 @@ import { parseImageSize } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
+  compare?: string;
   size?: string;
   frames?: string;
+  rounds?: string;
   tfjsFrames?: string;
   json?: boolean;
-  noTfjs?: boolean;
   tfjs: boolean;
+  cameraFps?: string;
+  cameraResults?: string;
+  compareThreads?: boolean;
+  sweepThreads?: boolean;
+  startup?: boolean;
+  repeats?: string;
   syntheticVgg16?: boolean;
   training?: boolean;
   features?: boolean;
@@ -29,27 +46,77 @@ function ms(value: number): string {
   return `${value.toFixed(2)} ms`;
 }
 
-function column(bench: RuntimeBench | { skipped: string }): string[] {
-  if ('skipped' in bench) return [`skipped: ${bench.skipped}`];
+function variantLines(variant: VariantReport): string[] {
+  const s = variant.stages;
+  const stage = (name: string, stats: { medianMs: number; p90Ms: number }) =>
+    `  ${name.padEnd(12)} median ${ms(stats.medianMs)}  p90 ${ms(stats.p90Ms)}`;
+  const lines = [
+    `[${variant.label}] ${variant.engine.runtime}/${variant.engine.provider} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
+    stage('preprocess', s.preprocess),
+    stage('inference', s.inference),
+    stage('handoff', s.handoff),
+    stage('postprocess', s.postprocess),
+    `  pre+post     median ${ms(variant.prePostMedianMs)}`,
+    `  daemon path  ${variant.pipelineFps.toFixed(2)} results/s, CPU ${ms(variant.cpuMsPerFrame.pipeline)}/frame`,
+    `  bare session ${variant.bareFps.toFixed(2)} runs/s (median ${ms(variant.bareMedianMs)}), CPU ${ms(variant.cpuMsPerFrame.bare)}/run`,
+    `  daemon path / bare session: ${variant.ratio.toFixed(3)} (median of per-round ratios ${variant.roundRatioMedian.toFixed(3)})`,
+  ];
+  if (variant.vsFirstVariant !== 1)
+    lines.push(
+      `  results/s against the first variant, median per round: ${variant.vsFirstVariant.toFixed(3)}`,
+    );
+  const camera = variant.camera;
+  if (camera) {
+    const m = camera.meanMs;
+    lines.push(
+      `  camera ${camera.cameraFps} frames/s, ${camera.results} results (${camera.resultsPerSecond.toFixed(2)}/s): age mean ${ms(camera.ageMs.mean)} (median ${ms(camera.ageMs.medianMs)}, p90 ${ms(camera.ageMs.p90Ms)})`,
+      `    = queue ${ms(m.queue)} + pre ${ms(m.preprocess)} + inference ${ms(m.inference)} + handoff ${ms(m.handoff)} + post ${ms(m.postprocess)}`,
+      `    age / (pre + inference + post = ${ms(camera.workMeanMs)}): ${camera.ageOverWork.toFixed(3)}`,
+    );
+  }
+  return lines;
+}
+
+function tfjsLines(bench: RuntimeBench | { skipped: string }): string[] {
+  if ('skipped' in bench) return [`tfjs: skipped: ${bench.skipped}`];
   const s = bench.stages;
   return [
-    `${bench.runtime}/${bench.engine.provider}, ${bench.frames} frames`,
-    `  decode       median ${ms(s.decode.medianMs)}  p90 ${ms(s.decode.p90Ms)}`,
-    `  preprocess   median ${ms(s.preprocess.medianMs)}  p90 ${ms(s.preprocess.p90Ms)}`,
-    `  inference    median ${ms(s.inference.medianMs)}  p90 ${ms(s.inference.p90Ms)}`,
-    `  postprocess  median ${ms(s.postprocess.medianMs)}  p90 ${ms(s.postprocess.p90Ms)}`,
-    `  pre+post     median ${ms(bench.prePostMedianMs)}`,
-    `  end to end   ${bench.endToEndFps.toFixed(2)} frames/s`,
+    `[tfjs] ${bench.runtime}/${bench.engine.provider}, ${bench.frames} frames: inference median ${ms(s.inference.medianMs)}, pre+post ${ms(bench.prePostMedianMs)}, ${bench.endToEndFps.toFixed(2)} frames/s`,
   ];
 }
 
 export function formatBench(report: BenchReport): string {
   return [
-    `model ${report.model} (input ${report.modelInput}), frames ${report.frameSize} JPEG`,
-    ...column(report.onnxruntime),
-    ...column(report.tfjs),
-    `bare onnxruntime session: ${report.bareSessionFps.toFixed(2)} runs/s (median ${ms(report.bareSessionMedianMs)})`,
-    `end-to-end / bare session: ${report.ratio.toFixed(3)}`,
+    `model ${report.model} (input ${report.modelInput}), raw frames ${report.frameSize}`,
+    `JPEG decode of a file input at that size (not in the daemon's path): median ${ms(report.decode.medianMs)}`,
+    `post-processing of random logits: median ${ms(report.noisyPostprocess.medianMs)}`,
+    ...report.variants.flatMap(variantLines),
+    ...tfjsLines(report.tfjs),
+  ].join('\n');
+}
+
+export function formatStartup(report: StartupReport): string {
+  return [
+    `engine start, ${report.model}:`,
+    ...report.modes.map(
+      (mode) =>
+        `  ${mode.mode.padEnd(20)} start median ${(mode.startMs.medianMs / 1000).toFixed(2)} s, peak ${mode.peakMb.toFixed(0)} MB, steady ${mode.steadyMb.toFixed(0)} MB, peak/steady ${mode.peakOverSteady.toFixed(2)}`,
+    ),
+  ].join('\n');
+}
+
+export function formatCompare(report: CompareReport): string {
+  const side = (label: string, t: CompareReport['a']) =>
+    `${label} ${t.model} (${t.precision}, ${t.engine.runtime}/${t.engine.provider}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
+  return [
+    `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
+    side('A', report.a),
+    side('B', report.b),
+    ...report.rounds.map(
+      (round, i) =>
+        `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
+    ),
+    `B is ${report.speedup.toFixed(2)}x as fast as A (median of the per-round ratios of frame medians)`,
   ].join('\n');
 }
 
@@ -83,16 +150,29 @@ function positive(text: string | undefined, flag: string): number | undefined {
 export function register(program: Command): void {
   const command = program
     .command('bench')
-    .description('benchmark a model: per-stage median/p90, frames/s, onnxruntime vs tfjs vs the bare session')
+    .description(
+      "benchmark the daemon's path against the bare onnxruntime session: per-stage median/p90, results/s, ratio",
+    )
     .option('--model <dir>', 'model directory')
-    .option('--size <HxW>', "frame size fed in (default: the model's input size)")
-    .option('--frames <n>', 'frames to time (default 50; 5 with --synthetic-vgg16)')
+    .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
+    .option('--size <HxW>', "raw frame size fed in (default: the model's input size)")
+    .option(
+      '--frames <n>',
+      'frames per side (default 60; 6 with --synthetic-vgg16; with --compare per model and round, default 10)',
+    )
+    .option('--rounds <n>', 'alternating rounds (default 3; 5 with --compare)')
+    .option('--camera-fps <n>', 'also feed frames from a camera process at this rate and report result ages')
+    .option('--camera-results <n>', 'results to time from the camera (default 20)')
+    .option('--compare-threads', 'compare onnxruntime in a worker thread with the main thread')
+    .option('--sweep-threads', 'compare intra-op threads 1 and all cores, spinning on and off')
+    .option('--startup', 'time engine starts and peak memory without / with the optimised-model cache')
+    .option('--repeats <n>', 'with --startup: repeats of each start (default 2)')
     .option(
       '--tfjs-frames <n>',
       'frames for the tfjs fallback (default: min(frames, 5); 2 with --synthetic-vgg16)',
     )
     .option('--no-tfjs', 'skip the tfjs fallback column')
-    .option('--json', 'print JSON (endToEndFps, bareSessionFps, ratio, stages)')
+    .option('--json', 'print JSON')
     .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
     .option('--training', 'benchmark training steps instead (see docs/training.md)')
     .option(
@@ -102,10 +182,12 @@ export function register(program: Command): void {
     .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const synthetic = flags.syntheticVgg16 === true;
-    const frames = positive(flags.frames, '--frames') ?? (synthetic ? 5 : 50);
+    const frames = positive(flags.frames, '--frames') ?? (synthetic ? 6 : 60);
     const tfjsFrames = positive(flags.tfjsFrames, '--tfjs-frames') ?? (synthetic ? 2 : undefined);
     const engine = engineOptionsFrom(flags);
     const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+    const print = (json: unknown, text: string) =>
+      process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
     if (flags.training) {
       progress('training steps per TensorFlow.js backend');
       const backends = flags.tfBackends?.split(',').map((name) => name.trim());
@@ -115,35 +197,20 @@ export function register(program: Command): void {
             hint: 'use tensorflow, wasm, cpu',
           });
       const report = await benchTraining(backends ? { backends: backends as TfBackendName[] } : {});
-      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}\n`,
-        );
-        for (const result of report.results)
-          process.stdout.write(
-            `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)\n`,
-          );
-      }
-      return;
-    }
-    if (synthetic) {
-      const reports = await benchSyntheticVgg16({
-        frames,
-        ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
-        engine,
-        skipTfjs: !flags.tfjs,
-        onProgress: progress,
-      });
-      process.stdout.write(
-        flags.json
-          ? `${JSON.stringify({ syntheticVgg16: reports }, null, 2)}\n`
-          : `${reports.map(formatBench).join('\n\n')}\n`,
+      print(
+        report,
+        [
+          `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
+          ...report.results.map(
+            (result) =>
+              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+          ),
+        ].join('\n'),
       );
       return;
     }
-    if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
     if (flags.features) {
+      if (!flags.model) throw new UserError('bench --features needs --model DIR');
       const report = await benchFeatures({
         modelDir: flags.model,
         engine,
@@ -156,20 +223,59 @@ export function register(program: Command): void {
         encoderFrames: positive(flags.frames, '--frames') ?? 100,
         onProgress: progress,
       });
-      process.stdout.write(
-        flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatFeatureCost(report)}\n`,
-      );
+      print(report, formatFeatureCost(report));
+      return;
+    }
+    if (flags.compareThreads && flags.sweepThreads)
+      throw new UserError('--compare-threads and --sweep-threads compare different things: pick one');
+    if (flags.compare) {
+      if (!flags.model) throw new UserError('bench --compare DIR needs --model DIR to compare it with');
+      const report = await compareModels({
+        modelA: flags.model,
+        modelB: flags.compare,
+        rounds: positive(flags.rounds, '--rounds') ?? 5,
+        framesPerRound: positive(flags.frames, '--frames') ?? 10,
+        engine,
+        onProgress: progress,
+      });
+      print(report, formatCompare(report));
+      return;
+    }
+    const options = {
+      frames,
+      ...(positive(flags.rounds, '--rounds') !== undefined
+        ? { rounds: positive(flags.rounds, '--rounds')! }
+        : {}),
+      ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
+      ...(flags.compareThreads ? { variants: threadVariants() } : {}),
+      ...(flags.sweepThreads ? { variants: threadSpinVariants() } : {}),
+      ...(flags.cameraFps ? { cameraFps: positive(flags.cameraFps, '--camera-fps')! } : {}),
+      ...(flags.cameraResults ? { cameraResults: positive(flags.cameraResults, '--camera-results')! } : {}),
+      engine,
+      skipTfjs: !flags.tfjs,
+      onProgress: progress,
+    };
+    if (synthetic) {
+      const reports = await benchSyntheticVgg16(options);
+      print({ syntheticVgg16: reports }, reports.map(formatBench).join('\n\n'));
+      return;
+    }
+    if (!flags.model) throw new UserError('bench needs --model DIR (or --synthetic-vgg16 / --training)');
+    if (flags.startup) {
+      const report = await benchStartup({
+        modelDir: flags.model,
+        engine,
+        repeats: positive(flags.repeats, '--repeats') ?? 2,
+        onProgress: progress,
+      });
+      print(report, formatStartup(report));
       return;
     }
     const report = await benchModel({
       modelDir: flags.model,
       ...(flags.size ? { frameSize: parseImageSize(flags.size) } : {}),
-      frames,
-      ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
-      engine,
-      skipTfjs: !flags.tfjs,
-      onProgress: progress,
+      ...options,
     });
-    process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatBench(report)}\n`);
+    print(report, formatBench(report));
   });
 }

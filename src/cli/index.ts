@@ -16,6 +16,7 @@ const program = new Command('edgeseg')
 const commandModules: Record<string, () => Promise<{ register(program: Command): void }>> = {
   model: () => import('./model.js'),
   export: () => import('./export.js'),
+  quantize: () => import('./quantize.js'),
   upscale: () => import('./upscale.js'),
   'check-data': () => import('./check-data.js'),
   infer: () => import('./infer.js'),

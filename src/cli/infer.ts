@@ -16,7 +16,9 @@ export interface EngineFlags {
   threads?: number;
   trtFp16?: boolean;
   engineCacheDir?: string;
-  inferenceThread?: 'worker' | 'main';
+  inferenceThread?: 'auto' | 'worker' | 'main';
+  spinning?: 'on' | 'off';
+  modelCacheDir?: string;
 }
 
 function positiveInteger(value: string): number {
@@ -25,7 +27,7 @@ function positiveInteger(value: string): number {
   return parsed;
 }
 
-/** Adds --runtime, --provider, --threads, --trt-fp16, --engine-cache-dir. */
+/** Adds --runtime, --provider, --threads, --spinning, --model-cache-dir, --trt-fp16, --engine-cache-dir, --inference-thread. */
 export function addEngineFlags(command: Command): Command {
   return command
     .addOption(
@@ -35,13 +37,23 @@ export function addEngineFlags(command: Command): Command {
     )
     .option('--provider <list>', 'onnxruntime execution providers to try in order', 'cpu')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInteger)
+    .addOption(
+      new Option(
+        '--spinning <on|off>',
+        "onnxruntime's threads spin while waiting for work (on: its default, a little faster; off: less CPU)",
+      ).choices(['on', 'off']),
+    )
+    .option(
+      '--model-cache-dir <dir>',
+      'keep the optimised model here; later starts skip the optimisation (CPU)',
+    )
     .option('--trt-fp16', 'TensorRT: allow fp16 kernels')
     .option('--engine-cache-dir <dir>', 'TensorRT: engine cache folder (per model and version inside)')
     .addOption(
       new Option(
         '--inference-thread <where>',
-        'run onnxruntime on the main thread (default; fastest on 2 cores) or in a worker thread (event loop stays free)',
-      ).choices(['worker', 'main']),
+        'where onnxruntime runs: main (infer and eval default), worker (the event loop stays free) or auto (worker for a model slower than 40 ms a run: the daemon and bench default)',
+      ).choices(['auto', 'worker', 'main']),
     );
 }
 
@@ -51,6 +63,8 @@ export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOp
     executionProviders: parseProviders(flags.provider),
     ...(flags.threads !== undefined ? { intraOpThreads: flags.threads } : {}),
     ...(flags.inferenceThread ? { inferenceThread: flags.inferenceThread } : {}),
+    ...(flags.spinning ? { allowSpinning: flags.spinning === 'on' } : {}),
+    ...(flags.modelCacheDir ? { optimizedModelCacheDir: flags.modelCacheDir } : {}),
     tensorrt: {
       ...(flags.trtFp16 ? { fp16: true } : {}),
       ...(flags.engineCacheDir ? { engineCacheDir: flags.engineCacheDir } : {}),

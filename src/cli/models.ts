@@ -47,6 +47,7 @@ export function register(program: Command): void {
           dir: model.dir,
           sizeBytes: model.sizeBytes,
           onnxBytes: model.onnxBytes,
+          precision: model.manifest?.precision,
           classes: model.manifest?.classes.map((cls) => cls.name),
           input: model.manifest && {
             height: model.manifest.input.height,
@@ -68,9 +69,9 @@ export function register(program: Command): void {
           process.stdout.write(`  ${model.name}: BROKEN: ${model.problem}\n`);
           continue;
         }
-        const { input, classes } = model.manifest;
+        const { input, classes, precision } = model.manifest;
         process.stdout.write(
-          `  ${model.name}: input ${input.height}x${input.width} (HxW) ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
+          `  ${model.name}: ${precision}, input ${input.height}x${input.width} (HxW) ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
         );
       }
     });

@@ -13,3 +13,26 @@ export function parseImageSize(text: string, flag = '--size'): ImageSize {
   if (!match) throw new ConfigError(flag, `must be ${SIZE_ORDER}, got ${JSON.stringify(text)}`);
   return { height: Number(match[1]), width: Number(match[2]) };
 }
+
+/** A positive integer flag value (e.g. --calibration-images 100). */
+export function parsePositiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value <= 0)
+    throw new ConfigError(flag, `must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** A non-negative integer flag value (e.g. --seed 0). */
+export function parseNonNegativeInteger(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim()))
+    throw new ConfigError(flag, `must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** A number in [min, max] (e.g. --max-drop 0.01). */
+export function parseNumberInRange(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max)
+    throw new ConfigError(flag, `must be a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return value;
+}

@@ -94,7 +94,7 @@ function formatLine(device: string, kind: string, message: unknown): string {
       const regions = Object.entries((m.regions ?? {}) as Record<string, unknown>)
         .map(([name, fractions]) => ` | ${name}: ${percent(fractions)}`)
         .join('');
-      return `${device} #${m.seq} ${latency.total ?? '?'} ms (inference ${latency.inference ?? '?'} ms)  ${percent(m.classFractions)}${regions}`;
+      return `${device} #${m.seq} age ${latency.total ?? '?'} ms (queue ${latency.queue ?? '?'}, inference ${latency.inference ?? '?'} ms)  ${percent(m.classFractions)}${regions}`;
     }
     case 'status':
       return `${device} status: ${m.state} (version ${m.version}, model ${m.model})`;

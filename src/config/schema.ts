@@ -123,7 +123,7 @@ export const ConfigSchema = z
     state_dir: path()
       .default('./state')
       .describe(
-        'where accepted remote configuration and the TensorRT engine cache live (env EDGESEG_STATE_DIR)',
+        'where accepted remote configuration, the optimised-model cache and the TensorRT engine cache live (env EDGESEG_STATE_DIR)',
       ),
     fps: z.number().min(0.1).max(120).default(10).describe('frame-rate limit for processing'),
     capture: z
@@ -166,13 +166,31 @@ export const ConfigSchema = z
           .describe(
             'onnxruntime execution providers, tried in order; each fallback is logged with its reason',
           ),
+        inference_thread: z
+          .enum(['auto', 'worker', 'main'])
+          .default('auto')
+          .describe(
+            'worker: onnxruntime runs in a worker thread, so capture, MQTT and timers go on during inference and each inference takes the newest frame; main: in-process (blocks the event loop while the model runs); auto: worker when one inference takes 40 ms or more, else main',
+          ),
         intra_op_threads: z
           .number()
           .int()
           .min(1)
           .max(64)
           .optional()
-          .describe('onnxruntime intra-op threads (default: its own choice)'),
+          .describe('onnxruntime intra-op threads (default: one per core)'),
+        intra_op_spinning: z
+          .boolean()
+          .default(false)
+          .describe(
+            "let onnxruntime's threads spin while they wait for work (onnxruntime's own default): they then burn CPU between operators and frames and starve capture, MQTT and the daemon's own thread on a busy board (see docs/inference.md)",
+          ),
+        model_cache: z
+          .boolean()
+          .default(true)
+          .describe(
+            'keep the optimised model under <state_dir>/model-cache (CPU provider): later starts skip the optimisation and peak far lower in memory',
+          ),
         tensorrt_fp16: z.boolean().default(true).describe('let TensorRT run in half precision'),
       })
       .strict()

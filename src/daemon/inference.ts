@@ -1,7 +1,6 @@
 // The running model of the daemon: its engine and segmenter, and the switch to another model
 // (loaded and warmed beside the running one, swapped in between two frames, the old one released).
 
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { createEngine } from '../engine/create.js';
 import { Segmenter } from '../engine/segmenter.js';
@@ -9,6 +8,7 @@ import type { InferenceEngine } from '../engine/types.js';
 import type { FrameLoop } from '../pipeline/frame-loop.js';
 import type { Logger } from '../system/log.js';
 import type { PreparedModel } from './context.js';
+import { engineOptionsFromConfig } from './engine-options.js';
 import type { EventBus } from './event-bus.js';
 import type { Part } from './part.js';
 
@@ -80,14 +80,7 @@ export class Inference implements Part {
   }
 
   private async load(modelDir: string): Promise<{ engine: InferenceEngine; segmenter: Segmenter }> {
-    const { engine: options, state_dir } = this.settings();
-    const engine = await createEngine(modelDir, {
-      runtime: options.runtime,
-      executionProviders: options.execution_providers,
-      ...(options.intra_op_threads ? { intraOpThreads: options.intra_op_threads } : {}),
-      tensorrt: { fp16: options.tensorrt_fp16, engineCacheDir: join(state_dir, 'engine-cache') },
-      logger: this.logger,
-    });
+    const engine = await createEngine(modelDir, engineOptionsFromConfig(this.settings(), this.logger));
     try {
       const segmenter = new Segmenter(engine);
       await segmenter.ready();

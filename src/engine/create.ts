@@ -12,6 +12,35 @@ export type { EngineOptions, ExecutionProviderName, InferenceEngine, TensorRtOpt
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { runtime: 'auto', executionProviders: ['cpu'] };
 
+/**
+ * inferenceThread 'auto' keeps a model in the worker thread when one run takes at least this long
+ * (the frame interval of a 25 frames/s camera): below it, blocking the event loop is harmless and
+ * the in-process engine keeps its throughput on a busy board (docs/inference.md, measured).
+ */
+export const AUTO_WORKER_MIN_MS = 40;
+
+/** Times the started worker engine and moves the model in-process when it is fast. */
+async function chooseThread(
+  worker: ThreadedOnnxEngine,
+  model: Awaited<ReturnType<typeof loadModelDir>>,
+  options: EngineOptions,
+): Promise<InferenceEngine> {
+  const logger = options.logger ?? silentLogger;
+  const input = new Float32Array(worker.info.inputDims.reduce((a, b) => a * b, 1));
+  await worker.run(input);
+  const times = (await worker.timeRuns(3)).sort((a, b) => a - b);
+  const runMs = times[1]!;
+  if (runMs >= (options.autoWorkerMinMs ?? AUTO_WORKER_MIN_MS)) {
+    logger.info({ runMs: Math.round(runMs) }, 'inference thread: worker (the model is slow)');
+    return worker;
+  }
+  await worker.stop();
+  const inProcess = new OnnxEngine(model.dir, { ...options, skipSha256: true }, model);
+  await inProcess.start();
+  logger.info({ runMs: Math.round(runMs * 10) / 10 }, 'inference thread: main (the model is fast)');
+  return inProcess;
+}
+
 /** Parses `tensorrt,cuda,cpu` (CLI / config) into a provider chain. */
 export function parseProviders(text: string): EngineOptions['executionProviders'] {
   const providers = text
@@ -47,12 +76,13 @@ export async function createEngine(modelDir: string, options: EngineOptions): Pr
     return engine;
   }
   const onnx =
-    options.inferenceThread === 'worker'
+    options.inferenceThread === 'worker' || options.inferenceThread === 'auto'
       ? new ThreadedOnnxEngine(modelDir, { ...options, skipSha256: true })
       : new OnnxEngine(modelDir, options, model);
   try {
     await onnx.start();
-    return onnx;
+    if (options.inferenceThread !== 'auto') return onnx;
+    return await chooseThread(onnx as ThreadedOnnxEngine, model, options);
   } catch (error) {
     await onnx.stop();
     // A manifest that contradicts the graph is the user's to fix, not a reason to switch runtimes.

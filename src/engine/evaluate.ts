@@ -3,8 +3,8 @@
 // two-class road data (on the road-class probability).
 
 import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
-import { type DataSourceOptions, IGNORE_LABEL } from '../data/types.js';
-import type { ClassInfo } from '../model/manifest.js';
+import { type DataSource, type DataSourceOptions, IGNORE_LABEL } from '../data/types.js';
+import type { ClassInfo, ModelManifest } from '../model/manifest.js';
 import { UserError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
 import { ConfusionMatrix, MaxFAccumulator } from '../train/metrics.js';
@@ -21,6 +21,14 @@ export interface EvalOptions {
   /** Evaluate at most this many validation samples. */
   limit?: number;
   progress?: boolean;
+  /** A source already opened with openHeldOutSource (quantize evaluates many models on one). */
+  heldOut?: HeldOutSource;
+}
+
+export interface HeldOutSource {
+  source: DataSource;
+  /** Data-source options taken from the model's training record. */
+  fromTraining: Record<string, string | number>;
 }
 
 export interface EvalReport {
@@ -60,26 +68,35 @@ export function assertSameClasses(
   }
 }
 
+/**
+ * Opens `dataSource` at the model's input size with the held-out split and labelling the model was
+ * trained with (options recorded in its manifest), unless the caller overrides them.
+ */
+export async function openHeldOutSource(
+  manifest: ModelManifest,
+  dataSource: string,
+  dataSourceOptions: DataSourceOptions,
+): Promise<HeldOutSource> {
+  // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
+  const base = { imageSize: { height: manifest.input.height, width: manifest.input.width } };
+  // They are recorded under the source's name, which a plugin module (given by path) reports itself.
+  const sourceName = isBuiltInDataSource(dataSource)
+    ? dataSource
+    : (await createDataSource(dataSource, { ...base, ...dataSourceOptions })).name;
+  const recorded = manifest.training?.dataSource === sourceName ? manifest.training.dataSourceOptions : {};
+  const fromTraining: Record<string, string | number> = Object.fromEntries(
+    Object.entries(recorded ?? {}).filter(([key]) => dataSourceOptions[key] === undefined),
+  );
+  const source = await createDataSource(dataSource, { ...base, ...fromTraining, ...dataSourceOptions });
+  return { source, fromTraining };
+}
+
 export async function evaluateModel(options: EvalOptions): Promise<EvalReport> {
   const engine = await createEngine(options.modelDir, options.engine);
   try {
     const { manifest } = engine;
-    // Labels at the model's input size unless the caller chose one: the mask needs no resampling then.
-    const base = { imageSize: { height: manifest.input.height, width: manifest.input.width } };
-    // The held-out split and labelling the model was trained with, unless the caller overrides them.
-    // They are recorded under the source's name, which a plugin module (given by path) reports itself.
-    const sourceName = isBuiltInDataSource(options.dataSource)
-      ? options.dataSource
-      : (await createDataSource(options.dataSource, { ...base, ...options.dataSourceOptions })).name;
-    const recorded = manifest.training?.dataSource === sourceName ? manifest.training.dataSourceOptions : {};
-    const fromTraining: Record<string, string | number> = Object.fromEntries(
-      Object.entries(recorded ?? {}).filter(([key]) => options.dataSourceOptions[key] === undefined),
-    );
-    const source = await createDataSource(options.dataSource, {
-      ...base,
-      ...fromTraining,
-      ...options.dataSourceOptions,
-    });
+    const { source, fromTraining } =
+      options.heldOut ?? (await openHeldOutSource(manifest, options.dataSource, options.dataSourceOptions));
     assertSameClasses(manifest.classes, source.classes, options.modelDir, source.name);
     const numClasses = manifest.classes.length;
     const ignored = source.classes.filter((cls) => cls.ignore).map((cls) => cls.id);

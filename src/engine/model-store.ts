@@ -230,12 +230,16 @@ export async function draftManifest(onnxPath: string): Promise<ManifestDraft> {
   );
   checks.push('input.channelOrder: drafted as RGB; models converted from Caffe/OpenCV often expect BGR');
   checks.push(
+    'precision: drafted as fp32; say int8 if the graph is quantized (QuantizeLinear/DequantizeLinear)',
+  );
+  checks.push(
     'input.scale/mean/std: drafted as raw 0-255 pixels; torchvision models expect scale 1/255 with ImageNet mean [0.485, 0.456, 0.406] and std [0.229, 0.224, 0.225]',
   );
   const manifest: ModelManifest = {
     formatVersion: 1,
     name: basename(onnxPath).replace(/\.onnx$/i, ''),
     description: 'drafted by `edgeseg models manifest`; check every field marked in its report',
+    precision: 'fp32',
     classes: Array.from({ length: numClasses }, (_, id) => ({
       id,
       name: `class${id}`,

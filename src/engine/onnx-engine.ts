@@ -1,11 +1,14 @@
 // InferenceEngine over onnxruntime-node: walks the execution-provider chain (tensorrt → cuda → cpu),
 // records why each provider was skipped, checks the manifest against the graph, warms up, and runs
-// frames over input/output tensors that wrap reused buffers.
+// frames over input tensors that wrap reused buffers.
 
+import { performance } from 'node:perf_hooks';
+import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
+import { createCachedCpuSession } from './model-cache.js';
 import { assertManifestFitsModel, loadModelDir, type ModelDir } from './model-dir.js';
 import {
   createSession,
@@ -16,6 +19,7 @@ import {
   releaseSession,
   sessionIo,
 } from './ort-binding.js';
+import { sessionOptions } from './session-options.js';
 import { tensorRtEnv, tensorRtSettings } from './tensorrt.js';
 import type { EngineInfo, EngineOptions, ExecutionProviderName, InferenceEngine } from './types.js';
 
@@ -31,7 +35,6 @@ interface IoSlot {
   inputTensor: ort.Tensor;
   /** For uint8-input models: the float frame is converted into this buffer. */
   uint8Input: Uint8Array | undefined;
-  outputTensor: ort.Tensor | undefined;
 }
 
 export class OnnxEngine implements InferenceEngine {
@@ -42,8 +45,11 @@ export class OnnxEngine implements InferenceEngine {
   private session: ort.InferenceSession | undefined;
   private started: Promise<void> | undefined;
   private engineInfo: EngineInfo | undefined;
-  /** Tensors wrapping each caller buffer, so that a frame never allocates a tensor or an output. */
+  /** Tensors wrapping each caller buffer, so that a frame never allocates an input tensor. */
   private readonly slots = new Map<Float32Array, IoSlot>();
+  /** Wall time of the last run() in session.run. */
+  lastRunMs = 0;
+  private lastFeeds: Record<string, ort.Tensor> | undefined;
 
   constructor(modelDir: string, options: EngineOptions, model?: ModelDir) {
     this.modelDir = modelDir;
@@ -79,9 +85,10 @@ export class OnnxEngine implements InferenceEngine {
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
     const fallbackReasons: string[] = [];
     const trt = chain.includes('tensorrt')
-      ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256)
+      ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256, '/', model.manifest)
       : undefined;
     if (trt?.notes.length) this.logger.info({ notes: trt.notes }, 'TensorRT settings for this board');
+    let modelCache: EngineInfo['modelCache'] = 'off';
     for (const [index, provider] of chain.entries()) {
       const unavailable = providerUnavailableReason(provider);
       if (unavailable) {
@@ -91,16 +98,24 @@ export class OnnxEngine implements InferenceEngine {
       }
       const providers = chain.slice(index).map((name) => this.providerConfig(name, trt?.options));
       try {
-        this.session = await createSession(
-          model.onnxPath,
-          {
-            executionProviders: providers,
-            graphOptimizationLevel: 'all',
-            intraOpNumThreads: this.options.intraOpThreads ?? 0,
-            logSeverityLevel: 3,
-          },
-          this.restampCache(model),
-        );
+        const options = sessionOptions(this.options, providers);
+        // The optimised-model cache holds CPU kernels only; TensorRT has its own engine cache.
+        const created =
+          provider === 'cpu'
+            ? await createCachedCpuSession(
+                model.onnxPath,
+                model.manifest.files.onnxSha256,
+                options,
+                this.options.optimizedModelCacheDir,
+                this.logger,
+                this.restampCache(model),
+              )
+            : {
+                session: await createSession(model.onnxPath, options, this.restampCache(model)),
+                modelCache: 'off' as const,
+              };
+        this.session = created.session;
+        modelCache = created.modelCache;
       } catch (error) {
         const reason = `${provider}: ${errorMessage(error).split('\n')[0]}${providerFailureNote(provider)}`;
         if (provider === 'cpu') {
@@ -123,6 +138,8 @@ export class OnnxEngine implements InferenceEngine {
         fallbackReasons,
         inputDims: axes,
         outputDims: [],
+        modelCache,
+        thread: isMainThread ? 'main' : 'worker',
       };
       break;
     }
@@ -183,29 +200,14 @@ export class OnnxEngine implements InferenceEngine {
       );
     if (this.manifest.input.dtype === 'uint8') {
       const uint8Input = new Uint8Array(expected);
-      slot = { inputTensor: new ort.Tensor('uint8', uint8Input, dims), uint8Input, outputTensor: undefined };
+      slot = { inputTensor: new ort.Tensor('uint8', uint8Input, dims), uint8Input };
     } else {
-      slot = {
-        inputTensor: new ort.Tensor('float32', input, dims),
-        uint8Input: undefined,
-        outputTensor: undefined,
-      };
+      slot = { inputTensor: new ort.Tensor('float32', input, dims), uint8Input: undefined };
     }
     // A caller normally alternates between one or two buffers; bound the map against misuse.
     if (this.slots.size >= 8) this.slots.clear();
     this.slots.set(input, slot);
     return slot;
-  }
-
-  private outputTensorFor(slot: IoSlot): ort.Tensor | undefined {
-    if (slot.outputTensor) return slot.outputTensor;
-    const dims = this.info.outputDims;
-    const size = dims.reduce((a, b) => a * b, 1);
-    const kind = this.manifest.output.kind;
-    // Preallocate only for float outputs; integer class-id outputs come in whatever int type the graph says.
-    if (kind === 'classIds') return undefined;
-    slot.outputTensor = new ort.Tensor('float32', new Float32Array(size), dims);
-    return slot.outputTensor;
   }
 
   async run(input: Float32Array): Promise<OutputArray> {
@@ -216,21 +218,32 @@ export class OnnxEngine implements InferenceEngine {
       // +0.5 then the Uint8Array's truncation rounds the (non-negative) interpolated pixel.
       for (let i = 0; i < input.length; i++) bytes[i] = input[i]! + 0.5;
     }
-    const outputName = this.manifest.output.name;
-    const feeds = { [this.manifest.input.name]: slot.inputTensor };
-    const outputTensor = this.outputTensorFor(slot);
-    if (outputTensor) {
-      await session.run(feeds, { [outputName]: outputTensor });
-      return outputTensor.data as Float32Array;
+    // No preallocated output: onnxruntime-node 1.30 copies every output into a new ArrayBuffer
+    // even when the caller passes one, so a preallocated tensor would only add a throwaway write.
+    this.lastFeeds = { [this.manifest.input.name]: slot.inputTensor };
+    const started = performance.now();
+    const results = await session.run(this.lastFeeds);
+    this.lastRunMs = performance.now() - started;
+    return results[this.manifest.output.name]!.data as OutputArray;
+  }
+
+  async timeRuns(runs: number): Promise<number[]> {
+    const feeds = this.lastFeeds;
+    if (!feeds) throw new Error('OnnxEngine: timeRuns() before any run()');
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      await this.rawSession.run(feeds);
+      times.push(performance.now() - started);
     }
-    const results = await session.run(feeds);
-    return results[outputName]!.data as OutputArray;
+    return times;
   }
 
   async stop(): Promise<void> {
     const session = this.session;
     this.session = undefined;
     this.slots.clear();
+    this.lastFeeds = undefined;
     this.started = undefined;
     if (session) await releaseSession(session);
   }

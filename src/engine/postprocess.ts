@@ -1,8 +1,9 @@
-// Model output → class mask: argmax over classes (logits, probabilities or class ids; NCHW or NHWC)
-// into a reused Uint8Array, per-class pixel fractions, per-class probability for MaxF, and nearest
-// upsampling of the mask back onto the frame (undoing a letterbox).
+// Model output → class mask: argmax over classes (logits, probabilities or class ids; NCHW or NHWC;
+// the fused kernels are in engine/argmax) into a reused Uint8Array, per-class pixel fractions,
+// per-class probability for MaxF, and nearest upsampling of the mask back onto the frame.
 
 import type { OutputContract } from '../model/manifest.js';
+import { argmaxClasses } from './argmax.js';
 import { fullFrame, type Letterbox } from './preprocess.js';
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
@@ -28,8 +29,7 @@ export class Postprocessor {
   readonly classMask: Uint8Array;
   /** Fraction of the output pixels per class id (sums to 1), reused for every frame. */
   readonly classFractions: Float64Array;
-  private readonly best: Float32Array;
-  private readonly counts: Float64Array;
+  private readonly counts: Int32Array;
 
   constructor(output: OutputContract, numClasses: number, outputDims: readonly number[]) {
     this.output = output;
@@ -39,68 +39,36 @@ export class Postprocessor {
     this.width = width;
     this.classMask = new Uint8Array(height * width);
     this.classFractions = new Float64Array(numClasses);
-    this.best = new Float32Array(height * width);
-    this.counts = new Float64Array(numClasses);
+    this.counts = new Int32Array(numClasses);
   }
 
-  /** Fills classMask and classFractions from one raw model output. */
+  /** Fills classMask and classFractions from one raw model output (read in place, never copied). */
   run(raw: RawOutput): void {
     const pixels = this.classMask.length;
+    const n = this.numClasses;
     if (this.output.kind === 'classIds') this.copyClassIds(raw, pixels);
     else if (!(raw instanceof Float32Array))
       throw new TypeError(`${this.output.kind} output must be float32`);
-    else if (raw.length !== pixels * this.numClasses)
-      throw new RangeError(`output has ${raw.length} values, expected ${pixels * this.numClasses}`);
-    else if (this.output.layout === 'NCHW') this.argmaxPlanar(raw, pixels);
-    else this.argmaxInterleaved(raw, pixels);
-    this.countFractions(pixels);
-  }
-
-  // Planar scores: stream each class plane once, keeping the running best score per pixel.
-  private argmaxPlanar(raw: Float32Array, pixels: number): void {
-    const mask = this.classMask;
-    const best = this.best;
-    best.set(raw.subarray(0, pixels));
-    mask.fill(0);
-    for (let c = 1; c < this.numClasses; c++) {
-      const base = c * pixels;
-      for (let i = 0; i < pixels; i++) {
-        const score = raw[base + i]!;
-        if (score > best[i]!) {
-          best[i] = score;
-          mask[i] = c;
-        }
-      }
-    }
-  }
-
-  private argmaxInterleaved(raw: Float32Array, pixels: number): void {
-    const mask = this.classMask;
-    const n = this.numClasses;
-    for (let i = 0, base = 0; i < pixels; i++, base += n) {
-      let bestClass = 0;
-      let bestScore = raw[base]!;
-      for (let c = 1; c < n; c++) {
-        const score = raw[base + c]!;
-        if (score > bestScore) {
-          bestScore = score;
-          bestClass = c;
-        }
-      }
-      mask[i] = bestClass;
-    }
+    else if (raw.length !== pixels * n)
+      throw new RangeError(`output has ${raw.length} values, expected ${pixels * n}`);
+    else argmaxClasses(raw, this.output.layout, pixels, n, this.classMask, this.counts);
+    for (let c = 0; c < n; c++) this.classFractions[c] = this.counts[c]! / pixels;
   }
 
   private copyClassIds(raw: RawOutput, pixels: number): void {
     if (raw.length !== pixels)
       throw new RangeError(`class-id output has ${raw.length} values, expected ${pixels}`);
     const mask = this.classMask;
+    const counts = this.counts;
     const n = this.numClasses;
+    counts.fill(0);
     let invalid = 0;
     for (let i = 0; i < pixels; i++) {
       const id = Number(raw[i]!);
-      if (id >= 0 && id < n) mask[i] = id;
-      else {
+      if (id >= 0 && id < n) {
+        mask[i] = id;
+        counts[id]!++;
+      } else {
         mask[i] = 0;
         invalid++;
       }
@@ -109,14 +77,6 @@ export class Postprocessor {
       throw new RangeError(
         `model output ${invalid} class ids outside 0..${n - 1}: the manifest's classes do not match the model`,
       );
-  }
-
-  private countFractions(pixels: number): void {
-    const counts = this.counts;
-    counts.fill(0);
-    const mask = this.classMask;
-    for (let i = 0; i < pixels; i++) counts[mask[i]!]! += 1;
-    for (let c = 0; c < this.numClasses; c++) this.classFractions[c] = counts[c]! / pixels;
   }
 
   /**

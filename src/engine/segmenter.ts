@@ -1,10 +1,12 @@
 // Segmenter: frame → class mask + class fractions + stage timings over any InferenceEngine. One
-// frame at a time (segment), or pipelined (segmentStream): frame n+1 is preprocessed and frame n
-// postprocessed while the engine runs, so the glue hides behind the inference.
+// frame at a time (segment), pipelined (segmentStream: frame n+1 is preprocessed and frame n
+// postprocessed while the engine runs), or in stages (prepare / launch / finish) for the daemon's
+// frame loop, which picks the newest frame the moment the engine is free.
 
 import { performance } from 'node:perf_hooks';
+import type { StreamedResult } from './frame-stream.js';
 import { Postprocessor, type RawOutput } from './postprocess.js';
-import { type Letterbox, Preprocessor, type RgbPixels } from './preprocess.js';
+import { type Letterbox, letterboxFor, Preprocessor, type RgbPixels } from './preprocess.js';
 import type { InferenceEngine, RgbFrame } from './types.js';
 
 export { Postprocessor, upsampleMaskNearest } from './postprocess.js';
@@ -18,7 +20,10 @@ export {
 
 export interface StageTimings {
   preprocessMs: number;
+  /** The engine's own run time (on its worker thread for a worker-thread engine). */
   inferenceMs: number;
+  /** Launch → post-processing start, minus the inference: thread hand-off and any wait. */
+  handoffMs: number;
   postprocessMs: number;
 }
 
@@ -36,13 +41,24 @@ export interface SegmentationResult {
   rawOutput: RawOutput;
 }
 
-interface Slot {
-  preprocessor: Preprocessor;
+/** A frame preprocessed into one of the two input slots, not yet handed to the engine. */
+export interface PreparedFrame<F extends RgbPixels = RgbPixels> {
+  frame: F;
+  slotIndex: number;
+  preprocessMs: number;
+}
+
+/** A frame the engine is running; `output` settles when its raw output is back on this thread. */
+export interface LaunchedFrame<F extends RgbPixels = RgbPixels> extends PreparedFrame<F> {
+  launchedAt: number;
+  output: Promise<RawOutput>;
+  /** Set when `output` resolves. */
+  inferenceMs: number;
 }
 
 export class Segmenter {
   readonly engine: InferenceEngine;
-  private readonly slots: Slot[] = [];
+  private readonly preprocessors: Preprocessor[] = [];
   private postprocessor: Postprocessor | undefined;
 
   constructor(engine: InferenceEngine) {
@@ -60,21 +76,82 @@ export class Segmenter {
     if (this.postprocessor) return;
     await this.engine.start();
     const { manifest, info } = this.engine;
-    // Two input buffers: the pipelined path fills one while the engine reads the other.
+    // Two input slots: one can be filled while the engine reads the other.
     for (let i = 0; i < 2; i++)
-      this.slots.push({ preprocessor: new Preprocessor(manifest.input, this.engine.createInputBuffer?.()) });
+      this.preprocessors.push(new Preprocessor(manifest.input, this.engine.createInputBuffer?.()));
     this.postprocessor = new Postprocessor(manifest.output, manifest.classes.length, info.outputDims);
   }
 
-  private result(slot: Slot, rawOutput: RawOutput, timings: StageTimings): SegmentationResult {
+  /** Preprocesses `frame` into input slot `slotIndex` (0 or 1). Valid after ready(). */
+  prepare<F extends RgbPixels>(frame: F, slotIndex: number): PreparedFrame<F> {
+    const preprocessor = this.preprocessors[slotIndex];
+    if (!preprocessor) throw new Error('Segmenter: used before ready()');
+    const t0 = performance.now();
+    preprocessor.run(frame);
+    return { frame, slotIndex, preprocessMs: performance.now() - t0 };
+  }
+
+  /** Hands a prepared frame to the engine; the slot must not be prepared again until `output` settles. */
+  launch<F extends RgbPixels>(prepared: PreparedFrame<F>): LaunchedFrame<F> {
+    const launchedAt = performance.now();
+    const input = this.preprocessors[prepared.slotIndex]!.buffer;
+    const launched: LaunchedFrame<F> = {
+      ...prepared,
+      launchedAt,
+      inferenceMs: 0,
+      output: this.engine.run(input).then((output) => {
+        // Read now: the engine overwrites lastRunMs with the next run.
+        launched.inferenceMs = this.engine.lastRunMs ?? performance.now() - launchedAt;
+        return output;
+      }),
+    };
+    return launched;
+  }
+
+  /** Post-processes a launched frame's output. The result's buffers are reused by the next call. */
+  finish(launched: LaunchedFrame, rawOutput: RawOutput): SegmentationResult {
+    const postStart = performance.now();
+    return this.postprocess(rawOutput, this.preprocessors[launched.slotIndex]!.letterbox, postStart, {
+      preprocessMs: launched.preprocessMs,
+      inferenceMs: launched.inferenceMs,
+      handoffMs: Math.max(0, postStart - launched.launchedAt - launched.inferenceMs),
+    });
+  }
+
+  /** Post-processes a frame the engine's own thread preprocessed and ran (engine/frame-stream). */
+  finishStreamed(streamed: StreamedResult): SegmentationResult {
+    const postStart = performance.now();
+    const { input } = this.engine.manifest;
+    const { width, height } = streamed.frame;
+    const ranUntil = streamed.takenAtMs + streamed.preprocessMs + streamed.inferenceMs;
+    return this.postprocess(
+      streamed.output,
+      letterboxFor(input.resize, width, height, input.width, input.height),
+      postStart,
+      {
+        preprocessMs: streamed.preprocessMs,
+        inferenceMs: streamed.inferenceMs,
+        // Date.now() on both threads, like the capture time: the parts then add up to the age.
+        handoffMs: Math.max(0, Date.now() - ranUntil),
+      },
+    );
+  }
+
+  private postprocess(
+    rawOutput: RawOutput,
+    letterbox: Letterbox,
+    postStart: number,
+    timings: Omit<StageTimings, 'postprocessMs'>,
+  ): SegmentationResult {
     const post = this.post;
+    post.run(rawOutput);
     return {
       classMask: post.classMask,
       width: post.width,
       height: post.height,
       classFractions: post.classFractions,
-      timings,
-      letterbox: slot.preprocessor.letterbox,
+      timings: { ...timings, postprocessMs: performance.now() - postStart },
+      letterbox,
       rawOutput,
     };
   }
@@ -82,19 +159,8 @@ export class Segmenter {
   /** Segments one frame. The returned mask and fractions are overwritten by the next call. */
   async segment(frame: RgbFrame | RgbPixels): Promise<SegmentationResult> {
     await this.ready();
-    const slot = this.slots[0]!;
-    const t0 = performance.now();
-    const input = slot.preprocessor.run(frame);
-    const t1 = performance.now();
-    const rawOutput = await this.engine.run(input);
-    const t2 = performance.now();
-    this.post.run(rawOutput);
-    const t3 = performance.now();
-    return this.result(slot, rawOutput, {
-      preprocessMs: t1 - t0,
-      inferenceMs: t2 - t1,
-      postprocessMs: t3 - t2,
-    });
+    const launched = this.launch(this.prepare(frame, 0));
+    return this.finish(launched, await launched.output);
   }
 
   /**
@@ -110,70 +176,32 @@ export class Segmenter {
       Symbol.asyncIterator in frames
         ? (frames as AsyncIterable<F>)[Symbol.asyncIterator]()
         : (frames as Iterable<F>)[Symbol.iterator]();
-    interface Prepared {
-      frame: F;
-      slot: Slot;
-      slotIndex: number;
-      preprocessMs: number;
-      input: Float32Array;
-    }
-    interface Launched extends Prepared {
-      launchedAt: number;
-      timing: { finishedAt: number };
-      promise: Promise<RawOutput>;
-    }
-    const start = (frame: F, slotIndex: number): Prepared => {
-      const slot = this.slots[slotIndex]!;
-      const t0 = performance.now();
-      const input = slot.preprocessor.run(frame);
-      const preprocessMs = performance.now() - t0;
-      return { frame, slot, slotIndex, preprocessMs, input };
-    };
-    const launch = (prepared: Prepared): Launched => {
-      const launchedAt = performance.now();
-      const timing = { finishedAt: 0 };
-      // Stamp completion when it happens, not when we get round to awaiting it.
-      const promise = this.engine.run(prepared.input).then((output) => {
-        timing.finishedAt = performance.now();
-        return output;
-      });
-      return { ...prepared, launchedAt, timing, promise };
-    };
     // Always close the source (e.g. stop an ffmpeg decoder) when we stop early on an error.
     try {
       let count = 0;
       const first = await iterator.next();
       if (first.done) return 0;
-      let pending: Launched | undefined = launch(start(first.value, 0));
+      let pending: LaunchedFrame<F> | undefined = this.launch(this.prepare(first.value, 0));
       while (pending) {
-        let following: Launched | undefined;
+        let following: LaunchedFrame<F> | undefined;
         let rawOutput: RawOutput;
         try {
+          // The next frame's decode and preprocessing overlap the current inference.
           const next = await iterator.next();
-          const prepared: Prepared | undefined = next.done
+          const prepared: PreparedFrame<F> | undefined = next.done
             ? undefined
-            : start(next.value, 1 - pending.slotIndex);
-          rawOutput = await pending.promise;
-          following = prepared ? launch(prepared) : undefined;
+            : this.prepare(next.value, 1 - pending.slotIndex);
+          rawOutput = await pending.output;
+          following = prepared ? this.launch(prepared) : undefined;
         } catch (error) {
           // Do not leave the in-flight run's rejection unobserved.
-          pending.promise.catch(() => {});
+          pending.output.catch(() => {});
           throw error;
         }
         try {
-          const t0 = performance.now();
-          this.post.run(rawOutput);
-          const postprocessMs = performance.now() - t0;
-          await onResult(
-            this.result(pending.slot, rawOutput, {
-              preprocessMs: pending.preprocessMs,
-              inferenceMs: pending.timing.finishedAt - pending.launchedAt,
-              postprocessMs,
-            }),
-            pending.frame,
-          );
+          await onResult(this.finish(pending, rawOutput), pending.frame);
         } catch (error) {
-          following?.promise.catch(() => {});
+          following?.output.catch(() => {});
           throw error;
         }
         count++;

@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelManifest } from '../model/manifest.js';
 import { onnxRuntimeVersion } from './ort-binding.js';
 import type { EngineOptions } from './types.js';
 
@@ -47,7 +48,7 @@ export async function tensorRtVersion(root = '/'): Promise<string | undefined> {
 /**
  * Jetson SoCs by device-tree name and their GPU's compute capability. Every one of them has fast
  * fp16 (sm_53 and sm_62 included, unlike desktop Pascal's sm_61) and none before Xavier fast int8,
- * so edgeseg uses fp16 (engine.tensorrt_fp16, on by default) and never int8.
+ * so edgeseg uses fp16 (engine.tensorrt_fp16, on by default); int8 only for an int8 (QDQ) model.
  */
 const JETSON_GPUS: Record<string, { computeCapability: string; board: string }> = {
   tegra210: { computeCapability: '5.3', board: 'TX1 / Nano' },
@@ -92,15 +93,21 @@ export function engineCachePath(
   );
 }
 
-/** onnxruntime's TensorRT provider options, by their onnxruntime names. */
+/**
+ * onnxruntime's TensorRT provider options, by their onnxruntime names. An int8 (QDQ) model needs
+ * TensorRT's INT8 builder flag (TensorRT 8 refuses a Q/DQ network without it); its Q/DQ scales are
+ * the calibration (explicit quantization), so no calibration table is given.
+ */
 export function tensorRtProviderOptions(
   options: EngineOptions['tensorrt'],
   cachePath: string | undefined,
+  precision: ModelManifest['precision'] = 'fp32',
 ): Record<string, string | number | boolean> {
   const trt: Record<string, string | number | boolean> = {
     trt_fp16_enable: options?.fp16 ?? false,
     trt_timing_cache_enable: options?.timingCache ?? true,
   };
+  if (precision === 'int8') trt.trt_int8_enable = true;
   if (cachePath) {
     trt.trt_engine_cache_enable = true;
     trt.trt_engine_cache_path = cachePath;
@@ -118,6 +125,8 @@ export function tensorRtProviderOptions(
 export function tensorRtEnv(trt: Record<string, string | number | boolean>): Record<string, string> {
   const env: Record<string, string> = {
     ORT_TENSORRT_FP16_ENABLE: trt.trt_fp16_enable ? '1' : '0',
+    // Set either way: the variable outlives the model it was set for (the daemon can switch models).
+    ORT_TENSORRT_INT8_ENABLE: trt.trt_int8_enable ? '1' : '0',
     ORT_TENSORRT_TIMING_CACHE_ENABLE: trt.trt_timing_cache_enable ? '1' : '0',
   };
   if (trt.trt_engine_cache_enable) {
@@ -147,13 +156,14 @@ export interface TensorRtSettings {
 
 /**
  * The TensorRT settings for one model on this board (`root` is "/" except in tests): fp16 as
- * asked, a smaller builder workspace on 4 GB boards unless one is given, and the engine cache
- * folder for this model, this precision and this GPU.
+ * asked, int8 for an int8 (QDQ) model, a smaller builder workspace on 4 GB boards unless one is
+ * given, and the engine cache folder for this model, this precision and this GPU.
  */
 export async function tensorRtSettings(
   requested: EngineOptions['tensorrt'],
   onnxSha256: string,
   root = '/',
+  model: Pick<ModelManifest, 'precision' | 'quantization'> = { precision: 'fp32' },
 ): Promise<TensorRtSettings> {
   const [trtVersion, gpu, meminfo] = await Promise.all([
     tensorRtVersion(root),
@@ -161,6 +171,10 @@ export async function tensorRtSettings(
     readUnder(root, '/proc/meminfo'),
   ]);
   const notes: string[] = [];
+  if (model.quantization?.activations === 'uint8')
+    notes.push(
+      'uint8 activations have non-zero zero points, which TensorRT does not take: quantize with --activations int8 for TensorRT',
+    );
   const fp16 = requested?.fp16 ?? false;
   let workspaceSizeBytes = requested?.workspaceSizeBytes;
   const memTotalKb = Number(/^MemTotal:\s+(\d+) kB/m.exec(meminfo ?? '')?.[1] ?? 0);
@@ -176,6 +190,10 @@ export async function tensorRtSettings(
         computeCapability: gpu?.computeCapability,
       })
     : undefined;
-  const options = tensorRtProviderOptions({ ...requested, fp16, workspaceSizeBytes }, cachePath);
+  const options = tensorRtProviderOptions(
+    { ...requested, fp16, workspaceSizeBytes },
+    cachePath,
+    model.precision,
+  );
   return { options, env: tensorRtEnv(options), trtVersion, gpu, notes };
 }

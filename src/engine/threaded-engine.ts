@@ -1,11 +1,12 @@
 // InferenceEngine that runs onnxruntime in a worker thread. onnxruntime-node's run() executes on
 // the calling JS thread (its promise only defers the call), so in-process inference blocks decode,
-// pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs and
-// float outputs travel through SharedArrayBuffers registered once per buffer: no per-frame copies.
+// pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs travel
+// through SharedArrayBuffers registered once per buffer; outputs come back transferred, not copied.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { type Logger, silentLogger } from '../system/log.js';
+import { FrameStream, type FrameStreamHandlers } from './frame-stream.js';
 import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
 import { deserializeError, type RawOutput, type WorkerData, type WorkerReply } from './worker-protocol.js';
 
@@ -15,12 +16,11 @@ interface Slot {
   shared: Float32Array;
   /** The caller's buffer must be copied into `shared` before each run. */
   copyIn: boolean;
-  output: Float32Array | undefined;
   registered: boolean;
 }
 
 interface Pending {
-  resolve: (output: RawOutput | undefined) => void;
+  resolve: (output: RawOutput | number[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -48,6 +48,8 @@ export class ThreadedOnnxEngine implements InferenceEngine {
   private readonly slots = new Map<Float32Array, Slot>();
   private readonly pending = new Map<number, Pending>();
   private nextRequest = 0;
+  /** session.run's time on the worker for the last completed run (no thread hand-off). */
+  lastRunMs = 0;
   private stopped: (() => void) | undefined;
 
   constructor(modelDir: string, options: EngineOptions) {
@@ -82,7 +84,7 @@ export class ThreadedOnnxEngine implements InferenceEngine {
           case 'ready':
             ready = true;
             this.manifestValue = message.manifest;
-            this.engineInfo = message.info;
+            this.engineInfo = { ...message.info, thread: 'worker' };
             for (const reason of message.info.fallbackReasons)
               this.logger.warn({ reason }, 'execution provider unavailable, fell back');
             this.logger.info(
@@ -96,7 +98,11 @@ export class ThreadedOnnxEngine implements InferenceEngine {
             void worker.terminate();
             break;
           case 'done':
+            this.lastRunMs = message.runMs;
             this.settle(message.id)?.resolve(message.output);
+            break;
+          case 'timed':
+            this.settle(message.id)?.resolve(message.times);
             break;
           case 'failed':
             this.settle(message.id)?.reject(deserializeError(message.error));
@@ -144,14 +150,10 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     if (input.length !== size)
       throw new RangeError(`input has ${input.length} values, the model takes ${size}`);
     const isShared = input.buffer instanceof SharedArrayBuffer;
-    const floatOutput = this.manifest.output.kind !== 'classIds';
     slot = {
       id: this.slots.size,
       shared: isShared ? input : new Float32Array(new SharedArrayBuffer(size * 4)),
       copyIn: !isShared,
-      output: floatOutput
-        ? new Float32Array(new SharedArrayBuffer(this.info.outputDims.reduce((a, b) => a * b, 1) * 4))
-        : undefined,
       registered: false,
     };
     this.slots.set(input, slot);
@@ -164,22 +166,38 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     const slot = this.slotFor(input);
     if (slot.copyIn) slot.shared.set(input);
     const id = this.nextRequest++;
-    const result = new Promise<RawOutput | undefined>((resolve, reject) =>
-      this.pending.set(id, { resolve, reject }),
-    );
+    const result = this.request<RawOutput>(id);
     if (slot.registered) worker.postMessage({ type: 'run', id, slot: slot.id });
     else {
-      worker.postMessage({
-        type: 'run',
-        id,
-        slot: slot.id,
-        input: slot.shared.buffer as SharedArrayBuffer,
-        ...(slot.output ? { output: slot.output.buffer as SharedArrayBuffer } : {}),
-      });
+      worker.postMessage({ type: 'run', id, slot: slot.id, input: slot.shared.buffer as SharedArrayBuffer });
       slot.registered = true;
     }
-    const output = await result;
-    return output ?? slot.output!;
+    return result;
+  }
+
+  private request<T extends RawOutput | number[]>(id: number): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.pending.set(id, { resolve: resolve as (value: RawOutput | number[]) => void, reject }),
+    );
+  }
+
+  /** A stream of frames the worker preprocesses and runs itself, newest first (engine/frame-stream). */
+  openFrameStream(handlers: FrameStreamHandlers): FrameStream {
+    const worker = this.worker;
+    if (!worker) throw new Error('ThreadedOnnxEngine: openFrameStream() before start()');
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ type: 'openStream', port: port2 }, [port2]);
+    return new FrameStream(port1, handlers);
+  }
+
+  /** session.run on the worker's last input, `runs` times in a plain loop there (no hand-offs). */
+  timeRuns(runs: number): Promise<number[]> {
+    const worker = this.worker;
+    if (!worker) throw new Error('ThreadedOnnxEngine: timeRuns() before start()');
+    const id = this.nextRequest++;
+    const times = this.request<number[]>(id);
+    worker.postMessage({ type: 'timeRuns', id, runs });
+    return times;
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@
 
 import type { ModelManifest } from '../model/manifest.js';
 import type { Logger } from '../system/log.js';
+import type { FrameStream, FrameStreamHandlers } from './frame-stream.js';
 
 /** An RGB frame as captured: H×W×3 bytes, row-major. */
 export interface RgbFrame {
@@ -24,6 +25,13 @@ export interface EngineInfo {
   inputDims: number[];
   /** Dims of the raw output returned by run(), learned from the warm-up run. */
   outputDims: number[];
+  /**
+   * The optimised-model cache at this start: 'hit' (loaded the cached optimised graph), 'built'
+   * (optimised the model and stored the result), 'off' (no cache for this provider or none asked).
+   */
+  modelCache?: 'hit' | 'built' | 'off';
+  /** The JS thread onnxruntime's run() executes on (onnxruntime engines). */
+  thread?: 'main' | 'worker';
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';
@@ -42,14 +50,29 @@ export interface EngineOptions {
   runtime: 'auto' | 'onnxruntime' | 'tfjs';
   /** Tried in order; cpu is always the last resort for onnxruntime. */
   executionProviders: ExecutionProviderName[];
+  /** onnxruntime intra-op threads; 0 or absent: one per core. */
   intraOpThreads?: number;
   /**
-   * Where onnxruntime runs. onnxruntime-node's run() blocks the thread that calls it. 'main'
-   * (default) runs in-process: the fastest on 2 cores, where work overlapping inference only steals
-   * cores from onnxruntime's intra-op threads. 'worker' keeps the event loop free during inference
-   * (timers, MQTT, capture pipes) at the cost of that contention.
+   * Whether onnxruntime's pool threads spin while waiting for work (its default, true): lower
+   * latency per operator, but they burn CPU between operators and between frames.
    */
-  inferenceThread?: 'worker' | 'main';
+  allowSpinning?: boolean;
+  /**
+   * Folder for optimised models (CPU provider): the first start stores the graph onnxruntime
+   * optimised, later starts load it and skip the optimisation (faster, far less peak memory).
+   */
+  optimizedModelCacheDir?: string;
+  /**
+   * Where onnxruntime runs. onnxruntime-node's run() blocks the thread that calls it. 'main'
+   * (default) runs in-process. 'worker' keeps the event loop free during inference (timers, MQTT,
+   * capture pipes) and lets the engine's thread take the newest frame itself; on a busy 2-core
+   * board it also needs one more thread scheduled per frame. 'auto' starts in a worker and moves to
+   * the main thread when a run takes less than AUTO_WORKER_MIN_MS: blocking the event loop that
+   * briefly is harmless and a fast model then keeps its throughput under load.
+   */
+  inferenceThread?: 'auto' | 'worker' | 'main';
+  /** For 'auto': the run time (ms) from which a model stays in the worker; default AUTO_WORKER_MIN_MS. */
+  autoWorkerMinMs?: number;
   tensorrt?: TensorRtOptions;
   /** pino-compatible logger; silent when absent. */
   logger?: Logger;
@@ -75,6 +98,21 @@ export interface InferenceEngine {
    * thread). Callers that preprocess into it save a copy per frame.
    */
   createInputBuffer?(): Float32Array;
+  /**
+   * Optional: wall time of the last completed run() inside the engine, without any thread
+   * hand-off (a worker-thread engine measures it on the worker).
+   */
+  readonly lastRunMs?: number;
+  /**
+   * Optional: session.run on the last input in a plain loop, `runs` times, nothing else; each run's
+   * wall time. The bare reference `edgeseg bench` measures the pipeline against, on the same session.
+   */
+  timeRuns?(runs: number): Promise<number[]>;
+  /**
+   * Optional (worker-thread engines): a stream of raw frames that the engine's thread preprocesses
+   * and runs itself, always the newest, without a hop through the calling thread between runs.
+   */
+  openFrameStream?(handlers: FrameStreamHandlers): FrameStream;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // Messages between ThreadedOnnxEngine and its worker, and how user errors survive the thread hop
 // (a FileError stays a FileError naming its path, so callers and the CLI treat it the same).
 
+import type { MessagePort } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { ConfigError, FileError, UserError } from '../system/errors.js';
 import type { EngineInfo, EngineOptions } from './types.js';
@@ -11,15 +12,49 @@ export interface WorkerData {
 }
 
 export type WorkerRequest =
-  | { type: 'run'; id: number; slot: number; input?: SharedArrayBuffer; output?: SharedArrayBuffer }
+  | { type: 'run'; id: number; slot: number; input?: SharedArrayBuffer }
+  | { type: 'timeRuns'; id: number; runs: number }
+  /** Opens a frame stream on `port` (engine/frame-stream). */
+  | { type: 'openStream'; port: MessagePort }
   | { type: 'stop' };
+
+/** A raw RGB frame moving between the threads; `pixels` is transferred, never copied. */
+export interface StreamFrame {
+  seq: number;
+  captureTimeMs: number;
+  width: number;
+  height: number;
+  pixels: ArrayBuffer;
+}
+
+/** Main → worker on a frame stream's port. */
+export type StreamRequest =
+  | ({ type: 'frame' } & StreamFrame)
+  /** Finish the frame in flight, drop the waiting one, answer 'drained'. */
+  | { type: 'drain'; id: number };
+
+/** Worker → main on a frame stream's port; `dropped` returns the pixels of frames never taken. */
+export type StreamReply =
+  | ({
+      type: 'result';
+      output: RawOutput;
+      /** Date.now() when the worker took the frame. */
+      takenAtMs: number;
+      preprocessMs: number;
+      inferenceMs: number;
+      dropped: ArrayBuffer[];
+    } & StreamFrame)
+  | ({ type: 'failed'; error: SerializedError; dropped: ArrayBuffer[] } & StreamFrame)
+  | { type: 'drained'; id: number; dropped: ArrayBuffer[] };
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
 export type WorkerReply =
   | { type: 'ready'; manifest: ModelManifest; info: EngineInfo }
   | { type: 'error'; error: SerializedError }
-  | { type: 'done'; id: number; output?: RawOutput }
+  /** `output` is transferred, not copied; `runMs` is session.run's time on the worker. */
+  | { type: 'done'; id: number; output: RawOutput; runMs: number }
+  | { type: 'timed'; id: number; times: number[] }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'stopped' };
 

@@ -167,7 +167,7 @@ function buildManifest(
 }
 
 /** Moves `staging` to `target`, replacing an existing model directory only once the new one is complete. */
-async function replaceDirectory(staging: string, target: string): Promise<void> {
+export async function replaceDirectory(staging: string, target: string): Promise<void> {
   const exists = await stat(target).then(
     () => true,
     () => false,

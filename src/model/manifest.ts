@@ -66,10 +66,56 @@ export const ArchitectureSchema = z.object({
   parameters: z.number().int().nonnegative(),
 });
 
+/** One held-out mIoU measurement: what `edgeseg eval` reports on the same split and sample count. */
+const HeldOutMIoUSchema = z.number().min(0).max(1);
+
+/**
+ * How an int8 model was made by `edgeseg quantize`: the QDQ format, the calibration set, the
+ * calibration methods compared, the layers left in float and why, and the accuracy measured.
+ */
+export const QuantizationSchema = z.object({
+  format: z.literal('qdq').describe('QuantizeLinear/DequantizeLinear pairs in an opset-17 graph'),
+  weights: z.literal('int8-per-channel-symmetric'),
+  activations: z
+    .enum(['uint8', 'int8'])
+    .describe('uint8: asymmetric, fused by onnxruntime CPU; int8: symmetric (zero point 0), for TensorRT'),
+  calibration: z.object({
+    dataSource: z.string(),
+    dataSourceOptions: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    images: z.number().int().positive(),
+    split: z.literal('training'),
+    seed: z.number().int(),
+    method: z.enum(['minmax', 'percentile', 'entropy']),
+    percentile: z.number().optional(),
+  }),
+  /** Held-out mIoU of each calibration method tried, every layer quantized that could be. */
+  methods: z.array(z.object({ method: z.string(), mIoU: HeldOutMIoUSchema })),
+  quantizedLayers: z.array(z.string()),
+  floatLayers: z.array(z.object({ layer: z.string(), reason: z.string() })),
+  /** Held-out mIoU with each layer alone back in float, when measured. */
+  layerSensitivity: z.array(z.object({ layer: z.string(), mIoU: HeldOutMIoUSchema })).optional(),
+  accuracy: z.object({
+    dataSource: z.string(),
+    samples: z.number().int().positive(),
+    fp32MIoU: HeldOutMIoUSchema,
+    int8MIoU: HeldOutMIoUSchema,
+  }),
+  source: z.object({ name: z.string(), onnxSha256: z.string() }),
+  command: z.string().optional(),
+  edgesegVersion: z.string().optional(),
+  quantizedAt: z.string().optional(),
+});
+export type Quantization = z.infer<typeof QuantizationSchema>;
+
 export const ModelManifestSchema = z.object({
   formatVersion: z.literal(1),
   name: z.string().min(1),
   description: z.string().optional(),
+  precision: z
+    .enum(['fp32', 'int8'])
+    .default('fp32')
+    .describe('fp32, or int8 (QDQ) as written by `edgeseg quantize`; manifests without it are fp32'),
+  quantization: QuantizationSchema.optional(),
   architecture: ArchitectureSchema.optional(),
   classes: z.array(ClassInfoSchema).min(2),
   input: InputContractSchema,

@@ -170,7 +170,7 @@ Example:
  "frame":{"width":640,"height":360},"mask":{"width":288,"height":96},
  "classFractions":{"sky":0.21,"road":0.27,"sidewalk":0.07,"background":0.33,"vehicle":0.1,"person":0.02},
  "regions":{"lane_ahead":{"sky":0,"road":0.91,"sidewalk":0,"background":0,"vehicle":0.09,"person":0}},
- "latencyMs":{"queue":0,"preprocess":0.32,"inference":2.87,"postprocess":0.34,"total":4}}
+ "latencyMs":{"queue":31.2,"preprocess":0.32,"inference":6.87,"handoff":0.21,"postprocess":0.34,"publish":0.93,"total":40}}
 \`\`\`
 
 ### health

@@ -52,13 +52,21 @@ export const StatsPayloadSchema = z.object({
   mask: z.object({ width: z.number().int(), height: z.number().int() }),
   classFractions: fractions,
   regions: z.record(z.string(), fractions).describe('region name → class fractions inside it'),
-  latencyMs: z.object({
-    queue: z.number(),
-    preprocess: z.number(),
-    inference: z.number(),
-    postprocess: z.number(),
-    total: z.number().describe('capture → stats'),
-  }),
+  latencyMs: z
+    .object({
+      queue: z.number().describe('capture → preprocessing start: the wait for the engine'),
+      preprocess: z.number(),
+      inference: z.number().describe("the engine's own run time (on its worker thread)"),
+      handoff: z
+        .number()
+        .describe('inference end → postprocessing start: thread hand-off and any wait on the main thread'),
+      postprocess: z.number(),
+      publish: z
+        .number()
+        .describe('postprocessing end → this message: mask encoding, regions, the mask message'),
+      total: z.number().describe('the age of this result: capture → this message'),
+    })
+    .describe('milliseconds; the parts add up to total within a millisecond or two'),
 });
 export type StatsPayload = z.infer<typeof StatsPayloadSchema>;
 

@@ -1,18 +1,26 @@
-// The daemon's frame loop: the capture side drops each frame into a single "latest" slot (a newer
-// frame replaces one not yet taken: stale frames are dropped and counted, so memory never grows
-// with load); the inference side takes the latest frame whenever it is free.
+// The daemon's frame loop, latest frame wins: a newer frame replaces one not yet taken (stale frames
+// are dropped and counted, so memory never grows with load), and the moment the engine is free it
+// takes the newest frame. With the worker-thread engine the frames stream into the engine's own
+// thread, which takes the next one without waiting for this one (frame-stream-driver); capture,
+// publishing and MQTT run here meanwhile, and post-processing overlaps the next inference. Other
+// engines are driven by an in-process pump (frame-pump). Model swaps land between two frames.
 
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { SegmentationResult, Segmenter } from '../engine/segmenter.js';
 import type { RgbFrame } from '../engine/types.js';
+import type { DriverEvents, FrameDriver } from './frame-driver.js';
+import { PumpDriver } from './frame-pump.js';
+import { StreamDriver } from './frame-stream-driver.js';
 
 export interface ProcessedFrame {
   seq: number;
   frame: RgbFrame;
   result: SegmentationResult;
-  /** Capture → result, and time spent waiting in the slot. */
+  /** Capture → preprocessing start: how long the frame waited for the engine. */
   queueMs: number;
-  totalMs: number;
+  /** performance.now() when the result was ready: publishing starts from here. */
+  resultAt: number;
 }
 
 export interface FrameLoopStats {
@@ -35,13 +43,14 @@ interface LoopEvents {
 const TIMING_WINDOW = 256;
 
 export class FrameLoop extends EventEmitter<LoopEvents> {
-  private pending: RgbFrame | undefined;
-  private readonly slotBuffers: Uint8Array[] = [];
-  private slotIndex = 0;
-  private busy = false;
+  private driver: FrameDriver;
   private paused = false;
   private running = false;
   private seq = 0;
+  /** Swaps run one after the other; frames offered meanwhile wait here (newest wins). */
+  private swapping: Promise<unknown> = Promise.resolve();
+  private swapsWaiting = 0;
+  private held: RgbFrame | undefined;
   private readonly counters = {
     framesIn: 0,
     framesOut: 0,
@@ -52,10 +61,10 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
   private readonly inferenceMs = new Float64Array(TIMING_WINDOW);
   private readonly outTimes = new Float64Array(TIMING_WINDOW);
   private timingCount = 0;
-  private idle: (() => void) | undefined;
 
   constructor(private segmenter: Segmenter) {
     super();
+    this.driver = this.driverFor(segmenter);
   }
 
   start(): void {
@@ -65,47 +74,59 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
   /** Stops taking frames and waits for the one in flight (drain). Idempotent. */
   async stop(): Promise<void> {
     this.running = false;
-    this.pending = undefined;
-    if (this.busy) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.held = undefined;
+    await this.driver.drain();
   }
 
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (paused) this.pending = undefined;
+    if (paused) {
+      this.held = undefined;
+      void this.driver.drain();
+    }
   }
 
   get isPaused(): boolean {
     return this.paused;
   }
 
-  /** Swaps in a new segmenter (e.g. after a model switch) between two frames. */
-  async replaceSegmenter(segmenter: Segmenter): Promise<Segmenter> {
-    while (this.busy) await new Promise<void>((resolve) => (this.idle = resolve));
-    const old = this.segmenter;
-    this.segmenter = segmenter;
-    return old;
+  /**
+   * Swaps in a new segmenter (e.g. after a model switch) between two frames, even while frames keep
+   * coming; resolves with the old one once no frame uses it any more.
+   */
+  replaceSegmenter(segmenter: Segmenter): Promise<Segmenter> {
+    this.swapsWaiting++;
+    const swapped = this.swapping.then(async () => {
+      await this.driver.drain();
+      this.driver.close();
+      const old = this.segmenter;
+      this.segmenter = segmenter;
+      this.driver = this.driverFor(segmenter);
+      // A frame that came during the swap goes to the new model, unless another swap follows.
+      if (--this.swapsWaiting === 0 && this.held) {
+        const held = this.held;
+        this.held = undefined;
+        if (this.running && !this.paused) this.driver.offer(held);
+      }
+      return old;
+    });
+    this.swapping = swapped.catch(() => {});
+    return swapped;
   }
 
-  /** Called by the frame source; copies the frame (the source reuses its buffers). */
+  /** Called by the frame source; the frame is copied (the source reuses its buffers). */
   offer(frame: RgbFrame): void {
     if (!this.running || this.paused) return;
     this.counters.framesIn++;
-    if (this.pending) this.counters.framesDropped++;
-    const bytes = frame.data.length;
-    // Two slot buffers: one may be in inference while the other takes the next frame.
-    let buffer = this.slotBuffers[this.slotIndex];
-    if (!buffer || buffer.length !== bytes) {
-      buffer = new Uint8Array(bytes);
-      this.slotBuffers[this.slotIndex] = buffer;
+    if (this.swapsWaiting === 0) {
+      this.driver.offer(frame);
+      return;
     }
-    buffer.set(frame.data);
-    this.pending = {
-      data: buffer,
-      width: frame.width,
-      height: frame.height,
-      captureTimeMs: frame.captureTimeMs,
-    };
-    if (!this.busy) void this.processNext();
+    if (this.held) this.counters.framesDropped++;
+    const data =
+      this.held?.data.length === frame.data.length ? this.held.data : new Uint8Array(frame.data.length);
+    data.set(frame.data);
+    this.held = { ...frame, data };
   }
 
   stats(): FrameLoopStats {
@@ -122,38 +143,30 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
     };
   }
 
-  private async processNext(): Promise<void> {
-    while (this.running && !this.paused && this.pending) {
-      const frame = this.pending;
-      this.pending = undefined;
-      this.slotIndex = 1 - this.slotIndex;
-      this.busy = true;
-      const started = Date.now();
-      try {
-        const result = await this.segmenter.segment(frame);
-        const now = Date.now();
-        const seq = ++this.seq;
-        this.counters.framesOut++;
-        this.counters.lastFrameOutAtMs = now;
-        const slot = this.timingCount++ % TIMING_WINDOW;
-        this.inferenceMs[slot] = result.timings.inferenceMs;
-        this.outTimes[slot] = now;
-        this.emit('processed', {
-          seq,
-          frame,
-          result,
-          queueMs: started - frame.captureTimeMs,
-          totalMs: now - frame.captureTimeMs,
-        });
-      } catch (error) {
+  private driverFor(segmenter: Segmenter): FrameDriver {
+    const events: DriverEvents = {
+      processed: (frame, result, queueMs) => this.processed(frame, result, queueMs),
+      failed: (error) => {
         this.counters.frameErrors++;
-        this.emit('frameError', error instanceof Error ? error : new Error(String(error)));
-      } finally {
-        this.busy = false;
-        const idle = this.idle;
-        this.idle = undefined;
-        idle?.();
-      }
-    }
+        this.emit('frameError', error);
+      },
+      dropped: (count) => {
+        this.counters.framesDropped += count;
+      },
+    };
+    return segmenter.engine.openFrameStream
+      ? new StreamDriver(segmenter, events)
+      : new PumpDriver(segmenter, events);
+  }
+
+  private processed(frame: RgbFrame, result: SegmentationResult, queueMs: number): void {
+    const now = Date.now();
+    const seq = ++this.seq;
+    this.counters.framesOut++;
+    this.counters.lastFrameOutAtMs = now;
+    const slot = this.timingCount++ % TIMING_WINDOW;
+    this.inferenceMs[slot] = result.timings.inferenceMs;
+    this.outTimes[slot] = now;
+    this.emit('processed', { seq, frame, result, queueMs, resultAt: performance.now() });
   }
 }

@@ -3,6 +3,7 @@
 // than the model output follow publish.filter_mode; publish.ignore_classes are left untinted and
 // out of every fraction.
 
+import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import type { Config } from '../config/schema.js';
 import { countedFractions } from '../engine/class-filter.js';
@@ -77,7 +78,6 @@ export class FramePublisher {
         this.maskBuffer = new Uint8Array(maskWidth * maskHeight);
       mask = this.pictures.mask(result, { width: maskWidth, height: maskHeight }, this.maskBuffer);
     }
-    const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
     if (publish.mask.enabled) {
       this.connection.publish(this.topics.mask, encodeClassMaskPng(mask, maskWidth, maskHeight, classes), {
         qos: publish.mask.qos,
@@ -85,6 +85,8 @@ export class FramePublisher {
         contentType: 'image/png',
       });
     }
+    // Built after the mask went out, so that its latency covers the mask too.
+    const stats = this.buildStats(processed, mask, maskWidth, maskHeight);
     if (publish.stats.enabled) {
       this.connection.publish(this.topics.stats, JSON.stringify(stats), {
         qos: publish.stats.qos,
@@ -130,6 +132,7 @@ export class FramePublisher {
       regions[region.name] = entry;
     }
     const t = result.timings;
+    const publishMs = performance.now() - processed.resultAt;
     return {
       seq,
       captureTime: new Date(frame.captureTimeMs).toISOString(),
@@ -143,8 +146,10 @@ export class FramePublisher {
         queue: round(processed.queueMs, 1),
         preprocess: round(t.preprocessMs, 2),
         inference: round(t.inferenceMs, 2),
+        handoff: round(t.handoffMs, 2),
         postprocess: round(t.postprocessMs, 2),
-        total: round(processed.totalMs, 1),
+        publish: round(publishMs, 2),
+        total: Date.now() - frame.captureTimeMs,
       },
     };
   }

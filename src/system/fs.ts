@@ -42,6 +42,16 @@ export async function fsyncDirectory(folder: string): Promise<void> {
   }
 }
 
+/** Flushes a file someone else wrote (e.g. a native library) to disk before a rename publishes it. */
+export async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** sha256 of a file as lowercase hex, streamed so that large models do not need to fit in memory. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');

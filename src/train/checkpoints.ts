@@ -4,14 +4,14 @@
 // checkpoint and pointers intact.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { FileError } from '../system/errors.js';
-import { fsyncDirectory, writeFileAtomic } from '../system/fs.js';
+import { fsyncDirectory, fsyncFile, writeFileAtomic } from '../system/fs.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 const OPTIMIZER_JSON = 'optimizer.json';
@@ -92,15 +92,6 @@ export interface CheckpointPointer {
 export function checkpointName(state: Pick<TrainingState, 'epoch' | 'stepInEpoch'>): string {
   const epoch = `epoch-${String(state.epoch).padStart(4, '0')}`;
   return state.stepInEpoch === 0 ? epoch : `${epoch}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Test hook: called after the temp folder is fully written, before the rename makes it visible. */

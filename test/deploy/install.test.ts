@@ -137,7 +137,7 @@ test('install.sh --instance stages one config, state dir and the template unit p
 });
 
 test('every shell script passes shellcheck', () => {
-  const scripts = ['deploy', 'native']
+  const scripts = ['deploy', 'native', 'scripts']
     .filter((dir) => statSync(join(repoRoot, dir), { throwIfNoEntry: false }))
     .flatMap((dir) =>
       readdirSync(join(repoRoot, dir), { recursive: true, withFileTypes: false }).map((f) =>

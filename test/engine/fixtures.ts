@@ -199,6 +199,7 @@ export async function writeFixtureModelDir(
   const manifest: ModelManifest = {
     formatVersion: 1,
     name: 'fixture',
+    precision: 'fp32',
     classes,
     input: {
       name: contract.inputName ?? 'image',

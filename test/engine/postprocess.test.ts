@@ -43,6 +43,53 @@ test('argmax over NCHW and NHWC logits gives the known mask and fractions summin
   }
 });
 
+/** The plain argmax the fused kernels must match: first class wins among equal scores. */
+function referenceArgmax(scores: Float32Array, pixels: number, n: number, planar: boolean): number[] {
+  const mask: number[] = [];
+  for (let i = 0; i < pixels; i++) {
+    const at = (c: number) => (planar ? scores[c * pixels + i]! : scores[i * n + c]!);
+    let best = at(0);
+    let bestClass = 0;
+    for (let c = 1; c < n; c++)
+      if (at(c) > best) {
+        best = at(c);
+        bestClass = c;
+      }
+    mask.push(bestClass);
+  }
+  return mask;
+}
+
+test('argmax matches the plain loop exactly on noisy logits, ties and signed zeros, 2 and 6 classes, NCHW and NHWC', () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const [height, width] = [23, 37];
+  const pixels = height * width;
+  for (const n of [2, 6])
+    for (const layout of ['NCHW', 'NHWC'] as const)
+      for (const kind of ['noisy', 'ties'] as const) {
+        const scores = new Float32Array(pixels * n);
+        for (let i = 0; i < scores.length; i++) {
+          const value = (random() - 0.5) * 200;
+          // 'ties': few distinct values, so most pixels have equal scores; -0 and +0 among them.
+          scores[i] = kind === 'ties' ? [-0, 0, 1, -1, 3e38, -3e38][Math.floor(random() * 6)]! : value;
+        }
+        const dims = layout === 'NCHW' ? [1, n, height, width] : [1, height, width, n];
+        const post = new Postprocessor({ name: 'logits', kind: 'logits', layout }, n, dims);
+        post.run(scores);
+        const expected = referenceArgmax(scores, pixels, n, layout === 'NCHW');
+        const label = `${n} classes ${layout} ${kind}`;
+        assert.deepEqual(Array.from(post.classMask), expected, label);
+        for (let c = 0; c < n; c++) {
+          const count = expected.filter((id) => id === c).length;
+          assert.equal(post.classFractions[c], count / pixels, `${label}: fraction of class ${c}`);
+        }
+      }
+});
+
 test('int64 class-id outputs are copied; ids outside the class list are an error', () => {
   const post = new Postprocessor({ name: 'ids', kind: 'classIds', layout: 'NCHW' }, 3, [1, 2, 3]);
   post.run(BigInt64Array.from(winners.map(BigInt)));

@@ -11,6 +11,7 @@ import {
   tensorRtSettings,
   tensorRtVersion,
 } from '../../src/engine/tensorrt.js';
+import type { ModelManifest } from '../../src/model/manifest.js';
 import { makeBoard, orin, tx1, tx2 } from '../deploy/fake-board.js';
 
 const cacheDir = '/var/lib/edgeseg/engine-cache';
@@ -80,4 +81,26 @@ test('TensorRT 10 headers (defines through TRT_*_ENTERPRISE) and boards without 
   assert.equal(await jetsonGpu(await makeBoard({ ...tx2, soc: 'tegra999' })), undefined);
   const bare = await tensorRtSettings({ fp16: true, engineCacheDir: cacheDir }, sha, await makeBoard({}));
   assert.match(String(bare.options.trt_engine_cache_path), /-trtunknown-fp16$/);
+});
+
+test('an int8 (QDQ) model gets the INT8 builder flag, and a uint8-activation one a note that TensorRT will refuse it', async () => {
+  const root = await makeBoard(orin);
+  const fp32 = await tensorRtSettings({ fp16: true }, sha, root);
+  assert.equal(fp32.options.trt_int8_enable, undefined);
+  assert.equal(fp32.env.ORT_TENSORRT_INT8_ENABLE, '0');
+  const quantization = (activations: 'int8' | 'uint8') =>
+    ({ activations }) as unknown as NonNullable<ModelManifest['quantization']>;
+  const forTensorRt = await tensorRtSettings({ fp16: true }, sha, root, {
+    precision: 'int8',
+    quantization: quantization('int8'),
+  });
+  // Explicit quantization: the Q/DQ scales are the calibration, so no calibration table goes with it.
+  assert.equal(forTensorRt.options.trt_int8_enable, true);
+  assert.equal(forTensorRt.env.ORT_TENSORRT_INT8_ENABLE, '1');
+  assert.deepEqual(forTensorRt.notes, []);
+  const forCpu = await tensorRtSettings({ fp16: true }, sha, root, {
+    precision: 'int8',
+    quantization: quantization('uint8'),
+  });
+  assert.match(forCpu.notes.join('\n'), /--activations int8/);
 });

@@ -51,3 +51,25 @@ test('a manifest error inside the worker arrives as a FileError naming manifest.
     },
   );
 });
+
+test("inferenceThread 'auto' keeps a slow model in the worker and moves a fast one in-process", async () => {
+  const dir = join(await makeTempDir(), 'model');
+  await writeFixtureModelDir(dir, { height: 16, width: 48 });
+  const options = {
+    runtime: 'onnxruntime' as const,
+    executionProviders: ['cpu' as const],
+    inferenceThread: 'auto' as const,
+  };
+  // The threshold decides; a real run of this model takes well under a second and over 0 ms.
+  const slow = await createEngine(dir, { ...options, autoWorkerMinMs: 0 });
+  const fast = await createEngine(dir, { ...options, autoWorkerMinMs: 1000 });
+  assert.equal(slow.info.thread, 'worker');
+  assert.ok(slow.openFrameStream, 'a worker engine streams frames');
+  assert.equal(fast.info.thread, 'main');
+  assert.equal(fast.openFrameStream, undefined);
+  const a = await new Segmenter(slow).segment(frame);
+  const maskA = Array.from(a.classMask);
+  assert.deepEqual(Array.from((await new Segmenter(fast).segment(frame)).classMask), maskA);
+  await slow.stop();
+  await fast.stop();
+});

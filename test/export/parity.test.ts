@@ -25,6 +25,7 @@ import { readManifest } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { initTf, tf } from '../../src/model/tf.js';
 import { sha256File } from '../../src/system/fs.js';
+import { argmaxAgreement } from '../helpers/logits.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 before(async () => {
@@ -146,18 +147,7 @@ async function compareTfjsAndOnnx(config: FcnConfig, weights: NamedWeights): Pro
     max = Math.max(max, expectedNchw[i]!);
     maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expectedNchw[i]!));
   }
-  let agree = 0;
-  const pixels = height * width;
-  for (let p = 0; p < pixels; p++) {
-    let bestA = 0;
-    let bestB = 0;
-    for (let c = 1; c < numClasses; c++) {
-      if (actual[c * pixels + p]! > actual[bestA * pixels + p]!) bestA = c;
-      if (expectedNchw[c * pixels + p]! > expectedNchw[bestB * pixels + p]!) bestB = c;
-    }
-    if (bestA === bestB) agree++;
-  }
-  return { maxDiff, range: max - min, agreement: agree / pixels };
+  return { maxDiff, range: max - min, agreement: argmaxAgreement([actual], [expectedNchw], numClasses) };
 }
 
 function assertAgreement({ maxDiff, range, agreement }: Comparison, diagnostic: (m: string) => void): void {

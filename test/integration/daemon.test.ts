@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -78,6 +78,9 @@ before(async () => {
       state_dir: join(dir, 'state'),
       fps: 8,
       capture: { width: 320, height: 192 },
+      // This small model would run in-process under 'auto': force the worker's frame stream here
+      // (the demo test covers the in-process path).
+      engine: { inference_thread: 'worker' },
       mqtt: { url: broker.url, reconnect_period_ms: 300 },
       publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
       regions: [
@@ -128,23 +131,39 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
         );
     });
 
-    await t.test('stats: fractions sum to 1 overall and per region, with stage latencies', async () => {
-      const stats = json((await recorder.waitFor((m) => m.topic === `${BASE}/stats`)).payload);
-      StatsPayloadSchema.parse(stats);
-      StatusPayloadSchema.parse(json(recorder.messages.find((m) => m.topic === `${BASE}/status`)!.payload));
-      const sum = (fractions: unknown) =>
-        Object.values(fractions as Record<string, number>).reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(sum(stats.classFractions) - 1) < 1e-3);
-      assert.ok(Math.abs(sum((stats.regions as Record<string, unknown>).left_half) - 1) < 1e-3);
-      assert.deepEqual(stats.mask, { width: 48, height: 32 });
-      assert.ok((stats.latencyMs as Record<string, number>).inference! > 0);
-    });
+    await t.test(
+      'stats: fractions sum to 1 overall and per region, latency parts add up to the age',
+      async () => {
+        const stats = json((await recorder.waitFor((m) => m.topic === `${BASE}/stats`)).payload);
+        StatsPayloadSchema.parse(stats);
+        StatusPayloadSchema.parse(json(recorder.messages.find((m) => m.topic === `${BASE}/status`)!.payload));
+        const sum = (fractions: unknown) =>
+          Object.values(fractions as Record<string, number>).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum(stats.classFractions) - 1) < 1e-3);
+        assert.ok(Math.abs(sum((stats.regions as Record<string, unknown>).left_half) - 1) < 1e-3);
+        assert.deepEqual(stats.mask, { width: 48, height: 32 });
+        const latency = stats.latencyMs as Record<string, number>;
+        assert.ok(latency.inference! > 0);
+        // The parts of the result's age add up to it (Date.now() gives whole milliseconds).
+        const parts = ['queue', 'preprocess', 'inference', 'handoff', 'postprocess', 'publish'];
+        const partSum = parts.reduce((total, part) => total + latency[part]!, 0);
+        assert.ok(Math.abs(latency.total! - partSum) <= 3, JSON.stringify(latency));
+      },
+    );
 
     await t.test('health reports frames flowing and memory', async () => {
       const health = json((await recorder.waitFor((m) => m.topic === `${BASE}/health`)).payload);
       HealthPayloadSchema.parse(health);
       assert.ok((health.frames as Record<string, number>).out! > 0);
       assert.ok((health.rssBytes as number) > 0);
+    });
+
+    await t.test('the optimised model is cached under state_dir for the next start', async () => {
+      const entries = (await readdir(join(dir, 'state', 'model-cache'))).filter(
+        (name) => !name.startsWith('.'),
+      );
+      assert.equal(entries.length, 1, entries.join(', '));
+      assert.ok((await readdir(join(dir, 'state', 'model-cache', entries[0]!))).includes('entry.json'));
     });
 
     await t.test('config/set applies fps live, echoes the transaction and updates config/get', async () => {

@@ -169,6 +169,7 @@ test('models install, list, verify (tampering detected) and manifest drafting', 
   const list = JSON.parse(listed.stdout);
   assert.equal(list.models[0].name, 'stripes-model');
   assert.deepEqual(list.models[0].classes, ['red', 'green', 'blue']);
+  assert.equal(list.models[0].precision, 'fp32');
   assert.deepEqual(list.models[0].input, { height: 32, width: 64, layout: 'NCHW' });
   // Sizes print height first, as every --size flag takes them.
   const text = await runCli(['models', 'list', '--models-dir', store]);

@@ -1,0 +1,153 @@
+// `edgeseg quantize`: a float model directory → an int8 (static QDQ) model directory, calibrated on a
+// data source and checked against the float model on its held-out split.
+
+import { type Command, Option } from 'commander';
+import {
+  addDataSourceFlags,
+  type DataSourceCliFlags,
+  dataSourceOptionsFromFlags,
+} from '../data/cli-options.js';
+import { type QuantizeReport, quantizeModel } from '../export/quantize/quantize.js';
+import { DEFAULT_PERCENTILE } from '../export/quantize/ranges.js';
+import { parseNonNegativeInteger, parseNumberInRange, parsePositiveInteger } from './parse.js';
+
+interface QuantizeFlags extends DataSourceCliFlags {
+  out: string;
+  overwrite?: boolean;
+  name?: string;
+  calibrationImages: string;
+  seed: string;
+  method: 'auto' | 'minmax' | 'percentile' | 'entropy';
+  percentile?: string;
+  activations: 'uint8' | 'int8';
+  floatLayers: string;
+  maxDrop: string;
+  evalImages?: string;
+  sensitivity?: boolean;
+  threads?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+const points = (value: number) => (value * 100).toFixed(2);
+
+function floatLayersFrom(text: string): 'auto' | string[] {
+  const value = text.trim();
+  if (value === 'auto') return 'auto';
+  if (value === 'none') return [];
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}
+
+export function formatQuantizeReport(report: QuantizeReport): string {
+  const q = report.quantization;
+  const lines = [
+    `wrote ${report.outDir}/model.onnx (${(report.int8Bytes / 1e6).toFixed(2)} MB, fp32 ${(report.fp32Bytes / 1e6).toFixed(2)} MB) and manifest.json in ${report.seconds.toFixed(1)} s`,
+    `calibration: ${q.calibration.images} training images of ${q.calibration.dataSource} (seed ${q.calibration.seed}), ${q.activations} activations`,
+    ...q.methods.map(
+      (m) =>
+        `  ${m.method.padEnd(10)} held-out mIoU ${points(m.mIoU)}${m.method === q.calibration.method ? '  <- chosen' : ''}`,
+    ),
+    `held-out mIoU on ${q.accuracy.samples} images of ${q.accuracy.dataSource}: fp32 ${points(q.accuracy.fp32MIoU)}, int8 ${points(q.accuracy.int8MIoU)} (${points(q.accuracy.int8MIoU - q.accuracy.fp32MIoU)} points)`,
+    `int8 layers (${q.quantizedLayers.length}): ${q.quantizedLayers.join(', ')}`,
+    'float layers:',
+    ...q.floatLayers.map((f) => `  ${f.layer}: ${f.reason}`),
+  ];
+  if (q.layerSensitivity) {
+    lines.push('held-out mIoU with one layer in float (all others int8):');
+    for (const entry of q.layerSensitivity) lines.push(`  ${entry.layer.padEnd(16)} ${points(entry.mIoU)}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('quantize')
+    .description('quantize a model directory to int8 (static QDQ), calibrated on a data source')
+    .argument('<modeldir>', 'float model directory (model.onnx + manifest.json, e.g. from export)')
+    .requiredOption('--out <modeldir>', 'int8 model directory to write')
+    .option('--overwrite', 'replace --out if it exists')
+    .option('--name <name>', 'model name recorded in the manifest (default: the folder name)')
+    .option('--calibration-images <n>', 'training images whose activation ranges calibrate the model', '100')
+    .option('--seed <n>', 'shuffle seed choosing the calibration images', '0')
+    .addOption(
+      new Option('--method <method>', 'activation range calibration; auto tries all three, keeps the best')
+        .choices(['auto', 'minmax', 'percentile', 'entropy'])
+        .default('auto'),
+    )
+    .option(
+      '--percentile <p>',
+      `share of values the percentile method keeps in range, 50-100 (default ${DEFAULT_PERCENTILE})`,
+    )
+    .addOption(
+      new Option(
+        '--activations <type>',
+        'uint8: onnxruntime CPU (x86 and ARM); int8: symmetric, for TensorRT',
+      )
+        .choices(['uint8', 'int8'])
+        .default('uint8'),
+    )
+    .option(
+      '--float-layers <list>',
+      'auto (by measured accuracy), none, or a comma-separated list of layer names kept in float',
+      'auto',
+    )
+    .option(
+      '--max-drop <miou>',
+      'with --float-layers auto: largest held-out mIoU drop accepted before layers go back to float',
+      '0.01',
+    )
+    .option('--eval-images <n>', 'held-out images per accuracy measurement (default: all)')
+    .option('--sensitivity', "measure every layer's accuracy cost (one evaluation per layer)")
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
+    .option('--json', 'print the manifest quantization record as JSON')
+    .option('--no-progress', 'no progress bar');
+  addDataSourceFlags(command)
+    .addHelpText(
+      'after',
+      `
+Weights become int8 per output channel (symmetric), activations 8-bit per tensor with ranges from
+--calibration-images training images; each candidate is measured on the held-out split the model
+was trained with (as \`edgeseg eval\`). ConvTranspose upsampling stays float. The data source
+defaults to the one the model was trained on. See docs/inference.md (int8).
+
+Example:
+  edgeseg quantize models/synthetic-road-fcn8s --out models/synthetic-road-fcn8s-int8 \\
+    --data-source synthetic-road --calibration-images 100`,
+    )
+    .action(async (modelDir: string, flags: QuantizeFlags) => {
+      const optional = (text: string | undefined, parse: (text: string) => number) =>
+        text === undefined ? undefined : parse(text);
+      const percentile = optional(flags.percentile, (t) => parseNumberInRange(t, '--percentile', 50, 100));
+      const evalImages = optional(flags.evalImages, (t) => parsePositiveInteger(t, '--eval-images'));
+      const threads = optional(flags.threads, (t) => parsePositiveInteger(t, '--threads'));
+      const report = await quantizeModel({
+        modelDir,
+        outDir: flags.out,
+        overwrite: flags.overwrite === true,
+        ...(flags.name ? { name: flags.name } : {}),
+        ...(flags.dataSource ? { dataSource: flags.dataSource } : {}),
+        dataSourceOptions: dataSourceOptionsFromFlags(flags),
+        calibrationImages: parsePositiveInteger(flags.calibrationImages, '--calibration-images'),
+        seed: parseNonNegativeInteger(flags.seed, '--seed'),
+        method: flags.method,
+        ...(percentile !== undefined ? { percentile } : {}),
+        activations: flags.activations,
+        floatLayers: floatLayersFrom(flags.floatLayers),
+        maxDrop: parseNumberInRange(flags.maxDrop, '--max-drop', 0, 1),
+        ...(evalImages !== undefined ? { evalImages } : {}),
+        sensitivity: flags.sensitivity === true,
+        ...(threads !== undefined ? { intraOpThreads: threads } : {}),
+        command: ['edgeseg', ...process.argv.slice(2)].join(' '),
+        progress: flags.progress && !flags.json,
+        onStep: (message) => process.stderr.write(`quantize: ${message}\n`),
+      });
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify(report.quantization, null, 2)}\n`
+          : `${formatQuantizeReport(report)}\n`,
+      );
+    });
+}

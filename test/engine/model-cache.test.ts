@@ -1,0 +1,150 @@
+// The optimised-model cache on the bundled demo model (a real FCN-8s): the first start stores the
+// optimised graph, later starts load it and compute the same logits; a corrupt, stale or foreign
+// entry is rebuilt; a cache that cannot be written never stops the engine.
+
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { OnnxEngine } from '../../src/engine/onnx-engine.js';
+import { repoRoot } from '../helpers/cli.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const demoModel = join(repoRoot, 'models/synthetic-road-fcn8s');
+const input = (() => {
+  const values = new Float32Array(3 * 96 * 288);
+  for (let i = 0; i < values.length; i++) values[i] = (i * 37) % 255;
+  return values;
+})();
+
+interface Start {
+  cache: string | undefined;
+  logits: number[];
+  warnings: string[];
+}
+
+async function start(cacheDir: string): Promise<Start> {
+  const warnings: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => warnings.push(JSON.parse(line).msg as string) },
+  );
+  const engine = new OnnxEngine(demoModel, {
+    runtime: 'onnxruntime',
+    executionProviders: ['cpu'],
+    optimizedModelCacheDir: cacheDir,
+    logger,
+  });
+  await engine.start();
+  const logits = Array.from((await engine.run(input)) as Float32Array);
+  const cache = engine.info.modelCache;
+  await engine.stop();
+  return { cache, logits, warnings };
+}
+
+async function onlyEntry(cacheDir: string): Promise<string> {
+  const names = (await readdir(cacheDir)).filter((name) => !name.startsWith('.'));
+  assert.equal(names.length, 1, `one entry in ${names.join(', ')}`);
+  return join(cacheDir, names[0]!);
+}
+
+test('the first start stores the optimised model, the next loads it and computes the same logits', async () => {
+  const cacheDir = join(await makeTempDir(), 'model-cache');
+  const reference = new OnnxEngine(demoModel, { runtime: 'onnxruntime', executionProviders: ['cpu'] });
+  await reference.start();
+  const expected = Array.from((await reference.run(input)) as Float32Array);
+  assert.equal(reference.info.modelCache, 'off');
+  await reference.stop();
+
+  const first = await start(cacheDir);
+  assert.equal(first.cache, 'built');
+  const entry = await onlyEntry(cacheDir);
+  assert.deepEqual((await readdir(entry)).sort(), ['entry.json', 'model.onnx', 'weights.bin']);
+  // The weights live outside the graph: that is what onnxruntime maps instead of copying.
+  assert.ok((await stat(join(entry, 'weights.bin'))).size > 2_000_000);
+  const second = await start(cacheDir);
+  assert.equal(second.cache, 'hit');
+  assert.deepEqual(second.warnings, []);
+  assert.deepEqual(first.logits, expected);
+  assert.deepEqual(second.logits, expected);
+});
+
+test('a corrupt, truncated or foreign cache entry is rebuilt, never loaded', async () => {
+  const cacheDir = join(await makeTempDir(), 'model-cache');
+  assert.equal((await start(cacheDir)).cache, 'built');
+  const entry = await onlyEntry(cacheDir);
+  const expected = (await start(cacheDir)).logits;
+  const damage: Array<[string, () => Promise<void>, RegExp]> = [
+    [
+      'one weight changed',
+      async () => {
+        const weights = await readFile(join(entry, 'weights.bin'));
+        const middle = weights.length >> 1;
+        weights[middle] = weights[middle]! ^ 0x40;
+        await writeFile(join(entry, 'weights.bin'), weights);
+      },
+      /unusable/,
+    ],
+    [
+      'graph truncated',
+      async () => {
+        const graph = await readFile(join(entry, 'model.onnx'));
+        await writeFile(join(entry, 'model.onnx'), graph.subarray(0, graph.length >> 1));
+      },
+      /unusable/,
+    ],
+    [
+      'built by another onnxruntime',
+      async () => {
+        const record = JSON.parse(await readFile(join(entry, 'entry.json'), 'utf8'));
+        record.key.onnxruntime = '0.0.1';
+        await writeFile(join(entry, 'entry.json'), JSON.stringify(record));
+      },
+      /unusable/,
+    ],
+    ['entry.json garbage', () => writeFile(join(entry, 'entry.json'), '{"key":'), /unusable/],
+  ];
+  for (const [label, spoil, warning] of damage) {
+    await spoil();
+    const rebuilt = await start(cacheDir);
+    assert.equal(rebuilt.cache, 'built', label);
+    assert.match(rebuilt.warnings.join('\n'), warning, label);
+    assert.deepEqual(rebuilt.logits, expected, label);
+    assert.equal((await start(cacheDir)).cache, 'hit', `${label}: the rebuilt entry is used`);
+  }
+});
+
+test('a cache folder that cannot be written leaves the engine running without a cache', async () => {
+  const dir = await makeTempDir();
+  const cacheDir = join(dir, 'model-cache');
+  await writeFile(cacheDir, 'a file where the cache folder should be');
+  const result = await start(cacheDir);
+  assert.equal(result.cache, 'off');
+  assert.match(result.warnings.join('\n'), /not writable/);
+  assert.equal(result.logits.length, 6 * 96 * 288);
+});
+
+test('a new entry evicts all but the most recently used other one; temp folders of dead builds go', async () => {
+  const cacheDir = join(await makeTempDir(), 'model-cache');
+  // A pid above the kernel's pid_max cannot be running.
+  const dead = '.tmp-bcd97e151af0-0123456789abcdef-4194305-00ff00ff';
+  const live = `.tmp-bcd97e151af0-0123456789abcdef-${process.pid}-00ff00ff`;
+  for (const name of [dead, live]) await mkdir(join(cacheDir, name), { recursive: true });
+  // Two entries of other models, used an hour and a day ago.
+  for (const [name, ageS] of [
+    ['older', 86400],
+    ['recent', 3600],
+  ] as const) {
+    await mkdir(join(cacheDir, name));
+    await writeFile(join(cacheDir, name, 'entry.json'), '{}');
+    const when = new Date(Date.now() - ageS * 1000);
+    await utimes(join(cacheDir, name, 'entry.json'), when, when);
+  }
+  assert.equal((await start(cacheDir)).cache, 'built');
+  const names = (await readdir(cacheDir)).sort();
+  assert.equal(names.length, 3, names.join(', '));
+  assert.deepEqual(names.slice(0, 2), [live, names[1]]);
+  assert.match(names[1]!, /^bcd97e151af0-[0-9a-f]{16}$/);
+  assert.equal(names[2], 'recent');
+});

@@ -1,0 +1,250 @@
+// The daemon's frame loop on real onnxruntime sessions (fixture models): the newest frame wins, a
+// model swap lands between two frames even while frames keep coming, stop() during a swap (SIGTERM
+// during a model switch) drains both, and a bad frame is counted, not fatal.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { createEngine } from '../../src/engine/create.js';
+import { Segmenter } from '../../src/engine/segmenter.js';
+import type { InferenceEngine, RgbFrame } from '../../src/engine/types.js';
+import { FrameLoop, type ProcessedFrame } from '../../src/pipeline/frame-loop.js';
+import { writeFixtureModelDir } from '../engine/fixtures.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const [WIDTH, HEIGHT] = [48, 16];
+
+/** A frame of one colour; captureTimeMs doubles as the frame's id. */
+function frame(id: number, rgb: [number, number, number] = [0, 0, 255]): RgbFrame {
+  const data = new Uint8Array(WIDTH * HEIGHT * 3);
+  for (let i = 0; i < WIDTH * HEIGHT; i++) data.set(rgb, i * 3);
+  return { data, width: WIDTH, height: HEIGHT, captureTimeMs: id };
+}
+
+const engines: InferenceEngine[] = [];
+// Stopped even when a test fails: a running worker thread would keep the test process alive.
+after(() => Promise.all(engines.map((started) => started.stop())));
+
+const shared = new Map<string, Promise<InferenceEngine>>();
+
+/** Identity model: a blue frame is class 2 everywhere. With `constant`, class 0 everywhere. Shared by the tests. */
+function engine(inferenceThread: 'worker' | 'main', constant = false): Promise<InferenceEngine> {
+  const key = `${inferenceThread}:${constant}`;
+  let started = shared.get(key);
+  if (!started) {
+    started = startEngine(inferenceThread, constant);
+    shared.set(key, started);
+  }
+  return started;
+}
+
+async function startEngine(inferenceThread: 'worker' | 'main', constant: boolean): Promise<InferenceEngine> {
+  const dir = join(await makeTempDir(), 'model');
+  await writeFixtureModelDir(dir, {
+    height: HEIGHT,
+    width: WIDTH,
+    ...(constant
+      ? {
+          weights: [
+            [0, 0, 0],
+            [0, 0, 0],
+            [0, 0, 0],
+          ],
+          bias: [1, 0, 0],
+        }
+      : {}),
+  });
+  const started = await createEngine(dir, {
+    runtime: 'onnxruntime',
+    executionProviders: ['cpu'],
+    inferenceThread,
+  });
+  engines.push(started);
+  return started;
+}
+
+async function loopOn(inferenceThread: 'worker' | 'main') {
+  const model = await engine(inferenceThread);
+  const segmenter = new Segmenter(model);
+  await segmenter.ready();
+  const loop = new FrameLoop(segmenter);
+  const processed: Array<{ id: number; classes: number[]; frame: ProcessedFrame }> = [];
+  loop.on('processed', (result) =>
+    processed.push({
+      id: result.frame.captureTimeMs,
+      classes: [...new Set(result.result.classMask)],
+      frame: result,
+    }),
+  );
+  loop.start();
+  /** Resolves once `count` frames have come out. */
+  const outputs = (count: number) =>
+    within(
+      new Promise<void>((resolve) => {
+        const check = () => processed.length >= count && resolve();
+        loop.on('processed', check);
+        check();
+      }),
+      20_000,
+      `${count} processed frames`,
+    );
+  return { loop, model, processed, outputs };
+}
+
+/** Fails the test instead of hanging it when `promise` never settles. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+test('main thread: frames offered while one is in flight are dropped but the newest', async () => {
+  const { loop, processed, outputs } = await loopOn('main');
+  // The in-process engine runs frame 1 only after this synchronous code: 2 and 3 are replaced.
+  for (const id of [1, 2, 3, 4]) loop.offer(frame(id));
+  await outputs(2);
+  await loop.stop();
+  assert.deepEqual(
+    processed.map((entry) => entry.id),
+    [1, 4],
+  );
+  assert.deepEqual(processed[1]!.classes, [2]);
+  const stats = loop.stats();
+  assert.equal(stats.framesIn, 4);
+  assert.equal(stats.framesDropped, 2);
+  assert.equal(stats.framesOut, 2);
+  const { timings } = processed[1]!.frame.result;
+  assert.ok(timings.inferenceMs > 0 && timings.handoffMs >= 0, JSON.stringify(timings));
+});
+
+test('worker thread: a burst of frames ends with the newest; every frame is either out or counted as dropped', async () => {
+  const { loop, processed } = await loopOn('worker');
+  // The worker takes frames on its own thread, so how many of the middle ones it sees depends on
+  // its speed; the first (it is idle) and the last (nothing replaces it) always come out.
+  for (let id = 1; id <= 8; id++) loop.offer(frame(id));
+  await within(
+    new Promise<void>((resolve) => {
+      const check = () => processed.at(-1)?.id === 8 && resolve();
+      loop.on('processed', check);
+      check();
+    }),
+    20_000,
+    'frame 8',
+  );
+  await loop.stop();
+  const ids = processed.map((entry) => entry.id);
+  assert.equal(ids[0], 1);
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+  );
+  const stats = loop.stats();
+  assert.equal(stats.framesIn, 8);
+  assert.equal(stats.framesOut + stats.framesDropped, 8, JSON.stringify(stats));
+  assert.ok(processed.every((entry) => entry.classes.join() === '2'));
+  const { timings } = processed.at(-1)!.frame.result;
+  assert.ok(timings.inferenceMs > 0 && timings.handoffMs >= 0, JSON.stringify(timings));
+});
+
+for (const inferenceThread of ['worker', 'main'] as const) {
+  test(`${inferenceThread} thread: with one frame waiting as each result comes out, every frame comes out in order with its own pixels`, async () => {
+    const { loop, processed, outputs } = await loopOn(inferenceThread);
+    const colours: Array<[number, number, number]> = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
+    const colourOf = (id: number) => colours[id % 3]!;
+    const mismatches: string[] = [];
+    let offered = 2;
+    loop.on('processed', ({ frame: result, result: segmentation }) => {
+      // Offered first: the new frame's copy must not land in the pixels of the result being emitted.
+      if (offered < 12) loop.offer(frame(++offered, colourOf(offered)));
+      const id = result.captureTimeMs;
+      const pixel = Array.from(result.data.subarray(0, 3)).join();
+      if (pixel !== colourOf(id).join() || segmentation.classMask[0] !== id % 3)
+        mismatches.push(`frame ${id}: pixel ${pixel}, class ${segmentation.classMask[0]}`);
+    });
+    loop.offer(frame(1, colourOf(1)));
+    loop.offer(frame(2, colourOf(2)));
+    await outputs(12);
+    await loop.stop();
+    assert.deepEqual(
+      processed.map((entry) => entry.id),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(mismatches, []);
+    assert.equal(loop.stats().framesDropped, 0);
+    assert.equal(loop.stats().frameErrors, 0);
+  });
+}
+
+test('stop() during replaceSegmenter() (SIGTERM during a model switch) settles both', async () => {
+  const { loop, model, processed } = await loopOn('worker');
+  const next = new Segmenter(await engine('worker', true));
+  await next.ready();
+  loop.offer(frame(1));
+  const swapped = loop.replaceSegmenter(next);
+  const stopped = loop.stop();
+  const old = await within(swapped, 10_000, 'replaceSegmenter');
+  await within(stopped, 10_000, 'stop');
+  assert.equal(old.engine, model);
+  assert.deepEqual(
+    processed.map((entry) => entry.id),
+    [1],
+  );
+});
+
+test('a swap asked for while the last frame is being published is served when the loop goes idle', async () => {
+  const { loop, model } = await loopOn('worker');
+  const next = new Segmenter(await engine('worker', true));
+  await next.ready();
+  const swapped = new Promise<Segmenter>((resolve) =>
+    loop.once('processed', () => resolve(within(loop.replaceSegmenter(next), 10_000, 'replaceSegmenter'))),
+  );
+  loop.offer(frame(1));
+  assert.equal((await swapped).engine, model);
+  await loop.stop();
+});
+
+test('a model swap lands between two frames while frames keep coming', async () => {
+  const { loop, model, processed, outputs } = await loopOn('worker');
+  const next = new Segmenter(await engine('worker', true));
+  await next.ready();
+  // A camera faster than the model: each result brings a new frame, so one is always pending.
+  let id = 1;
+  loop.on('processed', () => {
+    if (id < 40) loop.offer(frame(++id));
+  });
+  loop.offer(frame(1));
+  const old = await within(loop.replaceSegmenter(next), 10_000, 'replaceSegmenter under load');
+  assert.equal(old.engine, model);
+  const swappedAt = processed.length;
+  await outputs(40);
+  await loop.stop();
+  // Frames finished before the swap are the old model's (class 2), all after it the new one's.
+  assert.ok(processed.slice(0, swappedAt).every((entry) => entry.classes.join() === '2'));
+  const after = processed.slice(swappedAt);
+  assert.ok(
+    after.length > 0 && after.every((entry) => entry.classes.join() === '0'),
+    JSON.stringify(after.map((e) => e.classes)),
+  );
+});
+
+test('a frame of the wrong size is counted as an error and the loop goes on', async () => {
+  const { loop, processed, outputs } = await loopOn('worker');
+  const errors: string[] = [];
+  loop.on('frameError', (error) => errors.push(error.message));
+  loop.offer({ ...frame(1), data: new Uint8Array(10) });
+  loop.offer(frame(2));
+  await outputs(1);
+  await loop.stop();
+  assert.match(errors.join('\n'), /frame data has 10 bytes/);
+  assert.deepEqual(
+    processed.map((entry) => entry.id),
+    [2],
+  );
+  assert.equal(loop.stats().frameErrors, 1);
+});
