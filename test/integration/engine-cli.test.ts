@@ -173,7 +173,7 @@ test('models install, list, verify (tampering detected) and manifest drafting', 
   assert.deepEqual(list.models[0].input, { height: 32, width: 64, layout: 'NCHW' });
   // Sizes print height first, as every --size flag takes them.
   const text = await runCli(['models', 'list', '--models-dir', store]);
-  assert.match(text.stdout, /stripes-model: input 32x64 \(HxW\) NCHW/);
+  assert.match(text.stdout, /stripes-model: fp32, input 32x64 \(HxW\) NCHW/);
   assert.equal((await runCli(['models', 'verify', '--models-dir', store])).code, 0);
   await appendFile(join(store, 'stripes-model', 'model.onnx'), 'x');
   const verify = await runCli(['models', 'verify', '--models-dir', store]);
