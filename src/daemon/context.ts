@@ -32,6 +32,8 @@ export interface DaemonState {
   readonly instanceId: string;
   rejectedRemoteConfig: RejectedRemoteConfig | undefined;
   duplicate: DuplicateReport | undefined;
+  /** Set while the inference engine is being reloaded after it died by itself. */
+  engineLost: string | undefined;
 }
 
 /** The pipeline as the extensions see it: counters and the few controls requests may use. */

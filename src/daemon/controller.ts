@@ -79,11 +79,20 @@ export class Controller {
     this.logger = options.logger;
     this.bursts = new BurstLogger(this.logger);
     this.topics = topicsFor(this.config.mqtt.base_topic, this.config.device_id);
-    this.inference = new Inference(() => this.config, this.bus, this.logger);
+    this.inference = new Inference(
+      () => this.config,
+      this.bus,
+      this.logger,
+      (problem) => {
+        this.state.engineLost = problem;
+        this.bus.emit('stateChanged');
+      },
+    );
     this.state = {
       instanceId: randomBytes(6).toString('hex'),
       rejectedRemoteConfig: options.rejected,
       duplicate: undefined,
+      engineLost: undefined,
     };
   }
 

@@ -25,6 +25,8 @@ export interface FrameStreamHandlers {
   failed(error: Error, frame: RgbFrame): void;
   /** Frames the worker replaced by newer ones before taking them. */
   dropped(count: number): void;
+  /** The engine behind the stream ended (its worker died): no more results will come. */
+  ended?(error: Error): void;
 }
 
 /** Pixel buffers kept for reuse: one being filled, one waiting, one in the engine, one being published. */
@@ -40,8 +42,16 @@ export class FrameStream {
   constructor(
     private readonly port: MessagePort,
     private readonly handlers: FrameStreamHandlers,
+    private readonly onClose: () => void = () => {},
   ) {
     port.on('message', (reply: StreamReply) => this.receive(reply));
+  }
+
+  /** The engine is gone: closes the stream (drains resolve) and tells the owner once. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.close();
+    this.handlers.ended?.(error);
   }
 
   /** Copies the frame (the source reuses its buffers) and sends it to the worker. */
@@ -83,6 +93,7 @@ export class FrameStream {
     if (this.closed) return;
     this.closed = true;
     this.port.close();
+    this.onClose();
     for (const resolve of this.drains.values()) resolve();
     this.drains.clear();
   }

@@ -51,6 +51,9 @@ export class ThreadedOnnxEngine implements InferenceEngine {
   /** session.run's time on the worker for the last completed run (no thread hand-off). */
   lastRunMs = 0;
   private stopped: (() => void) | undefined;
+  private stopping = false;
+  private readonly streams = new Set<FrameStream>();
+  private lostListeners: Array<(error: Error) => void> = [];
 
   constructor(modelDir: string, options: EngineOptions) {
     this.modelDir = modelDir;
@@ -112,16 +115,26 @@ export class ThreadedOnnxEngine implements InferenceEngine {
             break;
         }
       });
+      let lost = false;
       const fail = (error: Error) => {
         if (!ready) reject(error);
         for (const [id, request] of this.pending) {
           this.pending.delete(id);
           request.reject(error);
         }
+        // Streams end too: their drains resolve and their owners hear why, instead of offering
+        // frames into a port nobody reads.
+        for (const stream of this.streams) stream.fail(error);
+        this.streams.clear();
+        if (ready && !this.stopping && !lost) {
+          lost = true;
+          this.logger.error({ err: error.message }, 'the onnxruntime worker thread ended by itself');
+          for (const listener of this.lostListeners) listener(error);
+        }
       };
       worker.on('error', fail);
       worker.on('exit', (code) => {
-        this.worker = undefined;
+        if (this.worker === worker) this.worker = undefined;
         fail(new Error(`onnxruntime worker exited (code ${code})`));
         this.stopped?.();
       });
@@ -187,7 +200,13 @@ export class ThreadedOnnxEngine implements InferenceEngine {
     if (!worker) throw new Error('ThreadedOnnxEngine: openFrameStream() before start()');
     const { port1, port2 } = new MessageChannel();
     worker.postMessage({ type: 'openStream', port: port2 }, [port2]);
-    return new FrameStream(port1, handlers);
+    const stream = new FrameStream(port1, handlers, () => this.streams.delete(stream));
+    this.streams.add(stream);
+    return stream;
+  }
+
+  onLost(listener: (error: Error) => void): void {
+    this.lostListeners.push(listener);
   }
 
   /** session.run on the worker's last input, `runs` times in a plain loop there (no hand-offs). */
@@ -202,8 +221,10 @@ export class ThreadedOnnxEngine implements InferenceEngine {
 
   async stop(): Promise<void> {
     const worker = this.worker;
+    this.stopping = true;
     this.started = undefined;
     this.slots.clear();
+    this.lostListeners = [];
     if (!worker) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

@@ -113,6 +113,11 @@ export interface InferenceEngine {
    * and runs itself, always the newest, without a hop through the calling thread between runs.
    */
   openFrameStream?(handlers: FrameStreamHandlers): FrameStream;
+  /**
+   * Optional (engines whose session lives elsewhere, e.g. a worker thread): `listener` is called
+   * once if the engine dies by itself (not through stop()); runs and streams have failed by then.
+   */
+  onLost?(listener: (error: Error) => void): void;
   /** Releases the session. Idempotent. */
   stop(): Promise<void>;
 }

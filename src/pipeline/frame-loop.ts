@@ -97,18 +97,24 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
   replaceSegmenter(segmenter: Segmenter): Promise<Segmenter> {
     this.swapsWaiting++;
     const swapped = this.swapping.then(async () => {
-      await this.driver.drain();
-      this.driver.close();
-      const old = this.segmenter;
-      this.segmenter = segmenter;
-      this.driver = this.driverFor(segmenter);
-      // A frame that came during the swap goes to the new model, unless another swap follows.
-      if (--this.swapsWaiting === 0 && this.held) {
-        const held = this.held;
-        this.held = undefined;
-        if (this.running && !this.paused) this.driver.offer(held);
+      try {
+        await this.driver.drain();
+        // Opened before the old one closes: if the new engine cannot stream, nothing has changed.
+        const driver = this.driverFor(segmenter);
+        this.driver.close();
+        this.driver = driver;
+        const old = this.segmenter;
+        this.segmenter = segmenter;
+        return old;
+      } finally {
+        // Counted down whether the swap worked or not, so frames never wait for a swap that is over.
+        // A frame that came meanwhile goes to the model now running, unless another swap follows.
+        if (--this.swapsWaiting === 0 && this.held) {
+          const held = this.held;
+          this.held = undefined;
+          if (this.running && !this.paused) this.driver.offer(held);
+        }
       }
-      return old;
     });
     this.swapping = swapped.catch(() => {});
     return swapped;

@@ -26,6 +26,7 @@ export class StreamDriver implements FrameDriver {
       },
       failed: (error) => events.failed(error),
       dropped: (count) => events.dropped(count),
+      ended: (error) => events.failed(error),
     });
   }
 

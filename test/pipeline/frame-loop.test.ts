@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { createEngine } from '../../src/engine/create.js';
 import { Segmenter } from '../../src/engine/segmenter.js';
 import type { InferenceEngine, RgbFrame } from '../../src/engine/types.js';
@@ -247,4 +248,70 @@ test('a frame of the wrong size is counted as an error and the loop goes on', as
     [2],
   );
   assert.equal(loop.stats().frameErrors, 1);
+});
+
+/** The worker thread of a worker engine, to end it the way a crash in the worker would. */
+function workerOf(started: InferenceEngine): Worker {
+  const worker = (started as unknown as { worker?: Worker }).worker;
+  assert.ok(worker, 'the engine runs in a worker thread');
+  return worker;
+}
+
+test('a worker thread that dies by itself ends its stream: the loop hears it, stop() settles, a new model takes over', async () => {
+  const dying = await startEngine('worker', false);
+  const lost = new Promise<Error>((resolve) => dying.onLost?.(resolve));
+  const segmenter = new Segmenter(dying);
+  await segmenter.ready();
+  const loop = new FrameLoop(segmenter);
+  const errors: Error[] = [];
+  const ids: number[] = [];
+  loop.on('frameError', (error) => errors.push(error));
+  const seen = (id: number) =>
+    within(
+      new Promise<void>((resolve) => {
+        const check = () => ids.includes(id) && resolve();
+        loop.on('processed', check);
+        check();
+      }),
+      20_000,
+      `frame ${id}`,
+    );
+  loop.on('processed', (processed) => ids.push(processed.frame.captureTimeMs));
+  loop.start();
+  loop.offer(frame(1));
+  await seen(1);
+  await workerOf(dying).terminate();
+  const error = await within(lost, 10_000, 'onLost');
+  assert.match(error.message, /onnxruntime worker exited/);
+  assert.equal(errors.length, 1, 'the loop reports the end of its stream once');
+  loop.offer(frame(2)); // into a stream that has ended: dropped, no hang
+  const next = new Segmenter(await engine('worker', true));
+  await next.ready();
+  const old = await within(loop.replaceSegmenter(next), 10_000, 'replaceSegmenter after the death');
+  assert.equal(old, segmenter);
+  loop.offer(frame(3));
+  await seen(3);
+  assert.ok(!ids.includes(2));
+  await within(loop.stop(), 10_000, 'stop');
+});
+
+test('a swap to an engine that cannot stream fails, and frames go on to the model running', async () => {
+  const { loop, processed } = await loopOn('worker');
+  const gone = await startEngine('worker', true);
+  const next = new Segmenter(gone);
+  await next.ready();
+  await gone.stop();
+  await assert.rejects(loop.replaceSegmenter(next), /openFrameStream\(\) before start\(\)/);
+  loop.offer(frame(7));
+  await within(
+    new Promise<void>((resolve) => {
+      const check = () => processed.some((entry) => entry.id === 7) && resolve();
+      loop.on('processed', check);
+      check();
+    }),
+    20_000,
+    'frame 7 after the failed swap',
+  );
+  assert.deepEqual(processed.find((entry) => entry.id === 7)?.classes, [2], 'the running model answered');
+  await within(loop.stop(), 10_000, 'stop');
 });

@@ -43,6 +43,7 @@ export function deviceProblems(
   if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
   if (state.rejectedRemoteConfig)
     problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
+  if (state.engineLost) problems.push(`inference engine lost (${state.engineLost}); reloading the model`);
   if (state.duplicate)
     problems.push(
       `another instance (${state.duplicate.otherInstanceId}) runs under device_id ${config.device_id}`,
