@@ -64,6 +64,11 @@ function rawInput(format: RawVideoFormat, extra: string[] = []): string[] {
   ];
 }
 
+/** A one-pixel black pad where a side is odd: libx264 in yuv420p takes even sides only. */
+function evenSides(size: { width: number; height: number }): string[] {
+  return size.width % 2 === 1 || size.height % 2 === 1 ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : [];
+}
+
 /**
  * ffmpeg writing H.264 (yuv420p, as every player reads) into `path` in `container`. yuv420p needs
  * even sides, so an odd side is padded by one black pixel.
@@ -75,12 +80,11 @@ export function fileEncoderCommand(
 ): EncoderCommand {
   assertFormat(format);
   if (!isAbsolute(path)) throw new RangeError(`encoder output path must be absolute, got ${path}`);
-  const pad = format.width % 2 === 1 || format.height % 2 === 1;
   return {
     command: 'ffmpeg',
     args: [
       ...rawInput(format),
-      ...(pad ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
+      ...evenSides(format),
       '-c:v',
       'libx264',
       '-preset',
@@ -130,6 +134,8 @@ export function rtpEncoderCommand(
           '-use_wallclock_as_timestamps',
           '1',
         ]),
+        // yuv420p needs even sides; the capture size may be odd (the file encoder pads the same way).
+        ...evenSides(size),
         '-c:v',
         'libx264',
         '-preset',

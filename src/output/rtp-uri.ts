@@ -1,6 +1,6 @@
 // The grammar of an RTP output URI (`rtp://HOST:PORT[?ttl=N&pkt_size=N]`), checked once at the
 // border: HOST is an IPv4 or bracketed IPv6 literal or a host name of letters, digits, dots and
-// hyphens; PORT is 1-65535; the only query options are an allowlist of bounded integers. The
+// hyphens; PORT is 1-65534 (RTCP uses PORT+1); the only query options are an allowlist of bounded integers. The
 // encoder commands are built from the parsed parts, never from the text.
 
 import { isIPv4, isIPv6 } from 'node:net';
@@ -23,7 +23,7 @@ export const RTP_QUERY_OPTIONS = {
 
 export const RTP_URI_MAX_LENGTH = 300;
 export const RTP_URI_FORM =
-  'rtp://HOST:PORT with HOST an IP address or a host name (letters, digits, dots, hyphens) and PORT 1-65535, optionally ?ttl=1..255&pkt_size=256..9000';
+  'rtp://HOST:PORT with HOST an IP address or a host name (letters, digits, dots, hyphens) and PORT 1-65534 (RTCP takes PORT+1), optionally ?ttl=1..255&pkt_size=256..9000';
 
 const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -53,8 +53,8 @@ function integerIn(text: string, min: number, max: number): number | undefined {
 export function rtpTargetProblem(target: RtpTarget): string | undefined {
   const host = hostProblem(target.host);
   if (host) return host;
-  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535)
-    return 'the port must be 1-65535';
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65534)
+    return 'the port must be 1-65534';
   for (const [name, bounds] of Object.entries(RTP_QUERY_OPTIONS)) {
     const value = target[bounds.field];
     if (value !== undefined && (!Number.isInteger(value) || value < bounds.min || value > bounds.max))
@@ -81,8 +81,8 @@ export function parseRtpUri(text: string): RtpParse {
   const [, rawHost, rawPort, query] = match as unknown as [string, string, string, string | undefined];
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
   if (rawHost.startsWith('[') !== isIPv6(host)) return fail('brackets hold exactly an IPv6 address');
-  const port = integerIn(rawPort, 1, 65535);
-  if (port === undefined) return fail('the port must be 1-65535');
+  const port = integerIn(rawPort, 1, 65534);
+  if (port === undefined) return fail('the port must be 1-65534');
   const target: RtpTarget = { host, port };
   for (const pair of query ? query.split('&') : []) {
     const [name, value, extra] = pair.split('=');

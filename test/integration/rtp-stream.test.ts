@@ -81,6 +81,26 @@ for (const backend of ['ffmpeg', 'gstreamer'] as const) {
   });
 }
 
+test('ffmpeg: an odd capture size streams (padded to even sides for yuv420p), without restarts', {
+  timeout: 60_000,
+}, async () => {
+  const port = await freeUdpPort();
+  // 161x97 is padded by one black pixel on the right and at the bottom.
+  const receiver = await RtpReceiver.start(dir, port, { width: 162, height: 98 });
+  const rtp = stream(port, 'ffmpeg', { width: 161, height: 97 });
+  rtp.start();
+  const stop = feed(rtp);
+  try {
+    await receiver.waitForFrames(10);
+    assert.equal(rtp.stats().state, 'running');
+    assert.equal(rtp.stats().restarts, 0);
+  } finally {
+    stop();
+    await rtp.stop();
+    await receiver.stop();
+  }
+});
+
 test('a crashed encoder is restarted with backoff and the stream carries on', {
   timeout: 60_000,
 }, async () => {

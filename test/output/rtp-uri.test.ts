@@ -33,6 +33,7 @@ const INJECTIONS = [
   'rtp://127.0.0.1',
   'rtp://127.0.0.1:0',
   'rtp://127.0.0.1:65536',
+  'rtp://127.0.0.1:65535', // RTCP would need 65536
   'rtp://127.0.0.1:05004',
   'rtp://127.0.0.1:-5004',
   'rtp://1.2.3:5004',
@@ -59,7 +60,7 @@ const VALID: Array<[string, RtpTarget]> = [
   ['rtp://127.0.0.1:5004', { host: '127.0.0.1', port: 5004 }],
   ['rtp://[::1]:5004', { host: '::1', port: 5004 }],
   ['rtp://viewer:1', { host: 'viewer', port: 1 }],
-  ['rtp://cam-viewer.local:65535', { host: 'cam-viewer.local', port: 65535 }],
+  ['rtp://cam-viewer.local:65534', { host: 'cam-viewer.local', port: 65534 }],
   ['rtp://239.0.0.1:5004?ttl=4&pkt_size=1200', { host: '239.0.0.1', port: 5004, ttl: 4, pktSize: 1200 }],
 ];
 
