@@ -74,7 +74,7 @@ function checkSourceUri(uri: string, context: z.RefinementCtx): void {
 
 function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
   const match =
-    /^(mqtts?|wss?|tcp|ssl):\/\/(?:[^@/?#]*@)?(\[[^\]]+\]|[^:/?#]+)(?::(\d{1,5}))?(\/[A-Za-z0-9._~/-]*)?$/.exec(
+    /^(mqtts?|wss?|tcp|ssl):\/\/(?:([^@/?#]*)@)?(\[[^\]]+\]|[^:/?#@]+)(?::(\d{1,5}))?(\/[A-Za-z0-9._~/-]*)?$/.exec(
       url,
     );
   if (!match) {
@@ -84,12 +84,20 @@ function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
     });
     return;
   }
+  // Credentials in the URL follow the camera URIs' grammar, so that redaction (a pattern that stops
+  // at quotes and spaces) always finds all of them; better still, use mqtt.username/password.
+  if (match[2] !== undefined && !/^[A-Za-z0-9._~+%-]+(?::[A-Za-z0-9._~+%-]*)?$/.test(match[2]))
+    context.addIssue({
+      code: 'custom',
+      message:
+        'broker credentials in the URL may hold letters, digits, . _ ~ + - and %XX escapes only (or set mqtt.username / mqtt.password, EDGESEG_MQTT_USERNAME / EDGESEG_MQTT_PASSWORD)',
+    });
   try {
-    checkHost(match[2]!);
+    checkHost(match[3]!);
   } catch {
     context.addIssue({ code: 'custom', message: 'the broker host must be a DNS name or an IP address' });
   }
-  const port = match[3] === undefined ? 1 : Number(match[3]);
+  const port = match[4] === undefined ? 1 : Number(match[4]);
   if (port < 1 || port > 65535) context.addIssue({ code: 'custom', message: 'the port must be 1..65535' });
 }
 

@@ -106,6 +106,11 @@ test('bounds: a 20000-pixel mask and other absurd values are refused by name', (
     ],
     [{ mqtt: { url: 'mqtt://127.0.0.1:1883', max_payload_bytes: 1e9 } }, /max_payload_bytes/],
     [{ mqtt: { url: 'mqtt://evil host/' } }, /mqtt\.url/],
+    // Credentials the redaction pattern could not see whole (it stops at quotes and spaces).
+    [{ mqtt: { url: "mqtt://u:p'w@broker:1883" } }, /broker credentials in the URL/],
+    [{ mqtt: { url: 'mqtt://u:p"w@broker:1883' } }, /broker credentials in the URL/],
+    [{ mqtt: { url: 'mqtt://u:p w@broker:1883' } }, /broker credentials in the URL/],
+    [{ mqtt: { url: 'mqtt://a@b@broker:1883' } }, /mqtt\.url/],
     [{ mqtt: { url: 'mqtt://127.0.0.1', base_topic: 'a/#' } }, /base_topic/],
     [{ capture: { width: 1e6 } }, /capture\.width/],
     [{ publish: { health: { interval_ms: 1 } } }, /interval_ms/],
