@@ -124,7 +124,10 @@ export class ThreadedOnnxEngine implements InferenceEngine {
         }
         // Streams end too: their drains resolve and their owners hear why, instead of offering
         // frames into a port nobody reads.
-        for (const stream of this.streams) stream.fail(error);
+        for (const stream of this.streams) {
+          if (this.stopping) stream.close();
+          else stream.fail(error);
+        }
         this.streams.clear();
         if (ready && !this.stopping && !lost) {
           lost = true;

@@ -1,13 +1,18 @@
-// Worker side of a frame stream (engine/frame-stream): the worker keeps the newest frame it was
-// sent, and the moment a run ends it takes that frame, preprocesses it and runs the model again,
-// without waiting for the main thread. Frames that came in during a run are read straight off the
-// port (receiveMessageOnPort): only the newest is kept, the others go back as dropped.
+// Worker side of a frame stream (engine/frame-stream): the moment a run ends, the worker takes the
+// newest frame from the shared mailbox, preprocesses it in place and runs the model again, without
+// waiting for the main thread. When the mailbox is empty it says it is idle and waits for a kick;
+// main kicks only a worker that said so, so the port never fills with frames.
 
 import { performance } from 'node:perf_hooks';
-import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { OnnxEngine } from './onnx-engine.js';
 import { Preprocessor } from './preprocess.js';
 import {
+  type FramePool,
+  POOL_EMPTY,
+  POOL_IDLE,
+  POOL_MAILBOX,
+  POOL_META_FIELDS,
   type RawOutput,
   type StreamFrame,
   type StreamReply,
@@ -24,11 +29,17 @@ export function transferable(output: RawOutput): RawOutput {
   return exact ? output : output.slice();
 }
 
+interface Pool {
+  generation: number;
+  control: Int32Array;
+  meta: Float64Array;
+  slots: Uint8Array[];
+}
+
 export class WorkerFrames {
   private readonly preprocessor: Preprocessor;
-  private waiting: StreamFrame | undefined;
+  private pool: Pool | undefined;
   private busy = false;
-  private dropped: ArrayBuffer[] = [];
   private readonly drains: number[] = [];
 
   constructor(
@@ -44,63 +55,93 @@ export class WorkerFrames {
   }
 
   private receive(message: StreamRequest): void {
-    if (this.waiting) this.dropped.push(this.waiting.pixels);
-    this.waiting = undefined;
-    if (message.type === 'frame') {
-      const { type: _type, ...frame } = message;
-      this.waiting = frame;
-      if (!this.busy) void this.pump();
-    } else if (this.busy) this.drains.push(message.id);
-    else this.send({ type: 'drained', id: message.id, dropped: this.takeDropped() });
-  }
-
-  private takeDropped(): ArrayBuffer[] {
-    const dropped = this.dropped;
-    this.dropped = [];
-    return dropped;
+    switch (message.type) {
+      case 'pool':
+        this.pool = poolOf(message);
+        void this.pump();
+        break;
+      case 'kick':
+        void this.pump();
+        break;
+      case 'drain':
+        if (this.busy) this.drains.push(message.id);
+        else this.send({ type: 'drained', id: message.id });
+        break;
+    }
   }
 
   private send(reply: StreamReply, transfer: ArrayBuffer[] = []): void {
-    this.port.postMessage(reply, [...transfer, ...('dropped' in reply ? reply.dropped : [])]);
+    this.port.postMessage(reply, transfer);
+  }
+
+  /** The newest frame's slot, or undefined after saying idle (main then kicks on its next frame). */
+  private take(pool: Pool): number | undefined {
+    const slot = Atomics.exchange(pool.control, POOL_MAILBOX, POOL_EMPTY);
+    if (slot !== POOL_EMPTY) return slot;
+    Atomics.store(pool.control, POOL_IDLE, 1);
+    // A frame may have come between the look and the word: look again.
+    const late = Atomics.exchange(pool.control, POOL_MAILBOX, POOL_EMPTY);
+    if (late === POOL_EMPTY) return undefined;
+    // Taken after all; if main saw the word already its kick finds the mailbox empty, which is fine.
+    Atomics.store(pool.control, POOL_IDLE, 0);
+    return late;
   }
 
   private async pump(): Promise<void> {
+    if (this.busy) return;
     this.busy = true;
-    while (this.waiting) {
-      const frame = this.waiting;
-      this.waiting = undefined;
-      const takenAtMs = Date.now();
-      try {
-        const started = performance.now();
-        const input = this.preprocessor.run({
-          data: new Uint8Array(frame.pixels),
-          width: frame.width,
-          height: frame.height,
-        });
-        const preprocessMs = performance.now() - started;
-        const output = transferable(await this.engine.run(input));
-        // Frames sent during the run: keep the newest for the next turn of this loop.
-        for (let queued = receiveMessageOnPort(this.port); queued; queued = receiveMessageOnPort(this.port))
-          this.receive(queued.message as StreamRequest);
-        this.send(
-          {
-            type: 'result',
-            ...frame,
-            output,
-            takenAtMs,
-            preprocessMs,
-            inferenceMs: this.engine.lastRunMs,
-            dropped: this.takeDropped(),
-          },
-          [frame.pixels, output.buffer as ArrayBuffer],
-        );
-      } catch (error) {
-        this.send({ type: 'failed', ...frame, error: serializeError(error), dropped: this.takeDropped() }, [
-          frame.pixels,
-        ]);
-      }
+    for (let pool = this.pool; pool; pool = this.pool) {
+      const slot = this.take(pool);
+      if (slot === undefined) break;
+      await this.run(pool, slot);
+      for (const id of this.drains.splice(0)) this.send({ type: 'drained', id });
     }
     this.busy = false;
-    for (const id of this.drains.splice(0)) this.send({ type: 'drained', id, dropped: this.takeDropped() });
+    for (const id of this.drains.splice(0)) this.send({ type: 'drained', id });
   }
+
+  private async run(pool: Pool, slot: number): Promise<void> {
+    const takenAtMs = Date.now();
+    const at = slot * POOL_META_FIELDS;
+    const frame: StreamFrame = {
+      generation: pool.generation,
+      slot,
+      seq: pool.meta[at]!,
+      captureTimeMs: pool.meta[at + 1]!,
+      width: pool.meta[at + 2]!,
+      height: pool.meta[at + 3]!,
+    };
+    try {
+      const started = performance.now();
+      const input = this.preprocessor.run({
+        data: pool.slots[slot]!.subarray(0, frame.width * frame.height * 3),
+        width: frame.width,
+        height: frame.height,
+      });
+      const preprocessMs = performance.now() - started;
+      const output = transferable(await this.engine.run(input));
+      this.send(
+        {
+          type: 'result',
+          ...frame,
+          output,
+          takenAtMs,
+          preprocessMs,
+          inferenceMs: this.engine.lastRunMs,
+        },
+        [output.buffer as ArrayBuffer],
+      );
+    } catch (error) {
+      this.send({ type: 'failed', ...frame, error: serializeError(error) });
+    }
+  }
+}
+
+function poolOf(shared: FramePool): Pool {
+  return {
+    generation: shared.generation,
+    control: new Int32Array(shared.control),
+    meta: new Float64Array(shared.meta),
+    slots: shared.slots.map((buffer) => new Uint8Array(buffer)),
+  };
 }

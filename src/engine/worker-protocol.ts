@@ -18,22 +18,43 @@ export type WorkerRequest =
   | { type: 'openStream'; port: MessagePort }
   | { type: 'stop' };
 
-/** A raw RGB frame moving between the threads; `pixels` is transferred, never copied. */
+/**
+ * A frame stream's shared memory (engine/frame-stream): `slots` frame buffers, `meta` four numbers
+ * per slot (seq, captureTimeMs, width, height) and `control` [mailbox, idle]. The mailbox holds the
+ * index of the newest frame not yet taken (-1: none); idle is 1 while the worker waits for a kick.
+ */
+export interface FramePool {
+  generation: number;
+  control: SharedArrayBuffer;
+  meta: SharedArrayBuffer;
+  slots: SharedArrayBuffer[];
+}
+
+export const POOL_MAILBOX = 0;
+export const POOL_IDLE = 1;
+export const POOL_EMPTY = -1;
+export const POOL_META_FIELDS = 4;
+
+/** Which slot of which pool a frame is in, and what it is. */
 export interface StreamFrame {
+  generation: number;
+  slot: number;
   seq: number;
   captureTimeMs: number;
   width: number;
   height: number;
-  pixels: ArrayBuffer;
 }
 
 /** Main → worker on a frame stream's port. */
 export type StreamRequest =
-  | ({ type: 'frame' } & StreamFrame)
-  /** Finish the frame in flight, drop the waiting one, answer 'drained'. */
+  /** Frames are in this pool from now on (the first, or a larger one). */
+  | ({ type: 'pool' } & FramePool)
+  /** A frame is in the mailbox and the worker said it was idle. */
+  | { type: 'kick' }
+  /** Answer 'drained' once the frame in flight is out. */
   | { type: 'drain'; id: number };
 
-/** Worker → main on a frame stream's port; `dropped` returns the pixels of frames never taken. */
+/** Worker → main on a frame stream's port: each frame taken comes back as a result or a failure. */
 export type StreamReply =
   | ({
       type: 'result';
@@ -42,10 +63,9 @@ export type StreamReply =
       takenAtMs: number;
       preprocessMs: number;
       inferenceMs: number;
-      dropped: ArrayBuffer[];
     } & StreamFrame)
-  | ({ type: 'failed'; error: SerializedError; dropped: ArrayBuffer[] } & StreamFrame)
-  | { type: 'drained'; id: number; dropped: ArrayBuffer[] };
+  | ({ type: 'failed'; error: SerializedError } & StreamFrame)
+  | { type: 'drained'; id: number };
 
 export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
