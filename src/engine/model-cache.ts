@@ -10,10 +10,12 @@
 // a torn, corrupt or foreign entry is rebuilt, never loaded. The cache never makes a start fail.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import type ort from 'onnxruntime-node';
+import { z } from 'zod';
 import { errorMessage } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, sha256File, writeFileAtomic } from '../system/fs.js';
 import type { Logger } from '../system/log.js';
@@ -38,17 +40,6 @@ export interface CacheKey {
   cpu: string;
   provider: 'cpu';
   optimization: 'all';
-}
-
-interface CachedFile {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
-
-interface CacheEntry {
-  key: CacheKey;
-  files: CachedFile[];
 }
 
 export interface CachedSession {
@@ -95,39 +86,137 @@ export function entryName(key: CacheKey): string {
   return `${key.modelSha256.slice(0, 12)}-${digest.slice(0, 16)}`;
 }
 
-/** Why the entry cannot be used ('missing' when there is none), or undefined when it is intact. */
-async function entryProblem(dir: string, key: CacheKey): Promise<string | undefined> {
-  let entry: CacheEntry;
+/** The file names an entry may list: the ones commitEntry writes, nothing else. */
+const CACHED_FILE_NAMES = [GRAPH_FILE, WEIGHTS_FILE] as const;
+/** entry.json holds a key and two file records; anything larger is not ours. */
+const ENTRY_FILE_MAX_BYTES = 64 * 1024;
+
+// entry.json is read back from disk, where anything may have been left: parsed, not trusted.
+const cacheEntrySchema = z
+  .strictObject({
+    key: z.strictObject({
+      format: z.number(),
+      modelSha256: z.string(),
+      onnxruntime: z.string(),
+      nativeBuild: z.string(),
+      cpu: z.string(),
+      provider: z.literal('cpu'),
+      optimization: z.literal('all'),
+    }),
+    files: z
+      .array(
+        z.strictObject({
+          name: z.enum(CACHED_FILE_NAMES),
+          bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        }),
+      )
+      .max(CACHED_FILE_NAMES.length),
+  })
+  .refine((entry) => new Set(entry.files.map((file) => file.name)).size === entry.files.length, {
+    message: 'a file is listed twice',
+  })
+  .refine((entry) => entry.files.some((file) => file.name === GRAPH_FILE), {
+    message: `lists no ${GRAPH_FILE}`,
+  });
+
+type CacheEntry = z.infer<typeof cacheEntrySchema>;
+type CachedFile = CacheEntry['files'][number];
+
+function sameKey(recorded: CacheKey, key: CacheKey): boolean {
+  return (Object.keys(key) as Array<keyof CacheKey>).every((name) => recorded[name] === key[name]);
+}
+
+type OpenedFile = { handle: FileHandle; size: number } | { handle?: undefined; problem: string };
+
+/**
+ * Opens a regular file of an entry without following a symlink (to /dev/zero, to a file
+ * elsewhere) or waiting on a FIFO; anything else comes back as a problem.
+ */
+async function openRegularFile(path: string): Promise<OpenedFile> {
+  let handle: FileHandle;
   try {
-    await stat(dir);
-  } catch {
-    return 'missing';
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { problem: code === 'ELOOP' ? 'is a symbolic link' : `unreadable (${errorMessage(error)})` };
   }
+  const info = await handle.stat().catch(() => undefined);
+  if (!info?.isFile()) {
+    await handle.close();
+    return { problem: 'is not a regular file' };
+  }
+  return { handle, size: info.size };
+}
+
+/** Why the recorded file cannot be used, or undefined when its size and sha256 match. */
+async function fileProblem(dir: string, file: CachedFile): Promise<string | undefined> {
+  const opened = await openRegularFile(join(dir, file.name));
+  if (!opened.handle) return opened.problem;
+  const { handle } = opened;
   try {
-    entry = JSON.parse(await readFile(join(dir, ENTRY_FILE), 'utf8')) as CacheEntry;
+    if (opened.size !== file.bytes) return 'has the wrong size';
+    // Never more than the recorded size is read. Reading the weights also brings them into the
+    // page cache that onnxruntime then maps.
+    const hash = createHash('sha256');
+    if (file.bytes > 0)
+      for await (const chunk of handle.createReadStream({ start: 0, end: file.bytes - 1, autoClose: false }))
+        hash.update(chunk as Buffer);
+    return hash.digest('hex') === file.sha256 ? undefined : 'is corrupt (sha256 differs)';
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Why the entry cannot be used ('missing' when there is none), or undefined when it is intact. */
+async function inspectEntry(dir: string, key: CacheKey): Promise<string | undefined> {
+  try {
+    if (!(await lstat(dir)).isDirectory()) return 'not a folder';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+  const opened = await openRegularFile(join(dir, ENTRY_FILE));
+  if (!opened.handle) return `${ENTRY_FILE} ${opened.problem}`;
+  let text: string;
+  try {
+    if (opened.size > ENTRY_FILE_MAX_BYTES) return `${ENTRY_FILE} is too large (${opened.size} bytes)`;
+    text = await opened.handle.readFile('utf8');
+  } finally {
+    await opened.handle.close();
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
   } catch (error) {
     return `${ENTRY_FILE} unreadable (${errorMessage(error)})`;
   }
-  if (JSON.stringify(entry.key) !== JSON.stringify(key)) return 'built for another model or onnxruntime';
-  if (!Array.isArray(entry.files) || !entry.files.some((file) => file.name === GRAPH_FILE))
-    return `${ENTRY_FILE} lists no ${GRAPH_FILE}`;
-  for (const file of entry.files) {
-    const path = join(dir, file.name);
-    try {
-      if ((await stat(path)).size !== file.bytes) return `${file.name} has the wrong size`;
-      // Reading the weights also brings them into the page cache that onnxruntime then maps.
-      if ((await sha256File(path)) !== file.sha256) return `${file.name} is corrupt (sha256 differs)`;
-    } catch (error) {
-      return `${file.name} unreadable (${errorMessage(error)})`;
-    }
+  const parsed = cacheEntrySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return `${ENTRY_FILE} malformed (${issue?.path.join('.') || 'entry'}: ${issue?.message})`;
+  }
+  if (!sameKey(parsed.data.key, key)) return 'built for another model or onnxruntime';
+  for (const file of parsed.data.files) {
+    const fileIssue = await fileProblem(dir, file);
+    if (fileIssue) return `${file.name} ${fileIssue}`;
   }
   return undefined;
+}
+
+/** inspectEntry, whose every failure is a reason to rebuild: the cache never makes a start fail. */
+async function entryProblem(dir: string, key: CacheKey): Promise<string | undefined> {
+  try {
+    return await inspectEntry(dir, key);
+  } catch (error) {
+    return `unreadable (${errorMessage(error)})`;
+  }
 }
 
 /** Records the files' sha256 and renames the finished temp folder into place. */
 async function commitEntry(temp: string, dir: string, key: CacheKey): Promise<void> {
   const files: CachedFile[] = [];
-  for (const name of [GRAPH_FILE, WEIGHTS_FILE]) {
+  for (const name of CACHED_FILE_NAMES) {
     const path = join(temp, name);
     let bytes: number;
     try {

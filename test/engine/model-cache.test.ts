@@ -3,7 +3,20 @@
 // entry is rebuilt; a cache that cannot be written never stops the engine.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -28,7 +41,12 @@ async function start(cacheDir: string): Promise<Start> {
   const warnings: string[] = [];
   const logger = pino(
     { level: 'warn' },
-    { write: (line: string) => warnings.push(JSON.parse(line).msg as string) },
+    {
+      write: (line: string) => {
+        const { msg, problem } = JSON.parse(line) as { msg: string; problem?: string };
+        warnings.push(problem ? `${msg}: ${problem}` : msg);
+      },
+    },
   );
   const engine = new OnnxEngine(demoModel, {
     runtime: 'onnxruntime',
@@ -111,6 +129,87 @@ test('a corrupt, truncated or foreign cache entry is rebuilt, never loaded', asy
     assert.equal(rebuilt.cache, 'built', label);
     assert.match(rebuilt.warnings.join('\n'), warning, label);
     assert.deepEqual(rebuilt.logits, expected, label);
+    assert.equal((await start(cacheDir)).cache, 'hit', `${label}: the rebuilt entry is used`);
+  }
+});
+
+test('an entry.json that lies is never trusted: no throw, no hang, no read outside the entry', {
+  timeout: 120_000,
+}, async () => {
+  const root = await makeTempDir();
+  const cacheDir = join(root, 'model-cache');
+  assert.equal((await start(cacheDir)).cache, 'built');
+  const entry = await onlyEntry(cacheDir);
+  const expected = (await start(cacheDir)).logits;
+  // Each rebuild records its own files: change the entry.json there is now.
+  type Recorded = { key: unknown; files: Array<{ name: string; bytes: number; sha256: string }> };
+  const rewrite = async (change: (record: Recorded) => void) => {
+    const record = JSON.parse(await readFile(join(entry, 'entry.json'), 'utf8')) as Recorded;
+    change(record);
+    await writeFile(join(entry, 'entry.json'), JSON.stringify(record));
+  };
+  const weightsOf = (record: Recorded) => record.files.find((file) => file.name === 'weights.bin')!;
+  // A file outside the cache that entry.json could name by a relative path, with its real size
+  // and sha256: accepting it would load whatever the name reaches.
+  const outside = join(root, 'outside.bin');
+  await copyFile(join(entry, 'weights.bin'), outside);
+  const cases: Array<[string, () => Promise<void>, RegExp]> = [
+    ['entry.json is null', () => writeFile(join(entry, 'entry.json'), 'null'), /entry\.json malformed/],
+    [
+      'the key is null',
+      () =>
+        rewrite((record) => {
+          record.key = null;
+        }),
+      /entry\.json malformed \(key:/,
+    ],
+    [
+      'a file named outside the entry',
+      () =>
+        rewrite((record) => {
+          weightsOf(record).name = '../../outside.bin';
+        }),
+      /entry\.json malformed \(files\.\d\.name:/,
+    ],
+    [
+      'weights.bin a symlink to a good copy elsewhere',
+      async () => {
+        await rm(join(entry, 'weights.bin'));
+        await symlink(outside, join(entry, 'weights.bin'));
+      },
+      /weights\.bin is a symbolic link/,
+    ],
+    [
+      'weights.bin a symlink to /dev/zero recorded as empty',
+      async () => {
+        const emptySha256 = createHash('sha256').digest('hex');
+        await rewrite((record) => Object.assign(weightsOf(record), { bytes: 0, sha256: emptySha256 }));
+        await rm(join(entry, 'weights.bin'));
+        await symlink('/dev/zero', join(entry, 'weights.bin'));
+      },
+      /weights\.bin is a symbolic link/,
+    ],
+    [
+      'entry.json a FIFO nobody writes',
+      async () => {
+        await rm(join(entry, 'entry.json'));
+        const made = spawnSync('mkfifo', [join(entry, 'entry.json')]);
+        assert.equal(made.status, 0, made.stderr?.toString());
+      },
+      /entry\.json is not a regular file/,
+    ],
+  ];
+  for (const [label, spoil, problem] of cases) {
+    await spoil();
+    const rebuilt = await start(cacheDir);
+    assert.equal(rebuilt.cache, 'built', label);
+    assert.match(rebuilt.warnings.join('\n'), /entry unusable; rebuilding it/, label);
+    assert.match(rebuilt.warnings.join('\n'), problem, label);
+    assert.deepEqual(rebuilt.logits, expected, label);
+    // The bad entry was replaced by a sound one of regular files; nothing outside was touched.
+    assert.deepEqual((await readdir(entry)).sort(), ['entry.json', 'model.onnx', 'weights.bin'], label);
+    for (const name of await readdir(entry)) assert.ok((await lstat(join(entry, name))).isFile(), label);
+    assert.equal((await stat(outside)).size, (await stat(join(entry, 'weights.bin'))).size, label);
     assert.equal((await start(cacheDir)).cache, 'hit', `${label}: the rebuilt entry is used`);
   }
 });
