@@ -244,6 +244,15 @@ async function commitEntry(temp: string, dir: string, key: CacheKey): Promise<vo
   await fsyncDirectory(dirname(dir));
 }
 
+/** Temp folders this process is building right now: the only ones it knows to be in use. */
+const buildsInProgress = new Set<string>();
+/**
+ * Another live process's temp folder older than this is taken as abandoned: its PID was reused
+ * (systemd, containers) by a process that is not building anything. A build takes minutes.
+ */
+const ABANDONED_BUILD_MS = 60 * 60 * 1000;
+const TEMP_NAME = /^\.tmp-.*-(\d+)-[0-9a-f]+$/;
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -253,16 +262,42 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** True when nobody can still be writing the temp folder at `path`, named with `pid`. */
+async function isAbandonedBuild(path: string, pid: number): Promise<boolean> {
+  if (buildsInProgress.has(path)) return false;
+  // Our PID but not one of our builds: an earlier process with the same PID (a container's PID 1).
+  if (pid === process.pid || !isAlive(pid)) return true;
+  try {
+    // Wall-clock times on both sides; a clock stepped either way by more than this also counts.
+    return Math.abs(Date.now() - (await lstat(path)).mtimeMs) > ABANDONED_BUILD_MS;
+  } catch {
+    return false; // gone already
+  }
+}
+
+/** Removes the temp folders of builds that died (a crash, a power cut) before they were renamed. */
+async function removeAbandonedBuilds(cacheDir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(cacheDir);
+  } catch {
+    return; // no cache folder yet, or not one: the build step reports that
+  }
+  for (const name of names) {
+    const temp = TEMP_NAME.exec(name);
+    const path = join(cacheDir, name);
+    if (temp && (await isAbandonedBuild(path, Number(temp[1]))))
+      await rm(path, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
 /** Keeps the most recently used entries and removes temp folders of builds that died. */
 export async function pruneCache(cacheDir: string, keep = MODEL_CACHE_ENTRIES): Promise<void> {
+  await removeAbandonedBuilds(cacheDir);
   const entries: Array<{ path: string; usedMs: number }> = [];
   for (const name of await readdir(cacheDir)) {
+    if (TEMP_NAME.test(name)) continue;
     const path = join(cacheDir, name);
-    const temp = /^\.tmp-.*-(\d+)-[0-9a-f]+$/.exec(name);
-    if (temp) {
-      if (!isAlive(Number(temp[1]))) await rm(path, { recursive: true, force: true });
-      continue;
-    }
     try {
       entries.push({ path, usedMs: (await stat(join(path, ENTRY_FILE))).mtimeMs });
     } catch {
@@ -289,6 +324,8 @@ export async function createCachedCpuSession(
   const create = (path: string, sessionOptions: SessionOptions) =>
     createSession(path, sessionOptions, path === onnxPath ? restamp : undefined);
   if (!cacheDir) return { session: await create(onnxPath, options), modelCache: 'off' };
+  // Every use, hit or not: a build that died must not hold its disk space until the next one.
+  await removeAbandonedBuilds(cacheDir);
   const key = await cacheKey(modelSha256);
   const dir = join(cacheDir, entryName(key));
   const problem = await entryProblem(dir, key);
@@ -309,43 +346,49 @@ export async function createCachedCpuSession(
     logger.warn({ cache: dir, problem }, 'optimised-model cache entry unusable; rebuilding it');
   }
   const temp = join(cacheDir, `.tmp-${entryName(key)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Marked as ours for its whole life: removeAbandonedBuilds (here or in another call) skips it.
+  buildsInProgress.add(temp);
   try {
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(temp, { recursive: true });
-  } catch (error) {
-    logger.warn(
-      { cache: cacheDir, err: errorMessage(error) },
-      'optimised-model cache not writable; not caching',
-    );
-    return { session: await create(onnxPath, options), modelCache: 'off' };
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(temp, { recursive: true });
+    } catch (error) {
+      logger.warn(
+        { cache: cacheDir, err: errorMessage(error) },
+        'optimised-model cache not writable; not caching',
+      );
+      return { session: await create(onnxPath, options), modelCache: 'off' };
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await create(onnxPath, {
+        ...options,
+        optimizedModelFilePath: join(temp, GRAPH_FILE),
+        extra: {
+          ...(options.extra as Record<string, string> | undefined),
+          'session.optimized_model_external_initializers_file_name': WEIGHTS_FILE,
+          'session.optimized_model_external_initializers_min_size_in_bytes': '1024',
+        },
+      });
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true });
+      // Saving may be what failed (disk full): without the cache, a bad model still fails here.
+      logger.warn(
+        { cache: cacheDir, err: errorMessage(error) },
+        'could not build the optimised model; not caching',
+      );
+      return { session: await create(onnxPath, options), modelCache: 'off' };
+    }
+    try {
+      await commitEntry(temp, dir, key);
+      await pruneCache(cacheDir);
+      logger.info({ cache: dir }, 'stored the optimised model in the cache');
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true }).catch(() => {});
+      logger.warn({ cache: cacheDir, err: errorMessage(error) }, 'could not store the optimised model');
+    }
+    return { session, modelCache: 'built' };
+  } finally {
+    buildsInProgress.delete(temp);
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await create(onnxPath, {
-      ...options,
-      optimizedModelFilePath: join(temp, GRAPH_FILE),
-      extra: {
-        ...(options.extra as Record<string, string> | undefined),
-        'session.optimized_model_external_initializers_file_name': WEIGHTS_FILE,
-        'session.optimized_model_external_initializers_min_size_in_bytes': '1024',
-      },
-    });
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    // Saving may be what failed (disk full): without the cache, a bad model still fails here.
-    logger.warn(
-      { cache: cacheDir, err: errorMessage(error) },
-      'could not build the optimised model; not caching',
-    );
-    return { session: await create(onnxPath, options), modelCache: 'off' };
-  }
-  try {
-    await commitEntry(temp, dir, key);
-    await pruneCache(cacheDir);
-    logger.info({ cache: dir }, 'stored the optimised model in the cache');
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true }).catch(() => {});
-    logger.warn({ cache: cacheDir, err: errorMessage(error) }, 'could not store the optimised model');
-  }
-  return { session, modelCache: 'built' };
 }

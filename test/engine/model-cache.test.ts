@@ -17,7 +17,7 @@ import {
   utimes,
   writeFile,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { OnnxEngine } from '../../src/engine/onnx-engine.js';
@@ -226,10 +226,7 @@ test('a cache folder that cannot be written leaves the engine running without a 
 
 test('a new entry evicts all but the most recently used other one; temp folders of dead builds go', async () => {
   const cacheDir = join(await makeTempDir(), 'model-cache');
-  // A pid above the kernel's pid_max cannot be running.
-  const dead = '.tmp-bcd97e151af0-0123456789abcdef-4194305-00ff00ff';
-  const live = `.tmp-bcd97e151af0-0123456789abcdef-${process.pid}-00ff00ff`;
-  for (const name of [dead, live]) await mkdir(join(cacheDir, name), { recursive: true });
+  const temps = await makeTempFolders(cacheDir);
   // Two entries of other models, used an hour and a day ago.
   for (const [name, ageS] of [
     ['older', 86400],
@@ -243,7 +240,61 @@ test('a new entry evicts all but the most recently used other one; temp folders 
   assert.equal((await start(cacheDir)).cache, 'built');
   const names = (await readdir(cacheDir)).sort();
   assert.equal(names.length, 3, names.join(', '));
-  assert.deepEqual(names.slice(0, 2), [live, names[1]]);
+  assert.deepEqual(names.slice(0, 2), [temps.building, names[1]]);
   assert.match(names[1]!, /^bcd97e151af0-[0-9a-f]{16}$/);
   assert.equal(names[2], 'recent');
+});
+
+/**
+ * Temp folders of builds, named `.tmp-<entry>-<pid>-<hex>` like the cache's own: one of a PID that
+ * cannot run, one of this process's PID (a crashed build of an earlier process that had the same
+ * PID, as a container's PID 1 does), one of a live process made an hour and a half ago (its PID
+ * since reused), and one of a live process made just now (another process building).
+ */
+async function makeTempFolders(cacheDir: string) {
+  const name = (pid: number) => `.tmp-bcd97e151af0-0123456789abcdef-${pid}-00ff00ff`;
+  // A pid above the kernel's pid_max cannot be running; the test runner's pid is.
+  const temps = {
+    dead: name(4194305),
+    samePid: name(process.pid),
+    reused: name(process.ppid).replace('00ff00ff', '11ee11ee'),
+    building: name(process.ppid),
+  };
+  for (const temp of Object.values(temps)) await mkdir(join(cacheDir, temp), { recursive: true });
+  const longAgo = new Date(Date.now() - 90 * 60 * 1000);
+  await utimes(join(cacheDir, temps.reused), longAgo, longAgo);
+  return temps;
+}
+
+test('temp folders of dead builds go at every start, a cache hit too, not only after a build', async () => {
+  const cacheDir = join(await makeTempDir(), 'model-cache');
+  assert.equal((await start(cacheDir)).cache, 'built');
+  const entry = await onlyEntry(cacheDir);
+  const temps = await makeTempFolders(cacheDir);
+  const hit = await start(cacheDir);
+  assert.equal(hit.cache, 'hit');
+  assert.deepEqual(hit.warnings, []);
+  assert.deepEqual((await readdir(cacheDir)).sort(), [temps.building, basename(entry)]);
+});
+
+test("a build in progress is this process's own: a second engine starting meanwhile leaves it alone", async () => {
+  const cacheDir = join(await makeTempDir(), 'model-cache');
+  const first = start(cacheDir);
+  // The second starts once the first is optimising into its temp folder (named with our PID).
+  const deadline = performance.now() + 30_000;
+  const building = async () =>
+    (await readdir(cacheDir).catch(() => [] as string[])).some((name) => name.startsWith('.tmp-'));
+  while (!(await building())) {
+    assert.ok(performance.now() < deadline, 'the first start made no temp folder');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const [one, two] = await Promise.all([first, start(cacheDir)]);
+  assert.deepEqual([one.cache, two.cache], ['built', 'built']);
+  assert.deepEqual([...one.warnings, ...two.warnings], []);
+  assert.deepEqual(one.logits, two.logits);
+  await onlyEntry(cacheDir);
+  assert.deepEqual(
+    (await readdir(cacheDir)).filter((name) => name.startsWith('.tmp-')),
+    [],
+  );
 });
