@@ -68,7 +68,10 @@ export class RtpStream {
     await encoder?.stop();
   }
 
-  /** True when a frame offered at `nowMs` would be sent: the encoder is up and the rate allows. */
+  /**
+   * True when a frame offered at `nowMs` would be sent: the encoder is up and the rate allows.
+   * `nowMs` is monotonic (performance.now()): a wall clock set back would hold the stream.
+   */
   due(nowMs: number): boolean {
     if (!this.encoder?.running) return false;
     // A little slack so that frames arriving exactly at the limit are not decimated by jitter.
