@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { errorMessage } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, sha256File, writeFileAtomic } from '../system/fs.js';
 import type { Logger } from '../system/log.js';
+import { isProcessAlive } from '../system/pid.js';
 import { createSession, onnxRuntimeVersion, ortPackageDir, type RestampCache } from './ort-binding.js';
 
 const GRAPH_FILE = 'model.onnx';
@@ -253,20 +254,11 @@ const buildsInProgress = new Set<string>();
 const ABANDONED_BUILD_MS = 60 * 60 * 1000;
 const TEMP_NAME = /^\.tmp-.*-(\d+)-[0-9a-f]+$/;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** True when nobody can still be writing the temp folder at `path`, named with `pid`. */
 async function isAbandonedBuild(path: string, pid: number): Promise<boolean> {
   if (buildsInProgress.has(path)) return false;
   // Our PID but not one of our builds: an earlier process with the same PID (a container's PID 1).
-  if (pid === process.pid || !isAlive(pid)) return true;
+  if (pid === process.pid || !isProcessAlive(pid)) return true;
   try {
     // Wall-clock times on both sides; a clock stepped either way by more than this also counts.
     return Math.abs(Date.now() - (await lstat(path)).mtimeMs) > ABANDONED_BUILD_MS;

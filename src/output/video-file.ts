@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FileError, UserError } from '../system/errors.js';
+import { isProcessAlive } from '../system/pid.js';
 import { fileEncoderCommand, type RawVideoFormat, VIDEO_FILE_FORMATS } from './encoder-commands.js';
 import { EncoderProcess } from './encoder-process.js';
 
@@ -34,15 +35,6 @@ function partialPrefix(target: string): string {
   return `.${basename(target)}.partial-`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the partial files of `target` left by processes that died (a second Ctrl-C, SIGKILL). */
 async function removeStalePartials(target: string): Promise<void> {
   const folder = dirname(target);
@@ -55,7 +47,7 @@ async function removeStalePartials(target: string): Promise<void> {
     if (!owner || partialsInProgress.has(path)) continue;
     const pid = Number(owner[1]);
     // Our PID but not our file: an earlier process with the same PID (a container's PID 1).
-    if (pid === process.pid || !isAlive(pid)) await rm(path, { force: true }).catch(() => {});
+    if (pid === process.pid || !isProcessAlive(pid)) await rm(path, { force: true }).catch(() => {});
   }
 }
 
