@@ -9,6 +9,7 @@ import type { EngineOptions } from '../engine/types.js';
 import { isVideoFilePath } from '../output/video-file.js';
 import { UserError } from '../system/errors.js';
 import { createLogger } from '../system/log.js';
+import { onInterrupt } from '../system/signals.js';
 
 export interface EngineFlags {
   runtime: EngineOptions['runtime'];
@@ -149,6 +150,10 @@ export function register(program: Command): void {
       );
     // No output flag at all: write everything (the simple form writes only the blended PNGs).
     const all = !flags.overlay && !flags.mask && !flags.stats && !sameNameOverlay;
+    // Ctrl-C or SIGTERM: the run stops after the frame in hand and removes an unfinished video;
+    // runMain then exits 130 or 143.
+    const interruption = new AbortController();
+    const stopListening = onInterrupt((signal) => interruption.abort(signal));
     const summary = await runInference({
       modelDir: flags.model,
       input,
@@ -166,7 +171,8 @@ export function register(program: Command): void {
       ignoreClasses: flags.ignoreClass,
       engine: engineOptionsFrom(flags, flags.verbose),
       progress: flags.progress,
-    });
+      signal: interruption.signal,
+    }).finally(stopListening);
     const t = summary.meanTimings;
     const fallback =
       summary.engine.fallbackReasons.length > 0

@@ -2,7 +2,8 @@
 // message (no stack), anything else is a bug and prints the stack.
 
 import type { Command } from 'commander';
-import { isUserError } from '../system/errors.js';
+import { InterruptedError, isUserError } from '../system/errors.js';
+import { signalExitCode } from '../system/signals.js';
 
 export async function runMain(program: Command): Promise<void> {
   try {
@@ -14,6 +15,10 @@ export async function runMain(program: Command): Promise<void> {
 
 /** Prints an error for a person and returns the exit code to use. */
 export function reportError(error: unknown): number {
+  if (error instanceof InterruptedError) {
+    process.stderr.write(`edgeseg: ${error.message}\n`);
+    return signalExitCode(error.signal);
+  }
   if (isUserError(error)) {
     process.stderr.write(`edgeseg: ${error.message}\n`);
     if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);

@@ -56,8 +56,8 @@ export class VideoOutput {
     private readonly content: 'overlay' | 'mask',
   ) {}
 
-  static open(path: string, content: 'overlay' | 'mask', format: RawVideoFormat): VideoOutput {
-    return new VideoOutput(VideoFileWriter.open(path, format), content);
+  static async open(path: string, content: 'overlay' | 'mask', format: RawVideoFormat): Promise<VideoOutput> {
+    return new VideoOutput(await VideoFileWriter.open(path, format), content);
   }
 
   get path(): string {

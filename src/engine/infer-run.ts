@@ -6,7 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FrameRate } from '../output/encoder-commands.js';
-import { UserError } from '../system/errors.js';
+import { checkVideoTarget } from '../output/video-file.js';
+import { InterruptedError, UserError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
 import { resolveClassNames } from './class-filter.js';
 import { createEngine } from './create.js';
@@ -46,6 +47,11 @@ export interface InferRunOptions {
   ignoreClasses?: readonly string[];
   engine: EngineOptions;
   progress?: boolean;
+  /**
+   * Aborted (with the signal's name as its reason) when the user stops the run: it stops after the
+   * frame in hand, removes an unfinished video at once, and rejects with an InterruptedError.
+   */
+  signal?: AbortSignal;
 }
 
 export interface FrameReport {
@@ -93,8 +99,26 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
     throw new UserError(`--out ${options.videoOut.path}: a video output needs a video --input`, {
       hint: 'for images give an output folder: --out DIR',
     });
+  if (options.videoOut) await checkVideoTarget(options.videoOut.path);
   const engine = await createEngine(options.modelDir, options.engine);
   let video: VideoOutput | undefined;
+  const { signal } = options;
+  const interruption = () => {
+    const name = signal?.reason as NodeJS.Signals;
+    return new InterruptedError(
+      name,
+      options.videoOut
+        ? `stopped by ${name}: the unfinished video was removed, nothing was written to ${options.videoOut.path}`
+        : `stopped by ${name}; the outputs so far are in ${options.outDir}`,
+    );
+  };
+  const stopIfInterrupted = () => {
+    if (signal?.aborted) throw interruption();
+  };
+  // The encoder is stopped and its partial file removed at once, not after the frame in hand.
+  // (The run's own catch awaits the same abort and reports a failure of it.)
+  const abortVideo = () => void video?.abort().catch(() => {});
+  signal?.addEventListener('abort', abortVideo, { once: true });
   try {
     const { manifest } = engine;
     const classes = manifest.classes;
@@ -124,7 +148,8 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       frames = videoFrames(input.file, info);
       if (options.videoOut) {
         frameRate = encoderFrameRate(info, input.file);
-        video = VideoOutput.open(options.videoOut.path, options.videoOut.content, {
+        stopIfInterrupted();
+        video = await VideoOutput.open(options.videoOut.path, options.videoOut.content, {
           width: info.width,
           height: info.height,
           frameRate,
@@ -146,7 +171,9 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
     };
     const sums = { decodeMs: 0, preprocessMs: 0, inferenceMs: 0, postprocessMs: 0, writeMs: 0 };
     const started = performance.now();
+    stopIfInterrupted();
     const count = await segmenter.segmentStream(frames, async (result, frame) => {
+      stopIfInterrupted();
       const writeStart = performance.now();
       let outputs: string[] = [];
       if (video) await video.write(pictures, result, frame);
@@ -173,6 +200,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
       progress.tick(1, `${result.timings.inferenceMs.toFixed(0)} ms/frame`);
     });
     progress.stop();
+    stopIfInterrupted();
     const written = video ? await video.finish() : undefined;
     const seconds = (performance.now() - started) / 1000;
     const meanTimings = Object.fromEntries(
@@ -192,8 +220,10 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
     };
   } catch (error) {
     await video?.abort();
-    throw error;
+    // Ctrl-C reaches ffmpeg too (one process group): its failure is the interruption's doing.
+    throw signal?.aborted ? interruption() : error;
   } finally {
+    signal?.removeEventListener('abort', abortVideo);
     await engine.stop();
   }
 }

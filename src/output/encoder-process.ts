@@ -15,37 +15,67 @@ export interface EncoderExit {
 const KILL_GRACE_MS = 2000;
 
 export class EncoderProcess {
-  private readonly child: ChildProcess;
+  /** Undefined when spawn() itself threw (ENOMEM, E2BIG, ...). */
+  private readonly child: ChildProcess | undefined;
   private stderrTail = '';
   private exitInfo: EncoderExit | undefined;
+  /** The child can never be fed (no process or no pipes); `exited` says why. */
+  private readonly unusable: boolean;
   /** Resolves when the child has exited (or failed to start). */
   readonly exited: Promise<EncoderExit>;
 
   constructor(readonly command: EncoderCommand) {
-    this.child = spawn(command.command, command.args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    this.child.stderr!.on('data', (chunk: Buffer) => {
+    let child: ChildProcess | undefined;
+    let thrown: Error | undefined;
+    try {
+      child = spawn(command.command, command.args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    } catch (error) {
+      thrown = error instanceof Error ? error : new Error(String(error));
+    }
+    this.child = child;
+    const stdin = child?.stdin ?? undefined;
+    const stderr = child?.stderr ?? undefined;
+    this.unusable = !child || !stdin || !stderr;
+    this.exited = new Promise((resolve) => {
+      const settle = (exit: EncoderExit) => {
+        this.exitInfo ??= exit;
+        resolve(this.exitInfo);
+      };
+      if (!child) {
+        settle({ code: null, signal: null, spawnError: thrown });
+        return;
+      }
+      // Before anything else: an 'error' event without a listener would kill the daemon. Kept for
+      // the child's life (a failed kill() reports through it too).
+      child.on('error', (error) => settle({ code: null, signal: null, spawnError: error }));
+      child.once('close', (code, signal) => settle({ code, signal }));
+      if (this.unusable) {
+        // Out of file descriptors (EMFILE, ENFILE) Node hands back a child without pipes and emits
+        // 'error' naming the cause on the next tick; this is the fallback should it not.
+        if (child.pid !== undefined) child.kill('SIGKILL');
+        setImmediate(() =>
+          settle({
+            code: null,
+            signal: null,
+            spawnError: new Error('no pipes to the encoder could be opened'),
+          }),
+        );
+      }
+    });
+    if (!stdin || !stderr) return;
+    stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
     });
     // EPIPE when the encoder dies mid-write: reported through write()'s callback and `exited`.
-    this.child.stdin!.on('error', () => {});
-    this.exited = new Promise((resolve) => {
-      this.child.once('error', (error) => {
-        this.exitInfo ??= { code: null, signal: null, spawnError: error };
-        resolve(this.exitInfo);
-      });
-      this.child.once('close', (code, signal) => {
-        this.exitInfo ??= { code, signal };
-        resolve(this.exitInfo);
-      });
-    });
+    stdin.on('error', () => {});
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   get running(): boolean {
-    return this.exitInfo === undefined;
+    return this.exitInfo === undefined && !this.unusable;
   }
 
   /** The last lines the encoder wrote to stderr (its own words for what went wrong). */
@@ -67,8 +97,8 @@ export class EncoderProcess {
    * rejects when the encoder has gone.
    */
   write(frame: Uint8Array): Promise<void> {
-    const stdin = this.child.stdin!;
-    if (!this.running || stdin.destroyed || stdin.writableEnded)
+    const stdin = this.child?.stdin;
+    if (!this.running || !stdin || stdin.destroyed || stdin.writableEnded)
       return Promise.reject(new Error(`${this.command.command} is not running`));
     return new Promise((resolve, reject) => {
       stdin.write(frame, (error) => (error ? reject(error) : resolve()));
@@ -77,16 +107,20 @@ export class EncoderProcess {
 
   /** Closes stdin (end of stream) and waits for the encoder to finish. */
   async end(): Promise<EncoderExit> {
-    if (this.running) this.child.stdin!.end();
+    if (this.running) this.child?.stdin?.end();
     return this.exited;
   }
 
   /** SIGTERM, then SIGKILL after a grace period; resolves when it is gone. Idempotent. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.child.stdin!.destroy();
-    const forceKill = setTimeout(() => this.child.kill('SIGKILL'), KILL_GRACE_MS);
-    this.child.kill('SIGTERM');
+    const child = this.child;
+    if (!this.running || !child) {
+      await this.exited;
+      return;
+    }
+    child.stdin?.destroy();
+    const forceKill = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    child.kill('SIGTERM');
     await this.exited;
     clearTimeout(forceKill);
   }

@@ -3,6 +3,7 @@
 // replaces while the encoder is still taking the previous one (latest wins). An encoder that exits,
 // fails to start or stops taking frames is restarted with exponential backoff and jitter.
 
+import { errorMessage } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
 import { rtpEncoderCommand } from './encoder-commands.js';
 import { EncoderProcess } from './encoder-process.js';
@@ -67,7 +68,10 @@ export class RtpStream {
     await encoder?.stop();
   }
 
-  /** True when a frame offered at `nowMs` would be sent: the encoder is up and the rate allows. */
+  /**
+   * True when a frame offered at `nowMs` would be sent: the encoder is up and the rate allows.
+   * `nowMs` is monotonic (performance.now()): a wall clock set back would hold the stream.
+   */
   due(nowMs: number): boolean {
     if (!this.encoder?.running) return false;
     // A little slack so that frames arriving exactly at the limit are not decimated by jitter.
@@ -126,12 +130,19 @@ export class RtpStream {
 
   private spawnEncoder(): void {
     const { options } = this;
-    const encoder = new EncoderProcess(
-      rtpEncoderCommand(options.target, options.backend, options, {
-        fps: options.fps,
-        bitrateKbps: options.bitrateKbps,
-      }),
-    );
+    let encoder: EncoderProcess;
+    try {
+      encoder = new EncoderProcess(
+        rtpEncoderCommand(options.target, options.backend, options, {
+          fps: options.fps,
+          bitrateKbps: options.bitrateKbps,
+        }),
+      );
+    } catch (error) {
+      // Runs from start() and from the restart timer: a throw here would kill the daemon.
+      this.scheduleRestart(`the encoder could not be started: ${errorMessage(error)}`);
+      return;
+    }
     this.encoder = encoder;
     // Only an encoder that stays up resets the backoff (one that dies after a frame does not).
     this.healthyTimer = setTimeout(() => {

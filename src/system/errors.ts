@@ -36,6 +36,16 @@ export class ConfigError extends UserError {
   }
 }
 
+/** The user stopped a command (Ctrl-C, SIGTERM); the CLI exits 128 + the signal's number. */
+export class InterruptedError extends UserError {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals, message: string) {
+    super(message);
+    this.name = 'InterruptedError';
+    this.signal = signal;
+  }
+}
+
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError;
 }

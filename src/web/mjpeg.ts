@@ -34,13 +34,16 @@ export interface MjpegStats {
 
 interface Viewer {
   res: ServerResponse;
-  stalledSinceMs: number;
+  /** performance.now() of the first frame it skipped in a row; undefined while it keeps up. */
+  stalledSinceMs: number | undefined;
 }
 
 export class MjpegStream {
   private readonly viewers = new Set<Viewer>();
   private encoding = false;
-  private lastEncodeAtMs = 0;
+  // Intervals on the monotonic clock: a wall clock set back (a board without RTC getting the time
+  // from NTP or GPS) must not stop the stream for as long as the step.
+  private lastEncodeAtMs = Number.NEGATIVE_INFINITY;
   // One encode at a time, so one set of copies serves them all (the loop reuses its buffers).
   private framePixels: Uint8Array = new Uint8Array(0);
   private maskCopy: Uint8Array = new Uint8Array(0);
@@ -69,7 +72,7 @@ export class MjpegStream {
       'Cache-Control': 'no-store',
       Connection: 'close',
     });
-    const viewer: Viewer = { res, stalledSinceMs: 0 };
+    const viewer: Viewer = { res, stalledSinceMs: undefined };
     this.viewers.add(viewer);
     res.on('close', () => this.viewers.delete(viewer));
     return true;
@@ -78,7 +81,7 @@ export class MjpegStream {
   /** Called for every processed frame; cheap when nobody watches or the rate limit says no. */
   offer(processed: ProcessedFrame, classes: readonly ClassInfo[]): void {
     if (this.viewers.size === 0 || this.encoding) return;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastEncodeAtMs < 1000 / this.options.maxFps) return;
     this.lastEncodeAtMs = now;
     this.encoding = true;
@@ -117,7 +120,7 @@ export class MjpegStream {
 
   private broadcast(jpeg: Buffer): void {
     this.counters.framesEncoded++;
-    const now = Date.now();
+    const now = performance.now();
     const head = Buffer.from(
       `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`,
     );
@@ -125,11 +128,11 @@ export class MjpegStream {
       const { res } = viewer;
       if (res.writableNeedDrain) {
         this.counters.framesSkipped++;
-        if (viewer.stalledSinceMs === 0) viewer.stalledSinceMs = now;
+        if (viewer.stalledSinceMs === undefined) viewer.stalledSinceMs = now;
         else if (now - viewer.stalledSinceMs > this.options.stallTimeoutMs) res.destroy();
         continue;
       }
-      viewer.stalledSinceMs = 0;
+      viewer.stalledSinceMs = undefined;
       res.cork();
       res.write(head);
       res.write(jpeg);

@@ -1,6 +1,6 @@
 // Runs the real `edgeseg` CLI in a subprocess (from src/ through tsx), as a user would.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,31 +20,46 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
-      cwd: options.cwd ?? repoRoot,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+  return startCli(args, options).result;
+}
+
+export interface StartedCli {
+  child: ChildProcess;
+  /** Settles when it has exited, with its exit code and output. */
+  result: Promise<CliResult>;
+}
+
+/**
+ * Starts `edgeseg` without waiting for it, for tests that signal it. `detached` gives it its own
+ * process group, so that `process.kill(-child.pid, 'SIGINT')` is a terminal's Ctrl-C.
+ */
+export function startCli(args: string[], options: CliOptions & { detached?: boolean } = {}): StartedCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached === true,
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    const timeoutMs = options.timeoutMs ?? 120_000;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(
-        new Error(`edgeseg ${args.join(' ')} timed out after ${options.timeoutMs} ms\nstderr: ${stderr}`),
-      );
-    }, options.timeoutMs ?? 120_000);
+      reject(new Error(`edgeseg ${args.join(' ')} timed out after ${timeoutMs} ms\nstderr: ${stderr}`));
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin!.end(options.input ?? '');
   });
+  return { child, result };
 }

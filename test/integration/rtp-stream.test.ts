@@ -39,7 +39,7 @@ function stream(
 function feed(rtp: RtpStream): () => void {
   let n = 0;
   const timer = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     if (!rtp.due(now)) return;
     rtp.slot.fill(60 + ((n++ * 5) % 120));
     rtp.commit(now);
@@ -142,7 +142,7 @@ test('a stalled encoder never holds the caller: one frame waits (latest wins), t
   try {
     let slowest = 0;
     for (let i = 0; i < 20; i++) {
-      const now = Date.now() + i * 1000;
+      const now = performance.now() + i * 1000;
       const started = performance.now();
       rtp.slot.fill(i);
       rtp.commit(now);

@@ -93,7 +93,9 @@ export class VideoOut implements Part {
     const { frame, result } = processed;
     const pictures = this.pictures;
     if (!pictures) return;
-    const now = Date.now();
+    // The rate limits run on the monotonic clock: a wall clock set back (NTP or GPS setting the time
+    // of a board without RTC) would otherwise hold every output for as long as the step.
+    const now = performance.now();
     for (const output of this.outputs) {
       let stream = output.stream;
       if (!stream || stream.options.width !== frame.width || stream.options.height !== frame.height) {
