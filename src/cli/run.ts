@@ -25,6 +25,9 @@ import { reportError } from './main.js';
 
 export const DEMO_MODEL = join(packageRoot, 'models', 'synthetic-road-fcn8s');
 
+/** A stop that takes longer exits anyway: below the unit's TimeoutStopSec=20, so it is said, not killed. */
+const SHUTDOWN_DEADLINE_MS = 15_000;
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -54,6 +57,7 @@ export function register(program: Command): void {
           await broker?.stop();
         },
         (message) => process.stderr.write(`edgeseg: ${message}\n`),
+        SHUTDOWN_DEADLINE_MS,
       );
       try {
         let base: ConfigPatch;

@@ -33,6 +33,8 @@ export interface FrameLoopStats {
   inferenceMsP50: number;
   inferenceMsP99: number;
   lastFrameOutAtMs: number;
+  /** Milliseconds since the last result on the monotonic clock (a wall-clock step does not move it); Infinity before the first. */
+  msSinceFrameOut: number;
 }
 
 interface LoopEvents {
@@ -61,6 +63,7 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
   private readonly inferenceMs = new Float64Array(TIMING_WINDOW);
   private readonly outTimes = new Float64Array(TIMING_WINDOW);
   private timingCount = 0;
+  private lastFrameOutMono = Number.NEGATIVE_INFINITY;
 
   constructor(private segmenter: Segmenter) {
     super();
@@ -144,6 +147,7 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
     return {
       ...this.counters,
       fps: spanMs > 0 ? ((n - 1) * 1000) / spanMs : 0,
+      msSinceFrameOut: performance.now() - this.lastFrameOutMono,
       inferenceMsP50: quantile(0.5),
       inferenceMsP99: quantile(0.99),
     };
@@ -170,9 +174,10 @@ export class FrameLoop extends EventEmitter<LoopEvents> {
     const seq = ++this.seq;
     this.counters.framesOut++;
     this.counters.lastFrameOutAtMs = now;
+    this.lastFrameOutMono = performance.now();
     const slot = this.timingCount++ % TIMING_WINDOW;
     this.inferenceMs[slot] = result.timings.inferenceMs;
-    this.outTimes[slot] = now;
+    this.outTimes[slot] = performance.now();
     this.emit('processed', { seq, frame, result, queueMs, resultAt: performance.now() });
   }
 }

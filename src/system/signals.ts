@@ -10,9 +10,15 @@ export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + (constants.signals[signal] ?? 0);
 }
 
+/**
+ * `deadlineMs`: a shutdown that has not finished by then exits anyway (status 1), so a stop stuck
+ * in native code (a session still being created, a TensorRT engine being built) ends before the
+ * service manager's own stop timeout kills the process without a word.
+ */
 export function onShutdown(
   handler: (signal: NodeJS.Signals) => Promise<void>,
   log: (message: string) => void = () => {},
+  deadlineMs?: number,
 ): () => void {
   let shuttingDown = false;
   const listener = (signal: NodeJS.Signals) => {
@@ -21,6 +27,11 @@ export function onShutdown(
       process.exit(1);
     }
     shuttingDown = true;
+    if (deadlineMs !== undefined)
+      setTimeout(() => {
+        log(`shutdown still not done after ${deadlineMs / 1000} s: exiting now`);
+        process.exit(1);
+      }, deadlineMs).unref();
     handler(signal).then(
       () => process.exit(0),
       (error: unknown) => {

@@ -355,3 +355,21 @@ test('worker thread: a camera far faster than the model holds a few frames, not 
   const stats = loop.stats();
   assert.equal(stats.framesOut + stats.framesDropped, 200, JSON.stringify(stats));
 });
+
+test('time since the last result is monotonic: a wall-clock step back or forward does not move it', async () => {
+  const { loop, outputs } = await loopOn('main');
+  assert.equal(loop.stats().msSinceFrameOut, Number.POSITIVE_INFINITY);
+  loop.offer(frame(1));
+  await outputs(1);
+  const realNow = Date.now;
+  try {
+    for (const stepMs of [-3_600_000, 3_600_000]) {
+      Date.now = () => realNow() + stepMs;
+      const since = loop.stats().msSinceFrameOut;
+      assert.ok(since >= 0 && since < 5_000, `${stepMs} ms step: ${since} ms since the last result`);
+    }
+  } finally {
+    Date.now = realNow;
+  }
+  await loop.stop();
+});

@@ -62,7 +62,7 @@ export class Health implements Part {
     const problems = deviceProblems(config, state, sourceState);
     // The loop's fps is measured over the last frames; with none coming it would keep its last value.
     const staleMs = Math.max(FPS_STALE_MS, 3000 / config.fps);
-    const flowing = loop !== undefined && Date.now() - loop.lastFrameOutAtMs < staleMs;
+    const flowing = loop !== undefined && loop.msSinceFrameOut < staleMs;
     return {
       timestamp: new Date().toISOString(),
       version: edgesegVersion,

@@ -16,7 +16,7 @@ export class Watchdog implements Part {
     if (!interval) return;
     this.timer = setInterval(() => {
       const stats = pipeline.loopStats();
-      const flowing = stats !== undefined && Date.now() - stats.lastFrameOutAtMs < 2 * interval;
+      const flowing = stats !== undefined && stats.msSinceFrameOut < 2 * interval;
       if (flowing || pipeline.paused) sd.watchdog();
     }, interval);
   }
