@@ -31,6 +31,7 @@ export interface ConnectionHandlers {
 }
 
 export class MqttConnection {
+  private readonly pendingSubscriptions = new Set<Promise<void>>();
   private client: MqttClient | undefined;
   private supervisor: NodeJS.Timeout | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -85,9 +86,34 @@ export class MqttConnection {
   }
 
   subscribe(topic: string): void {
-    this.client?.subscribe(topic, { qos: 1 }, (error) => {
-      if (error) this.logger.warn({ topic, err: error.message }, 'subscribe failed');
+    const client = this.client;
+    if (!client) return;
+    const acked = new Promise<void>((resolve) => {
+      client.subscribe(topic, { qos: 1 }, (error) => {
+        if (error) this.logger.warn({ topic, err: error.message }, 'subscribe failed');
+        resolve();
+      });
     });
+    this.pendingSubscriptions.add(acked);
+    void acked.then(() => this.pendingSubscriptions.delete(acked));
+    // Not kept past a lost connection's lifetime either.
+    setTimeout(() => this.pendingSubscriptions.delete(acked), 30_000).unref();
+  }
+
+  /**
+   * Resolves once every subscription asked for so far is acknowledged or failed, or after
+   * `timeoutMs` (a connection lost before its SUBACK may never answer: never wait for ever).
+   */
+  async subscriptionsSettled(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all([...this.pendingSubscriptions]), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -95,7 +95,13 @@ export class Availability implements Part {
     this.unsubscribe = [
       bus.subscribe('mqttConnected', () => {
         connection.subscribe(topics.status);
-        this.publish('online');
+        // `online` means ready for requests: it goes out once the other parts' subscriptions (made
+        // in this same event) are acknowledged, so a request sent on seeing it is never lost.
+        setImmediate(() => {
+          void connection.subscriptionsSettled().then(() => {
+            if (connection.connected) this.publish('online');
+          });
+        });
       }),
       bus.subscribe('modelChanged', () => this.publish('online')),
       bus.subscribe('stateChanged', () => this.publishSoon()),
