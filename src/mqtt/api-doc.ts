@@ -115,8 +115,12 @@ command the device").
 
 \`status\` and \`health\` carry \`degraded\` and \`problems\` (one line each): the source is down (with
 its reason and the next retry in \`source\`; cameras are retried for ever because they come back), a
-remote change was rejected, or another instance runs under the same \`device_id\`. \`health.fps\` falls
-to 0 when frames stop.
+remote change was rejected, another instance runs under the same \`device_id\`, or the inference
+engine died by itself (its worker thread ended) and the model is being reloaded (1 s, doubling to a
+minute, until it runs again). \`health.fps\` falls to 0 when frames stop.
+
+\`online\` is published once the daemon's subscriptions are acknowledged by the broker: a request
+sent on seeing it is answered.
 
 Each run has a random \`instanceId\` in \`status\`. Two daemons with one \`device_id\` (and so one MQTT
 client id) would take the connection from each other every reconnect; instead, a daemon that sees
