@@ -203,7 +203,11 @@ export class MqttConnection {
     client.on('connect', () => {
       this.disconnectedSince = 0;
     });
-    client.on('error', (error) => this.logger.warn({ err: error.message }, 'MQTT error'));
+    client.on('error', (error) => {
+      // A client being stopped or replaced may still fail a last write ("write after end"): not news.
+      if (this.client !== client) this.logger.debug({ err: error.message }, 'MQTT error after stop');
+      else this.logger.warn({ err: error.message }, 'MQTT error');
+    });
     client.on('message', (topic, payload) => this.handlers.onMessage(topic, payload));
     return client;
   }
