@@ -34,8 +34,20 @@ async function chooseThread(
     logger.info({ runMs: Math.round(runMs) }, 'inference thread: worker (the model is slow)');
     return worker;
   }
+  const { provider, fallbackReasons } = worker.info;
   await worker.stop();
-  const inProcess = new OnnxEngine(model.dir, { ...options, skipSha256: true }, model);
+  // Straight to the provider that ran in the worker: the ones that failed there are not tried (nor
+  // logged) again, which on a board also spares a second failing TensorRT build.
+  const inProcess = new OnnxEngine(
+    model.dir,
+    {
+      ...options,
+      skipSha256: true,
+      executionProviders: [provider as EngineOptions['executionProviders'][number]],
+      knownFallbackReasons: fallbackReasons,
+    },
+    model,
+  );
   await inProcess.start();
   logger.info({ runMs: Math.round(runMs * 10) / 10 }, 'inference thread: main (the model is fast)');
   return inProcess;

@@ -83,7 +83,7 @@ export class OnnxEngine implements InferenceEngine {
     this.model ??= await loadModelDir(this.modelDir, { verifySha256: this.options.skipSha256 !== true });
     const model = this.model;
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
-    const fallbackReasons: string[] = [];
+    const fallbackReasons: string[] = [...(this.options.knownFallbackReasons ?? [])];
     const trt = chain.includes('tensorrt')
       ? await tensorRtSettings(this.options.tensorrt, model.manifest.files.onnxSha256, '/', model.manifest)
       : undefined;

@@ -78,6 +78,11 @@ export interface EngineOptions {
   logger?: Logger;
   /** Skip the sha256 check of model.onnx (only for callers that just verified it). */
   skipSha256?: boolean;
+  /**
+   * Internal: providers that already failed for this model in this process (inferenceThread 'auto'
+   * moving a started engine in-process), reported in info.fallbackReasons without trying them again.
+   */
+  knownFallbackReasons?: string[];
 }
 
 export interface InferenceEngine {

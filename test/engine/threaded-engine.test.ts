@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pino from 'pino';
 import { createEngine } from '../../src/engine/create.js';
 import { Segmenter } from '../../src/engine/segmenter.js';
 import { FileError } from '../../src/system/errors.js';
@@ -62,7 +63,18 @@ test("inferenceThread 'auto' keeps a slow model in the worker and moves a fast o
   };
   // The threshold decides; a real run of this model takes well under a second and over 0 ms.
   const slow = await createEngine(dir, { ...options, autoWorkerMinMs: 0 });
-  const fast = await createEngine(dir, { ...options, autoWorkerMinMs: 1000 });
+  // Moved in-process, the engine goes straight to the provider that ran in the worker: cuda's
+  // failure is reported once, not tried and warned about a second time.
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+  const fast = await createEngine(dir, {
+    ...options,
+    executionProviders: ['cuda', 'cpu'],
+    autoWorkerMinMs: 1000,
+    logger,
+  });
+  assert.match(fast.info.fallbackReasons.join('\n'), /^cuda: /);
+  assert.equal(lines.filter((line) => /"reason":"cuda: /.test(line)).length, 1, lines.join(''));
   assert.equal(slow.info.thread, 'worker');
   assert.ok(slow.openFrameStream, 'a worker engine streams frames');
   assert.equal(fast.info.thread, 'main');
