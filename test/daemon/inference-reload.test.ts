@@ -34,7 +34,8 @@ function eventually(check: () => boolean, ms: number, what: string): Promise<voi
   });
 }
 
-test('an engine whose worker thread dies is reported and reloaded; frames flow again', async () => {
+/** The daemon's Inference part on the demo model, in a worker thread, with what it reports. */
+async function workerInference() {
   const dir = await makeTempDir();
   const config = validateConfig(
     {
@@ -49,14 +50,19 @@ test('an engine whose worker thread dies is reported and reloaded; frames flow a
   );
   const bus = new EventBus();
   const reports: Array<string | undefined> = [];
-  let modelChanges = 0;
-  bus.on('modelChanged', () => modelChanges++);
+  let changes = 0;
+  bus.on('modelChanged', () => changes++);
   const inference = new Inference(
     () => config,
     bus,
     silentLogger,
     (problem) => reports.push(problem),
   );
+  return { inference, reports, modelChanges: () => changes };
+}
+
+test('an engine whose worker thread dies is reported and reloaded; frames flow again', async () => {
+  const { inference, reports, modelChanges } = await workerInference();
   await inference.start();
   try {
     const loop = new FrameLoop(inference.segmenter);
@@ -80,7 +86,7 @@ test('an engine whose worker thread dies is reported and reloaded; frames flow a
     assert.equal(reports[1], undefined, 'the problem clears once the model runs again');
     assert.notEqual(inference.running, first);
     assert.equal(inference.running.manifest.name, first.manifest.name);
-    assert.equal(modelChanges, 1);
+    assert.equal(modelChanges(), 1);
     loop.offer(frame(2));
     await eventually(() => ids.includes(2), 20_000, 'a frame after the reload');
     await loop.stop();
@@ -90,33 +96,12 @@ test('an engine whose worker thread dies is reported and reloaded; frames flow a
 });
 
 test('stop() while a lost engine waits for its reload: nothing is reloaded afterwards', async () => {
-  const dir = await makeTempDir();
-  const config = validateConfig(
-    {
-      device_id: 'reload-test',
-      source: 'test://synthetic-road',
-      model: DEMO_MODEL_DIR,
-      state_dir: join(dir, 'state'),
-      mqtt: { url: 'mqtt://127.0.0.1:1' },
-      engine: { inference_thread: 'worker', execution_providers: ['cpu'] },
-    },
-    'test config',
-  );
-  const bus = new EventBus();
-  const reports: Array<string | undefined> = [];
-  let modelChanges = 0;
-  bus.on('modelChanged', () => modelChanges++);
-  const inference = new Inference(
-    () => config,
-    bus,
-    silentLogger,
-    (problem) => reports.push(problem),
-  );
+  const { inference, reports, modelChanges } = await workerInference();
   await inference.start();
   await (inference.running as unknown as { worker: Worker }).worker.terminate();
   await eventually(() => reports.length === 1, 10_000, 'the loss reported');
   await inference.stop();
   await new Promise((resolve) => setTimeout(resolve, 2500));
-  assert.equal(modelChanges, 0, 'no reload after stop()');
+  assert.equal(modelChanges(), 0, 'no reload after stop()');
   assert.equal(reports.length, 1);
 });

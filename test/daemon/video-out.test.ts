@@ -9,38 +9,24 @@ import { validateConfig } from '../../src/config/load.js';
 import type { DaemonContext } from '../../src/daemon/context.js';
 import { EventBus } from '../../src/daemon/event-bus.js';
 import { VideoOut } from '../../src/daemon/extensions/video-out.js';
-import { fullFrame } from '../../src/engine/preprocess.js';
 import { readManifest } from '../../src/model/manifest.js';
 import type { ProcessedFrame } from '../../src/pipeline/frame-loop.js';
 import { BurstLogger } from '../../src/system/burst-log.js';
 import { silentLogger } from '../../src/system/log.js';
 import { repoRoot } from '../helpers/cli.js';
 import { freeUdpPort } from '../helpers/net.js';
+import { processedFrame } from '../helpers/processed-frame.js';
 
 const WIDTH = 64;
 const HEIGHT = 32;
 
-function processedFrame(seq: number): ProcessedFrame {
-  return {
+function frameAt(seq: number): ProcessedFrame {
+  return processedFrame(
     seq,
-    frame: {
-      data: new Uint8Array(WIDTH * HEIGHT * 3).fill(seq % 200),
-      width: WIDTH,
-      height: HEIGHT,
-      captureTimeMs: Date.now(),
-    },
-    result: {
-      classMask: new Uint8Array(WIDTH * HEIGHT).fill(1),
-      width: WIDTH,
-      height: HEIGHT,
-      classFractions: new Float64Array(5),
-      timings: { preprocessMs: 0, inferenceMs: 0, handoffMs: 0, postprocessMs: 0 },
-      letterbox: fullFrame(WIDTH, HEIGHT),
-      rawOutput: new Uint8Array(0),
-    },
-    queueMs: 0,
-    resultAt: performance.now(),
-  };
+    { width: WIDTH, height: HEIGHT },
+    new Uint8Array(WIDTH * HEIGHT).fill(1),
+    new Float64Array(5),
+  );
 }
 
 test('a wall clock set back by an hour does not stop the RTP output', { timeout: 60_000 }, async (t) => {
@@ -78,7 +64,7 @@ test('a wall clock set back by an hour does not stop the RTP output', { timeout:
   const feedFor = async (ms: number) => {
     const until = performance.now() + ms;
     while (performance.now() < until) {
-      bus.emit('frameProcessed', processedFrame(seq++));
+      bus.emit('frameProcessed', frameAt(seq++));
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { fullFrame } from '../../src/engine/preprocess.js';
 import type { ClassInfo } from '../../src/model/manifest.js';
 import type { ProcessedFrame } from '../../src/pipeline/frame-loop.js';
 import { MJPEG_BOUNDARY, MjpegStream } from '../../src/web/mjpeg.js';
+import { processedFrame } from '../helpers/processed-frame.js';
 
 const WIDTH = 64;
 const HEIGHT = 32;
@@ -18,29 +18,10 @@ const classes: ClassInfo[] = [
   { id: 1, name: 'sky', color: [70, 130, 180], ignore: false },
 ];
 
-function processedFrame(seq: number): ProcessedFrame {
+function frameAt(seq: number): ProcessedFrame {
   const classMask = new Uint8Array(WIDTH * HEIGHT);
   classMask.fill(1, 0, (WIDTH * HEIGHT) / 2);
-  return {
-    seq,
-    frame: {
-      data: new Uint8Array(WIDTH * HEIGHT * 3).fill(seq % 200),
-      width: WIDTH,
-      height: HEIGHT,
-      captureTimeMs: Date.now(),
-    },
-    result: {
-      classMask,
-      width: WIDTH,
-      height: HEIGHT,
-      classFractions: new Float64Array([0.5, 0.5]),
-      timings: { preprocessMs: 0, inferenceMs: 0, handoffMs: 0, postprocessMs: 0 },
-      letterbox: fullFrame(WIDTH, HEIGHT),
-      rawOutput: new Uint8Array(0),
-    },
-    queueMs: 0,
-    resultAt: performance.now(),
-  };
+  return processedFrame(seq, { width: WIDTH, height: HEIGHT }, classMask, new Float64Array([0.5, 0.5]));
 }
 
 test('a wall clock set back by an hour does not stop the stream', { timeout: 30_000 }, async (t) => {
@@ -76,7 +57,7 @@ test('a wall clock set back by an hour does not stop the stream', { timeout: 30_
   const offerFor = async (ms: number) => {
     const until = performance.now() + ms;
     while (performance.now() < until) {
-      stream.offer(processedFrame(seq++), classes);
+      stream.offer(frameAt(seq++), classes);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
