@@ -116,7 +116,14 @@ export class Inference implements Part {
         if (settled) return;
         settled = true;
         const old = this.engine;
-        await this.loop?.replaceSegmenter(segmenter);
+        try {
+          await this.loop?.replaceSegmenter(segmenter);
+        } catch (error) {
+          // Not swapped in: the old model still runs, and the new one is released here (discard()
+          // after a failed activate() does nothing).
+          await engine.stop().catch(() => {});
+          throw error;
+        }
         this.engine = engine;
         this.segmenterValue = segmenter;
         this.activatedAtMs = Date.now();
