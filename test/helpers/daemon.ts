@@ -4,9 +4,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { stringify } from 'yaml';
 import { repoRoot } from './cli.js';
-import type { Recorder } from './mosquitto.js';
+import { Mosquitto, type Received, type Recorder } from './mosquitto.js';
+import { makeSuiteDir } from './tmp.js';
 
 export const DEMO_MODEL_DIR = join(repoRoot, 'models', 'synthetic-road-fcn8s');
 
@@ -126,6 +128,11 @@ export function verticalBand(name: string, x0: number, x1: number): { name: stri
   };
 }
 
+/** Matches an `online` status message of the device under `base`. */
+export function isOnlineStatus(base: string): (m: Received) => boolean {
+  return (m) => m.topic === `${base}/status` && json(m.payload).state === 'online';
+}
+
 /** Starts the daemon and waits for its `online` status (the recorder must subscribe to BASE/status). */
 export async function startDaemonOnline(
   configPath: string,
@@ -133,11 +140,36 @@ export async function startDaemonOnline(
   base: string,
 ): Promise<DaemonProcess> {
   const daemon = startDaemonProcess(configPath);
-  await recorder
-    .waitFor((m) => m.topic === `${base}/status` && json(m.payload).state === 'online', 60_000)
-    .catch((error: Error) => {
-      daemon.kill();
-      throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
-    });
+  await recorder.waitFor(isOnlineStatus(base), 60_000).catch((error: Error) => {
+    daemon.kill();
+    throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
+  });
   return daemon;
+}
+
+/** A test file's folder (holding makeModelsDir's models) and its real mosquitto broker. */
+export interface DaemonSuite {
+  dir: string;
+  broker: Mosquitto;
+}
+
+/**
+ * Registers the before/after hooks that make a DaemonSuite and take it down again; its fields are
+ * set once before() has run.
+ */
+export function useDaemonSuite(): DaemonSuite {
+  const suite = {} as DaemonSuite;
+  let remove: (() => Promise<void>) | undefined;
+  before(async () => {
+    const made = await makeSuiteDir();
+    remove = made.remove;
+    suite.dir = made.dir;
+    await makeModelsDir(made.dir);
+    suite.broker = await Mosquitto.start();
+  });
+  after(async () => {
+    await suite.broker?.stop();
+    await remove?.();
+  });
+  return suite;
 }

@@ -4,41 +4,28 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { HealthPayloadSchema } from '../../src/mqtt/payloads.js';
-import { json, makeModelsDir, startDaemonProcess, testConfig, writeConfig } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
+import { json, startDaemonProcess, testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
+import { Recorder } from '../helpers/mosquitto.js';
 
 const DEVICE = 'cam-twin';
 const BASE = `edgeseg/${DEVICE}`;
 const OBSERVE_MS = 15_000;
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
-
-before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  broker = await Mosquitto.start();
-});
-
-after(async () => {
-  await broker?.stop();
-  await suite?.remove();
-});
+const suite = useDaemonSuite();
 
 test('a duplicate device_id is detected, reported, and one instance steps aside instead of flapping', {
   timeout: 180_000,
 }, async () => {
-  const recorder = await Recorder.connect(broker.url, [`${BASE}/status`, `${BASE}/response/#`]);
+  const recorder = await Recorder.connect(suite.broker.url, [`${BASE}/status`, `${BASE}/response/#`]);
   const config = (name: string) =>
     writeConfig(
       join(suite.dir, `${name}.yaml`),
-      testConfig(suite.dir, broker.url, {
+      testConfig(suite.dir, suite.broker.url, {
         device_id: DEVICE,
         state_dir: join(suite.dir, `state-${name}`),
         // A short reconnect period: without a back-off they would take the id from each other every 300 ms.
-        mqtt: { url: broker.url, reconnect_period_ms: 300 },
+        mqtt: { url: suite.broker.url, reconnect_period_ms: 300 },
       }),
     );
   const first = startDaemonProcess(await config('a'));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   type DaemonProcess,
+  isOnlineStatus,
   json,
   makeModelsDir,
   startDaemonProcess,
@@ -258,11 +259,7 @@ test(`${REQUESTS} hostile requests: no crash, every usable transaction answered,
     `${BASE}/stats`,
   ]);
   try {
-    await recorder.waitFor(
-      (m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online',
-      60_000,
-      true,
-    );
+    await recorder.waitFor(isOnlineStatus(BASE), 60_000, true);
     const persisted = async () =>
       createHash('sha256')
         .update(await readFile(join(stateDir, 'remote-config.json')))

@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { InfoPayloadSchema, SummaryPayloadSchema } from '../../src/mqtt/payloads.js';
 import {
   type DaemonProcess,
+  json,
   makeModelsDir,
   startDaemonOnline,
   testConfig,
@@ -30,7 +31,6 @@ let broker: Mosquitto;
 let recorder: Recorder;
 let daemon: DaemonProcess;
 
-const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 const discovery = () => retainedMessages(broker.url, NODE);
 
 async function publishRetained(topic: string, payload: string): Promise<void> {

@@ -4,27 +4,20 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { json, makeModelsDir, startDaemonProcess, testConfig, writeConfig } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
+import { test } from 'node:test';
+import {
+  isOnlineStatus,
+  startDaemonProcess,
+  testConfig,
+  useDaemonSuite,
+  writeConfig,
+} from '../helpers/daemon.js';
+import { Recorder } from '../helpers/mosquitto.js';
 
 const ROUNDS = 20;
 const DEVICE = 'cam-storm';
 const BASE = `edgeseg/${DEVICE}`;
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
-
-before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  broker = await Mosquitto.start();
-});
-
-after(async () => {
-  await broker?.stop();
-  await suite?.remove();
-});
+const suite = useDaemonSuite();
 
 test(`SIGKILL during a config/set storm, ${ROUNDS} rounds: the file always parses, no temp file survives a start`, {
   timeout: 600_000,
@@ -33,9 +26,9 @@ test(`SIGKILL during a config/set storm, ${ROUNDS} rounds: the file always parse
   await mkdir(stateDir, { recursive: true });
   const config = await writeConfig(
     join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, broker.url, { device_id: DEVICE, state_dir: stateDir }),
+    testConfig(suite.dir, suite.broker.url, { device_id: DEVICE, state_dir: stateDir }),
   );
-  const recorder = await Recorder.connect(broker.url, [`${BASE}/status`, `${BASE}/response/#`]);
+  const recorder = await Recorder.connect(suite.broker.url, [`${BASE}/status`, `${BASE}/response/#`]);
   const accepted = new Set<number>();
   // A change may be persisted and the daemon killed before its answer goes out: the file must hold a value some request asked for.
   const sent = new Set<number>();
@@ -44,10 +37,7 @@ test(`SIGKILL during a config/set storm, ${ROUNDS} rounds: the file always parse
     for (let round = 0; round < ROUNDS; round++) {
       const daemon = startDaemonProcess(config);
       try {
-        await recorder.waitFor(
-          (m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online',
-          60_000,
-        );
+        await recorder.waitFor(isOnlineStatus(BASE), 60_000);
         const leftovers = (await readdir(stateDir)).filter((name) => name.endsWith('.tmp'));
         assert.deepEqual(leftovers, [], `round ${round}: temp files survived the start`);
         // The storm: changes as fast as they are answered, and a kill at a moment that varies.
@@ -84,10 +74,7 @@ test(`SIGKILL during a config/set storm, ${ROUNDS} rounds: the file always parse
     // One last start cleans whatever the last kill left.
     const last = startDaemonProcess(config);
     try {
-      await recorder.waitFor(
-        (m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online',
-        60_000,
-      );
+      await recorder.waitFor(isOnlineStatus(BASE), 60_000);
       assert.deepEqual(
         (await readdir(stateDir)).filter((name) => name.endsWith('.tmp')),
         [],

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payloads.js';
 import {
   type DaemonProcess,
+  isOnlineStatus,
   json,
   makeModelsDir,
   startDaemonProcess,
@@ -39,11 +40,7 @@ before(async () => {
   recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
   const config = await writeConfig(join(dir, 'config.yaml'), testConfig(dir, broker.url));
   daemon = startDaemonProcess(config);
-  await recorder.waitFor(
-    (m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online',
-    60_000,
-    true,
-  );
+  await recorder.waitFor(isOnlineStatus(BASE), 60_000, true);
 });
 
 after(async () => {

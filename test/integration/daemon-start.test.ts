@@ -5,32 +5,24 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { StatusPayloadSchema } from '../../src/mqtt/payloads.js';
-import { json, makeModelsDir, startDaemonProcess, testConfig, writeConfig } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import {
+  isOnlineStatus,
+  json,
+  startDaemonProcess,
+  testConfig,
+  useDaemonSuite,
+  writeConfig,
+} from '../helpers/daemon.js';
+import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
 
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
-let dir: string;
-
-before(async () => {
-  suite = await makeSuiteDir();
-  dir = suite.dir;
-  await makeModelsDir(dir);
-  broker = await Mosquitto.start();
-});
-
-after(async () => {
-  await broker?.stop();
-  await suite?.remove();
-});
+const suite = useDaemonSuite();
 
 test('a persisted change whose model fails to load is set aside; the device starts on its local model and says why', async () => {
   const device = 'cam-rollback';
-  const stateDir = join(dir, 'state-rollback');
+  const stateDir = join(suite.dir, 'state-rollback');
   await mkdir(stateDir, { recursive: true });
   // Written as an accepted config/set would have written it, before the model folder broke.
   await writeFile(join(stateDir, 'remote-config.json'), JSON.stringify({ model: 'broken', fps: 3 }));
@@ -38,16 +30,13 @@ test('a persisted change whose model fails to load is set aside; the device star
   for (const name of ['.remote-config.json.123.abcd1234.tmp', '.remote-config.json.9.ffff0000.tmp'])
     await writeFile(join(stateDir, name), '{"fps": 1');
   const config = await writeConfig(
-    join(dir, 'rollback.yaml'),
-    testConfig(dir, broker.url, { device_id: device, state_dir: stateDir }),
+    join(suite.dir, 'rollback.yaml'),
+    testConfig(suite.dir, suite.broker.url, { device_id: device, state_dir: stateDir }),
   );
-  const recorder = await Recorder.connect(broker.url, [`edgeseg/${device}/#`]);
+  const recorder = await Recorder.connect(suite.broker.url, [`edgeseg/${device}/#`]);
   const daemon = startDaemonProcess(config);
   try {
-    const online = await recorder.waitFor(
-      (m) => m.topic === `edgeseg/${device}/status` && json(m.payload).state === 'online',
-      60_000,
-    );
+    const online = await recorder.waitFor(isOnlineStatus(`edgeseg/${device}`), 60_000);
     const status = StatusPayloadSchema.parse(json(online.payload));
     assert.equal(status.degraded, true);
     assert.match(status.rejectedRemoteConfig?.reason ?? '', /could not start with it: .*broken/);
@@ -81,7 +70,7 @@ test('remote MQTT settings that never connect are set aside after the probation;
   timeout: 120_000,
 }, async () => {
   const device = 'cam-probation';
-  const stateDir = join(dir, 'state-probation');
+  const stateDir = join(suite.dir, 'state-probation');
   await mkdir(stateDir, { recursive: true });
   // An accepted change (mqtt unlocked locally) to a broker that does not exist.
   await writeFile(
@@ -89,20 +78,17 @@ test('remote MQTT settings that never connect are set aside after the probation;
     JSON.stringify({ mqtt: { url: `mqtt://127.0.0.1:${await freePort()}` } }),
   );
   const config = await writeConfig(
-    join(dir, 'probation.yaml'),
-    testConfig(dir, broker.url, {
+    join(suite.dir, 'probation.yaml'),
+    testConfig(suite.dir, suite.broker.url, {
       device_id: device,
       state_dir: stateDir,
       remote_config: { unlock: ['mqtt'], mqtt_probation_s: 5 },
     }),
   );
-  const recorder = await Recorder.connect(broker.url, [`edgeseg/${device}/#`]);
+  const recorder = await Recorder.connect(suite.broker.url, [`edgeseg/${device}/#`]);
   const daemon = startDaemonProcess(config);
   try {
-    const online = await recorder.waitFor(
-      (m) => m.topic === `edgeseg/${device}/status` && json(m.payload).state === 'online',
-      60_000,
-    );
+    const online = await recorder.waitFor(isOnlineStatus(`edgeseg/${device}`), 60_000);
     const status = StatusPayloadSchema.parse(json(online.payload));
     assert.match(status.rejectedRemoteConfig?.reason ?? '', /did not connect to the broker .* within 5 s/);
     assert.ok((await readdir(stateDir)).some((name) => name.startsWith('remote-config.rejected-')));
@@ -119,12 +105,12 @@ test('fatal start errors end the process with a non-zero code within seconds', a
   const cases: Array<{ name: string; config: Record<string, unknown>; args?: string[]; error: RegExp }> = [
     {
       name: 'a local model that does not load',
-      config: testConfig(dir, broker.url, { model: join(dir, 'models', 'broken') }),
+      config: testConfig(suite.dir, suite.broker.url, { model: join(suite.dir, 'models', 'broken') }),
       error: /broken/,
     },
     {
       name: 'an unsupported source scheme',
-      config: testConfig(dir, broker.url, { source: 'http://camera.local/stream' }),
+      config: testConfig(suite.dir, suite.broker.url, { source: 'http://camera.local/stream' }),
       error: /source: unsupported scheme "http"/,
     },
     {
@@ -136,7 +122,7 @@ test('fatal start errors end the process with a non-zero code within seconds', a
   ];
   for (const { name, config, args, error } of cases) {
     await t.test(name, async () => {
-      const path = await writeConfig(join(dir, 'fatal.yaml'), config);
+      const path = await writeConfig(join(suite.dir, 'fatal.yaml'), config);
       const started = Date.now();
       const daemon = startDaemonProcess(path, { ...(args ? { args } : {}) });
       const timeout = setTimeout(() => daemon.kill(), 30_000);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { repoRoot } from '../helpers/cli.js';
+import { isOnlineStatus, json } from '../helpers/daemon.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { OutputWatcher } from '../helpers/output.js';
 
@@ -138,8 +139,6 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
-
 test('over mqtts with a client certificate the daemon comes online and publishes', {
   timeout: 120_000,
 }, async () => {
@@ -151,15 +150,9 @@ test('over mqtts with a client certificate the daemon comes online and publishes
   });
   await daemon.config;
   try {
-    await recorder
-      .waitFor(
-        (m) => m.topic === 'edgeseg/cam-tls/status' && json(m.payload).state === 'online',
-        60_000,
-        true,
-      )
-      .catch((error: Error) => {
-        throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
-      });
+    await recorder.waitFor(isOnlineStatus('edgeseg/cam-tls'), 60_000, true).catch((error: Error) => {
+      throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
+    });
     const stats = await recorder.waitFor((m) => m.topic === 'edgeseg/cam-tls/stats', 30_000);
     const fractions = json(stats.payload).classFractions as Record<string, number>;
     assert.ok(Object.keys(fractions).includes('road'), JSON.stringify(fractions));

@@ -19,6 +19,7 @@ import {
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
 import { repoRoot } from '../helpers/cli.js';
+import { json } from '../helpers/daemon.js';
 import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
 import { OutputWatcher } from '../helpers/output.js';
 
@@ -45,7 +46,6 @@ function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; l
   return { child, exited, log };
 }
 
-const json = (payload: Buffer) => JSON.parse(payload.toString()) as Record<string, unknown>;
 const isStatus = (state: string) => (m: { topic: string; payload: Buffer }) =>
   m.topic === `${BASE}/status` && json(m.payload).state === state;
 

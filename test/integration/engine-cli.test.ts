@@ -2,7 +2,7 @@
 // a video made by ffmpeg, real onnxruntime sessions on hand-built ONNX models.
 
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
@@ -27,7 +27,6 @@ async function writeStripes(path: string, width: number, height: number): Promis
 
 test('infer on PNG and JPEG files writes an overlay, a class mask and class fractions per image', async () => {
   const inputDir = join(root, 'images');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(inputDir);
   await writeStripes(join(inputDir, 'wide.png'), 300, 100);
   await writeStripes(join(inputDir, 'small.jpg'), 90, 45);
@@ -85,7 +84,6 @@ test('infer on PNG and JPEG files writes an overlay, a class mask and class frac
 
 test('infer on a folder with a truncated JPEG writes every other result, names the file it skipped and exits 1', async () => {
   const inputDir = join(root, 'with-truncated');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(inputDir);
   await writeStripes(join(inputDir, 'a.png'), 120, 60);
   await writeStripes(join(inputDir, 'c.jpg'), 120, 60);
@@ -115,7 +113,6 @@ test('infer on a folder with a truncated JPEG writes every other result, names t
 
 test("the original's --samples-dir/--output-dir form writes one blended PNG per input under its name", async () => {
   const inputDir = join(root, 'samples');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(inputDir);
   await writeStripes(join(inputDir, 'um_000000.png'), 120, 40);
   await writeStripes(join(inputDir, 'um_000001.png'), 120, 40);

@@ -11,6 +11,7 @@ import mqtt from 'mqtt';
 import { repoRoot } from '../helpers/cli.js';
 import {
   type DaemonProcess,
+  isOnlineStatus,
   json,
   makeModelsDir,
   startDaemonProcess,
@@ -60,11 +61,7 @@ test('with the shipped ACL only an operator can change the device', { timeout: 1
   const operator = await Recorder.connect(broker.url, [`${BASE}/#`], login('operator'));
   const other = await Recorder.connect(broker.url, [`${BASE}/#`], login('cam-other'));
   try {
-    await viewer.waitFor(
-      (m) => m.topic === `${BASE}/status` && json(m.payload).state === 'online',
-      60_000,
-      true,
-    );
+    await viewer.waitFor(isOnlineStatus(BASE), 60_000, true);
     await viewer.waitFor((m) => m.topic === `${BASE}/stats`);
 
     // A viewer and another device send requests: the broker drops them, nothing answers, nothing changes.
