@@ -6,7 +6,7 @@ import {
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
 } from '../data/cli-options.js';
-import { evaluateModel } from '../engine/evaluate.js';
+import { evaluateModel } from '../jobs/evaluate.js';
 import { UserError } from '../system/errors.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
 import { parseImageSize } from './parse.js';

@@ -7,8 +7,8 @@ import {
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
 } from '../data/cli-options.js';
-import { type QuantizeReport, quantizeModel } from '../export/quantize/quantize.js';
-import { DEFAULT_PERCENTILE } from '../export/quantize/ranges.js';
+import { type QuantizeReport, quantizeModel } from '../quantize/quantize.js';
+import { DEFAULT_PERCENTILE } from '../quantize/ranges.js';
 import { parseNonNegativeInteger, parseNumberInRange, parsePositiveInteger } from './parse.js';
 
 interface QuantizeFlags extends DataSourceCliFlags {

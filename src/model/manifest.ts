@@ -180,9 +180,14 @@ export async function readJsonFile(path: string, unreadable: string): Promise<un
   }
 }
 
-/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see model-store/model-dir for that). */
 export async function readManifest(modelDir: string): Promise<ModelManifest> {
   const path = join(modelDir, MANIFEST_FILE);
   const json = await readJsonFile(path, 'cannot read the model manifest (is this a model directory?)');
   return parseManifest(json, path);
+}
+
+/** A model's identity in status, metrics and logs: its name and the start of its ONNX hash. */
+export function modelId(manifest: ModelManifest): string {
+  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
 }
