@@ -22,6 +22,7 @@ import { createLogger } from '../system/log.js';
 import { onShutdown } from '../system/signals.js';
 import { packageRoot } from '../system/version.js';
 import { reportError } from './main.js';
+import { integerOption } from './parse.js';
 
 export const DEMO_MODEL = join(packageRoot, 'models', 'synthetic-road-fcn8s');
 
@@ -34,11 +35,17 @@ export function register(program: Command): void {
     .description('run the segmentation daemon: camera frames in, class masks and statistics out over MQTT')
     .option('-c, --config <file>', 'YAML config file (see docs/config.md)')
     .option('--demo', 'built-in demo: embedded MQTT broker, synthetic road camera, bundled model')
-    .option('--port <port>', 'demo broker port (default 1883, or a free one if taken)', (v) =>
-      Number.parseInt(v, 10),
+    .addOption(
+      integerOption('--port <port>', 'demo broker port (default 1883, or a free one if taken)', {
+        min: 0,
+        max: 65535,
+      }),
     )
-    .option('--http-port <port>', 'demo web page port (default 8080, or a free one if taken)', (v) =>
-      Number.parseInt(v, 10),
+    .addOption(
+      integerOption('--http-port <port>', 'demo web page port (default 8080, or a free one if taken)', {
+        min: 0,
+        max: 65535,
+      }),
     )
     .addHelpText(
       'after',

@@ -1,8 +1,8 @@
 // `edgeseg upscale`: the bilinear upsampling self-test on a picture (see src/model/upscale.ts).
 
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { upscaleFile } from '../model/upscale.js';
+import { integerOption } from './parse.js';
 
 export function register(program: Command): void {
   program
@@ -13,15 +13,13 @@ export function register(program: Command): void {
     )
     .argument('<in>', 'input image (PNG, JPEG, WebP, ...)')
     .argument('<out>', 'output image; the format follows the extension')
-    .option(
-      '--factor <f>',
-      'upsampling factor, integer 2-32 (kernel 2f - f mod 2, stride f, as in FCN)',
-      (value) => {
-        const factor = Number(value);
-        if (!Number.isInteger(factor)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-        return factor;
-      },
-      8,
+    .addOption(
+      integerOption(
+        '--factor <f>',
+        'upsampling factor, integer 2-32 (kernel 2f - f mod 2, stride f, as in FCN)',
+        { min: 2, max: 32 },
+        8,
+      ),
     )
     .action(async (input: string, output: string, options: { factor: number }) => {
       const started = Date.now();
