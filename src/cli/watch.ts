@@ -35,6 +35,7 @@ async function watch(options: WatchOptions): Promise<void> {
   const client = mqtt.connect(options.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
   const prefix = `${options.baseTopic}/${options.device}`;
   let statsSeen = 0;
+  let saveFailed = false;
   if (options.saveMasks) await mkdir(options.saveMasks, { recursive: true });
   client.on('connect', () => {
     process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
@@ -63,7 +64,16 @@ async function watch(options: WatchOptions): Promise<void> {
       const kind = rest.join('/');
       if (kind === 'mask') {
         if (options.saveMasks)
-          void writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload);
+          // A full or read-only disk is said once; the statistics go on.
+          writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload).catch(
+            (error: unknown) => {
+              if (!saveFailed)
+                process.stderr.write(
+                  `edgeseg: --save-masks: ${describeSystemError(error) ?? String(error)}\n`,
+                );
+              saveFailed = true;
+            },
+          );
         return;
       }
       if (options.json) {
