@@ -1,7 +1,9 @@
 // `edgeseg upscale`: the bilinear upsampling self-test on a picture (see src/model/upscale.ts).
 
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { upscaleFile } from '../model/upscale.js';
+import { checkOutputFolder } from '../system/fs.js';
 import { integerOption } from './parse.js';
 
 export function register(program: Command): void {
@@ -23,6 +25,7 @@ export function register(program: Command): void {
     )
     .action(async (input: string, output: string, options: { factor: number }) => {
       const started = Date.now();
+      await checkOutputFolder(dirname(resolve(output)), '<out>');
       const result = await upscaleFile(input, output, options.factor);
       process.stdout.write(
         `wrote ${output}: ${result.outHeight}x${result.outWidth} (HxW, ${result.channels} channels) from ` +

@@ -3,10 +3,10 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from './errors.js';
-import { describeSystemCause, describeSystemError } from './os-errors.js';
+import { describeSystemCause, describeSystemError, withPath } from './os-errors.js';
 
 /**
  * Fails at once, naming `flag` and the path, when `folder` cannot take a job's output: it cannot be
@@ -68,7 +68,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (error) {
     await handle.close();
     await rm(tempPath, { force: true });
-    throw error;
+    throw withPath(error, path);
   }
   await handle.close();
   try {
@@ -78,6 +78,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
   await fsyncDirectory(folder);
+}
+
+/** fs.writeFile whose errors always name `path` (Node's "ENOSPC ... write" names none). */
+export async function writeFileNamed(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, data);
+  } catch (error) {
+    throw withPath(error, path);
+  }
 }
 
 /** Makes a rename inside `folder` durable (a no-op where directories cannot be opened, e.g. Windows). */

@@ -84,6 +84,13 @@ export function describeSystemError(error: unknown): string | undefined {
   return `${action} ${path}: ${cause} (${code})`;
 }
 
+/** Gives a system error that names no path (write, fsync on a handle) the path it was writing. */
+export function withPath(error: unknown, path: string): unknown {
+  const found = findSystemError(error);
+  if (found && found.path === undefined) found.path = path;
+  return error;
+}
+
 /** Only the cause of a system error ("the file system is read-only; ... (EROFS)"), for a caller that names the path. */
 export function describeSystemCause(error: unknown): string | undefined {
   const code = findSystemError(error)?.code;
