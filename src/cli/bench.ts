@@ -117,8 +117,23 @@ export function formatCompare(report: CompareReport): string {
       (round, i) =>
         `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
     ),
-    `B is ${report.speedup.toFixed(2)}x as fast as A (median of the per-round ratios of frame medians)`,
+    compareVerdict(report),
   ].join('\n');
+}
+
+/**
+ * The sentence under a --compare: which model is faster and by how much, from the median of the
+ * per-round ratios; when the medians over all frames point the other way, the load changed during
+ * the run and the sentence says so instead of naming a winner.
+ */
+export function compareVerdict(report: CompareReport): string {
+  const perRound = report.speedup;
+  const overall = report.a.frameMedianMs / report.b.frameMedianMs;
+  const ratios = `median of the per-round A/B ratios ${perRound.toFixed(2)}, A/B over all frames ${overall.toFixed(2)}`;
+  if (Math.sign(perRound - 1) !== Math.sign(overall - 1))
+    return `inconclusive: the rounds and the whole run disagree on which is faster (${ratios}); the machine's load changed during the run: rerun with more --rounds on a quieter machine`;
+  if (perRound >= 1) return `B is ${perRound.toFixed(2)}x as fast as A (${ratios})`;
+  return `B is ${(1 / perRound).toFixed(2)}x slower than A (${ratios})`;
 }
 
 export function formatFeatureCost(report: FeatureCostReport): string {

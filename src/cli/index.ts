@@ -4,5 +4,8 @@
 import { runMain } from './main.js';
 import { createProgram } from './program.js';
 
-const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-await runMain(await createProgram(requested));
+const args = process.argv.slice(2);
+const requested = args.find((arg) => !arg.startsWith('-'));
+// `edgeseg --version` needs no command: loading them all (tfjs, onnxruntime, sharp) took seconds.
+const versionOnly = requested === undefined && args.some((arg) => arg === '-V' || arg === '--version');
+await runMain(await createProgram(versionOnly ? null : requested));

@@ -92,7 +92,7 @@ export function parseImageSize(text: string, flag = '--size', multipleOf = 1): I
     const nearest = (side: number) => Math.max(multipleOf, Math.round(side / multipleOf) * multipleOf);
     throw new ConfigError(
       flag,
-      `both sides must be multiples of ${multipleOf} (FCN-8s downsamples by 32), got ${text.trim()}; the nearest valid size is ${nearest(size.height)}x${nearest(size.width)}`,
+      `${size.height}x${size.width} (HxW): both sides must be divisible by ${multipleOf} (FCN-8s downsamples by 32); the nearest valid size is ${nearest(size.height)}x${nearest(size.width)}`,
     );
   }
   return size;

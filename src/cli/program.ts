@@ -23,17 +23,22 @@ const commandModules: Record<string, () => Promise<{ register(program: Command):
   data: () => import('./data.js'),
 };
 
-/** The program with the command `requested` names, or with every command when it names none. */
-export async function createProgram(requested?: string): Promise<Command> {
+/**
+ * The program with the command `requested` names, with every command when it names none
+ * (help, an unknown command), or with none at all for `null` (--version).
+ */
+export async function createProgram(requested?: string | null): Promise<Command> {
   const program = new Command('edgeseg')
     .description('FCN-8s semantic segmentation of road scenes for edge boards')
     .version(edgesegVersion, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true });
   const loaders =
-    requested !== undefined && Object.hasOwn(commandModules, requested)
-      ? [commandModules[requested]!]
-      : Object.values(commandModules);
+    requested === null
+      ? []
+      : requested !== undefined && Object.hasOwn(commandModules, requested)
+        ? [commandModules[requested]!]
+        : Object.values(commandModules);
   for (const load of loaders) (await load()).register(program);
   return program;
 }

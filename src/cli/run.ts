@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import {
   type ConfigPatch,
@@ -96,7 +96,7 @@ export function register(program: Command): void {
           process.stderr.write(
             `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
               (http.enabled ? `  live page:    ${webAddresses(http).page}\n` : '') +
-              `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
+              `  live stats:   ${cliCommand()} watch --broker ${broker.url}\n` +
               `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
               `  stop: Ctrl-C\n\n`,
           );
@@ -107,6 +107,13 @@ export function register(program: Command): void {
         process.exit(reportError(error));
       }
     });
+}
+
+/** How to type edgeseg here: the checkout's bin/edgeseg when running from src/, else the installed command. */
+function cliCommand(): string {
+  if (!import.meta.url.endsWith('.ts')) return 'edgeseg';
+  const script = relative(process.cwd(), join(packageRoot, 'bin', 'edgeseg'));
+  return script.startsWith('..') ? join(packageRoot, 'bin', 'edgeseg') : script;
 }
 
 async function startDemoBroker(port: number): Promise<EmbeddedBroker> {

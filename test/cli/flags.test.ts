@@ -92,7 +92,7 @@ test('the real CLI: run --port abc, watch --count -1 and train --size 100x100 na
     [['watch', '--count', '-1'], 'edgeseg: --count: must be a positive integer, got "-1"'],
     [
       ['train', '--data-source', 'synthetic-road', '--out', 'unused', '--size', '100x100'],
-      'edgeseg: --size: both sides must be multiples of 32 (FCN-8s downsamples by 32), got 100x100; the nearest valid size is 96x96',
+      'edgeseg: --size: 100x100 (HxW): both sides must be divisible by 32 (FCN-8s downsamples by 32); the nearest valid size is 96x96',
     ],
   ];
   for (const [args, message] of cases) {
