@@ -188,7 +188,9 @@ export function register(program: Command): void {
           : `outputs in ${summary.outDir}\n`),
     );
     if (summary.skipped.length > 0) {
-      for (const { file, reason } of summary.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      // A file error already starts with its path: say it once.
+      for (const { file, reason } of summary.skipped)
+        process.stderr.write(`skipped ${reason.startsWith(`${file}: `) ? reason : `${file}: ${reason}`}\n`);
       throw new UserError(
         `${summary.skipped.length} input${summary.skipped.length === 1 ? '' : 's'} could not be read (named above); the other results are in ${summary.outDir}`,
       );
