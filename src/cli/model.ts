@@ -3,25 +3,31 @@
 import type { Command } from 'commander';
 import { initModel } from '../model/init.js';
 import { describeTfBackend } from '../model/tf.js';
-import { parseImageSize } from './parse.js';
+import { integerOption, numberOption, sizeOption } from './parse.js';
 
 export function register(program: Command): void {
   const model = program.command('model').description('create FCN-8s checkpoints');
   model
     .command('init')
     .description('write an untrained FCN-8s checkpoint (tfjs format)')
-    .requiredOption('--classes <n>', 'number of classes', (v) => Number.parseInt(v, 10))
-    .requiredOption(
-      '--size <HxW>',
-      'input size, height x width, both divisible by 32 (e.g. 160x576)',
-      (text: string) => parseImageSize(text),
+    .addOption(
+      integerOption('--classes <n>', 'number of classes', { min: 2, max: 255 }).makeOptionMandatory(),
+    )
+    .addOption(
+      sizeOption(
+        '--size <HxW>',
+        'input size, height x width, both divisible by 32 (e.g. 160x576)',
+        32,
+      ).makeOptionMandatory(),
     )
     .requiredOption('--out <dir>', 'checkpoint directory to write')
-    .option(
-      '--width <w>',
-      'channel width multiplier; 1 is the real VGG16 (134M parameters)',
-      Number.parseFloat,
-      1,
+    .addOption(
+      numberOption(
+        '--width <w>',
+        'channel width multiplier; 1 is the real VGG16 (134M parameters)',
+        { min: 0, minExclusive: true, max: 1 },
+        1,
+      ),
     )
     .option('--head <head>', 'fcn8s (paper cascade) or original (parallel x8/x16/x32)', 'fcn8s')
     .option(
@@ -29,7 +35,7 @@ export function register(program: Command): void {
       "VGG16 ONNX file (torchvision's vgg16 or the ONNX model zoo's) for the 13 convolutions and fc6/fc7; " +
         'the model then takes RGB input with torchvision normalisation',
     )
-    .option('--seed <n>', 'seed for the initial weights', (v) => Number.parseInt(v, 10), 1)
+    .addOption(integerOption('--seed <n>', 'seed for the initial weights', { min: 0 }, 1))
     .addHelpText(
       'after',
       `

@@ -1,7 +1,6 @@
 // What `edgeseg infer` writes per segmented frame: image files (overlay, paletted class mask) in a
 // folder, or one video file of overlays or colour masks, both drawn by FramePictures.
 
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { RawVideoFormat } from '../output/encoder-commands.js';
@@ -9,6 +8,7 @@ import { VideoFileWriter } from '../output/video-file.js';
 import type { FramePictures } from '../segment/frame-pictures.js';
 import { encodeClassMaskPng } from '../segment/render.js';
 import type { SegmentationResult } from '../segment/segmenter.js';
+import { writeFileNamed } from '../system/fs.js';
 import type { NamedFrame } from './inputs.js';
 
 export interface ImageOutputOptions {
@@ -37,13 +37,13 @@ export async function writeImageOutputs(
     const file = options.sameNameOverlay
       ? join(options.outDir, `${frame.name}.png`)
       : join(options.outDir, `${frame.name}.overlay.${png ? 'png' : 'jpg'}`);
-    await writeFile(file, bytes);
+    await writeFileNamed(file, bytes);
     outputs.push(file);
   }
   if (options.mask) {
     const mask = pictures.mask(result, frame);
     const file = join(options.outDir, `${frame.name}.mask.png`);
-    await writeFile(file, encodeClassMaskPng(mask, frame.width, frame.height, pictures.classes));
+    await writeFileNamed(file, encodeClassMaskPng(mask, frame.width, frame.height, pictures.classes));
     outputs.push(file);
   }
   return outputs;

@@ -2,7 +2,7 @@
 // per frame an overlay, a paletted class-mask PNG and a JSON with class fractions and stage timings,
 // or one video file of overlays or colour masks.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createEngine } from '../engine/create.js';
@@ -14,6 +14,7 @@ import { FramePictures } from '../segment/frame-pictures.js';
 import { type FilterMode, linearFilterProblem } from '../segment/score-upsample.js';
 import { Segmenter } from '../segment/segmenter.js';
 import { InterruptedError, UserError } from '../system/errors.js';
+import { writeFileNamed } from '../system/fs.js';
 import { createProgress } from '../system/progress.js';
 import { VideoOutput, writeImageOutputs } from './infer-outputs.js';
 import {
@@ -194,7 +195,7 @@ export async function runInference(options: InferRunOptions): Promise<InferSumma
           timings,
           outputs,
         };
-        await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+        await writeFileNamed(file, `${JSON.stringify(report, null, 2)}\n`);
       }
       for (const key of Object.keys(sums) as Array<keyof typeof sums>) sums[key] += timings[key];
       progress.tick(1, `${result.timings.inferenceMs.toFixed(0)} ms/frame`);

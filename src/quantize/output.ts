@@ -1,7 +1,7 @@
 // Where `edgeseg quantize` writes: the --out checks (never over the source, never over something
 // that is not a model directory), and an int8 model directory (model.onnx + validated manifest).
 
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   formatIssues,
@@ -11,7 +11,7 @@ import {
   ONNX_FILE,
 } from '../model/manifest.js';
 import { ConfigError, FileError } from '../system/errors.js';
-import { sha256File, writeFileAtomic } from '../system/fs.js';
+import { sha256File, writeFileAtomic, writeFileNamed } from '../system/fs.js';
 
 /** Refuses an --out that is the source, exists without --overwrite, or is not a model directory. */
 export async function checkOutDir(outDir: string, sourceDir: string, overwrite: boolean): Promise<string> {
@@ -40,7 +40,7 @@ export async function checkOutDir(outDir: string, sourceDir: string, overwrite: 
 /** Writes model.onnx and a manifest (hashed and validated) into `dir`; returns the manifest. */
 export async function writeModelDir(dir: string, bytes: Uint8Array, manifest: Omit<ModelManifest, 'files'>) {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, ONNX_FILE), bytes);
+  await writeFileNamed(join(dir, ONNX_FILE), bytes);
   const parsed = ModelManifestSchema.safeParse({
     ...manifest,
     files: { onnx: ONNX_FILE, onnxSha256: await sha256File(join(dir, ONNX_FILE)) },

@@ -2,8 +2,9 @@
 // and their translation into DataSourceOptions, so the flags are spelled the same everywhere.
 
 import type { Command } from 'commander';
-import { DATA_OPTION_KEYS } from './options.js';
-import type { DataSourceOptions, ImageSize } from './types.js';
+import { DATA_OPTION_KEYS } from '../data/options.js';
+import type { DataSourceOptions, ImageSize } from '../data/types.js';
+import { integerOption, numberOption } from './parse.js';
 
 export interface DataSourceCliFlags {
   dataSource?: string;
@@ -11,10 +12,10 @@ export interface DataSourceCliFlags {
   kittiVoid?: string;
   classTable?: string;
   labelFormat?: string;
-  validationFraction?: string;
-  splitSeed?: string;
-  numTraining?: string;
-  numValidation?: string;
+  validationFraction?: number;
+  splitSeed?: number;
+  numTraining?: number;
+  numValidation?: number;
 }
 
 /** Adds --data-source, --data-dir and the source-specific flags (not --size / --seed: commands own those). */
@@ -29,13 +30,22 @@ export function addDataSourceFlags(command: Command, defaultSource?: string): Co
     .option('--kitti-void <mode>', 'KITTI black (unannotated) pixels: ignore | background (the original)')
     .option('--class-table <table>', 'Cityscapes classes: original29 (the original, default) | official19')
     .option('--label-format <format>', 'Cityscapes ground truth: auto | color | labelIds')
-    .option(
-      '--validation-fraction <f>',
-      'share held out for validation when the data set has no split (default 0.1)',
+    .addOption(
+      numberOption(
+        '--validation-fraction <f>',
+        'share held out for validation when the data set has no split (default 0.1)',
+        { min: 0, max: 1, maxExclusive: true },
+      ),
     )
-    .option('--split-seed <n>', 'seed of that held-out selection (default 0)')
-    .option('--num-training <n>', 'synthetic-road: training scenes (default 2000)')
-    .option('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)');
+    .addOption(integerOption('--split-seed <n>', 'seed of that held-out selection (default 0)', { min: 0 }))
+    .addOption(
+      integerOption('--num-training <n>', 'synthetic-road: training scenes (default 2000)', { min: 1 }),
+    )
+    .addOption(
+      integerOption('--num-validation <n>', 'synthetic-road: held-out validation scenes (default 200)', {
+        min: 1,
+      }),
+    );
 }
 
 /** The DataSourceOptions for the flags above, plus the command's own size and seed. */
