@@ -41,10 +41,16 @@ export function sameDeconvPads(kernel: number, stride: number): [number, number,
 /** Where the exporter gets each parameter (tfjs layout) by name: a live model or checkpoint arrays. */
 export type WeightSource = (name: string) => Promise<Float32Array>;
 
+export interface OnnxBuildOptions {
+  /** Also output the encoder features the heads read, as `feature_pool3`, `feature_pool4`, `feature_conv7` (NCHW), for checks. */
+  featureOutputs?: boolean;
+}
+
 export async function buildFcnOnnx(
   config: FcnConfig,
   weights: WeightSource,
   docString: string,
+  options: OnnxBuildOptions = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder();
   const fcn = fcnGraph(config);
@@ -142,5 +148,15 @@ export async function buildFcnOnnx(
   for (const op of [...fcn.encoder, ...fcn.head]) values.set(op.output, await write(op));
   graph.node('Identity', [read(fcn.logits)], {}, 'logits');
   graph.output('logits', [1, config.numClasses, config.height, config.width]);
+  if (options.featureOutputs)
+    for (const [name, feature] of Object.entries(fcn.features)) {
+      graph.node('Identity', [read(feature.tensor)], {}, `feature_${name}`);
+      graph.output(`feature_${name}`, [
+        1,
+        feature.channels,
+        config.height / feature.stride,
+        config.width / feature.stride,
+      ]);
+    }
   return graph.encode(`fcn8s_${config.head}`, docString);
 }
