@@ -6,6 +6,8 @@ import {
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
 } from '../data/cli-options.js';
+import { ENCODERS } from '../model/architecture.js';
+import { parseEncoder } from '../model/encoder-weights.js';
 import type { TfBackendChoice } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
 import { TRAINING_DEFAULTS as D } from '../train/defaults.js';
@@ -19,6 +21,8 @@ interface TrainFlags extends DataSourceCliFlags {
   lrSchedule: string;
   dropout: string;
   width: string;
+  encoder: string;
+  imagenet?: string;
   head: string;
   size?: string;
   init?: string;
@@ -96,17 +100,19 @@ export function register(program: Command): void {
       'dropout after fc6 and fc7 while training (lower suits a narrow --width)',
       String(D.dropoutRate),
     )
+    .option('--encoder <name>', `${ENCODERS.join(' | ')} (see docs/model.md)`, 'vgg16')
     .option(
       '--width <multiplier>',
-      'channel width multiplier; 1 is the real VGG16, small values train fast',
+      'channel width multiplier; 1 is the real network, small values train fast',
       String(D.widthMultiplier),
     )
     .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', D.head)
     .option('--size <HxW>', "training image size (default: the data source's, e.g. 160x576 for KITTI)")
     .option(
-      '--vgg16 <file>',
-      'initialise the encoder from a VGG16 ONNX file (torchvision / model zoo layout; the model then takes RGB)',
+      '--imagenet <file>',
+      "initialise the encoder from an ImageNet ONNX file: torchvision's vgg16 (or the model zoo's), resnet18 or mobilenet_v3_large, as --encoder says (the model then takes RGB)",
     )
+    .option('--vgg16 <file>', 'the same as --encoder vgg16 --imagenet FILE')
     .option(
       '--init <checkpoint>',
       "start from this checkpoint's weights, e.g. one made by `edgeseg model init` (see docs/model.md)",
@@ -172,6 +178,9 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed) || seed < 0)
         throw new ConfigError('--seed', 'must be a non-negative integer');
+      if (flags.vgg16 && (flags.imagenet || flags.encoder !== 'vgg16'))
+        throw new ConfigError('--vgg16', 'is --encoder vgg16 --imagenet FILE; give one or the other');
+      const imagenetFile = flags.imagenet ?? flags.vgg16;
       const { runTraining } = await import('../train/run.js');
       const controller = new AbortController();
       const onSigint = () => {
@@ -203,7 +212,8 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           seed,
           classWeightsFile: flags.classWeights,
           initFrom: flags.init,
-          vgg16File: flags.vgg16,
+          encoder: parseEncoder(flags.vgg16 ? 'vgg16' : flags.encoder),
+          ...(imagenetFile ? { imagenetFile } : {}),
           resume: flags.resume === true,
           overwrite: flags.overwrite === true,
           backend: flags.tfBackend as TfBackendChoice,
