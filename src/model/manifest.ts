@@ -58,7 +58,7 @@ export const OutputContractSchema = z.object({
 export type OutputContract = z.infer<typeof OutputContractSchema>;
 
 export const ArchitectureSchema = z.object({
-  family: z.literal('fcn8s-vgg16'),
+  family: z.enum(['fcn8s-vgg16', 'fcn8s-resnet18', 'fcn8s-mobilenetv3']).describe('FCN-8s and its encoder'),
   head: z
     .enum(['fcn8s', 'original'])
     .describe('fcn8s: cascaded paper head; original: parallel 8/16/32 upsampling'),
