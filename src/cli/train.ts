@@ -15,6 +15,7 @@ interface TrainFlags extends DataSourceCliFlags {
   out?: string;
   epochs: string;
   batchSize: string;
+  microBatch: string;
   lr: string;
   lrSchedule: string;
   dropout: string;
@@ -85,6 +86,11 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder: checkpoints/, logs/ (TensorBoard), report.html, model/')
     .option('--epochs <n>', 'epochs', String(D.epochs))
     .option('--batch-size <n>', 'images per step', String(D.batchSize))
+    .option(
+      '--micro-batch <n>',
+      'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
+      'auto',
+    )
     .option('--lr <rate>', 'Adam learning rate', D.learningRate.toExponential())
     .option(
       '--lr-schedule <schedule>',
@@ -195,6 +201,8 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           runDir: flags.out,
           epochs: numberFlag(flags.epochs, '--epochs', true),
           batchSize: numberFlag(flags.batchSize, '--batch-size', true),
+          microBatchSize:
+            flags.microBatch === 'auto' ? 'auto' : numberFlag(flags.microBatch, '--micro-batch', true),
           learningRate: numberFlag(flags.lr, '--lr', false),
           learningRateSchedule: flags.lrSchedule,
           dropoutRate,

@@ -7,6 +7,7 @@ import { CAFFE_VGG_NORMALIZATION, type FcnConfig } from '../model/architecture.j
 import { createFcn8s } from '../model/fcn8s.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from './class-weights.js';
+import { HostAdam } from './host-adam.js';
 import { type ChannelOrder, trainableVariables, trainStep } from './step.js';
 import { initTrainingTf } from './tf-training.js';
 
@@ -68,8 +69,8 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
       head: options.head ?? 'fcn8s',
     };
     const model = createFcn8s(config, { seed: 1, classes: SYNTHETIC_ROAD_CLASSES });
-    const optimizer = tf.train.adam(1e-4);
     const variables = trainableVariables(model);
+    const optimizer = new HostAdam(variables, 1e-4);
     const weights = tf.tensor1d(uniformClassWeights(SYNTHETIC_ROAD_CLASSES));
     const order = model.config.inputChannelOrder as ChannelOrder;
     try {
@@ -86,7 +87,6 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
       });
     } finally {
       weights.dispose();
-      optimizer.dispose();
       model.dispose();
     }
   }

@@ -13,8 +13,10 @@ import {
   type TrainingState,
 } from './checkpoints.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
-import { finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
+import { etaStatus, finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
+import { StepClock } from './eta.js';
 import { EventFileWriter } from './event-file.js';
+import { HostAdam } from './host-adam.js';
 import type { EncodedPreview } from './previews.js';
 import { type ChannelOrder, trainableVariables } from './step.js';
 
@@ -25,6 +27,8 @@ export interface TrainOptions {
   createModel: () => FcnModel | Promise<FcnModel>;
   epochs?: number;
   batchSize?: number;
+  /** Images per forward/backward pass; their gradients are summed over the batch (default: the batch). */
+  microBatchSize?: number;
   learningRate?: number;
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
@@ -86,6 +90,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate),
     epochs,
     batchSize,
+    microBatchSize: Math.min(batchSize, options.microBatchSize ?? batchSize),
     learningRate,
     rateAt: learningRateSchedule(
       options.learningRateSchedule ?? 'constant',
@@ -100,8 +105,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress: options.progress !== false,
     hooks: options.hooks,
     log,
-    throughput: { startedMs: performance.now(), images: 0 },
+    clock: new StepClock(state.secondsPerImage),
   };
+  if (options.resume)
+    log(
+      `time left: ${etaStatus(run)} (at the rate measured before the stop, until this run measures its own)`,
+    );
   let checkpoint = '';
   let interrupted = false;
   let previews: EncodedPreview[] = [];
@@ -137,7 +146,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
 interface RunStart {
   model: FcnModel;
-  optimizer: tf.AdamOptimizer;
+  optimizer: HostAdam;
   state: TrainingState;
 }
 
@@ -146,7 +155,7 @@ async function start(options: TrainOptions, learningRate: number): Promise<RunSt
   const model = await options.createModel();
   return {
     model,
-    optimizer: tf.train.adam(learningRate),
+    optimizer: new HostAdam(trainableVariables(model), learningRate),
     state: {
       formatVersion: 1,
       epoch: 0,
