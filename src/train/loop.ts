@@ -17,6 +17,7 @@ import { etaStatus, finishEpoch, type TrainHooks, type TrainingRun, trainEpochSt
 import { StepClock } from './eta.js';
 import { EventFileWriter } from './event-file.js';
 import { HostAdam } from './host-adam.js';
+import { describeMemoryPlan, planMicroBatch } from './memory-plan.js';
 import type { EncodedPreview } from './previews.js';
 import { type ChannelOrder, trainableVariables } from './step.js';
 
@@ -27,7 +28,7 @@ export interface TrainOptions {
   createModel: () => FcnModel | Promise<FcnModel>;
   epochs?: number;
   batchSize?: number;
-  /** Images per forward/backward pass; their gradients are summed over the batch (default: the batch). */
+  /** Images per forward/backward pass, gradients summed over the batch (default: what fits, memory-plan.ts). */
   microBatchSize?: number;
   learningRate?: number;
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
@@ -75,6 +76,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, state } = options.resume
     ? await resume(runDir, epochs, log)
     : await start(options, learningRate);
+  const largest = Math.max(...[...model.params.values()].map((variable) => variable.size));
+  const plan = planMicroBatch({
+    backend: tf.getBackend(),
+    batchSize,
+    requestedMicroBatch: options.microBatchSize,
+    height: source.imageSize.height,
+    width: source.imageSize.width,
+    widthMultiplier: model.config.widthMultiplier,
+    parameterCount: model.parameterCount(),
+    largestParameterCount: largest,
+  });
+  log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
   const run: TrainingRun = {
     source,
     runDir,
@@ -90,7 +103,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate),
     epochs,
     batchSize,
-    microBatchSize: Math.min(batchSize, options.microBatchSize ?? batchSize),
+    microBatchSize: plan.microBatchSize,
     learningRate,
     rateAt: learningRateSchedule(
       options.learningRateSchedule ?? 'constant',
