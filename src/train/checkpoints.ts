@@ -132,7 +132,7 @@ export async function saveCheckpoint(
       accBeta2: adam.accBeta2,
       tensors,
     };
-    await writeFileAtomic(join(tempDir, OPTIMIZER_BIN), Buffer.concat(chunks));
+    await writeFileAtomic(join(tempDir, OPTIMIZER_BIN), chunks);
     await writeFileAtomic(join(tempDir, OPTIMIZER_JSON), `${JSON.stringify(optimizerFile)}\n`);
     await writeFileAtomic(join(tempDir, STATE_JSON), `${JSON.stringify(state, null, 2)}\n`);
     for (const file of await readdir(tempDir)) await fsyncFile(join(tempDir, file));
