@@ -105,7 +105,9 @@ its local file and \`status\`/\`health\` say what was rejected and why (\`reject
 \`problems\`). Where the local file unlocks \`mqtt\`, MQTT settings from a remote change that do not
 connect within \`remote_config.mqtt_probation_s\` (default 300 s) are set aside the same way and the
 daemon restarts on the local ones, so a wrong broker address cannot leave a device nobody can
-reach. A bad remote change can make the device run its local config, never stop it.
+reach. A bad remote change can make the device run its local config, never stop it. A
+\`remote-config.json\` that is not a regular file (a symbolic link, a device) is refused before a byte
+is read and left where it is; the next accepted change replaces it.
 
 The broker decides who may publish to \`request/#\` at all: deploy/mosquitto/ has a password file
 and ACL example where only an operator account may send requests (docs/deployment.md, "Who may
