@@ -48,6 +48,11 @@ with your \`transaction\` echoed, \`status: "ok"\` and \`data\`, or \`status: "e
 that names the field at fault. A request that is not valid JSON, has wrong types or unknown keys,
 or is larger than \`mqtt.max_payload_bytes\` changes nothing and gets an error.
 
+Publish requests **without** retain. A retained request is ignored, never answered: the broker
+would replay it at every start and every reconnect (a retained \`pause\` would pause the device
+after each broker blip). The daemon logs a warning naming the topic; clear the stored message with
+\`mosquitto_pub -r -n -t <base>/request/<name>\`.
+
 Every request is checked at the border before anything acts on it: a JSON object, nested at most
 8 levels, at most 20,000 values, strings and keys of at most 4,096 characters, objects and arrays of
 at most 1,024 entries, no \`__proto__\`, \`constructor\` or \`prototype\` keys. \`transaction\` is
