@@ -124,7 +124,11 @@ command the device").
 its reason and the next retry in \`source\`; cameras are retried for ever because they come back), a
 remote change was rejected, another instance runs under the same \`device_id\`, or the inference
 engine died by itself (its worker thread ended) and the model is being reloaded (1 s, doubling to a
-minute, until it runs again). \`health.fps\` falls to 0 when frames stop.
+minute, until it runs again), the model runs on its tfjs copy because onnxruntime could not load
+it (with engine.runtime \`auto\`), or it runs on a slower execution provider than one listed before
+it that this onnxruntime build has (the provider tried and failed; one the build lacks, such as
+tensorrt on the CPU-only npm build, is not a problem). \`health.fps\` falls to 0 when frames stop.
+\`/metrics\` has \`edgeseg_degraded\` (1 while degraded).
 
 \`online\` is published once the daemon's subscriptions are acknowledged by the broker: a request
 sent on seeing it is answered.
