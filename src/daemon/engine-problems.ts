@@ -1,10 +1,11 @@
 // Degradation of the running model, as status, health and /metrics report it: the model running on
 // its tfjs copy because onnxruntime could not load it, or on a slower execution provider than the
 // configured one that this onnxruntime build has (one that was tried and failed; a provider the
-// build does not have at all, e.g. tensorrt on the CPU-only npm build, is not news every start).
+// build does not have, e.g. tensorrt on the CPU-only npm build or one it lists but does not bundle
+// (its shared library is not installed), is not news every start).
 
 import type { Config } from '../config/schema.js';
-import { providerUnavailableReason } from '../engine/ort-binding.js';
+import { providerFailureNote, providerUnavailableReason } from '../engine/ort-binding.js';
 import type { EngineInfo, ExecutionProviderName } from '../engine/types.js';
 
 export function engineProblems(config: Config, info: EngineInfo): string[] {
@@ -18,7 +19,12 @@ export function engineProblems(config: Config, info: EngineInfo): string[] {
   // Every provider listed before the one in use that this build has was tried and failed.
   const failed = chain
     .slice(0, used < 0 ? chain.length : used)
-    .filter((provider) => provider !== 'cpu' && providerUnavailableReason(provider) === undefined);
+    .filter(
+      (provider) =>
+        provider !== 'cpu' &&
+        providerUnavailableReason(provider) === undefined &&
+        providerFailureNote(provider) === '',
+    );
   if (failed.length === 0) return [];
   const reasons = info.fallbackReasons.filter((reason) => failed.some((p) => reason.startsWith(`${p}:`)));
   return [
