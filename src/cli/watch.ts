@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import mqtt from 'mqtt';
+import { HealthPayloadSchema, StatsPayloadSchema, StatusPayloadSchema } from '../mqtt/payloads.js';
 import { describeSystemError } from '../system/os-errors.js';
 import { integerOption } from './parse.js';
 
@@ -95,27 +96,35 @@ function safeJson(payload: Buffer): unknown {
 }
 
 function formatLine(device: string, kind: string, message: unknown): string {
-  const m = (message ?? {}) as Record<string, unknown>;
-  const percent = (fractions: unknown) =>
-    Object.entries((fractions ?? {}) as Record<string, number>)
+  const percent = (fractions: Record<string, number>) =>
+    Object.entries(fractions)
       .map(([name, value]) => `${name} ${(value * 100).toFixed(1)}%`)
       .join('  ');
+  // A message that is not what its schema says (another version, another publisher) is shown raw.
+  const raw = `${device} ${kind}: ${JSON.stringify(message)}`;
   switch (kind) {
     case 'stats': {
-      const latency = (m.latencyMs ?? {}) as Record<string, number>;
-      const regions = Object.entries((m.regions ?? {}) as Record<string, unknown>)
+      const stats = StatsPayloadSchema.safeParse(message);
+      if (!stats.success) return raw;
+      const { seq, latencyMs, classFractions, regions } = stats.data;
+      const regionText = Object.entries(regions)
         .map(([name, fractions]) => ` | ${name}: ${percent(fractions)}`)
         .join('');
-      return `${device} #${m.seq} age ${latency.total ?? '?'} ms (queue ${latency.queue ?? '?'}, inference ${latency.inference ?? '?'} ms)  ${percent(m.classFractions)}${regions}`;
+      return `${device} #${seq} age ${latencyMs.total} ms (queue ${latencyMs.queue}, inference ${latencyMs.inference} ms)  ${percent(classFractions)}${regionText}`;
     }
-    case 'status':
-      return `${device} status: ${m.state} (version ${m.version}, model ${m.model})`;
+    case 'status': {
+      const status = StatusPayloadSchema.safeParse(message);
+      if (!status.success) return raw;
+      const { state, version, model } = status.data;
+      return `${device} status: ${state} (version ${version}, model ${model})`;
+    }
     case 'health': {
-      const frames = (m.frames ?? {}) as Record<string, number>;
-      const inference = (m.inferenceMs ?? {}) as Record<string, number>;
-      return `${device} health: ${m.fps} fps, frames in ${frames.in} out ${frames.out} dropped ${frames.dropped}, inference p50 ${inference.p50} ms p99 ${inference.p99} ms, rss ${Math.round(Number(m.rssBytes) / 1e6)} MB`;
+      const health = HealthPayloadSchema.safeParse(message);
+      if (!health.success) return raw;
+      const { fps, frames, inferenceMs, rssBytes } = health.data;
+      return `${device} health: ${fps} fps, frames in ${frames.in} out ${frames.out} dropped ${frames.dropped}, inference p50 ${inferenceMs.p50} ms p99 ${inferenceMs.p99} ms, rss ${Math.round(rssBytes / 1e6)} MB`;
     }
     default:
-      return `${device} ${kind}: ${JSON.stringify(message)}`;
+      return raw;
   }
 }
