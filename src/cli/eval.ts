@@ -8,7 +8,7 @@ import {
 } from '../data/cli-options.js';
 import { evaluateModel } from '../engine/evaluate.js';
 import { UserError } from '../system/errors.js';
-import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
 import { parseImageSize } from './parse.js';
 
 interface EvalFlags extends EngineFlags, DataSourceCliFlags {
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     }
     const out: string[] = [];
     out.push(
-      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${report.engine.runtime}/${report.engine.provider})`,
+      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${engineLabel(report.engine)})`,
     );
     const recorded = Object.entries(report.fromTraining);
     if (recorded.length > 0)

@@ -1,7 +1,7 @@
 // The InferenceEngine seam: one interface over onnxruntime and the tfjs fallback, used by the
 // offline commands (infer, eval, bench) and by the daemon's pipeline.
 
-import type { ModelManifest } from '../model/manifest.js';
+import type { Int8KernelFamily, ModelManifest } from '../model/manifest.js';
 import type { Logger } from '../system/log.js';
 import type { FrameStream, FrameStreamHandlers } from './frame-stream.js';
 
@@ -32,6 +32,8 @@ export interface EngineInfo {
   modelCache?: 'hit' | 'built' | 'off';
   /** The JS thread onnxruntime's run() executes on (onnxruntime engines). */
   thread?: 'main' | 'worker';
+  /** int8 models on onnxruntime's CPU provider: the int8 kernel family they run on (int8-kernels.ts). */
+  int8Kernels?: Int8KernelFamily;
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';

@@ -9,7 +9,7 @@ import { Preprocessor } from '../../src/engine/preprocess.js';
 import { calibrate } from '../../src/export/quantize/calibrate.js';
 import { planQuantization, type QuantizationPlan } from '../../src/export/quantize/layers.js';
 import { OnnxModelView } from '../../src/export/quantize/onnx-model.js';
-import { buildQdqModel } from '../../src/export/quantize/qdq.js';
+import { buildQdqModel, DEFAULT_WEIGHT_BITS, type WeightBits } from '../../src/export/quantize/qdq.js';
 import {
   type ActivationType,
   activationRange,
@@ -80,12 +80,17 @@ export function quantizeCalibrated(
   calibrated: Calibrated,
   activations: ActivationType,
   method: CalibrationMethod = 'minmax',
+  weightBits: WeightBits = DEFAULT_WEIGHT_BITS,
 ): Uint8Array {
   const ranges = new Map(
     [...calibrated.stats].map(([tensor, stats]) => [tensor, activationRange(stats, method, activations)]),
   );
-  return buildQdqModel(calibrated.view, calibrated.plan, { activations, floatLayers: new Set(), ranges })
-    .bytes;
+  return buildQdqModel(calibrated.view, calibrated.plan, {
+    activations,
+    weightBits,
+    floatLayers: new Set(),
+    ranges,
+  }).bytes;
 }
 
 /** The logits of `model` (bytes or path) for each input. */

@@ -6,7 +6,7 @@
 
 import type { SourceState } from '../../capture/types.js';
 import type { Config } from '../../config/schema.js';
-import type { ModelManifest } from '../../model/manifest.js';
+import type { Int8KernelFamily, ModelManifest } from '../../model/manifest.js';
 import type { StatusPayload } from '../../mqtt/payloads.js';
 import { modelId } from '../../pipeline/publisher.js';
 import { edgesegVersion } from '../../system/version.js';
@@ -28,6 +28,7 @@ const STATUS_DEBOUNCE_MS = 1000;
 export interface StatusInputs {
   config: Config;
   manifest: ModelManifest | undefined;
+  int8Kernels?: Int8KernelFamily | undefined;
   state: DaemonState;
   source?: SourceState | undefined;
   yieldedTo?: string;
@@ -61,7 +62,7 @@ export function sourceStatus(source: SourceState): NonNullable<StatusPayload['so
 }
 
 export function statusPayload(availability: AvailabilityState, inputs: StatusInputs): string {
-  const { config, manifest, state, source, yieldedTo } = inputs;
+  const { config, manifest, int8Kernels, state, source, yieldedTo } = inputs;
   const problems = deviceProblems(config, state, source);
   const payload: StatusPayload = {
     state: availability,
@@ -69,6 +70,7 @@ export function statusPayload(availability: AvailabilityState, inputs: StatusInp
     instanceId: state.instanceId,
     version: edgesegVersion,
     model: manifest ? modelId(manifest) : config.model,
+    ...(int8Kernels ? { int8Kernels } : {}),
     timestamp: new Date().toISOString(),
     degraded: problems.length > 0,
     problems,
@@ -128,6 +130,7 @@ export class Availability implements Part {
     return statusPayload(availability, {
       config,
       manifest: model.manifest,
+      int8Kernels: model.info.int8Kernels,
       state,
       source: pipeline.sourceState(),
       ...(yieldedTo ? { yieldedTo } : {}),
