@@ -4,41 +4,14 @@
 // kernels ran. On a VNNI host this is the only way the tests see that path.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readManifest } from '../../src/model/manifest.js';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 
 const int8Dir = join(repoRoot, 'models/synthetic-road-fcn8s-int8');
 /** Emulation is slow (about 40 s of CPU for 10 scenes on the 2-core development machine): a bound, not a budget. */
 const TIMEOUT_MS = 540_000;
-
-function runEmulated(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'qemu-x86_64-static',
-      ['-cpu', 'Haswell', process.execPath, '--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), ...args],
-      { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS - 10_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      // qemu names every Haswell feature TCG lacks (pcid, x2apic, ...) once per thread: noise.
-      const ours = stderr.split('\n').filter((line) => line && !line.includes("TCG doesn't support"));
-      resolve({ code, stdout, stderr: ours.join('\n') });
-    });
-  });
-}
 
 test('eval of the int8 demo as a Haswell (AVX2 without VNNI) gives the manifest figure', {
   timeout: TIMEOUT_MS,
@@ -46,17 +19,25 @@ test('eval of the int8 demo as a Haswell (AVX2 without VNNI) gives the manifest 
   const manifest = await readManifest(int8Dir);
   const check = manifest.quantization?.accuracy.quickCheck;
   assert.ok(check, `${int8Dir}/manifest.json records no quickCheck: regenerate it with edgeseg quantize`);
-  const result = await runEmulated([
-    'eval',
-    '--model',
-    int8Dir,
-    '--data-source',
-    'synthetic-road',
-    '--limit',
-    String(check.samples),
-    '--json',
-  ]);
-  assert.equal(result.code, 0, result.stderr);
+  const result = await runCli(
+    [
+      'eval',
+      '--model',
+      int8Dir,
+      '--data-source',
+      'synthetic-road',
+      '--limit',
+      String(check.samples),
+      '--json',
+    ],
+    { launcher: ['qemu-x86_64-static', '-cpu', 'Haswell'], timeoutMs: TIMEOUT_MS - 10_000 },
+  );
+  // qemu names every Haswell feature TCG lacks (pcid, x2apic, ...) once per thread: noise.
+  const stderr = result.stderr
+    .split('\n')
+    .filter((line) => line && !line.includes("TCG doesn't support"))
+    .join('\n');
+  assert.equal(result.code, 0, stderr);
   const report = JSON.parse(result.stdout) as {
     mIoU: number;
     samples: number;
@@ -70,5 +51,5 @@ test('eval of the int8 demo as a Haswell (AVX2 without VNNI) gives the manifest 
   // The same integers on every kernel family (7-bit weights): the same confusion matrix, the same mIoU.
   assert.equal(report.mIoU, check.int8MIoU);
   // Measured on this family: nothing to warn about.
-  assert.doesNotMatch(result.stderr, /int8 kernels/);
+  assert.doesNotMatch(stderr, /int8 kernels/);
 });
