@@ -2,8 +2,10 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import mqtt from 'mqtt';
+import { describeSystemError } from '../system/os-errors.js';
+import { integerOption } from './parse.js';
 
 interface WatchOptions {
   broker: string;
@@ -20,9 +22,9 @@ export function register(program: Command): void {
     .description("show a daemon's live statistics, status and health from MQTT")
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
     .option('--base-topic <topic>', 'base topic', 'edgeseg')
-    .option('--device <id>', 'device id (default: all devices)', '+')
+    .addOption(new Option('--device <id>', 'device id').default('+', 'all devices'))
     .option('--save-masks <dir>', 'also save every class mask PNG into this folder')
-    .option('--count <n>', 'exit after this many stats messages', (v) => Number.parseInt(v, 10))
+    .addOption(integerOption('--count <n>', 'exit after this many stats messages', { min: 1 }))
     .option('--json', 'print the raw JSON messages, one per line')
     .action(async (options: WatchOptions) => {
       await watch(options);
@@ -33,6 +35,7 @@ async function watch(options: WatchOptions): Promise<void> {
   const client = mqtt.connect(options.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
   const prefix = `${options.baseTopic}/${options.device}`;
   let statsSeen = 0;
+  let saveFailed = false;
   if (options.saveMasks) await mkdir(options.saveMasks, { recursive: true });
   client.on('connect', () => {
     process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
@@ -61,7 +64,16 @@ async function watch(options: WatchOptions): Promise<void> {
       const kind = rest.join('/');
       if (kind === 'mask') {
         if (options.saveMasks)
-          void writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload);
+          // A full or read-only disk is said once; the statistics go on.
+          writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload).catch(
+            (error: unknown) => {
+              if (!saveFailed)
+                process.stderr.write(
+                  `edgeseg: --save-masks: ${describeSystemError(error) ?? String(error)}\n`,
+                );
+              saveFailed = true;
+            },
+          );
         return;
       }
       if (options.json) {

@@ -58,7 +58,7 @@ export const OutputContractSchema = z.object({
 export type OutputContract = z.infer<typeof OutputContractSchema>;
 
 export const ArchitectureSchema = z.object({
-  family: z.literal('fcn8s-vgg16'),
+  family: z.enum(['fcn8s-vgg16', 'fcn8s-resnet18', 'fcn8s-mobilenetv3']).describe('FCN-8s and its encoder'),
   head: z
     .enum(['fcn8s', 'original'])
     .describe('fcn8s: cascaded paper head; original: parallel 8/16/32 upsampling'),
@@ -208,9 +208,14 @@ export async function readJsonFile(path: string, unreadable: string): Promise<un
   }
 }
 
-/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see model-store/model-dir for that). */
 export async function readManifest(modelDir: string): Promise<ModelManifest> {
   const path = join(modelDir, MANIFEST_FILE);
   const json = await readJsonFile(path, 'cannot read the model manifest (is this a model directory?)');
   return parseManifest(json, path);
+}
+
+/** A model's identity in status, metrics and logs: its name and the start of its ONNX hash. */
+export function modelId(manifest: ModelManifest): string {
+  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
 }

@@ -193,6 +193,11 @@ export class MqttConnection {
       this.handlers.onConnect(this);
     });
     client.on('close', () => {
+      // A clean session starts with nothing in flight, but mqtt.js resends the publishes left
+      // unacknowledged by a lost connection on the next one, ahead of its subscriptions
+      // (mqttjs/MQTT.js#1651): a stale retained status would overwrite what the broker kept
+      // meanwhile (another instance's step aside). State is published afresh on every connect.
+      for (const messageId of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(messageId));
       // A client being stopped or replaced is not an outage.
       if (this.client !== client) return;
       if (this.disconnectedSince === 0) {

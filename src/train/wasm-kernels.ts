@@ -1,8 +1,10 @@
 // Training kernels the WebAssembly backend of tfjs 4.22 lacks. Conv2DBackpropFilter (the weight
-// gradient of conv2d and conv2dTranspose) is the only one an FCN-8s training step needs there.
+// gradient of conv2d and conv2dTranspose) is the only one a VGG16 or ResNet18 FCN-8s training step
+// needs there; MobileNetV3 also needs the depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../model/tf.js';
+import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 
 interface WasmBackendLike {
   disposeData(dataId: object): boolean;
@@ -140,6 +142,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
 
 const wasmTrainingKernels: KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  ...wasmDepthwiseKernels,
 ];
 
 /** Registers the kernels above once; safe to call again (e.g. from several entry points). */

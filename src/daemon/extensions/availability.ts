@@ -7,8 +7,8 @@
 import type { SourceState } from '../../capture/types.js';
 import type { Config } from '../../config/schema.js';
 import type { Int8KernelFamily, ModelManifest } from '../../model/manifest.js';
+import { modelId } from '../../model/manifest.js';
 import type { StatusPayload } from '../../mqtt/payloads.js';
-import { modelId } from '../../pipeline/publisher.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext, DaemonState } from '../context.js';
 import type { Part } from '../part.js';

@@ -1,9 +1,9 @@
 // Health: the `health` topic every publish.health.interval_ms and the `health` request: frame
 // counters, fps, inference time, MQTT reconnects, memory, CPU and board temperatures.
 
+import { modelId } from '../../model/manifest.js';
 import type { HealthPayload } from '../../mqtt/payloads.js';
 import { EmptyRequestSchema } from '../../mqtt/requests.js';
-import { modelId } from '../../pipeline/publisher.js';
 import { readSystemHealth } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext } from '../context.js';

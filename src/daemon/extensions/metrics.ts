@@ -2,7 +2,7 @@
 // with every frame's stats; fraction series are reset when the model, the regions or the published
 // classes change, so no stale label lingers.
 
-import { modelId } from '../../pipeline/publisher.js';
+import { modelId } from '../../model/manifest.js';
 import { readTemperatures } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext } from '../context.js';
