@@ -20,7 +20,9 @@ const ALONE = [
   'test/integration/engine-bench.test.ts', // bench ratios
   'test/integration/model-full-size.test.ts', // a full-size VGG16: both cores, GBs of memory
   'test/integration/daemon-fuzz.test.ts', // RSS bound under a request flood
-  'test/integration/daemon-web-hostile.test.ts', // frames must flow during an HTTP attack
+  'test/integration/daemon-web-hostile.test.ts', // hostile HTTP clients against a live daemon
+  'test/integration/daemon-web-stall.test.ts', // the frame rate while /metrics is flooded
+  'test/integration/train-full-width.test.ts', // 134 M weights: GBs of memory, both cores
   'test/integration/daemon-duplicate.test.ts', // reconnect timing between two daemons
   'test/integration/quantize-cli.test.ts', // calibration and sensitivity: both cores for minutes
   'test/pipeline/frame-loop.test.ts', // memory held by a fast camera, result ages

@@ -238,7 +238,7 @@ export function register(program: Command): void {
           `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
           ...report.results.map(
             (result) =>
-              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
           ),
         ].join('\n'),
       );

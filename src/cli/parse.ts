@@ -48,6 +48,16 @@ export function integerOption(
   );
 }
 
+/** `auto` or an integer in the range (e.g. --micro-batch auto|4); the default is auto. */
+export function autoOrIntegerOption(flags: string, description: string, range: NumberRange): Option {
+  const option = new Option(flags, description).default('auto');
+  const flag = option.long ?? option.flags;
+  option.argParser((text: string) => (text.trim() === 'auto' ? 'auto' : parseInteger(text, flag, range)));
+  numericOptions.add(option);
+  parsedOptions.add(option);
+  return option;
+}
+
 /** A decimal number flag in a range (e.g. --lr 1e-4, --alpha 0.5). */
 export function numberOption(
   flags: string,

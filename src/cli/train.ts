@@ -13,12 +13,13 @@ import {
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
 } from './data-source-options.js';
-import { integerOption, numberOption, sizeOption } from './parse.js';
+import { autoOrIntegerOption, integerOption, numberOption, sizeOption } from './parse.js';
 
 interface TrainFlags extends DataSourceCliFlags {
   out?: string;
   epochs: number;
   batchSize: number;
+  microBatch: number | 'auto';
   lr: number;
   lrSchedule: string;
   dropout: number;
@@ -83,6 +84,13 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder: checkpoints/, logs/ (TensorBoard), report.html, model/')
     .addOption(integerOption('--epochs <n>', 'epochs', { min: 1, max: 100_000 }, D.epochs))
     .addOption(integerOption('--batch-size <n>', 'images per step', { min: 1, max: 4096 }, D.batchSize))
+    .addOption(
+      autoOrIntegerOption(
+        '--micro-batch <n>',
+        'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
+        { min: 1, max: 4096 },
+      ),
+    )
     .addOption(
       numberOption(
         '--lr <rate>',
@@ -218,6 +226,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           runDir: flags.out,
           epochs: flags.epochs,
           batchSize: flags.batchSize,
+          microBatchSize: flags.microBatch,
           learningRate: flags.lr,
           learningRateSchedule: flags.lrSchedule,
           dropoutRate,

@@ -161,7 +161,7 @@ export class Controller {
           this.markConnected();
           this.bus.emit('mqttConnected');
         },
-        onMessage: (topic, payload) => this.bus.emit('mqttMessage', topic, payload),
+        onMessage: (topic, payload, retained) => this.bus.emit('mqttMessage', topic, payload, retained),
       },
       logger,
     );

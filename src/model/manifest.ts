@@ -2,9 +2,9 @@
 // validated schema. Written by `edgeseg export`, drafted by `edgeseg models manifest` for models
 // trained elsewhere, verified on every load.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { FileError } from '../system/errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -193,12 +193,16 @@ export function parseManifest(json: unknown, path: string): ModelManifest {
   return result.data;
 }
 
+/** Manifests and checkpoint metadata are kilobytes; a class list of thousands is still far below. */
+const MAX_JSON_FILE_BYTES = 16 * 1_048_576;
+
 /** Reads and parses a JSON file; `unreadable` says what the file should have been if it cannot be read. */
 export async function readJsonFile(path: string, unreadable: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, { maxBytes: MAX_JSON_FILE_BYTES });
   } catch (error) {
+    if (error instanceof UnreadableFileShape) throw new FileError(path, `${error.problem}; ${unreadable}`);
     throw new FileError(path, unreadable, { cause: error });
   }
   try {

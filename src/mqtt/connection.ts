@@ -27,7 +27,8 @@ export interface ConnectionStats {
 
 export interface ConnectionHandlers {
   onConnect(connection: MqttConnection): void;
-  onMessage(topic: string, payload: Buffer): void;
+  /** `retained`: the broker replayed a stored message on subscribe (not a live publish). */
+  onMessage(topic: string, payload: Buffer, retained: boolean): void;
 }
 
 export class MqttConnection {
@@ -213,7 +214,7 @@ export class MqttConnection {
       if (this.client !== client) this.logger.debug({ err: error.message }, 'MQTT error after stop');
       else this.logger.warn({ err: error.message }, 'MQTT error');
     });
-    client.on('message', (topic, payload) => this.handlers.onMessage(topic, payload));
+    client.on('message', (topic, payload, packet) => this.handlers.onMessage(topic, payload, packet.retain));
     return client;
   }
 

@@ -23,6 +23,8 @@ export interface TrainingRunOptions {
   runDir: string;
   epochs: number;
   batchSize: number;
+  /** Images per forward/backward pass (gradient accumulation below batchSize); auto fits the backend's memory. */
+  microBatchSize?: number | 'auto';
   learningRate: number;
   learningRateSchedule: 'constant' | 'cosine';
   /** Dropout after fc6 and fc7 while training (the original: 0.5). */
@@ -86,6 +88,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     createModel: () => createInitialModel(source, options),
     epochs: options.epochs,
     batchSize: options.batchSize,
+    microBatchSize: typeof options.microBatchSize === 'number' ? options.microBatchSize : undefined,
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
     dropoutRate,

@@ -55,7 +55,7 @@ test('info and status carry the int8 kernel family of an int8 model, and only th
 
   const status = (int8Kernels?: EngineInfo['int8Kernels']) =>
     StatusPayloadSchema.strict().parse(
-      JSON.parse(statusPayload('online', { config, manifest, int8Kernels, state })),
+      JSON.parse(statusPayload('online', { config, manifest, engine: engine(int8Kernels), state })),
     );
   assert.equal(status('arm64-no-dotprod').int8Kernels, 'arm64-no-dotprod');
   assert.equal('int8Kernels' in status(undefined), false);

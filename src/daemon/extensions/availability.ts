@@ -6,11 +6,13 @@
 
 import type { SourceState } from '../../capture/types.js';
 import type { Config } from '../../config/schema.js';
-import type { Int8KernelFamily, ModelManifest } from '../../model/manifest.js';
+import type { EngineInfo } from '../../engine/types.js';
+import type { ModelManifest } from '../../model/manifest.js';
 import { modelId } from '../../model/manifest.js';
 import type { StatusPayload } from '../../mqtt/payloads.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext, DaemonState } from '../context.js';
+import { engineProblems } from '../engine-problems.js';
 import type { Part } from '../part.js';
 
 export type AvailabilityState = 'online' | 'offline' | 'stopped';
@@ -28,10 +30,11 @@ const STATUS_DEBOUNCE_MS = 1000;
 export interface StatusInputs {
   config: Config;
   manifest: ModelManifest | undefined;
-  int8Kernels?: Int8KernelFamily | undefined;
   state: DaemonState;
   source?: SourceState | undefined;
   yieldedTo?: string;
+  /** The running engine (none before the model is loaded). */
+  engine?: EngineInfo;
 }
 
 /** What is wrong with the device, one line each (status and health `problems`). */
@@ -39,8 +42,9 @@ export function deviceProblems(
   config: Config,
   state: DaemonState,
   source: SourceState | undefined,
+  engine?: EngineInfo,
 ): string[] {
-  const problems: string[] = [];
+  const problems: string[] = engine ? engineProblems(config, engine) : [];
   if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
   if (state.rejectedRemoteConfig)
     problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
@@ -62,15 +66,15 @@ export function sourceStatus(source: SourceState): NonNullable<StatusPayload['so
 }
 
 export function statusPayload(availability: AvailabilityState, inputs: StatusInputs): string {
-  const { config, manifest, int8Kernels, state, source, yieldedTo } = inputs;
-  const problems = deviceProblems(config, state, source);
+  const { config, manifest, state, source, yieldedTo, engine } = inputs;
+  const problems = deviceProblems(config, state, source, engine);
   const payload: StatusPayload = {
     state: availability,
     deviceId: config.device_id,
     instanceId: state.instanceId,
     version: edgesegVersion,
     model: manifest ? modelId(manifest) : config.model,
-    ...(int8Kernels ? { int8Kernels } : {}),
+    ...(engine?.int8Kernels ? { int8Kernels: engine.int8Kernels } : {}),
     timestamp: new Date().toISOString(),
     degraded: problems.length > 0,
     problems,
@@ -130,7 +134,7 @@ export class Availability implements Part {
     return statusPayload(availability, {
       config,
       manifest: model.manifest,
-      int8Kernels: model.info.int8Kernels,
+      engine: model.info,
       state,
       source: pipeline.sourceState(),
       ...(yieldedTo ? { yieldedTo } : {}),

@@ -59,7 +59,7 @@ export class Health implements Part {
     const sourceState = pipeline.sourceState();
     const mqtt = connection.stats();
     const system = await readSystemHealth();
-    const problems = deviceProblems(config, state, sourceState);
+    const problems = deviceProblems(config, state, sourceState, model.info);
     // The loop's fps is measured over the last frames; with none coming it would keep its last value.
     const staleMs = Math.max(FPS_STALE_MS, 3000 / config.fps);
     const flowing = loop !== undefined && loop.msSinceFrameOut < staleMs;
