@@ -8,12 +8,17 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { OnnxGraphBuilder } from '../../src/export/onnx-graph.js';
-import type { InputContract } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { OnnxModelView } from '../../src/quantize/onnx-model.js';
 import { argmaxAgreement } from '../helpers/logits.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { calibrateBytes, heldOutInputs, quantizeCalibrated, runModel } from './quantize-helpers.js';
+import {
+  calibrateBytes,
+  heldOutInputs,
+  quantizeCalibrated,
+  rawBgrInput,
+  runModel,
+} from './quantize-helpers.js';
 
 const CLASSES = 4;
 /**
@@ -42,18 +47,7 @@ function relativeRmsError(fp32: Float32Array[], int8: Float32Array[]): number {
   });
   return Math.sqrt(noise / signal);
 }
-const input: InputContract = {
-  name: 'image',
-  layout: 'NCHW',
-  height: 48,
-  width: 144,
-  channelOrder: 'BGR',
-  dtype: 'float32',
-  scale: 1,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize: 'stretch',
-};
+const input = rawBgrInput(48, 144);
 
 /** image/255 → conv 3→16 → depthwise 3x3 (group 16) → grouped 1x1 16→8 (group 2) → score 8→4 → ×1. */
 function groupedModel(): Uint8Array {

@@ -21,6 +21,22 @@ import { repoRoot } from '../helpers/cli.js';
 
 export const DEMO_DIR = join(repoRoot, 'models/synthetic-road-fcn8s');
 
+/** The input contract of a test graph: `image`, NCHW BGR 0-255 floats, normalised in the graph. */
+export function rawBgrInput(height: number, width: number): InputContract {
+  return {
+    name: 'image',
+    layout: 'NCHW',
+    height,
+    width,
+    channelOrder: 'BGR',
+    dtype: 'float32',
+    scale: 1,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'stretch',
+  };
+}
+
 /** Model inputs for synthetic scenes `seeds` (copies, so they can be kept). */
 export function sceneInputs(input: InputContract, seeds: readonly number[]): Float32Array[] {
   const preprocessor = new Preprocessor(input);
