@@ -19,7 +19,7 @@ import { benchTraining } from '../bench/training.js';
 import type { ImageSize } from '../data/types.js';
 import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
-import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
 import { integerOption, sizeOption } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
@@ -52,7 +52,7 @@ function variantLines(variant: VariantReport): string[] {
   const stage = (name: string, stats: { medianMs: number; p90Ms: number }) =>
     `  ${name.padEnd(12)} median ${ms(stats.medianMs)}  p90 ${ms(stats.p90Ms)}`;
   const lines = [
-    `[${variant.label}] ${variant.engine.runtime}/${variant.engine.provider} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
+    `[${variant.label}] ${engineLabel(variant.engine)} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
     stage('preprocess', s.preprocess),
     stage('inference', s.inference),
     stage('handoff', s.handoff),
@@ -108,7 +108,7 @@ export function formatStartup(report: StartupReport): string {
 
 export function formatCompare(report: CompareReport): string {
   const side = (label: string, t: CompareReport['a']) =>
-    `${label} ${t.model} (${t.precision}, ${t.engine.runtime}/${t.engine.provider}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
+    `${label} ${t.model} (${t.precision}, ${engineLabel(t.engine)}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
   return [
     `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
     side('A', report.a),

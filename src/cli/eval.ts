@@ -9,7 +9,7 @@ import {
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
 } from './data-source-options.js';
-import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
+import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
 import { integerOption, sizeOption } from './parse.js';
 
 interface EvalFlags extends EngineFlags, DataSourceCliFlags {
@@ -53,7 +53,7 @@ export function register(program: Command): void {
     }
     const out: string[] = [];
     out.push(
-      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${report.engine.runtime}/${report.engine.provider})`,
+      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${engineLabel(report.engine)})`,
     );
     const recorded = Object.entries(report.fromTraining);
     if (recorded.length > 0)

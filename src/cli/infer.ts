@@ -4,7 +4,7 @@
 import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parseProviders } from '../engine/create.js';
-import type { EngineOptions } from '../engine/types.js';
+import type { EngineInfo, EngineOptions } from '../engine/types.js';
 import { runInference } from '../jobs/infer-run.js';
 import { isVideoFilePath } from '../output/video-file.js';
 import { FILTER_MODES, type FilterMode } from '../segment/score-upsample.js';
@@ -58,6 +58,11 @@ export function addEngineFlags(command: Command): Command {
         'where onnxruntime runs: main (infer and eval default), worker (the event loop stays free) or auto (worker for a model slower than 40 ms a run: the daemon and bench default)',
       ).choices(['auto', 'worker', 'main']),
     );
+}
+
+/** `onnxruntime/cpu`, with the int8 kernel family for int8 models: `onnxruntime/cpu, int8 kernels x86-no-vnni`. */
+export function engineLabel(info: EngineInfo): string {
+  return `${info.runtime}/${info.provider}${info.int8Kernels ? `, int8 kernels ${info.int8Kernels}` : ''}`;
 }
 
 export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOptions {

@@ -23,6 +23,7 @@ interface QuantizeFlags extends DataSourceCliFlags {
   method: 'auto' | 'minmax' | 'percentile' | 'entropy';
   percentile?: number;
   activations: 'uint8' | 'int8';
+  weightBits: string;
   floatLayers: string;
   maxDrop: number;
   evalImages?: number;
@@ -48,12 +49,12 @@ export function formatQuantizeReport(report: QuantizeReport): string {
   const q = report.quantization;
   const lines = [
     `wrote ${report.outDir}/model.onnx (${(report.int8Bytes / 1e6).toFixed(2)} MB, fp32 ${(report.fp32Bytes / 1e6).toFixed(2)} MB) and manifest.json in ${report.seconds.toFixed(1)} s`,
-    `calibration: ${q.calibration.images} training images of ${q.calibration.dataSource} (seed ${q.calibration.seed}), ${q.activations} activations`,
+    `calibration: ${q.calibration.images} training images of ${q.calibration.dataSource} (seed ${q.calibration.seed}), ${q.activations} activations, ${q.weightBits}-bit weights`,
     ...q.methods.map(
       (m) =>
         `  ${m.method.padEnd(10)} held-out mIoU ${points(m.mIoU)}${m.method === q.calibration.method ? '  <- chosen' : ''}`,
     ),
-    `held-out mIoU on ${q.accuracy.samples} images of ${q.accuracy.dataSource}: fp32 ${points(q.accuracy.fp32MIoU)}, int8 ${points(q.accuracy.int8MIoU)} (${points(q.accuracy.int8MIoU - q.accuracy.fp32MIoU)} points)`,
+    `held-out mIoU on ${q.accuracy.samples} images of ${q.accuracy.dataSource}: fp32 ${points(q.accuracy.fp32MIoU)}, int8 ${points(q.accuracy.int8MIoU)} (${points(q.accuracy.int8MIoU - q.accuracy.fp32MIoU)} points) on ${q.accuracy.int8Kernels?.join(', ') ?? 'unrecorded'} int8 kernels`,
     `int8 layers (${q.quantizedLayers.length}): ${q.quantizedLayers.join(', ')}`,
     'float layers:',
     ...q.floatLayers.map((f) => `  ${f.layer}: ${f.reason}`),
@@ -102,6 +103,14 @@ export function register(program: Command): void {
         .choices(['uint8', 'int8'])
         .default('uint8'),
     )
+    .addOption(
+      new Option(
+        '--weight-bits <bits>',
+        '7: exact on every CPU (x86 without VNNI saturates 8-bit weights); 8: full range',
+      )
+        .choices(['7', '8'])
+        .default('7'),
+    )
     .option(
       '--float-layers <list>',
       'auto (by measured accuracy), none, or a comma-separated list of layer names kept in float',
@@ -133,7 +142,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Weights become int8 per output channel (symmetric), activations 8-bit per tensor with ranges from
+Weights become int8 per output channel (symmetric, 7 significant bits unless --weight-bits 8), activations 8-bit per tensor with ranges from
 --calibration-images training images; each candidate is measured on the held-out split the model
 was trained with (as \`edgeseg eval\`). ConvTranspose upsampling stays float. The data source
 defaults to the one the model was trained on. See docs/inference.md (int8).
@@ -163,6 +172,7 @@ Example:
         method: flags.method,
         ...(percentile !== undefined ? { percentile } : {}),
         activations: flags.activations,
+        weightBits: flags.weightBits === '8' ? 8 : 7,
         floatLayers: floatLayersFrom(flags.floatLayers),
         maxDrop: flags.maxDrop,
         ...(evalImages !== undefined ? { evalImages } : {}),

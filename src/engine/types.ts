@@ -2,7 +2,7 @@
 // offline commands (infer, eval, bench) and by the daemon's pipeline.
 
 import type { RgbFrame } from '../capture/types.js';
-import type { ModelManifest } from '../model/manifest.js';
+import type { Int8KernelFamily, ModelManifest } from '../model/manifest.js';
 import type { Logger } from '../system/log.js';
 
 /** A model's raw output as returned by run(), in the manifest's output layout. */
@@ -58,6 +58,8 @@ export interface EngineInfo {
   modelCache?: 'hit' | 'built' | 'off';
   /** The JS thread onnxruntime's run() executes on (onnxruntime engines). */
   thread?: 'main' | 'worker';
+  /** int8 models on onnxruntime's CPU provider: the int8 kernel family they run on (int8-kernels.ts). */
+  int8Kernels?: Int8KernelFamily;
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';

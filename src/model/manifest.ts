@@ -66,6 +66,20 @@ export const ArchitectureSchema = z.object({
   parameters: z.number().int().nonnegative(),
 });
 
+/**
+ * onnxruntime's int8 (uint8 x int8) CPU kernel families, which can round differently: x86 with VNNI
+ * (exact int32 dot products), x86 without (`vpmaddubsw`, two products summed into a saturating
+ * int16), arm64 with the dot-product extension (sdot/udot) and arm64 without (plain NEON).
+ */
+export const INT8_KERNEL_FAMILIES = [
+  'x86-vnni',
+  'x86-no-vnni',
+  'arm64-dotprod',
+  'arm64-no-dotprod',
+  'other',
+] as const;
+export type Int8KernelFamily = (typeof INT8_KERNEL_FAMILIES)[number];
+
 /** One held-out mIoU measurement: what `edgeseg eval` reports on the same split and sample count. */
 const HeldOutMIoUSchema = z.number().min(0).max(1);
 
@@ -76,6 +90,12 @@ const HeldOutMIoUSchema = z.number().min(0).max(1);
 export const QuantizationSchema = z.object({
   format: z.literal('qdq').describe('QuantizeLinear/DequantizeLinear pairs in an opset-17 graph'),
   weights: z.literal('int8-per-channel-symmetric'),
+  weightBits: z
+    .union([z.literal(7), z.literal(8)])
+    .default(8)
+    .describe(
+      'significant bits of the int8 weights: 7 (|q| <= 63) is exact on every onnxruntime CPU kernel; 8 saturates on x86 without VNNI. Absent (older models): 8',
+    ),
   activations: z
     .enum(['uint8', 'int8'])
     .describe('uint8: asymmetric, fused by onnxruntime CPU; int8: symmetric (zero point 0), for TensorRT'),
@@ -99,6 +119,14 @@ export const QuantizationSchema = z.object({
     samples: z.number().int().positive(),
     fp32MIoU: HeldOutMIoUSchema,
     int8MIoU: HeldOutMIoUSchema,
+    int8Kernels: z
+      .array(z.enum(INT8_KERNEL_FAMILIES))
+      .optional()
+      .describe('onnxruntime int8 kernel families on which eval gave int8MIoU (absent: not recorded)'),
+    quickCheck: z
+      .object({ samples: z.number().int().positive(), int8MIoU: HeldOutMIoUSchema })
+      .optional()
+      .describe('`edgeseg eval --limit <samples>` gives int8MIoU: a check fast enough for an emulated CPU'),
   }),
   source: z.object({ name: z.string(), onnxSha256: z.string() }),
   command: z.string().optional(),

@@ -55,6 +55,7 @@ export function infoPayload({ config, manifest, engine, topics, requests }: Devi
       name: manifest.name,
       runtime: engine.runtime,
       provider: engine.provider,
+      ...(engine.int8Kernels ? { int8Kernels: engine.int8Kernels } : {}),
       input: { width: manifest.input.width, height: manifest.input.height },
       classes: manifest.classes.map(({ id, name, color }) => ({ id, name, color })),
     },

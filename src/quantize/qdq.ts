@@ -1,5 +1,6 @@
 // Rewrites a float ONNX graph into static QDQ int8: each quantised Conv reads its weights as an int8
-// initializer with one symmetric scale per output channel (DequantizeLinear axis 0), its bias as
+// initializer (7 or 8 significant bits) with one symmetric scale per output channel (DequantizeLinear
+// axis 0, which also holds for grouped and depthwise Conv: axis 0 is the output channel), its bias as
 // int32 at scale input_scale x weight_scale, and its input and output activations through
 // QuantizeLinear -> DequantizeLinear pairs with calibrated per-tensor parameters. onnxruntime's CPU
 // provider fuses DQ -> Conv (-> Relu) -> Q into QLinearConv; TensorRT reads the same pattern as
@@ -20,10 +21,25 @@ import {
 import { type ActivationType, activationParams, type QuantParams, type Range } from './ranges.js';
 
 const INT32_MAX = 2 ** 31 - 1;
-const WEIGHT_LEVELS = 127;
+
+/**
+ * Significant bits of the int8 weights. 7 (|q| <= 63) keeps onnxruntime's x86 uint8 x int8 kernels
+ * without VNNI exact: they multiply with `vpmaddubsw`, which adds two uint8 x int8 products into a
+ * saturating int16; 2 x 255 x 63 = 32130 fits, 2 x 255 x 127 = 64770 does not. 8 uses the full range
+ * (exact on VNNI x86 and ARM only). onnxruntime's own quantiser calls 7 bits `reduce_range`.
+ */
+export type WeightBits = 7 | 8;
+export const WEIGHT_BITS: readonly WeightBits[] = [7, 8];
+export const DEFAULT_WEIGHT_BITS: WeightBits = 7;
+
+/** Largest |q| of a symmetric weight with `bits` significant bits. */
+export function weightLevels(bits: WeightBits): number {
+  return 2 ** (bits - 1) - 1;
+}
 
 export interface QdqOptions {
   activations: ActivationType;
+  weightBits: WeightBits;
   /** Names of quantisable layers to keep in float. */
   floatLayers: ReadonlySet<string>;
   /** Calibrated range of every tensor in plan.calibrationTensors. */
@@ -45,15 +61,18 @@ export interface QuantizedWeights {
 }
 
 /**
- * Symmetric per-output-channel int8 weights in [-127, 127] and the int32 bias. A channel's scale is
- * widened where its bias would not fit int32 at inputScale x scale (tiny-scale skips could do that).
+ * Symmetric per-output-channel int8 weights in [-L, L] (L = 63 for 7 bits, 127 for 8) and the int32
+ * bias. A channel's scale is widened where its bias would not fit int32 at inputScale x scale
+ * (tiny-scale skips could do that).
  */
 export function quantizeWeights(
   weights: Float32Array,
   outChannels: number,
   bias: Float32Array | undefined,
   inputScale: number,
+  bits: WeightBits,
 ): QuantizedWeights {
+  const levels = weightLevels(bits);
   const perChannel = weights.length / outChannels;
   const values = new Int8Array(weights.length);
   const scales = new Float32Array(outChannels);
@@ -64,12 +83,12 @@ export function quantizeWeights(
     let largest = 0;
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++)
       largest = Math.max(largest, Math.abs(weights[i]!));
-    let scale = largest / WEIGHT_LEVELS;
+    let scale = largest / levels;
     if (bias) scale = Math.max(scale, Math.abs(bias[c]!) / (x * INT32_MAX));
     scales[c] = scale > 0 ? scale : 1;
     const w = scales[c]!;
     for (let i = c * perChannel; i < (c + 1) * perChannel; i++)
-      values[i] = Math.max(-WEIGHT_LEVELS, Math.min(WEIGHT_LEVELS, Math.round(weights[i]! / w)));
+      values[i] = Math.max(-levels, Math.min(levels, Math.round(weights[i]! / w)));
     biasScales[c] = Math.fround(x * w);
     // Clamped, not wrapped: the widened scale can still land a rounding step past int32.
     if (bias && quantizedBias)
@@ -169,7 +188,13 @@ export function buildQdqModel(view: OnnxModelView, plan: QuantizationPlan, optio
     if (layer) {
       const weight = view.floatInitializer(layer.weight);
       const bias = layer.bias ? view.floatInitializer(layer.bias).values : undefined;
-      const q = quantizeWeights(weight.values, layer.outChannels, bias, params.get(layer.input)!.scale);
+      const q = quantizeWeights(
+        weight.values,
+        layer.outChannels,
+        bias,
+        params.get(layer.input)!.scale,
+        options.weightBits,
+      );
       const channels = layer.outChannels;
       replacements.set(
         layer.weight,

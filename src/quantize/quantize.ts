@@ -9,11 +9,12 @@ import { basename, dirname, join } from 'node:path';
 import { withValidationInMemory } from '../data/memory.js';
 import { pickDataOptions } from '../data/options.js';
 import type { DataSource, DataSourceOptions } from '../data/types.js';
+import { int8KernelFamily } from '../engine/int8-kernels.js';
 import { Preprocessor } from '../engine/preprocess.js';
 import type { EngineOptions } from '../engine/types.js';
 import { replaceDirectory } from '../export/export.js';
 import { assertSameClasses, evaluateModel, type HeldOutSource, openHeldOutSource } from '../jobs/evaluate.js';
-import type { ModelManifest, Quantization } from '../model/manifest.js';
+import type { Int8KernelFamily, ModelManifest, Quantization } from '../model/manifest.js';
 import { loadModelDir, type ModelDir } from '../model/model-dir.js';
 import { ConfigError, FileError, UserError } from '../system/errors.js';
 import { createProgress } from '../system/progress.js';
@@ -22,7 +23,7 @@ import { calibrate } from './calibrate.js';
 import { planQuantization, type QuantizationPlan } from './layers.js';
 import { OnnxModelView } from './onnx-model.js';
 import { checkOutDir, writeModelDir } from './output.js';
-import { buildQdqModel } from './qdq.js';
+import { buildQdqModel, type WeightBits } from './qdq.js';
 import {
   type ActivationType,
   activationRange,
@@ -33,6 +34,9 @@ import {
   type TensorStats,
 } from './ranges.js';
 import { type Candidate, type SearchResult, searchQuantization } from './search.js';
+
+/** Held-out images of the recorded quick check (`eval --limit`): minutes, not hours, under qemu. */
+export const QUICK_CHECK_SAMPLES = 10;
 
 export interface QuantizeOptions {
   modelDir: string;
@@ -49,6 +53,8 @@ export interface QuantizeOptions {
   method: CalibrationMethod | 'auto';
   percentile?: number;
   activations: ActivationType;
+  /** Significant bits of the int8 weights (7: exact on every onnxruntime CPU kernel family). */
+  weightBits: WeightBits;
   floatLayers: 'auto' | readonly string[];
   maxDrop: number;
   /** Held-out images each candidate is measured on (default: the whole validation split). */
@@ -187,7 +193,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
     executionProviders: ['cpu'],
     ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
   };
-  const measureDir = async (modelDir: string) =>
+  const measureDir = async (modelDir: string, limit?: number) =>
     (
       await evaluateModel({
         modelDir,
@@ -196,12 +202,14 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
         engine,
         heldOut: data,
         progress: false,
+        ...(limit !== undefined ? { limit } : {}),
       })
     ).mIoU;
   const rangesFor = rangeTable(stats, options.activations, options.percentile);
   const build = (candidate: Candidate) =>
     buildQdqModel(view, plan, {
       activations: options.activations,
+      weightBits: options.weightBits,
       floatLayers: candidate.floatLayers,
       ranges: rangesFor(candidate.method),
     });
@@ -233,12 +241,19 @@ export async function quantizeModel(options: QuantizeOptions): Promise<QuantizeR
       method: result.method,
       floatLayers: new Set(result.floatLayers.map((f) => f.layer)),
     });
-    const quantization = quantizationRecord(options, prepared, result, final.quantizedLayers, fp32MIoU);
-    const written = await writeModel(join(workDir, 'model'), final.bytes, {
+    const modelDir = join(workDir, 'model');
+    const identity = {
       name: options.name ?? basename(target),
       description: `${manifest.description ?? manifest.name}; int8 (QDQ, ${options.activations} activations, ${result.method} calibration)`,
-      quantization,
+    };
+    await writeModel(modelDir, final.bytes, identity);
+    const quickSamples = Math.min(QUICK_CHECK_SAMPLES, data.source.numValidation);
+    const quantization = quantizationRecord(options, prepared, result, final.quantizedLayers, {
+      fp32MIoU,
+      kernels: await int8KernelFamily(),
+      quickCheck: { samples: quickSamples, int8MIoU: await measureDir(modelDir, quickSamples) },
     });
+    const written = await writeModel(modelDir, final.bytes, { ...identity, quantization });
     await replaceDirectory(join(workDir, 'model'), target);
     return {
       outDir: target,
@@ -258,12 +273,17 @@ function quantizationRecord(
   prepared: Prepared,
   result: SearchResult,
   quantizedLayers: string[],
-  fp32MIoU: number,
+  measured: {
+    fp32MIoU: number;
+    kernels: Int8KernelFamily;
+    quickCheck: NonNullable<Quantization['accuracy']['quickCheck']>;
+  },
 ): Quantization {
   const { data, model, plan } = prepared;
   return {
     format: 'qdq',
     weights: 'int8-per-channel-symmetric',
+    weightBits: options.weightBits,
     activations: options.activations,
     calibration: {
       dataSource: data.source.name,
@@ -281,8 +301,10 @@ function quantizationRecord(
     accuracy: {
       dataSource: data.source.name,
       samples: data.source.numValidation,
-      fp32MIoU,
+      fp32MIoU: measured.fp32MIoU,
       int8MIoU: result.mIoU,
+      int8Kernels: [measured.kernels],
+      quickCheck: measured.quickCheck,
     },
     source: { name: model.manifest.name, onnxSha256: model.manifest.files.onnxSha256 },
     ...(options.command ? { command: options.command } : {}),

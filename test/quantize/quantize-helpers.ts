@@ -10,7 +10,7 @@ import { type InputContract, readManifest } from '../../src/model/manifest.js';
 import { calibrate } from '../../src/quantize/calibrate.js';
 import { planQuantization, type QuantizationPlan } from '../../src/quantize/layers.js';
 import { OnnxModelView } from '../../src/quantize/onnx-model.js';
-import { buildQdqModel } from '../../src/quantize/qdq.js';
+import { buildQdqModel, DEFAULT_WEIGHT_BITS, type WeightBits } from '../../src/quantize/qdq.js';
 import {
   type ActivationType,
   activationRange,
@@ -20,6 +20,22 @@ import {
 import { repoRoot } from '../helpers/cli.js';
 
 export const DEMO_DIR = join(repoRoot, 'models/synthetic-road-fcn8s');
+
+/** The input contract of a test graph: `image`, NCHW BGR 0-255 floats, normalised in the graph. */
+export function rawBgrInput(height: number, width: number): InputContract {
+  return {
+    name: 'image',
+    layout: 'NCHW',
+    height,
+    width,
+    channelOrder: 'BGR',
+    dtype: 'float32',
+    scale: 1,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'stretch',
+  };
+}
 
 /** Model inputs for synthetic scenes `seeds` (copies, so they can be kept). */
 export function sceneInputs(input: InputContract, seeds: readonly number[]): Float32Array[] {
@@ -80,12 +96,17 @@ export function quantizeCalibrated(
   calibrated: Calibrated,
   activations: ActivationType,
   method: CalibrationMethod = 'minmax',
+  weightBits: WeightBits = DEFAULT_WEIGHT_BITS,
 ): Uint8Array {
   const ranges = new Map(
     [...calibrated.stats].map(([tensor, stats]) => [tensor, activationRange(stats, method, activations)]),
   );
-  return buildQdqModel(calibrated.view, calibrated.plan, { activations, floatLayers: new Set(), ranges })
-    .bytes;
+  return buildQdqModel(calibrated.view, calibrated.plan, {
+    activations,
+    weightBits,
+    floatLayers: new Set(),
+    ranges,
+  }).bytes;
 }
 
 /** The logits of `model` (bytes or path) for each input. */

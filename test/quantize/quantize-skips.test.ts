@@ -13,11 +13,16 @@ import {
   POOL4_SCALE,
 } from '../../src/model/architecture.js';
 import { initialWeights } from '../../src/model/fcn8s.js';
-import type { InputContract } from '../../src/model/manifest.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { OnnxModelView } from '../../src/quantize/onnx-model.js';
 import { argmaxAgreement } from '../helpers/logits.js';
-import { calibrateBytes, heldOutInputs, quantizeCalibrated, runModel } from './quantize-helpers.js';
+import {
+  calibrateBytes,
+  heldOutInputs,
+  quantizeCalibrated,
+  rawBgrInput,
+  runModel,
+} from './quantize-helpers.js';
 
 const config: FcnConfig = {
   numClasses: 6,
@@ -29,18 +34,7 @@ const config: FcnConfig = {
   normalization: CAFFE_VGG_NORMALIZATION,
 };
 
-const input: InputContract = {
-  name: 'image',
-  layout: 'NCHW',
-  height: config.height,
-  width: config.width,
-  channelOrder: 'BGR',
-  dtype: 'float32',
-  scale: 1,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize: 'stretch',
-};
+const input = rawBgrInput(config.height, config.width);
 
 /**
  * Random score layers, the skip ones scaled up by the inverse of their input scale (as training

@@ -87,6 +87,7 @@ export function statusPayload(availability: AvailabilityState, inputs: StatusInp
     instanceId: state.instanceId,
     version: edgesegVersion,
     model: manifest ? modelId(manifest) : config.model,
+    ...(engine?.int8Kernels ? { int8Kernels: engine.int8Kernels } : {}),
     timestamp: new Date().toISOString(),
     degraded: problems.length > 0,
     problems,
