@@ -46,6 +46,7 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigPatch {
   const patch: ConfigPatch = {};
   if (Object.keys(mqtt).length > 0) patch.mqtt = mqtt;
   if (Object.keys(capture).length > 0) patch.capture = capture;
+  if (env.EDGESEG_HTTP_TOKEN) patch.http = { token: env.EDGESEG_HTTP_TOKEN };
   if (env.EDGESEG_STATE_DIR) patch.state_dir = env.EDGESEG_STATE_DIR;
   return patch;
 }
@@ -121,6 +122,7 @@ export function configSecrets(config: Config): string[] {
   const secrets = [
     config.mqtt.password,
     config.capture.password,
+    config.http.token,
     urlPassword(config.mqtt.url),
     urlPassword(config.source),
   ];

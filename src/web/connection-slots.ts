@@ -86,8 +86,9 @@ export class ConnectionSlots {
   private gateParser(socket: Socket, slot: Slot): void {
     const listeners = socket.listeners('data') as Array<(chunk: Buffer) => void>;
     const parserListener = listeners[listeners.length - 1];
-    if (listeners.length !== 1 || !parserListener)
-      throw new Error(`expected the HTTP parser as the only data listener, found ${listeners.length}`);
+    // A Node.js whose server attaches otherwise keeps the parser as it is (pipelining unbounded,
+    // as before); test/integration/daemon-web-stall.test.ts fails on such a version.
+    if (listeners.length !== 1 || !parserListener) return;
     socket.removeListener('data', parserListener);
     socket.on('data', (chunk: Buffer) => {
       const allowed = this.admitHeads(slot, chunk);

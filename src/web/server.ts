@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError } from '../system/errors.js';
+import { hostName, isLoopbackHost, TokenCheck } from './access.js';
 import { ConnectionSlots, type SlotStats } from './connection-slots.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -16,6 +17,8 @@ export interface WebServerOptions {
   port: number;
   maxConnections: number;
   routes: ReadonlyMap<string, RouteHandler>;
+  /** Required (Bearer or basic auth) when `host` is not a loopback address. */
+  token?: string | undefined;
   onError(error: Error): void;
 }
 
@@ -38,13 +41,23 @@ const COMMON_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
 export class WebServer {
   private server: Server | undefined;
   private readonly slots: ConnectionSlots;
+  private readonly loopbackOnly: boolean;
+  private readonly tokenCheck: TokenCheck | undefined;
 
   constructor(private readonly options: WebServerOptions) {
+    this.loopbackOnly = isLoopbackHost(options.host);
+    if (!this.loopbackOnly && !options.token)
+      throw new ConfigError(
+        'http.host',
+        `${options.host} is reachable from other machines and no token is set`,
+        {
+          hint: 'set EDGESEG_HTTP_TOKEN (16+ characters) in /etc/edgeseg/edgeseg.env, or keep http.host on 127.0.0.1 behind a reverse proxy (docs/web-and-metrics.md)',
+        },
+      );
+    this.tokenCheck = options.token ? new TokenCheck(options.token) : undefined;
     this.slots = new ConnectionSlots({
       maxConnections: options.maxConnections,
       // A browser opens up to six connections to one host; one client may never take them all.
@@ -110,8 +123,17 @@ export class WebServer {
       sendText(res, 405, 'read-only: GET and HEAD only\n');
       return;
     }
-    if (this.isLoopbackOnly() && !LOOPBACK_HOSTS.has(hostName(req.headers.host))) {
+    if (this.loopbackOnly && !isLoopbackHost(hostName(req.headers.host))) {
       sendText(res, 403, 'this server answers to 127.0.0.1 and localhost only (http.host)\n');
+      return;
+    }
+    if (this.tokenCheck && !this.tokenCheck.accepts(req)) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="edgeseg", charset="UTF-8"');
+      sendText(
+        res,
+        401,
+        'a token is needed: Authorization: Bearer <token>, or basic auth with it as password\n',
+      );
       return;
     }
     // The path is compared as sent, undecoded: "/%2e%2e/" or "/api/../x" never name a route.
@@ -130,17 +152,6 @@ export class WebServer {
         else res.destroy();
       });
   }
-
-  private isLoopbackOnly(): boolean {
-    return LOOPBACK_HOSTS.has(this.options.host) || this.options.host.startsWith('127.');
-  }
-}
-
-/** The host name of a Host header, without the port ("[::1]:8080" → "[::1]"). */
-function hostName(header: string | undefined): string {
-  if (!header) return '';
-  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
-  return header.split(':', 1)[0]!.toLowerCase();
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {

@@ -88,9 +88,10 @@ export class Mosquitto {
     const authLines = auth
       ? `user root\nallow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}\n`
       : 'allow_anonymous true\n';
-    // Saved after every change, so that a SIGKILL loses nothing.
+    // Saved after every change, and by SIGTERM; as root, mosquitto would drop to a user that
+    // cannot write the test's folder.
     const persistenceLines = this.persistent
-      ? `persistence true\npersistence_location ${this.dir}/\nautosave_on_changes true\nautosave_interval 1\n`
+      ? `${tls || auth ? '' : 'user root\n'}persistence true\npersistence_location ${this.dir}/\nautosave_on_changes true\nautosave_interval 1\n`
       : 'persistence false\n';
     // The log on stderr says when the listener is open ("... running") or why it is not.
     await writeFile(
@@ -136,14 +137,17 @@ export class Mosquitto {
       throw new Error(`mosquitto: port ${this.port_} was taken while the broker was down`);
   }
 
-  /** Kills the broker (SIGKILL: an outage, not a clean shutdown). */
-  async kill(): Promise<void> {
+  /**
+   * Kills the broker (SIGKILL: an outage, not a clean shutdown). SIGTERM instead is a clean
+   * restart: a persistent broker saves its retained messages first.
+   */
+  async kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
   }
 

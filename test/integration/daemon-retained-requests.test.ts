@@ -15,7 +15,7 @@ import {
   testConfig,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
 import { makeSuiteDir } from '../helpers/tmp.js';
 
 const BASE = 'edgeseg/cam-test';
@@ -73,10 +73,12 @@ test('retained pause and config/set are executed neither at start nor after a br
     'says how to clear it',
   );
 
-  // A broker blip: the daemon reconnects and subscribes again; the broker replays both requests.
+  // A broker restart: the daemon reconnects and subscribes again; the broker replays both requests.
   const onlineCount = recorder.messages.filter(isOnlineStatus(BASE)).length;
-  await broker.kill();
+  await broker.kill('SIGTERM');
   await broker.resume();
+  const kept = await retainedMessages(broker.url, `${BASE}/request/#`, 500);
+  assert.equal(kept.size, 2, 'the broker kept both retained requests across its restart');
   await recorder.waitFor(
     (m) => isOnlineStatus(BASE)(m) && recorder!.messages.filter(isOnlineStatus(BASE)).length > onlineCount,
     30_000,

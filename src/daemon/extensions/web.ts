@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stripSecrets } from '../../config/load.js';
 import { infoPayload } from '../../mqtt/info.js';
 import type { HealthPayload, StatsPayload } from '../../mqtt/payloads.js';
+import { isLoopbackHost } from '../../web/access.js';
 import { MjpegStream } from '../../web/mjpeg.js';
 import { LIVE_PAGE } from '../../web/page.js';
 import { RecentResult } from '../../web/recent-result.js';
@@ -108,12 +109,18 @@ export class Web implements Part {
       host: http.host,
       port: http.port,
       maxConnections: http.max_connections,
+      token: http.token,
       routes,
       onError,
     });
     this.server = server;
     await server.start();
     logger.info({ url: `http://${http.host}:${http.port}/` }, 'web server listening');
+    if (!isLoopbackHost(http.host))
+      logger.warn(
+        { host: http.host },
+        'the web server is reachable from other machines: every request needs the token (EDGESEG_HTTP_TOKEN); it has no TLS, prefer a reverse proxy with TLS (docs/web-and-metrics.md)',
+      );
   }
 
   async stop(): Promise<void> {
