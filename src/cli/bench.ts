@@ -3,11 +3,7 @@
 // (--startup), a full-size random FCN-8s (--synthetic-vgg16), or training steps (--training).
 
 import type { Command } from 'commander';
-import type { ImageSize } from '../data/types.js';
-import { benchStartup, type StartupReport } from '../engine/bench-startup.js';
-import { type CompareReport, compareModels } from '../engine/compare-models.js';
-import { benchFeatures, type FeatureCostReport } from '../engine/feature-cost.js';
-import type { TfBackendName } from '../model/tf.js';
+import { type CompareReport, compareModels } from '../bench/compare.js';
 import {
   type BenchReport,
   benchModel,
@@ -15,10 +11,14 @@ import {
   threadSpinVariants,
   threadVariants,
   type VariantReport,
-} from '../pipeline/bench.js';
-import { benchSyntheticVgg16 } from '../pipeline/bench-synthetic.js';
+} from '../bench/daemon-path.js';
+import { benchFeatures, type FeatureCostReport } from '../bench/features.js';
+import { benchStartup, type StartupReport } from '../bench/startup.js';
+import { benchSyntheticVgg16 } from '../bench/synthetic-vgg16.js';
+import { benchTraining } from '../bench/training.js';
+import type { ImageSize } from '../data/types.js';
+import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
-import { benchTraining } from '../train/bench.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
 import { integerOption, sizeOption } from './parse.js';
 
@@ -238,7 +238,7 @@ export function register(program: Command): void {
           `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
           ...report.results.map(
             (result) =>
-              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
           ),
         ].join('\n'),
       );

@@ -4,15 +4,15 @@
 import type { Command } from 'commander';
 import { formatCheckReport } from '../data/check-report.js';
 import { checkData } from '../data/checker.js';
-import {
-  addDataSourceFlags,
-  type DataSourceCliFlags,
-  dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
 import type { ImageSize } from '../data/types.js';
 import { ConfigError } from '../system/errors.js';
 import { checkOutputFolder } from '../system/fs.js';
 import { createProgress } from '../system/progress.js';
+import {
+  addDataSourceFlags,
+  type DataSourceCliFlags,
+  dataSourceOptionsFromFlags,
+} from './data-source-options.js';
 import { integerOption, numberOption, sizeOption } from './parse.js';
 
 interface CheckDataFlags extends DataSourceCliFlags {

@@ -1,14 +1,14 @@
 // `edgeseg eval`: a model on a data source's validation split; a table for people, JSON for machines.
 
 import type { Command } from 'commander';
+import type { ImageSize } from '../data/types.js';
+import { evaluateModel } from '../jobs/evaluate.js';
+import { UserError } from '../system/errors.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import type { ImageSize } from '../data/types.js';
-import { evaluateModel } from '../engine/evaluate.js';
-import { UserError } from '../system/errors.js';
+} from './data-source-options.js';
 import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
 import { integerOption, sizeOption } from './parse.js';
 

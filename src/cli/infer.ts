@@ -4,10 +4,10 @@
 import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parseProviders } from '../engine/create.js';
-import { runInference } from '../engine/infer-run.js';
-import { FILTER_MODES, type FilterMode } from '../engine/score-upsample.js';
 import type { EngineOptions } from '../engine/types.js';
+import { runInference } from '../jobs/infer-run.js';
 import { isVideoFilePath } from '../output/video-file.js';
+import { FILTER_MODES, type FilterMode } from '../segment/score-upsample.js';
 import { UserError } from '../system/errors.js';
 import { checkOutputFolder } from '../system/fs.js';
 import { createLogger } from '../system/log.js';

@@ -8,7 +8,7 @@ import {
   listModels,
   resolveModelsDir,
   verifyModels,
-} from '../engine/model-store.js';
+} from '../model-store/model-store.js';
 import { UserError } from '../system/errors.js';
 import { checkOutputFolder, folderFileBytes, writeFileAtomic } from '../system/fs.js';
 

@@ -57,6 +57,16 @@ export function integerOption(
   return numberOption(flags, description, { ...range, integer: true }, defaultValue);
 }
 
+/** `auto` or an integer in the range (e.g. --micro-batch auto|4); the default is auto. */
+export function autoOrIntegerOption(flags: string, description: string, range: NumberRange): Option {
+  const option = new Option(flags, description).default('auto');
+  const flag = option.long ?? option.flags;
+  option.argParser((text: string) => (text.trim() === 'auto' ? 'auto' : parseInteger(text, flag, range)));
+  numericOptions.add(option);
+  parsedOptions.add(option);
+  return option;
+}
+
 /** An HxW size flag; `multipleOf` for sizes a network takes (FCN-8s: 32). */
 export function sizeOption(flags: string, description: string, multipleOf = 1): Option {
   const option = new Option(flags, description);

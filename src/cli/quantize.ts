@@ -4,14 +4,14 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { type QuantizeReport, quantizeModel } from '../quantize/quantize.js';
+import { DEFAULT_PERCENTILE } from '../quantize/ranges.js';
+import { checkOutputFolder } from '../system/fs.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import { type QuantizeReport, quantizeModel } from '../export/quantize/quantize.js';
-import { DEFAULT_PERCENTILE } from '../export/quantize/ranges.js';
-import { checkOutputFolder } from '../system/fs.js';
+} from './data-source-options.js';
 import { integerOption, numberOption } from './parse.js';
 
 interface QuantizeFlags extends DataSourceCliFlags {

@@ -1,26 +1,31 @@
 // `edgeseg train`: parses flags and prints progress; the training itself lives in src/train/.
 
 import type { Command } from 'commander';
-import {
-  addDataSourceFlags,
-  type DataSourceCliFlags,
-  dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
 import type { ImageSize } from '../data/types.js';
+import { ENCODERS } from '../model/architecture.js';
+import { parseEncoder } from '../model/encoder-weights.js';
 import type { TfBackendChoice } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
 import { checkOutputFolder } from '../system/fs.js';
 import { TRAINING_DEFAULTS as D } from '../train/defaults.js';
-import { integerOption, numberOption, sizeOption } from './parse.js';
+import {
+  addDataSourceFlags,
+  type DataSourceCliFlags,
+  dataSourceOptionsFromFlags,
+} from './data-source-options.js';
+import { autoOrIntegerOption, integerOption, numberOption, sizeOption } from './parse.js';
 
 interface TrainFlags extends DataSourceCliFlags {
   out?: string;
   epochs: number;
   batchSize: number;
+  microBatch: number | 'auto';
   lr: number;
   lrSchedule: string;
   dropout: number;
   width: number;
+  encoder: string;
+  imagenet?: string;
   head: string;
   size?: ImageSize;
   init?: string;
@@ -80,6 +85,13 @@ export function register(program: Command): void {
     .addOption(integerOption('--epochs <n>', 'epochs', { min: 1, max: 100_000 }, D.epochs))
     .addOption(integerOption('--batch-size <n>', 'images per step', { min: 1, max: 4096 }, D.batchSize))
     .addOption(
+      autoOrIntegerOption(
+        '--micro-batch <n>',
+        'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
+        { min: 1, max: 4096 },
+      ),
+    )
+    .addOption(
       numberOption(
         '--lr <rate>',
         'Adam learning rate',
@@ -100,10 +112,11 @@ export function register(program: Command): void {
         D.dropoutRate,
       ),
     )
+    .option('--encoder <name>', `${ENCODERS.join(' | ')} (see docs/model.md)`, 'vgg16')
     .addOption(
       numberOption(
         '--width <multiplier>',
-        'channel width multiplier; 1 is the real VGG16, small values train fast',
+        'channel width multiplier; 1 is the real network, small values train fast',
         { min: 0, minExclusive: true, max: 1 },
         D.widthMultiplier,
       ),
@@ -117,9 +130,10 @@ export function register(program: Command): void {
       ),
     )
     .option(
-      '--vgg16 <file>',
-      'initialise the encoder from a VGG16 ONNX file (torchvision / model zoo layout; the model then takes RGB)',
+      '--imagenet <file>',
+      "initialise the encoder from an ImageNet ONNX file: torchvision's vgg16 (or the model zoo's), resnet18 or mobilenet_v3_large, as --encoder says (the model then takes RGB)",
     )
+    .option('--vgg16 <file>', 'the same as --encoder vgg16 --imagenet FILE')
     .option(
       '--init <checkpoint>',
       "start from this checkpoint's weights, e.g. one made by `edgeseg model init` (see docs/model.md)",
@@ -184,6 +198,9 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           `must be constant or cosine, got ${JSON.stringify(flags.lrSchedule)}`,
         );
       const { dropout: dropoutRate, seed } = flags;
+      if (flags.vgg16 && (flags.imagenet || flags.encoder !== 'vgg16'))
+        throw new ConfigError('--vgg16', 'is --encoder vgg16 --imagenet FILE; give one or the other');
+      const imagenetFile = flags.imagenet ?? flags.vgg16;
       // Before the data and the model load: a read-only or unwritable run folder is said at once.
       await checkOutputFolder(flags.out, '--out');
       const { runTraining } = await import('../train/run.js');
@@ -209,6 +226,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           runDir: flags.out,
           epochs: flags.epochs,
           batchSize: flags.batchSize,
+          microBatchSize: flags.microBatch,
           learningRate: flags.lr,
           learningRateSchedule: flags.lrSchedule,
           dropoutRate,
@@ -217,7 +235,8 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           seed,
           classWeightsFile: flags.classWeights,
           initFrom: flags.init,
-          vgg16File: flags.vgg16,
+          encoder: parseEncoder(flags.vgg16 ? 'vgg16' : flags.encoder),
+          ...(imagenetFile ? { imagenetFile } : {}),
           resume: flags.resume === true,
           overwrite: flags.overwrite === true,
           backend: flags.tfBackend as TfBackendChoice,

@@ -3,8 +3,8 @@
 // A persisted remote change that no longer fits (invalid, or locked by the local file since) is set
 // aside, never fatal: the device starts from its local file.
 
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { ConfigError, errorMessage, FileError } from '../system/errors.js';
 import { redactUrlCredentials } from '../system/redact.js';
 import { describeIssues } from './issues.js';
@@ -65,15 +65,13 @@ export interface LoadedConfig {
 export async function readConfigFile(path: string): Promise<ConfigPatch> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES });
   } catch (error) {
-    throw new FileError(path, 'cannot read the config file', {
-      cause: error,
-      hint: 'pass --config with a readable YAML file',
-    });
+    const hint = 'pass --config with a readable YAML file';
+    if (error instanceof UnreadableFileShape)
+      throw new FileError(path, `the config file ${error.problem}; is it the right file?`, { hint });
+    throw new FileError(path, 'cannot read the config file', { cause: error, hint });
   }
-  if (text.length > MAX_CONFIG_FILE_BYTES)
-    throw new FileError(path, `larger than ${MAX_CONFIG_FILE_BYTES} bytes; is it the right file?`);
   let parsed: unknown;
   try {
     // Aliases are how YAML bombs grow: a config has no use for many of them.
@@ -111,7 +109,8 @@ export async function loadConfig(base: ConfigPatch, origin: string): Promise<Loa
   await store.removeStaleTempFiles();
   const read = await store.read();
   const local = { config: baseConfig, base, baseConfig, remote: {} };
-  if ('problem' in read) return { ...local, rejected: await store.setAside(read.problem) };
+  if ('problem' in read)
+    return { ...local, rejected: await store.setAside(read.problem, { inPlace: read.inPlace === true }) };
   if (Object.keys(read.patch).length === 0) return local;
   try {
     const config = applyRemotePatch(base, baseConfig, read.patch, origin);

@@ -472,6 +472,9 @@ export const LOCKABLE_KEYS: readonly string[] = Object.keys(ConfigSchema.shape).
 
 /** Paths never published or echoed: secrets. */
 export const SECRET_PATHS = [
+  // An account name is half of a login: not published either.
+  ['mqtt', 'username'],
+  ['capture', 'username'],
   ['mqtt', 'password'],
   ['mqtt', 'tls', 'key'],
   ['capture', 'password'],

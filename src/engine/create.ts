@@ -1,9 +1,9 @@
 // Picks the engine for a model directory: onnxruntime, or the tfjs copy of the weights when asked
 // for or (runtime 'auto') when onnxruntime cannot load; the reason for that fallback is kept.
 
+import { loadModelDir } from '../model/model-dir.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { silentLogger } from '../system/log.js';
-import { loadModelDir } from './model-dir.js';
 import { OnnxEngine } from './onnx-engine.js';
 import { ThreadedOnnxEngine } from './threaded-engine.js';
 import type { EngineOptions, InferenceEngine } from './types.js';

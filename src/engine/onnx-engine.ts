@@ -6,10 +6,10 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
+import { assertManifestFitsModel, loadModelDir, type ModelDir } from '../model/model-dir.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
 import { createCachedCpuSession } from './model-cache.js';
-import { assertManifestFitsModel, loadModelDir, type ModelDir } from './model-dir.js';
 import {
   createSession,
   onnxRuntimeVersion,

@@ -6,9 +6,9 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { type Logger, silentLogger } from '../system/log.js';
-import { FrameStream, type FrameStreamHandlers } from './frame-stream.js';
-import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
-import { deserializeError, type RawOutput, type WorkerData, type WorkerReply } from './worker-protocol.js';
+import { FrameStream } from './frame-stream.js';
+import type { EngineInfo, EngineOptions, FrameStreamHandlers, InferenceEngine, RawOutput } from './types.js';
+import { deserializeError, type WorkerData, type WorkerReply } from './worker-protocol.js';
 
 interface Slot {
   id: number;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { FcnConfig } from '../model/architecture.js';
+import { encoderOf, type FcnConfig } from '../model/architecture.js';
 import {
   CHECKPOINT_FILE,
   checkCheckpointWeights,
@@ -136,9 +136,10 @@ function buildManifest(
     formatVersion: 1,
     name,
     description:
-      options.description ?? `FCN-8s (${config.head} head) on VGG16, width ${config.widthMultiplier}`,
+      options.description ??
+      `FCN-8s (${config.head} head) on ${encoderOf(config)}, width ${config.widthMultiplier}`,
     architecture: {
-      family: 'fcn8s-vgg16',
+      family: `fcn8s-${encoderOf(config)}` as const,
       head: config.head,
       width: config.widthMultiplier,
       parameters: model.parameters,

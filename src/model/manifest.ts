@@ -2,9 +2,9 @@
 // validated schema. Written by `edgeseg export`, drafted by `edgeseg models manifest` for models
 // trained elsewhere, verified on every load.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { FileError } from '../system/errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -58,7 +58,7 @@ export const OutputContractSchema = z.object({
 export type OutputContract = z.infer<typeof OutputContractSchema>;
 
 export const ArchitectureSchema = z.object({
-  family: z.literal('fcn8s-vgg16'),
+  family: z.enum(['fcn8s-vgg16', 'fcn8s-resnet18', 'fcn8s-mobilenetv3']).describe('FCN-8s and its encoder'),
   head: z
     .enum(['fcn8s', 'original'])
     .describe('fcn8s: cascaded paper head; original: parallel 8/16/32 upsampling'),
@@ -165,12 +165,16 @@ export function parseManifest(json: unknown, path: string): ModelManifest {
   return result.data;
 }
 
+/** Manifests and checkpoint metadata are kilobytes; a class list of thousands is still far below. */
+const MAX_JSON_FILE_BYTES = 16 * 1_048_576;
+
 /** Reads and parses a JSON file; `unreadable` says what the file should have been if it cannot be read. */
 export async function readJsonFile(path: string, unreadable: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, { maxBytes: MAX_JSON_FILE_BYTES });
   } catch (error) {
+    if (error instanceof UnreadableFileShape) throw new FileError(path, `${error.problem}; ${unreadable}`);
     throw new FileError(path, unreadable, { cause: error });
   }
   try {
@@ -180,9 +184,14 @@ export async function readJsonFile(path: string, unreadable: string): Promise<un
   }
 }
 
-/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see model-store/model-dir for that). */
 export async function readManifest(modelDir: string): Promise<ModelManifest> {
   const path = join(modelDir, MANIFEST_FILE);
   const json = await readJsonFile(path, 'cannot read the model manifest (is this a model directory?)');
   return parseManifest(json, path);
+}
+
+/** A model's identity in status, metrics and logs: its name and the start of its ONNX hash. */
+export function modelId(manifest: ModelManifest): string {
+  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
 }

@@ -1,5 +1,5 @@
-// One place that picks the TensorFlow.js backend: tfjs-node (native libtensorflow) when it is
-// installed, otherwise WebAssembly, otherwise the pure-JS cpu backend. It says which one runs and why.
+// One place that picks the TensorFlow.js backend: tfjs-node-gpu or tfjs-node (native libtensorflow)
+// when installed, otherwise WebAssembly, otherwise the pure-JS cpu backend. It says which one runs and why.
 
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -11,6 +11,8 @@ export type TfBackendChoice = TfBackendName | 'auto';
 
 export interface TfBackendInfo {
   backend: TfBackendName;
+  /** For 'tensorflow': the package that provides it (both register the same backend name). */
+  nativePackage?: TfjsNodePackage;
   /** Why the backends before it in the chain were not used, one entry each. */
   fallbackReasons: string[];
 }
@@ -24,15 +26,26 @@ export function onTfBackendReady(hook: (backend: TfBackendName) => void): void {
 
 let active: TfBackendInfo | undefined;
 
-async function tryTfjsNode(): Promise<string | undefined> {
-  try {
-    // A variable specifier keeps TypeScript from requiring the optional package at build time.
-    const specifier = '@tensorflow/tfjs-node';
-    await import(specifier);
-    return undefined;
-  } catch (error) {
-    return `tfjs-node is not installed or failed to load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+/** The native builds, GPU first: a workstation with CUDA installs -gpu, a board or a CPU box the other. */
+export const TFJS_NODE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export type TfjsNodePackage = (typeof TFJS_NODE_PACKAGES)[number];
+
+/** The first native package that loads, or why none did (one reason per package). */
+async function tryTfjsNode(): Promise<{ loaded?: TfjsNodePackage; problems: string[] }> {
+  const problems: string[] = [];
+  for (const specifier of TFJS_NODE_PACKAGES) {
+    try {
+      // A variable specifier keeps TypeScript from requiring the optional package at build time.
+      await import(specifier);
+      return { loaded: specifier, problems };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      problems.push(
+        `${specifier.slice('@tensorflow/'.length)} is not installed or failed to load (${reason})`,
+      );
+    }
   }
+  return { problems };
 }
 
 /**
@@ -45,13 +58,15 @@ export async function initTf(choice: TfBackendChoice = 'auto'): Promise<TfBacken
   if (active && (requested === 'auto' || requested === active.backend)) return active;
   const chain: TfBackendName[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
   const fallbackReasons: string[] = [];
+  let nativePackage: TfjsNodePackage | undefined;
   for (const backend of chain) {
     if (backend === 'tensorflow') {
-      const problem = await tryTfjsNode();
-      if (problem) {
-        fallbackReasons.push(problem);
+      const native = await tryTfjsNode();
+      if (!native.loaded) {
+        fallbackReasons.push(...native.problems);
         continue;
       }
+      nativePackage = native.loaded;
     }
     try {
       const ok = await tf.setBackend(backend);
@@ -62,20 +77,24 @@ export async function initTf(choice: TfBackendChoice = 'auto'): Promise<TfBacken
       continue;
     }
     for (const hook of backendHooks) hook(backend);
-    active = { backend, fallbackReasons };
+    active =
+      backend === 'tensorflow' ? { backend, nativePackage, fallbackReasons } : { backend, fallbackReasons };
     return active;
   }
   throw new UserError(
     `no TensorFlow.js backend could start (tried ${chain.join(', ')}): ${fallbackReasons.join('; ')}`,
     {
-      hint: 'install @tensorflow/tfjs-node, or use --tf-backend wasm / cpu',
+      hint: 'install @tensorflow/tfjs-node (or -gpu with CUDA), or use --tf-backend wasm / cpu',
     },
   );
 }
 
 export function describeTfBackend(info: TfBackendInfo): string {
   const why = info.fallbackReasons.length > 0 ? ` (fell back: ${info.fallbackReasons.join('; ')})` : '';
-  return `TensorFlow.js backend: ${info.backend}${why}`;
+  const which = info.nativePackage
+    ? ` (${info.nativePackage}${info.nativePackage.endsWith('-gpu') ? ', CUDA' : ', CPU'})`
+    : '';
+  return `TensorFlow.js backend: ${info.backend}${which}${why}`;
 }
 
 export { tf };

@@ -5,7 +5,7 @@ import { stripSecrets } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { EngineInfo } from '../engine/types.js';
 import type { ModelManifest } from '../model/manifest.js';
-import { modelId } from '../pipeline/publisher.js';
+import { modelId } from '../model/manifest.js';
 import { edgesegVersion } from '../system/version.js';
 import type { InfoPayload } from './payloads.js';
 import type { Topics } from './topics.js';

@@ -14,24 +14,32 @@ export interface ProgressOptions {
   enabled?: boolean;
   unit?: string;
   stream?: NodeJS.WriteStream;
+  /** Items already done when the bar starts (a resumed job), shown at once, not ticked through. */
+  initial?: number;
+  /**
+   * The bar's own ETA (the default) extrapolates from how fast the count moved; a caller that knows
+   * better (training, from measured step times) turns it off and puts its ETA in the status.
+   */
+  builtInEta?: boolean;
 }
 
 export function createProgress(label: string, total: number, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const unit = options.unit ?? 'items';
+  const initial = options.initial ?? 0;
   if (options.enabled === false) return { tick() {}, setTotal() {}, stop() {} };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: `${label} [{bar}] {value}/{total} ${unit} | {percentage}% | ETA {eta_formatted} | {status}`,
+        format: `${label} [{bar}] {value}/{total} ${unit} | {percentage}%${options.builtInEta === false ? '' : ' | ETA {eta_formatted}'} | {status}`,
         hideCursor: true,
         etaBuffer: 50,
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, 0, { status: '' });
-    let done = 0;
+    bar.start(total, initial, { status: '' });
+    let done = initial;
     return {
       tick(delta = 1, status) {
         done += delta;
@@ -46,9 +54,9 @@ export function createProgress(label: string, total: number, options: ProgressOp
     };
   }
   // Not a terminal: one line per 10% (and at the end), so logs show progress without flooding.
-  let done = 0;
+  let done = initial;
   let current = total;
-  let nextReport = 0.1;
+  let nextReport = Math.floor((current > 0 ? done / current : 0) * 10 + 1) / 10;
   const started = Date.now();
   return {
     tick(delta = 1, status) {

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
-import { tf } from '../model/tf.js';
 import { FileError } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, writeFileAtomic } from '../system/fs.js';
+import { type AdamMoment, HostAdam } from './host-adam.js';
+import { trainableVariables } from './step.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 const OPTIMIZER_JSON = 'optimizer.json';
@@ -50,6 +51,8 @@ export const TrainingStateSchema = z.object({
   /** The settings the run started with; a resume keeps them. */
   settings: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
+  /** Training seconds per image measured before this checkpoint, for a resumed run's first ETA. */
+  secondsPerImage: z.number().positive().optional(),
 });
 export type TrainingState = z.infer<typeof TrainingStateSchema>;
 
@@ -69,19 +72,6 @@ const OptimizerFileSchema = z.object({
   ),
 });
 
-/** The private running products of tfjs' AdamOptimizer (stable since tfjs 1.x). */
-interface AdamInternals {
-  accBeta1: tf.Variable;
-  accBeta2: tf.Variable;
-}
-
-function adamInternals(optimizer: tf.AdamOptimizer): AdamInternals {
-  const internals = optimizer as unknown as Partial<AdamInternals>;
-  if (!(internals.accBeta1 instanceof tf.Variable) || !(internals.accBeta2 instanceof tf.Variable))
-    throw new Error('this tfjs AdamOptimizer has no accBeta1/accBeta2: checkpoint format needs updating');
-  return internals as AdamInternals;
-}
-
 export interface CheckpointPointer {
   checkpoint: string;
   epoch: number;
@@ -89,9 +79,14 @@ export interface CheckpointPointer {
   mIoU?: number;
 }
 
+/**
+ * `epoch-NNNN` after epoch NNNN (counted from 1, as the progress bar counts) has finished;
+ * `epoch-NNNN-step-MMMMMM` after step MMMMMM of epoch NNNN, the epoch the bar showed when it stopped.
+ */
 export function checkpointName(state: Pick<TrainingState, 'epoch' | 'stepInEpoch'>): string {
-  const epoch = `epoch-${String(state.epoch).padStart(4, '0')}`;
-  return state.stepInEpoch === 0 ? epoch : `${epoch}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
+  if (state.stepInEpoch === 0) return `epoch-${String(state.epoch).padStart(4, '0')}`;
+  const running = `epoch-${String(state.epoch + 1).padStart(4, '0')}`;
+  return `${running}-step-${String(state.stepInEpoch).padStart(6, '0')}`;
 }
 
 /** Test hook: called after the temp folder is fully written, before the rename makes it visible. */
@@ -103,7 +98,7 @@ export interface SaveCheckpointHooks {
 export async function saveCheckpoint(
   runDir: string,
   model: FcnModel,
-  optimizer: tf.AdamOptimizer,
+  optimizer: HostAdam,
   learningRate: number,
   state: TrainingState,
   isBest: boolean,
@@ -116,31 +111,28 @@ export async function saveCheckpoint(
   await mkdir(tempDir);
   try {
     await saveModel(tempDir, model);
-    const namedTensors = await optimizer.getWeights();
+    const adam = optimizer.state();
     const chunks: Uint8Array[] = [];
     const tensors: z.infer<typeof OptimizerFileSchema>['tensors'] = [];
-    let offset = 0;
-    for (const { name: tensorName, tensor } of namedTensors) {
-      const values = await tensor.data();
-      const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
-      tensors.push({
-        name: tensorName,
-        shape: tensor.shape,
-        dtype: tensor.dtype === 'int32' ? 'int32' : 'float32',
-        offset,
-      });
-      chunks.push(bytes);
-      offset += bytes.length;
+    // tfjs's AdamOptimizer layout: the step count as an int32 scalar, then the moments.
+    const iterations = new Uint8Array(Int32Array.of(adam.iterations).buffer);
+    tensors.push({ name: 'iter', shape: [], dtype: 'int32', offset: 0 });
+    chunks.push(iterations);
+    let offset = iterations.length;
+    for (const moment of adam.moments) {
+      tensors.push({ name: moment.name, shape: moment.shape, dtype: 'float32', offset });
+      const { buffer, byteOffset, byteLength } = moment.values;
+      chunks.push(new Uint8Array(buffer, byteOffset, byteLength));
+      offset += byteLength;
     }
-    const internals = adamInternals(optimizer);
     const optimizerFile = {
       kind: 'adam' as const,
       learningRate,
-      accBeta1: (await internals.accBeta1.data())[0]!,
-      accBeta2: (await internals.accBeta2.data())[0]!,
+      accBeta1: adam.accBeta1,
+      accBeta2: adam.accBeta2,
       tensors,
     };
-    await writeFileAtomic(join(tempDir, OPTIMIZER_BIN), Buffer.concat(chunks));
+    await writeFileAtomic(join(tempDir, OPTIMIZER_BIN), chunks);
     await writeFileAtomic(join(tempDir, OPTIMIZER_JSON), `${JSON.stringify(optimizerFile)}\n`);
     await writeFileAtomic(join(tempDir, STATE_JSON), `${JSON.stringify(state, null, 2)}\n`);
     for (const file of await readdir(tempDir)) await fsyncFile(join(tempDir, file));
@@ -217,7 +209,7 @@ export async function prepareFreshRunDir(runDir: string, overwrite: boolean): Pr
 export interface LoadedCheckpoint {
   name: string;
   model: FcnModel;
-  optimizer: tf.AdamOptimizer;
+  optimizer: HostAdam;
   state: TrainingState;
 }
 
@@ -251,20 +243,26 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
   const optimizerFile = optimizerParse.data;
   const binary = await readFile(join(dir, OPTIMIZER_BIN));
   const model = await loadModel(dir);
-  const optimizer = tf.train.adam(optimizerFile.learningRate);
-  const named = optimizerFile.tensors.map((entry) => {
+  const optimizer = new HostAdam(trainableVariables(model), optimizerFile.learningRate);
+  let iterations = 0;
+  const moments: AdamMoment[] = [];
+  for (const entry of optimizerFile.tensors) {
     const count = entry.shape.reduce((a, b) => a * b, 1);
-    const bytes = binary.subarray(entry.offset, entry.offset + count * 4);
-    const copy = new Uint8Array(bytes).buffer;
-    const values = entry.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
-    return { name: entry.name, tensor: tf.tensor(values, entry.shape, entry.dtype) };
-  });
-  await optimizer.setWeights(named);
-  for (const { tensor } of named) tensor.dispose();
-  const internals = adamInternals(optimizer);
-  tf.tidy(() => {
-    internals.accBeta1.assign(tf.scalar(optimizerFile.accBeta1));
-    internals.accBeta2.assign(tf.scalar(optimizerFile.accBeta2));
-  });
+    const copy = new Uint8Array(binary.subarray(entry.offset, entry.offset + count * 4)).buffer;
+    if (entry.name === 'iter') iterations = new Int32Array(copy)[0] ?? 0;
+    else moments.push({ name: entry.name, shape: entry.shape, values: new Float32Array(copy) });
+  }
+  try {
+    optimizer.restore({
+      iterations,
+      accBeta1: optimizerFile.accBeta1,
+      accBeta2: optimizerFile.accBeta2,
+      moments,
+    });
+  } catch (error) {
+    throw new FileError(join(dir, OPTIMIZER_BIN), (error as Error).message, {
+      hint: 'this checkpoint does not belong to this model; resume from the run that wrote it',
+    });
+  }
   return { name, model, optimizer, state };
 }

@@ -8,13 +8,16 @@ import type { FcnModel } from '../model/fcn8s.js';
 import type { tf } from '../model/tf.js';
 import { createProgress } from '../system/progress.js';
 import {
+  checkpointName,
   type EpochMetrics,
   pruneCheckpoints,
   type SaveCheckpointHooks,
   saveCheckpoint,
   type TrainingState,
 } from './checkpoints.js';
+import { formatDuration, remainingImages, type StepClock } from './eta.js';
 import type { EventFileWriter } from './event-file.js';
+import type { HostAdam } from './host-adam.js';
 import { type EncodedPreview, encodePreviews } from './previews.js';
 import { type ChannelOrder, trainStep, validate } from './step.js';
 
@@ -25,13 +28,15 @@ export interface TrainingRun {
   source: DataSource;
   runDir: string;
   model: FcnModel;
-  optimizer: tf.AdamOptimizer;
+  optimizer: HostAdam;
   variables: tf.Variable[];
   classWeights: tf.Tensor1D;
   channelOrder: ChannelOrder;
   dropoutRate: number;
   epochs: number;
   batchSize: number;
+  /** Images per forward/backward pass (gradient accumulation when below batchSize). */
+  microBatchSize: number;
   /** Adam's base rate, recorded with the optimizer in each checkpoint. */
   learningRate: number;
   /** The rate for a global step (a function of the step only, so a resumed run continues the curve). */
@@ -44,28 +49,33 @@ export interface TrainingRun {
   progress: boolean;
   hooks?: TrainHooks;
   log: (line: string) => void;
-  /** When this process started training and the images it has trained on since, for the ETA. */
-  throughput: { startedMs: number; images: number };
+  /** Measured step times, for the ETAs (seeded from the checkpoint's rate on resume). */
+  clock: StepClock;
 }
 
 /** Runs the epoch's remaining steps; `interrupted` when Ctrl-C stopped it after a step. */
 export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: boolean; images: number }> {
-  const { source, state, batchSize, epochs } = run;
+  const { source, state, batchSize, epochs, clock } = run;
   const skip = state.stepInEpoch;
+  // A resumed epoch starts the bar where it stopped; ETAs come from measured step times only.
+  const done = Math.min(source.numTraining, skip * batchSize);
   const progress = createProgress(`epoch ${state.epoch + 1}/${epochs}`, source.numTraining, {
     enabled: run.progress,
     unit: 'images',
+    initial: done,
+    builtInEta: false,
   });
   let batchIndex = 0;
   let images = 0;
   let interrupted = false;
+  let stepStarted = performance.now();
   for await (const batch of source.trainGenerator(batchSize, { epoch: state.epoch, augment: true })) {
     // A resumed epoch replays the same deterministic batch order and skips what was done.
     if (batchIndex++ < skip) {
-      progress.tick(batch.size);
+      stepStarted = performance.now();
       continue;
     }
-    (run.optimizer as unknown as { learningRate: number }).learningRate = run.rateAt(state.globalStep);
+    run.optimizer.learningRate = run.rateAt(state.globalStep);
     const loss = trainStep(
       run.model,
       run.optimizer,
@@ -75,18 +85,18 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
       mixSeed(state.seed, state.globalStep, 0xd209),
       run.channelOrder,
       run.dropoutRate,
+      run.microBatchSize,
     );
+    // Wall time from the previous step's end: data loading and feeding count, as they do in the ETA.
+    const stepEnded = performance.now();
+    clock.record(batch.size, (stepEnded - stepStarted) / 1000);
+    stepStarted = stepEnded;
     state.globalStep += 1;
     state.stepInEpoch += 1;
     state.epochLossSum += loss;
+    state.secondsPerImage = clock.secondsPerImage();
     images += batch.size;
-    run.throughput.images += batch.size;
-    const rate = run.throughput.images / ((performance.now() - run.throughput.startedMs) / 1000);
-    const remaining = (epochs - state.epoch) * source.numTraining - state.stepInEpoch * batchSize;
-    progress.tick(
-      batch.size,
-      `loss ${loss.toFixed(4)} | ${rate.toFixed(1)} img/s | run ETA ${formatDuration(remaining / rate)}`,
-    );
+    progress.tick(batch.size, `loss ${loss.toFixed(4)} | ${etaStatus(run)}`);
     run.hooks?.afterStep?.(state.globalStep);
     // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
     // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
@@ -98,6 +108,25 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
   }
   progress.stop();
   return { interrupted, images };
+}
+
+/** "1.3 img/s | epoch ETA 4m10s | run ETA 41m40s" from the clock's measured rate (training steps only). */
+export function etaStatus(
+  run: Pick<TrainingRun, 'clock' | 'state' | 'epochs' | 'batchSize' | 'source'>,
+): string {
+  const { clock, state, epochs, batchSize, source } = run;
+  const left = remainingImages(
+    state.epoch,
+    epochs,
+    Math.min(source.numTraining, state.stepInEpoch * batchSize),
+    source.numTraining,
+  );
+  const secondsPerImage = clock.secondsPerImage();
+  const rate = secondsPerImage === undefined ? '?' : (1 / secondsPerImage).toFixed(2);
+  return (
+    `${rate} img/s | epoch ETA ${formatDuration(clock.secondsFor(left.epoch))}` +
+    ` | run ETA ${formatDuration(clock.secondsFor(left.run))}`
+  );
 }
 
 /**
@@ -142,7 +171,7 @@ export async function finishEpoch(
     state.best = {
       epoch: epochNumber,
       mIoU: metrics.mIoU,
-      checkpoint: `epoch-${String(epochNumber).padStart(4, '0')}`,
+      checkpoint: checkpointName(state),
     };
 
   const scalars: Record<string, number> = {
@@ -183,12 +212,4 @@ export async function finishEpoch(
       `${isBest ? ' (best)' : ''}, ${metrics.imagesPerSecond.toFixed(1)} img/s, ${formatDuration(metrics.seconds)}`,
   );
   return previews ? { checkpoint, previews } : { checkpoint };
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.floor(seconds % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s).padStart(2, '0')}s`;
 }

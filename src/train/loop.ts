@@ -14,8 +14,11 @@ import {
   type TrainingState,
 } from './checkpoints.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
-import { finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
+import { etaStatus, finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
+import { StepClock } from './eta.js';
 import { EventFileWriter } from './event-file.js';
+import { HostAdam } from './host-adam.js';
+import { describeMemoryPlan, planMicroBatch } from './memory-plan.js';
 import type { EncodedPreview } from './previews.js';
 import { type ChannelOrder, trainableVariables } from './step.js';
 
@@ -26,6 +29,8 @@ export interface TrainOptions {
   createModel: () => FcnModel | Promise<FcnModel>;
   epochs?: number;
   batchSize?: number;
+  /** Images per forward/backward pass, gradients summed over the batch (default: what fits, memory-plan.ts). */
+  microBatchSize?: number;
   learningRate?: number;
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
@@ -75,6 +80,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A checkpoint holds the weights and Adam's two moments (12 bytes a parameter): a disk without
   // room for one is said now, not after the first epoch.
   await checkOutputFolder(runDir, '--out', 12 * model.parameterCount());
+  const largest = Math.max(...[...model.params.values()].map((variable) => variable.size));
+  const plan = planMicroBatch({
+    backend: tf.getBackend(),
+    batchSize,
+    requestedMicroBatch: options.microBatchSize,
+    height: source.imageSize.height,
+    width: source.imageSize.width,
+    widthMultiplier: model.config.widthMultiplier,
+    parameterCount: model.parameterCount(),
+    largestParameterCount: largest,
+  });
+  log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
   const run: TrainingRun = {
     source,
     runDir,
@@ -90,6 +107,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate),
     epochs,
     batchSize,
+    microBatchSize: plan.microBatchSize,
     learningRate,
     rateAt: learningRateSchedule(
       options.learningRateSchedule ?? 'constant',
@@ -104,8 +122,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress: options.progress !== false,
     hooks: options.hooks,
     log,
-    throughput: { startedMs: performance.now(), images: 0 },
+    clock: new StepClock(state.secondsPerImage),
   };
+  if (options.resume)
+    log(
+      `time left: ${etaStatus(run)} (at the rate measured before the stop, until this run measures its own)`,
+    );
   let checkpoint = '';
   let interrupted = false;
   let previews: EncodedPreview[] = [];
@@ -141,7 +163,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
 interface RunStart {
   model: FcnModel;
-  optimizer: tf.AdamOptimizer;
+  optimizer: HostAdam;
   state: TrainingState;
 }
 
@@ -150,7 +172,7 @@ async function start(options: TrainOptions, learningRate: number): Promise<RunSt
   const model = await options.createModel();
   return {
     model,
-    optimizer: tf.train.adam(learningRate),
+    optimizer: new HostAdam(trainableVariables(model), learningRate),
     state: {
       formatVersion: 1,
       epoch: 0,

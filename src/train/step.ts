@@ -1,10 +1,12 @@
 // One optimizer step and one validation pass: data bytes to tensors, forward, loss, metrics.
 
+import { mixSeed } from '../data/random.js';
 import type { DataSource, SegmentationBatch } from '../data/types.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
-import { segmentationLoss } from './loss.js';
+import type { HostAdam } from './host-adam.js';
+import { segmentationLoss, weightedLossTerms } from './loss.js';
 import { ConfusionMatrix, type MetricsSummary } from './metrics.js';
 import type { PreviewSample } from './previews.js';
 
@@ -43,38 +45,70 @@ export function trainableVariables(model: FcnModel): tf.Variable[] {
     .filter((variable) => variable.trainable);
 }
 
-/** One Adam step on one batch; returns the batch loss. */
+/** Images [start, end) of a batch, as a batch of their own (views, no copies). */
+function sliceBatch(batch: SegmentationBatch, start: number, end: number): SegmentationBatch {
+  const pixels = batch.height * batch.width;
+  return {
+    ...batch,
+    size: end - start,
+    images: batch.images.subarray(start * pixels * 3, end * pixels * 3),
+    labels: batch.labels.subarray(start * pixels, end * pixels),
+    names: batch.names.slice(start, end),
+  };
+}
+
+/** Σ w[label] over the batch's labelled pixels: the loss's denominator for the whole batch. */
+function batchWeight(labels: Uint8Array, classWeights: Float32Array): number {
+  let weight = 0;
+  for (const label of labels) weight += label < classWeights.length ? classWeights[label]! : 0;
+  return weight;
+}
+
+/**
+ * One Adam step on one batch; returns the batch loss. With `microBatchSize` below the batch size
+ * the batch runs as micro-batches whose gradients are summed before the update (gradient
+ * accumulation): each micro-batch's loss is its weighted sum over the whole batch's weight, so the
+ * sum is the gradient of the whole batch's mean loss, while the backend holds one micro-batch's
+ * activations at a time.
+ */
 export function trainStep(
   model: FcnModel,
-  optimizer: tf.Optimizer,
+  optimizer: HostAdam,
   variables: tf.Variable[],
   batch: SegmentationBatch,
   classWeights: tf.Tensor1D,
   dropoutSeed: number,
   channelOrder: ChannelOrder,
   dropoutRate: number = TRAINING_DEFAULTS.dropoutRate,
+  microBatchSize: number = batch.size,
 ): number {
-  const images = imagesTensor(batch, channelOrder);
-  const labels = labelsTensor(batch);
-  try {
-    const loss = optimizer.minimize(
-      () =>
-        segmentationLoss(
-          model.forward(images, { training: true, dropoutSeed, dropoutRate }) as tf.Tensor4D,
-          labels,
-          classWeights,
-        ),
-      true,
-      variables,
-    );
-    if (!loss) throw new Error('optimizer returned no loss');
-    const value = loss.dataSync()[0]!;
-    loss.dispose();
-    return value;
-  } finally {
-    images.dispose();
-    labels.dispose();
+  const denominator = Math.max(batchWeight(batch.labels, classWeights.dataSync() as Float32Array), 1e-6);
+  let loss = 0;
+  for (let start = 0, part = 0; start < batch.size; start += microBatchSize, part++) {
+    const micro = sliceBatch(batch, start, Math.min(batch.size, start + microBatchSize));
+    const images = imagesTensor(micro, channelOrder);
+    const labels = labelsTensor(micro);
+    // Each micro-batch draws its own dropout masks, still a function of (seed, step) only.
+    const seed = part === 0 ? dropoutSeed : mixSeed(dropoutSeed, part, 0x6d62);
+    try {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.tidy(() => {
+            const logits = model.forward(images, { training: true, dropoutSeed: seed, dropoutRate });
+            return tf.div(weightedLossTerms(logits as tf.Tensor4D, labels, classWeights).total, denominator);
+          }) as tf.Scalar,
+        variables,
+      );
+      loss += value.dataSync()[0]!;
+      value.dispose();
+      optimizer.accumulate(variables.map((variable) => grads[variable.name]!));
+    } finally {
+      images.dispose();
+      labels.dispose();
+    }
   }
+  optimizer.update();
+  return loss;
 }
 
 export interface ValidationResult {

@@ -1,8 +1,10 @@
 // Training kernels the WebAssembly backend of tfjs 4.22 lacks. Conv2DBackpropFilter (the weight
-// gradient of conv2d and conv2dTranspose) is the only one an FCN-8s training step needs there.
+// gradient of conv2d and conv2dTranspose) is the only one a VGG16 or ResNet18 FCN-8s training step
+// needs there; MobileNetV3 also needs the depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../model/tf.js';
+import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 
 interface WasmBackendLike {
   disposeData(dataId: object): boolean;
@@ -80,7 +82,10 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     toDispose.push(dyMatrix);
     const window = wasm.makeOutput([1, inChannels, windows], 'float32');
     toDispose.push(window);
-    const slices: TensorInfo[] = [];
+    // Each offset's [C, K] slice is copied into the output and freed at once: for fc6 (7x7x512x4096)
+    // keeping the 49 slices and concatenating them held three copies of a 411 MB gradient at once.
+    const sliceSize = inChannels * outChannels;
+    const output = wasm.makeOutput([filterHeight * filterWidth * sliceSize], 'float32');
     for (let kh = 0; kh < filterHeight; kh++) {
       for (let kw = 0; kw < filterWidth; kw++) {
         // Views are taken after every allocation: a growing wasm heap detaches older views.
@@ -123,16 +128,20 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
           { a: window, b: dyMatrix },
           { transposeA: false, transposeB: false },
         );
-        toDispose.push(product);
-        slices.push(product);
+        try {
+          wasm
+            .typedArrayFromHeap(output)
+            .set(wasm.typedArrayFromHeap(product), (kh * filterWidth + kw) * sliceSize);
+        } finally {
+          wasm.disposeData(product.dataId);
+        }
       }
     }
-    const stacked =
-      slices.length === 1
-        ? slices[0]!
-        : run('Concat', slices as unknown as Record<string, TensorInfo>, { axis: 0 });
-    if (slices.length > 1) toDispose.push(stacked);
-    return run('Reshape', { x: stacked }, { shape: filterShape });
+    try {
+      return run('Reshape', { x: output }, { shape: filterShape });
+    } finally {
+      wasm.disposeData(output.dataId);
+    }
   } finally {
     for (const tensor of toDispose) wasm.disposeData(tensor.dataId);
   }
@@ -140,6 +149,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
 
 const wasmTrainingKernels: KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  ...wasmDepthwiseKernels,
 ];
 
 /** Registers the kernels above once; safe to call again (e.g. from several entry points). */

@@ -210,7 +210,7 @@ test('Ctrl-C stops after the current step with a checkpoint, and --resume finish
   );
   assert.equal(interrupted.code, 130, interrupted.stderr);
   // Three steps ran before the 4th batch was handed out with the signal; that batch's step is the last.
-  assert.match(interrupted.stderr, /interrupted: saved checkpoint epoch-0000-step-000004 /);
+  assert.match(interrupted.stderr, /interrupted: saved checkpoint epoch-0001-step-000004 /);
 
   // --resume alone: every setting (data source, size, width...) comes from the checkpoint.
   const resumed = await runCli(['train', '--out', out, '--resume', '--tf-backend', 'wasm', '--no-export'], {
@@ -218,7 +218,11 @@ test('Ctrl-C stops after the current step with a checkpoint, and --resume finish
   });
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /data: halves, 40 training \/ 4 validation images at 32x64/);
-  assert.match(resumed.stderr, /resuming from epoch-0000-step-000004: epoch 1, batch 5/);
+  assert.match(resumed.stderr, /resuming from epoch-0001-step-000004: epoch 1, batch 5/);
+  // An ETA before the first resumed step (the rate the checkpoint recorded), and a bar that starts
+  // at the 16 images already done instead of ticking through them as if they had just been trained.
+  assert.match(resumed.stderr, /time left: [\d.]+ img\/s \| epoch ETA \d+s \| run ETA \d+s/);
+  assert.match(resumed.stderr.match(/^epoch 1\/1: .*$/m)?.[0] ?? '', /^epoch 1\/1: 20\/40 images \(50%/);
   assert.match(resumed.stdout, /finished after 1 epoch\(s\)/);
 });
 

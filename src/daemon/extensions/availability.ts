@@ -6,11 +6,13 @@
 
 import type { SourceState } from '../../capture/types.js';
 import type { Config } from '../../config/schema.js';
+import type { EngineInfo } from '../../engine/types.js';
 import type { ModelManifest } from '../../model/manifest.js';
+import { modelId } from '../../model/manifest.js';
 import type { StatusPayload } from '../../mqtt/payloads.js';
-import { modelId } from '../../pipeline/publisher.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext, DaemonState } from '../context.js';
+import { engineProblems } from '../engine-problems.js';
 import type { Part } from '../part.js';
 
 export type AvailabilityState = 'online' | 'offline' | 'stopped';
@@ -31,6 +33,8 @@ export interface StatusInputs {
   state: DaemonState;
   source?: SourceState | undefined;
   yieldedTo?: string;
+  /** The running engine (none before the model is loaded). */
+  engine?: EngineInfo;
 }
 
 /** What is wrong with the device, one line each (status and health `problems`). */
@@ -38,8 +42,9 @@ export function deviceProblems(
   config: Config,
   state: DaemonState,
   source: SourceState | undefined,
+  engine?: EngineInfo,
 ): string[] {
-  const problems: string[] = [];
+  const problems: string[] = engine ? engineProblems(config, engine) : [];
   if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
   if (state.rejectedRemoteConfig)
     problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
@@ -61,8 +66,8 @@ export function sourceStatus(source: SourceState): NonNullable<StatusPayload['so
 }
 
 export function statusPayload(availability: AvailabilityState, inputs: StatusInputs): string {
-  const { config, manifest, state, source, yieldedTo } = inputs;
-  const problems = deviceProblems(config, state, source);
+  const { config, manifest, state, source, yieldedTo, engine } = inputs;
+  const problems = deviceProblems(config, state, source, engine);
   const payload: StatusPayload = {
     state: availability,
     deviceId: config.device_id,
@@ -128,6 +133,7 @@ export class Availability implements Part {
     return statusPayload(availability, {
       config,
       manifest: model.manifest,
+      engine: model.info,
       state,
       source: pipeline.sourceState(),
       ...(yieldedTo ? { yieldedTo } : {}),
