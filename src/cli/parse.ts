@@ -36,6 +36,17 @@ export function isParsedOption(option: Option): boolean {
   return parsedOptions.has(option);
 }
 
+/** A number flag: `integer` (counts, seeds, ports; max defaults to a billion) or decimal (--lr 1e-4). */
+export function numberOption(
+  flags: string,
+  description: string,
+  range: NumberRange & { integer?: boolean },
+  defaultValue?: number,
+): Option {
+  const parse = range.integer ? parseInteger : parseNumber;
+  return numeric(new Option(flags, description), defaultValue, (text, flag) => parse(text, flag, range));
+}
+
 /** An integer flag in [min, max] (max defaults to a billion). */
 export function integerOption(
   flags: string,
@@ -43,9 +54,7 @@ export function integerOption(
   range: NumberRange,
   defaultValue?: number,
 ): Option {
-  return numeric(new Option(flags, description), defaultValue, (text, flag) =>
-    parseInteger(text, flag, range),
-  );
+  return numberOption(flags, description, { ...range, integer: true }, defaultValue);
 }
 
 /** `auto` or an integer in the range (e.g. --micro-batch auto|4); the default is auto. */
@@ -56,18 +65,6 @@ export function autoOrIntegerOption(flags: string, description: string, range: N
   numericOptions.add(option);
   parsedOptions.add(option);
   return option;
-}
-
-/** A decimal number flag in a range (e.g. --lr 1e-4, --alpha 0.5). */
-export function numberOption(
-  flags: string,
-  description: string,
-  range: NumberRange,
-  defaultValue?: number,
-): Option {
-  return numeric(new Option(flags, description), defaultValue, (text, flag) =>
-    parseNumber(text, flag, range),
-  );
 }
 
 /** An HxW size flag; `multipleOf` for sizes a network takes (FCN-8s: 32). */

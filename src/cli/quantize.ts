@@ -78,7 +78,7 @@ export function register(program: Command): void {
       integerOption(
         '--calibration-images <n>',
         'training images whose activation ranges calibrate the model',
-        { min: 1, max: 100_000 },
+        { min: 1 },
         100,
       ),
     )

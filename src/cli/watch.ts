@@ -55,12 +55,16 @@ async function watch(options: WatchOptions): Promise<void> {
     lastError = error.message;
   });
   await new Promise<void>((resolve) => {
+    let finished = false;
     const done = () => {
+      finished = true;
       client.end(true);
       resolve();
     };
     process.once('SIGINT', done);
     client.on('message', (topic, payload) => {
+      // Messages already received when --count is reached are not printed: --count 2 prints 2.
+      if (finished) return;
       const [, device, ...rest] = topic.split('/');
       const kind = rest.join('/');
       if (kind === 'mask') {

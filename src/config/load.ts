@@ -78,7 +78,13 @@ export async function readConfigFile(path: string): Promise<ConfigPatch> {
     // Aliases are how YAML bombs grow: a config has no use for many of them.
     parsed = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
-    throw new FileError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    // yaml's message is "<what> at line L, column C:" then a code frame; keep both, minus the colon.
+    const [first = '', ...frame] = (error as Error).message.split('\n');
+    const codeFrame = frame.filter((line) => line.trim() !== '').join('\n');
+    throw new FileError(
+      path,
+      `not valid YAML: ${first.replace(/:\s*$/, '')}${codeFrame ? `\n${codeFrame}` : ''}`,
+    );
   }
   if (!isPlainObject(parsed))
     throw new FileError(path, 'expected a YAML mapping of options (device_id, source, model, mqtt, ...)');

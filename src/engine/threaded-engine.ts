@@ -29,8 +29,10 @@ function spawnWorker(workerData: WorkerData): Worker {
   if (here.endsWith('.ts')) {
     // Running from source through tsx: the worker needs the TypeScript loader registered first.
     const url = new URL('./onnx-worker.ts', here).href;
+    // Resolved from here, not from the working folder: bin/edgeseg runs from any folder.
+    const tsxApi = import.meta.resolve('tsx/esm/api');
     return new Worker(
-      `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
+      `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
       { eval: true, workerData },
     );
   }
