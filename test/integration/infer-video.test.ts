@@ -128,13 +128,11 @@ test('the output name is one argument: ffmpeg reads no protocol or option in it'
 });
 
 test('a failing encoder is named, and nothing that looks complete is left', async () => {
+  // The output folder is made before the job starts (and checked to be writable), as for images.
   const missing = join(root, 'no-such-folder', 'result.mp4');
   const result = await infer('--input', clip, '--out', missing);
-  assert.equal(result.code, 1);
-  assert.match(
-    result.stderr,
-    /no-such-folder\/result\.mp4: the video encoder failed: ffmpeg exited with code 1: .*No such file or directory/,
-  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(probe(missing).frames, 25);
 
   // Killed mid-run: the run fails naming it, and neither the video nor its temporary file remains.
   // A moving test pattern, so that the partial file grows quickly.
