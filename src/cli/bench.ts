@@ -155,14 +155,24 @@ export function formatFeatureCost(report: FeatureCostReport): string {
   ].join('\n');
 }
 
+/** The flags that pick another benchmark than the daemon path; at most one is given. */
+const BENCH_MODES: ReadonlyArray<readonly [keyof BenchFlags, string]> = [
+  ['compare', '--compare'],
+  ['startup', '--startup'],
+  ['features', '--features'],
+  ['syntheticVgg16', '--synthetic-vgg16'],
+  ['training', '--training'],
+];
+
 export function register(program: Command): void {
   const command = program
     .command('bench')
     .description(
-      "benchmark the daemon's path against the bare onnxruntime session: per-stage median/p90, results/s, ratio",
+      "benchmark the daemon's path against the bare onnxruntime session: per-stage median/p90, results/s, ratio; " +
+        'or, with one mode flag, two models, start-up, feature cost, a full-size VGG16 or training',
     )
+    .optionsGroup('Daemon path (the default: no mode flag):')
     .option('--model <dir>', 'model directory')
-    .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
     .addOption(sizeOption('--size <HxW>', "raw frame size fed in (default: the model's input size)"))
     .addOption(
       integerOption(
@@ -192,13 +202,6 @@ export function register(program: Command): void {
     )
     .option('--compare-threads', 'compare onnxruntime in a worker thread with the main thread')
     .option('--sweep-threads', 'compare intra-op threads 1 and all cores, spinning on and off')
-    .option('--startup', 'time engine starts and peak memory without / with the optimised-model cache')
-    .addOption(
-      integerOption('--repeats <n>', 'with --startup: repeats of each start (default 2)', {
-        min: 1,
-        max: 1000,
-      }),
-    )
     .addOption(
       integerOption(
         '--tfjs-frames <n>',
@@ -208,14 +211,29 @@ export function register(program: Command): void {
     )
     .option('--no-tfjs', 'skip the tfjs fallback column')
     .option('--json', 'print JSON')
-    .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
-    .option('--training', 'benchmark training steps instead (see docs/training.md)')
+    .optionsGroup('Modes (at most one):')
+    .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
+    .option('--startup', 'time engine starts and peak memory without / with the optimised-model cache')
+    .addOption(
+      integerOption('--repeats <n>', 'with --startup: repeats of each start (default 2)', {
+        min: 1,
+        max: 1000,
+      }),
+    )
     .option(
       '--features',
       'cost per frame of --filter-mode linear, --ignore-class and the RTP video output, at 360x640 and 720x1280 (or --size)',
     )
-    .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)');
+    .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
+    .option('--training', 'benchmark training steps instead (see docs/training.md)')
+    .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)')
+    .optionsGroup('Engine:');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
+    const modes = BENCH_MODES.filter(([key]) => flags[key] !== undefined && flags[key] !== false);
+    if (modes.length > 1)
+      throw new UserError(
+        `${modes.map(([, flag]) => flag).join(' and ')} are different benchmarks: give one at a time`,
+      );
     const synthetic = flags.syntheticVgg16 === true;
     const frames = flags.frames ?? (synthetic ? 6 : 60);
     const tfjsFrames = flags.tfjsFrames ?? (synthetic ? 2 : undefined);
