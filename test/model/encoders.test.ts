@@ -1,13 +1,18 @@
 // The light encoders' shapes: the heads read stride-8, -16 and -32 features with torchvision's channel
-// counts, and both heads give logits at the input's size, in tfjs and in the exported ONNX graph.
+// counts, and both heads give logits at the input's size, in tfjs and in the exported ONNX graph; a
+// checkpoint keeps its encoder.
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { buildFcnOnnx } from '../../src/export/fcn-onnx.js';
 import { type FcnConfig, fcnGraph, TORCHVISION_NORMALIZATION } from '../../src/model/architecture.js';
+import { loadModel, saveModel } from '../../src/model/checkpoint.js';
+import { parseEncoder } from '../../src/model/encoder-weights.js';
 import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { initTf, tf } from '../../src/model/tf.js';
+import { makeTempDir } from '../helpers/tmp.js';
 
 before(async () => {
   await initTf('auto');
@@ -73,3 +78,26 @@ for (const encoder of ['resnet18', 'mobilenetv3'] as const)
       assert.deepEqual(output.dims, [1, 5, 96, 160]);
       await session.release();
     });
+
+test('a light-encoder checkpoint loads back as the same encoder with the same logits', async () => {
+  const c = config('mobilenetv3', 'original', 0.25);
+  const model = createFcn8s(c, { seed: 4 });
+  const dir = join(await makeTempDir(), 'ckpt');
+  await saveModel(dir, model);
+  const loaded = await loadModel(dir);
+  assert.equal(loaded.config.encoder, 'mobilenetv3');
+  const images = tf.randomUniform([1, 96, 160, 3], 0, 255) as tf.Tensor4D;
+  const [before, after] = [model.forward(images), loaded.forward(images)];
+  assert.deepEqual(after.dataSync(), before.dataSync());
+  tf.dispose([images, before, after]);
+  model.dispose();
+  loaded.dispose();
+});
+
+test('--encoder accepts vgg16, resnet18 and mobilenetv3 and names itself otherwise', () => {
+  assert.equal(parseEncoder('mobilenetv3'), 'mobilenetv3');
+  assert.throws(
+    () => parseEncoder('resnet50'),
+    /--encoder: must be vgg16, resnet18, mobilenetv3; got "resnet50"/,
+  );
+});
