@@ -5,7 +5,27 @@
 
 import { UserError } from '../system/errors.js';
 import { kernelSizeForFactor } from './bilinear.js';
+import {
+  convLayer,
+  type EncoderFeatureSet,
+  type EncoderGraph,
+  type FcnOp,
+  type Feature,
+  type LayerSpec,
+  scaledChannels,
+} from './graph-ops.js';
 import { mobileNetV3Encoder, resNet18Encoder } from './light-encoders.js';
+
+export type {
+  Activation,
+  EncoderFeatureSet,
+  EncoderGraph,
+  FcnOp,
+  Feature,
+  LayerInit,
+  LayerSpec,
+} from './graph-ops.js';
+export { convLayer, scaledChannels } from './graph-ops.js';
 
 /** The encoders: the paper's VGG16 (with fc6/fc7) and two light ones in torchvision's layouts. */
 export const ENCODERS = ['vgg16', 'resnet18', 'mobilenetv3'] as const;
@@ -82,74 +102,6 @@ export const POOL3_SCALE = 0.0001;
 /** The original head's fusion weights: up8(layer3) + 2·up16(layer4) + 4·up32(layer7). */
 export const ORIGINAL_FUSION_WEIGHTS = { layer3: 1, layer4: 2, layer7: 4 } as const;
 
-export type LayerInit = 'he' | 'zero' | 'bilinear' | 'truncnorm0.1';
-
-/**
- * A layer with parameters: `conv` (bias; symmetric padding (k-1)/2 as torchvision's, which is SAME
- * at stride 1) or `deconv` (transposed, SAME, no bias). A depthwise conv has one k×k filter per
- * channel (inChannels = outChannels; tfjs kernel [k,k,C,1], ONNX Conv group = C).
- */
-export interface LayerSpec {
-  name: string;
-  kind: 'conv' | 'deconv';
-  kernel: number;
-  inChannels: number;
-  outChannels: number;
-  stride: number;
-  bias: boolean;
-  init: LayerInit;
-  depthwise?: boolean;
-}
-
-export type Activation = 'relu' | 'hardswish';
-
-/**
- * One op of the graph: reads named tensors, writes the tensor `output`. Every op keeps TensorFlow's
- * SAME padding, so each stage is an exact power-of-two fraction of the input and no crop is needed.
- */
-export type FcnOp =
-  /** x * scale / std[c] - mean[c] / std[c] on raw 0-255 pixels (normalizationAffine). */
-  | { op: 'normalize'; input: string; output: string }
-  /** Convolution plus bias, then its activation if any; `dropout` names the training-only dropout's seed. */
-  | { op: 'conv'; layer: LayerSpec; input: string; output: string; activation?: Activation; dropout?: string }
-  /** size×size max-pool, stride `stride ?? size`; SAME padding, or `pad` on every side (torchvision). */
-  | { op: 'maxPool'; size: number; stride?: number; pad?: number; input: string; output: string }
-  | { op: 'relu'; input: string; output: string }
-  /**
-   * MobileNetV3's squeeze-and-excitation: x · hardsigmoid(expand(relu(reduce(mean over H, W of x)))),
-   * hardsigmoid(z) = min(max(z/6 + 1/2, 0), 1) as torchvision's.
-   */
-  | { op: 'squeezeExcite'; reduce: LayerSpec; expand: LayerSpec; input: string; output: string }
-  /** Multiplication by a constant (the skip scales, the original head's fusion weights). */
-  | { op: 'scale'; factor: number; input: string; output: string }
-  /** Transposed convolution: output = input × layer.stride, kernel `2f - f mod 2`. */
-  | { op: 'upsample'; layer: LayerSpec; input: string; output: string }
-  | { op: 'add'; inputs: string[]; output: string };
-
-/** An encoder output a head reads: its tensor, channel count and stride (input size / its size). */
-export interface Feature {
-  tensor: string;
-  channels: number;
-  stride: number;
-}
-
-/** The stride-8, -16 and -32 features, by their VGG16 names. */
-export interface EncoderFeatureSet {
-  /** Stride 8: VGG16 pool3, ResNet18 layer2, MobileNetV3 features.6. */
-  pool3: Feature;
-  /** Stride 16: VGG16 pool4, ResNet18 layer3, MobileNetV3 features.12. */
-  pool4: Feature;
-  /** Stride 32: VGG16 fc7 after ReLU (and dropout while training), ResNet18 layer4, MobileNetV3 features.16. */
-  conv7: Feature;
-}
-
-/** An encoder's ops (from `normalized`), the features the heads read, and the skips' scales. */
-export interface EncoderGraph {
-  ops: FcnOp[];
-  features: EncoderFeatureSet;
-  skipScales: { pool4: number; pool3: number };
-}
-
 export interface FcnGraph {
   /** N×H×W×3 (tfjs) or 1×3×H×W (ONNX) raw 0-255 pixels in config.inputChannelOrder. */
   input: string;
@@ -161,10 +113,6 @@ export interface FcnGraph {
   head: FcnOp[];
   /** The tensor holding the N×C logits at the input's size. */
   logits: string;
-}
-
-export function scaledChannels(channels: number, widthMultiplier: number): number {
-  return Math.max(1, Math.round(channels * widthMultiplier));
 }
 
 export function validateConfig(config: FcnConfig): void {
@@ -191,17 +139,6 @@ export function normalizationAffine(normalization: Normalization): { multiply: n
     multiply: normalization.std.map((s) => normalization.scale / s),
     offset: normalization.mean.map((m, c) => m / normalization.std[c]!),
   };
-}
-
-export function convLayer(
-  name: string,
-  kernel: number,
-  inChannels: number,
-  outChannels: number,
-  init: LayerInit,
-  stride = 1,
-): LayerSpec {
-  return { name, kind: 'conv', kernel, inChannels, outChannels, stride, bias: true, init };
 }
 
 /** A per-channel upsampling by `factor` (kernel `2f - f mod 2`), initialised as bilinear interpolation. */

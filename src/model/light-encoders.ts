@@ -11,7 +11,7 @@ import {
   type Feature,
   type LayerSpec,
   scaledChannels,
-} from './architecture.js';
+} from './graph-ops.js';
 
 /** A conv op whose output tensor is named after its layer. */
 function conv(layer: LayerSpec, input: string, activation?: Activation): FcnOp {
