@@ -169,6 +169,7 @@ demo_daemon() {
   wait "$broker" || true
   if [ "$stats" -lt 3 ] || [ "$stopped" != 0 ]; then
     tail -n 30 "$work/daemon.log" >&2
+    rm -rf "$work"
     fail "the demo daemon published $stats stats messages to mosquitto (3 expected) and ended with status $stopped (0 expected); its log is above"
   fi
   echo "arm64 lane: the demo daemon published $stats stats messages to mosquitto and stopped on SIGTERM" >&2
