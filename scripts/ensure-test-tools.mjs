@@ -4,11 +4,14 @@
 // outputs, and shellcheck, patch and systemd-analyze for the deploy/ and native/ scripts, python3 for
 // a unix datagram listener, chromium for the live page in a headless browser, promtool from the
 // prometheus package to check /metrics, qemu-x86_64-static from qemu-user-static to run the int8 demo
-// as a CPU without VNNI). scripts/run-tests.mjs runs it before any test, so no test
-// has to skip when a tool is missing.
+// as a CPU without VNNI, python3-torch and python3-torchvision to export random-weight torchvision
+// models for the import parity tests). scripts/run-tests.mjs runs it before any test, so no test
+// has to skip when a tool is missing. With --arm64 on x86 (scripts/arm64-lane.sh) also qemu-user and
+// the arm64 C/C++ runtime (the official arm64 Node binary links glibc and libstdc++).
 // As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const tools = {
   mosquitto: 'mosquitto',
@@ -30,15 +33,32 @@ const gstElements = {
   x264enc: 'gstreamer1.0-plugins-ugly',
 };
 
+// Files (not commands) and the package that has each: Debian's torch and torchvision (for
+// /usr/bin/python3, which the import tests run), and the arm64 lane's emulator and runtime.
+const files = {
+  '/usr/lib/python3/dist-packages/torch/__init__.py': 'python3-torch',
+  '/usr/lib/python3/dist-packages/torchvision/__init__.py': 'python3-torchvision',
+  ...(process.argv.includes('--arm64') && process.arch === 'x64'
+    ? {
+        '/usr/bin/qemu-aarch64-static': 'qemu-user-static',
+        '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1': 'libc6-arm64-cross',
+        '/usr/aarch64-linux-gnu/lib/libstdc++.so.6': 'libstdc++6-arm64-cross',
+      }
+    : {}),
+};
+
 const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 const hasElement = (element) => spawnSync('gst-inspect-1.0', [element], { stdio: 'ignore' }).status === 0;
 const missing = [
   ...Object.keys(tools).filter((tool) => !has(tool) && !has(`/usr/sbin/${tool}`)),
   ...Object.keys(gstElements).filter((element) => !hasElement(element)),
+  ...Object.keys(files).filter((file) => !existsSync(file)),
 ];
 if (missing.length === 0) process.exit(0);
 
-const packages = [...new Set(missing.map((name) => tools[name] ?? gstElements[name]))].join(' ');
+const packages = [...new Set(missing.map((name) => tools[name] ?? gstElements[name] ?? files[name]))].join(
+  ' ',
+);
 const isRoot = process.getuid?.() === 0;
 if (!isRoot || !has('apt-get')) {
   console.error(
