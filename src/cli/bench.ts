@@ -25,6 +25,8 @@ interface BenchFlags extends EngineFlags {
   model?: string;
   compare?: string;
   size?: string;
+  trainWidth?: string;
+  trainBatch?: string;
   frames?: string;
   rounds?: string;
   tfjsFrames?: string;
@@ -179,7 +181,9 @@ export function register(program: Command): void {
       '--features',
       'cost per frame of --filter-mode linear, --ignore-class and the RTP video output, at 360x640 and 720x1280 (or --size)',
     )
-    .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)');
+    .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)')
+    .option('--train-width <multiplier>', 'with --training: width multiplier (default 0.25; 1 is VGG16)')
+    .option('--train-batch <n>', 'with --training: batch size (default 4); --size sets HxW (default 96x288)');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const synthetic = flags.syntheticVgg16 === true;
     const frames = positive(flags.frames, '--frames') ?? (synthetic ? 6 : 60);
@@ -196,14 +200,23 @@ export function register(program: Command): void {
           throw new UserError(`--tf-backends: unknown backend "${backend}"`, {
             hint: 'use tensorflow, wasm, cpu',
           });
-      const report = await benchTraining(backends ? { backends: backends as TfBackendName[] } : {});
+      const trainWidth = flags.trainWidth === undefined ? undefined : Number(flags.trainWidth);
+      if (trainWidth !== undefined && !(trainWidth > 0))
+        throw new UserError(`--train-width must be a positive number, got ${flags.trainWidth}`);
+      const trainSize = flags.size ? parseImageSize(flags.size) : undefined;
+      const report = await benchTraining({
+        ...(backends ? { backends: backends as TfBackendName[] } : {}),
+        ...(trainWidth !== undefined ? { widthMultiplier: trainWidth } : {}),
+        ...(trainSize ? { height: trainSize.height, width: trainSize.width } : {}),
+        ...(flags.trainBatch ? { batchSize: positive(flags.trainBatch, '--train-batch') } : {}),
+      });
       print(
         report,
         [
           `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
           ...report.results.map(
             (result) =>
-              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(result.gflopsPerSecond < 10 ? 2 : 1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
           ),
         ].join('\n'),
       );
