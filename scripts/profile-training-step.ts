@@ -52,6 +52,10 @@ for (const kernel of profile.kernels)
   byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
 const kernelMs = [...byKernel.values()].reduce((a, b) => a + b, 0);
 console.log(`width ${widthMultiplier} ${height}x${width} batch ${batchSize}: step ${stepMs.toFixed(0)} ms`);
-console.log(`  Adam update (JS) ${adamMs.toFixed(0)} ms, image feeding ${feedMs.toFixed(1)} ms, kernels ${kernelMs.toFixed(0)} ms`);
+console.log(
+  `  Adam update (JS) ${adamMs.toFixed(0)} ms, image feeding ${feedMs.toFixed(1)} ms, kernels ${kernelMs.toFixed(0)} ms`,
+);
 for (const [name, ms] of [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14))
-  console.log(`  ${name.padEnd(24)} ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / kernelMs).toFixed(1).padStart(5)} %`);
+  console.log(
+    `  ${name.padEnd(24)} ${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / kernelMs).toFixed(1).padStart(5)} %`,
+  );
