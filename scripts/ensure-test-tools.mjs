@@ -3,7 +3,8 @@
 // openssl for its TLS certificates, ffmpeg and GStreamer (with x264enc) for video sources and RTP
 // outputs, and shellcheck, patch and systemd-analyze for the deploy/ and native/ scripts, python3 for
 // a unix datagram listener, chromium for the live page in a headless browser, promtool from the
-// prometheus package to check /metrics). scripts/run-tests.mjs runs it before any test, so no test
+// prometheus package to check /metrics, qemu-x86_64-static from qemu-user-static to run the int8 demo
+// as a CPU without VNNI). scripts/run-tests.mjs runs it before any test, so no test
 // has to skip when a tool is missing.
 // As root on Debian/Ubuntu it installs what is missing with apt-get; otherwise it names the command.
 
@@ -21,6 +22,7 @@ const tools = {
   python3: 'python3',
   chromium: 'chromium',
   promtool: 'prometheus',
+  'qemu-x86_64-static': 'qemu-user-static',
 };
 
 // GStreamer elements (checked with gst-inspect-1.0) and the package that has each.

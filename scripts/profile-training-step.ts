@@ -2,11 +2,11 @@
 // (data feeding, the Adam update): the profile in docs/training.md.
 // Usage: node --import tsx scripts/profile-training-step.ts [width] [HxW] [batch]
 
+import { syntheticBatch } from '../src/bench/training.js';
 import { SYNTHETIC_ROAD_CLASSES } from '../src/data/synthetic-road.js';
 import { CAFFE_VGG_NORMALIZATION } from '../src/model/architecture.js';
 import { createFcn8s } from '../src/model/fcn8s.js';
 import { tf } from '../src/model/tf.js';
-import { syntheticBatch } from '../src/train/bench.js';
 import { uniformClassWeights } from '../src/train/class-weights.js';
 import { HostAdam } from '../src/train/host-adam.js';
 import { imagesTensor, trainableVariables, trainStep } from '../src/train/step.js';

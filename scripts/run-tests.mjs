@@ -1,13 +1,33 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's built-in test runner (TypeScript through tsx).
-// Unit tests (test/** except test/integration) first, then integration tests, one file at a time.
-// Usage: node scripts/run-tests.mjs [--unit | --integration] [file-filter...]
+// Usage: node scripts/run-tests.mjs [--unit | --integration] [--serial] [file-filter...]
 // Every entry point (npm test, test:unit, test:integration, a filtered run) first makes sure the
 // system tools the tests talk to are there: a test never skips because its tool is missing.
+//
+// Test files run in two groups. Most run side by side, as many at a time as the machine has cores
+// (they share no port: every server binds a free one; and no folder: each makes its own temporary
+// one). The files in ALONE then run one at a time: they time or weigh something (frame rates, RSS,
+// stalls, throughput ratios) or keep both cores busy for long, so a neighbour would make them
+// slow or wrong. --serial runs everything one at a time, as before.
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
+
+/** Files that run alone, after the rest (paths relative to the repository). */
+const ALONE = [
+  'test/integration/engine-bench.test.ts', // bench ratios
+  'test/integration/model-full-size.test.ts', // a full-size VGG16: both cores, GBs of memory
+  'test/integration/daemon-fuzz.test.ts', // RSS bound under a request flood
+  'test/integration/daemon-web-hostile.test.ts', // hostile HTTP clients against a live daemon
+  'test/integration/daemon-web-stall.test.ts', // the frame rate while /metrics is flooded
+  'test/integration/train-full-width.test.ts', // 134 M weights: GBs of memory, both cores
+  'test/integration/daemon-duplicate.test.ts', // reconnect timing between two daemons
+  'test/integration/quantize-cli.test.ts', // calibration and sensitivity: both cores for minutes
+  'test/pipeline/frame-loop.test.ts', // memory held by a fast camera, result ages
+  'test/model/fcn8s.test.ts', // peak memory of a model build
+];
 
 const root = new URL('..', import.meta.url).pathname;
 const tools = spawnSync(process.execPath, [join(root, 'scripts/ensure-test-tools.mjs')], {
@@ -20,6 +40,7 @@ if (tools.status !== 0) {
 const args = process.argv.slice(2);
 const onlyUnit = args.includes('--unit');
 const onlyIntegration = args.includes('--integration');
+const serial = args.includes('--serial');
 const filters = args.filter((arg) => !arg.startsWith('--'));
 
 function collect(folder) {
@@ -43,10 +64,57 @@ if (files.length === 0) {
   console.error('run-tests: no test files matched');
   process.exit(1);
 }
+for (const file of ALONE) {
+  if (!statSync(join(root, file), { throwIfNoEntry: false })) {
+    console.error(`run-tests: ${file} is listed in ALONE but does not exist`);
+    process.exit(1);
+  }
+}
 
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, EDGESEG_TEST: '1' } },
-);
-process.exit(result.status ?? 1);
+const alone = files.filter((file) => ALONE.includes(file.split(sep).join('/')));
+const together = files.filter((file) => !alone.includes(file));
+const groups = serial
+  ? [{ files, concurrency: 1 }]
+  : [
+      { files: together, concurrency: Math.max(2, availableParallelism()) },
+      { files: alone, concurrency: 1 },
+    ];
+
+const countsDir = mkdtempSync(join(tmpdir(), 'edgeseg-test-counts-'));
+const started = Date.now();
+let failed = false;
+const totals = { passed: 0, failed: 0, files: {} };
+for (const [index, group] of groups.entries()) {
+  if (group.files.length === 0) continue;
+  const countsFile = join(countsDir, `${index}.json`);
+  const result = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${group.concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts/test-durations.mjs')}`,
+      `--test-reporter-destination=${countsFile}`,
+      ...group.files,
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, EDGESEG_TEST: '1' } },
+  );
+  if (result.status !== 0) failed = true;
+  const counts = JSON.parse(readFileSync(countsFile, 'utf8'));
+  totals.passed += counts.passed;
+  totals.failed += counts.failed;
+  Object.assign(totals.files, counts.files);
+}
+rmSync(countsDir, { recursive: true, force: true });
+
+const slowest = Object.entries(totals.files)
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 10);
+console.log('\nslowest test files (sum of their top-level tests):');
+for (const [file, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}`);
+console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed`);
+process.exit(failed || totals.failed > 0 ? 1 : 0);

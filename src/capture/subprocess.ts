@@ -3,6 +3,7 @@
 // exponential backoff when it exits or stalls, and never leaves a child behind on stop().
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { childEnvironment } from '../system/child-env.js';
 import { redactUrlCredentials } from '../system/redact.js';
 import {
   type CaptureCommand,
@@ -67,7 +68,7 @@ export class SubprocessFrameSource extends FrameSource {
     const { command, args } = this.command();
     this.filled = 0;
     this.lastStderr = '';
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (chunk: Buffer) => {

@@ -1,8 +1,16 @@
 // The FrameSource seam: anything that yields RGB frames (cameras, video, image folders, synthetic).
 
 import { EventEmitter } from 'node:events';
-import type { RgbFrame } from '../engine/types.js';
 import type { Logger } from '../system/log.js';
+
+/** An RGB frame as captured: H×W×3 bytes, row-major. */
+export interface RgbFrame {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** Wall-clock time (ms since epoch) the frame was captured. */
+  captureTimeMs: number;
+}
 
 export interface FrameSourceOptions {
   /** Output frame size (sources resize or ask their pipeline for it). */

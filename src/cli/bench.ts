@@ -3,10 +3,7 @@
 // (--startup), a full-size random FCN-8s (--synthetic-vgg16), or training steps (--training).
 
 import type { Command } from 'commander';
-import { benchStartup, type StartupReport } from '../engine/bench-startup.js';
-import { type CompareReport, compareModels } from '../engine/compare-models.js';
-import { benchFeatures, type FeatureCostReport } from '../engine/feature-cost.js';
-import type { TfBackendName } from '../model/tf.js';
+import { type CompareReport, compareModels } from '../bench/compare.js';
 import {
   type BenchReport,
   benchModel,
@@ -14,30 +11,34 @@ import {
   threadSpinVariants,
   threadVariants,
   type VariantReport,
-} from '../pipeline/bench.js';
-import { benchSyntheticVgg16 } from '../pipeline/bench-synthetic.js';
+} from '../bench/daemon-path.js';
+import { benchFeatures, type FeatureCostReport } from '../bench/features.js';
+import { benchStartup, type StartupReport } from '../bench/startup.js';
+import { benchSyntheticVgg16 } from '../bench/synthetic-vgg16.js';
+import { benchTraining } from '../bench/training.js';
+import type { ImageSize } from '../data/types.js';
+import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
-import { benchTraining } from '../train/bench.js';
-import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
-import { parseImageSize } from './parse.js';
+import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
+import { integerOption, sizeOption } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
   compare?: string;
-  size?: string;
+  size?: ImageSize;
   trainWidth?: string;
-  trainBatch?: string;
-  frames?: string;
-  rounds?: string;
-  tfjsFrames?: string;
+  trainBatch?: number;
+  frames?: number;
+  rounds?: number;
+  tfjsFrames?: number;
   json?: boolean;
   tfjs: boolean;
-  cameraFps?: string;
-  cameraResults?: string;
+  cameraFps?: number;
+  cameraResults?: number;
   compareThreads?: boolean;
   sweepThreads?: boolean;
   startup?: boolean;
-  repeats?: string;
+  repeats?: number;
   syntheticVgg16?: boolean;
   training?: boolean;
   features?: boolean;
@@ -53,7 +54,7 @@ function variantLines(variant: VariantReport): string[] {
   const stage = (name: string, stats: { medianMs: number; p90Ms: number }) =>
     `  ${name.padEnd(12)} median ${ms(stats.medianMs)}  p90 ${ms(stats.p90Ms)}`;
   const lines = [
-    `[${variant.label}] ${variant.engine.runtime}/${variant.engine.provider} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
+    `[${variant.label}] ${engineLabel(variant.engine)} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
     stage('preprocess', s.preprocess),
     stage('inference', s.inference),
     stage('handoff', s.handoff),
@@ -109,7 +110,7 @@ export function formatStartup(report: StartupReport): string {
 
 export function formatCompare(report: CompareReport): string {
   const side = (label: string, t: CompareReport['a']) =>
-    `${label} ${t.model} (${t.precision}, ${t.engine.runtime}/${t.engine.provider}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
+    `${label} ${t.model} (${t.precision}, ${engineLabel(t.engine)}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
   return [
     `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
     side('A', report.a),
@@ -118,8 +119,23 @@ export function formatCompare(report: CompareReport): string {
       (round, i) =>
         `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
     ),
-    `B is ${report.speedup.toFixed(2)}x as fast as A (median of the per-round ratios of frame medians)`,
+    compareVerdict(report),
   ].join('\n');
+}
+
+/**
+ * The sentence under a --compare: which model is faster and by how much, from the median of the
+ * per-round ratios; when the medians over all frames point the other way, the load changed during
+ * the run and the sentence says so instead of naming a winner.
+ */
+export function compareVerdict(report: CompareReport): string {
+  const perRound = report.speedup;
+  const overall = report.a.frameMedianMs / report.b.frameMedianMs;
+  const ratios = `median of the per-round A/B ratios ${perRound.toFixed(2)}, A/B over all frames ${overall.toFixed(2)}`;
+  if (Math.sign(perRound - 1) !== Math.sign(overall - 1))
+    return `inconclusive: the rounds and the whole run disagree on which is faster (${ratios}); the machine's load changed during the run: rerun with more --rounds on a quieter machine`;
+  if (perRound >= 1) return `B is ${perRound.toFixed(2)}x as fast as A (${ratios})`;
+  return `B is ${(1 / perRound).toFixed(2)}x slower than A (${ratios})`;
 }
 
 export function formatFeatureCost(report: FeatureCostReport): string {
@@ -141,14 +157,6 @@ export function formatFeatureCost(report: FeatureCostReport): string {
   ].join('\n');
 }
 
-function positive(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new UserError(`${flag} must be a positive integer, got ${text}`);
-  return value;
-}
-
 export function register(program: Command): void {
   const command = program
     .command('bench')
@@ -157,21 +165,48 @@ export function register(program: Command): void {
     )
     .option('--model <dir>', 'model directory')
     .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
-    .option('--size <HxW>', "raw frame size fed in (default: the model's input size)")
-    .option(
-      '--frames <n>',
-      'frames per side (default 60; 6 with --synthetic-vgg16; with --compare per model and round, default 10)',
+    .addOption(sizeOption('--size <HxW>', "raw frame size fed in (default: the model's input size)"))
+    .addOption(
+      integerOption(
+        '--frames <n>',
+        'frames per side (default 60; 6 with --synthetic-vgg16; with --compare per model and round, default 10)',
+        { min: 1, max: 100_000 },
+      ),
     )
-    .option('--rounds <n>', 'alternating rounds (default 3; 5 with --compare)')
-    .option('--camera-fps <n>', 'also feed frames from a camera process at this rate and report result ages')
-    .option('--camera-results <n>', 'results to time from the camera (default 20)')
+    .addOption(
+      integerOption('--rounds <n>', 'alternating rounds (default 3; 5 with --compare)', {
+        min: 1,
+        max: 1000,
+      }),
+    )
+    .addOption(
+      integerOption(
+        '--camera-fps <n>',
+        'also feed frames from a camera process at this rate and report result ages',
+        { min: 1, max: 1000 },
+      ),
+    )
+    .addOption(
+      integerOption('--camera-results <n>', 'results to time from the camera (default 20)', {
+        min: 1,
+        max: 100_000,
+      }),
+    )
     .option('--compare-threads', 'compare onnxruntime in a worker thread with the main thread')
     .option('--sweep-threads', 'compare intra-op threads 1 and all cores, spinning on and off')
     .option('--startup', 'time engine starts and peak memory without / with the optimised-model cache')
-    .option('--repeats <n>', 'with --startup: repeats of each start (default 2)')
-    .option(
-      '--tfjs-frames <n>',
-      'frames for the tfjs fallback (default: min(frames, 5); 2 with --synthetic-vgg16)',
+    .addOption(
+      integerOption('--repeats <n>', 'with --startup: repeats of each start (default 2)', {
+        min: 1,
+        max: 1000,
+      }),
+    )
+    .addOption(
+      integerOption(
+        '--tfjs-frames <n>',
+        'frames for the tfjs fallback (default: min(frames, 5); 2 with --synthetic-vgg16)',
+        { min: 1, max: 100_000 },
+      ),
     )
     .option('--no-tfjs', 'skip the tfjs fallback column')
     .option('--json', 'print JSON')
@@ -183,11 +218,20 @@ export function register(program: Command): void {
     )
     .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)')
     .option('--train-width <multiplier>', 'with --training: width multiplier (default 0.25; 1 is VGG16)')
-    .option('--train-batch <n>', 'with --training: batch size (default 4); --size sets HxW (default 96x288)');
+    .addOption(
+      integerOption(
+        '--train-batch <n>',
+        'with --training: batch size (default 4); --size sets HxW (default 96x288)',
+        {
+          min: 1,
+          max: 1000,
+        },
+      ),
+    );
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const synthetic = flags.syntheticVgg16 === true;
-    const frames = positive(flags.frames, '--frames') ?? (synthetic ? 6 : 60);
-    const tfjsFrames = positive(flags.tfjsFrames, '--tfjs-frames') ?? (synthetic ? 2 : undefined);
+    const frames = flags.frames ?? (synthetic ? 6 : 60);
+    const tfjsFrames = flags.tfjsFrames ?? (synthetic ? 2 : undefined);
     const engine = engineOptionsFrom(flags);
     const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
     const print = (json: unknown, text: string) =>
@@ -203,12 +247,12 @@ export function register(program: Command): void {
       const trainWidth = flags.trainWidth === undefined ? undefined : Number(flags.trainWidth);
       if (trainWidth !== undefined && !(trainWidth > 0))
         throw new UserError(`--train-width must be a positive number, got ${flags.trainWidth}`);
-      const trainSize = flags.size ? parseImageSize(flags.size) : undefined;
+      const trainSize = flags.size;
       const report = await benchTraining({
         ...(backends ? { backends: backends as TfBackendName[] } : {}),
         ...(trainWidth !== undefined ? { widthMultiplier: trainWidth } : {}),
         ...(trainSize ? { height: trainSize.height, width: trainSize.width } : {}),
-        ...(flags.trainBatch ? { batchSize: positive(flags.trainBatch, '--train-batch') } : {}),
+        ...(flags.trainBatch ? { batchSize: flags.trainBatch } : {}),
       });
       print(
         report,
@@ -228,12 +272,12 @@ export function register(program: Command): void {
         modelDir: flags.model,
         engine,
         frameSizes: flags.size
-          ? [parseImageSize(flags.size)]
+          ? [flags.size]
           : [
               { height: 360, width: 640 },
               { height: 720, width: 1280 },
             ],
-        encoderFrames: positive(flags.frames, '--frames') ?? 100,
+        encoderFrames: flags.frames ?? 100,
         onProgress: progress,
       });
       print(report, formatFeatureCost(report));
@@ -246,8 +290,8 @@ export function register(program: Command): void {
       const report = await compareModels({
         modelA: flags.model,
         modelB: flags.compare,
-        rounds: positive(flags.rounds, '--rounds') ?? 5,
-        framesPerRound: positive(flags.frames, '--frames') ?? 10,
+        rounds: flags.rounds ?? 5,
+        framesPerRound: flags.frames ?? 10,
         engine,
         onProgress: progress,
       });
@@ -256,14 +300,12 @@ export function register(program: Command): void {
     }
     const options = {
       frames,
-      ...(positive(flags.rounds, '--rounds') !== undefined
-        ? { rounds: positive(flags.rounds, '--rounds')! }
-        : {}),
+      ...(flags.rounds !== undefined ? { rounds: flags.rounds } : {}),
       ...(tfjsFrames !== undefined ? { tfjsFrames } : {}),
       ...(flags.compareThreads ? { variants: threadVariants() } : {}),
       ...(flags.sweepThreads ? { variants: threadSpinVariants() } : {}),
-      ...(flags.cameraFps ? { cameraFps: positive(flags.cameraFps, '--camera-fps')! } : {}),
-      ...(flags.cameraResults ? { cameraResults: positive(flags.cameraResults, '--camera-results')! } : {}),
+      ...(flags.cameraFps !== undefined ? { cameraFps: flags.cameraFps } : {}),
+      ...(flags.cameraResults !== undefined ? { cameraResults: flags.cameraResults } : {}),
       engine,
       skipTfjs: !flags.tfjs,
       onProgress: progress,
@@ -278,7 +320,7 @@ export function register(program: Command): void {
       const report = await benchStartup({
         modelDir: flags.model,
         engine,
-        repeats: positive(flags.repeats, '--repeats') ?? 2,
+        repeats: flags.repeats ?? 2,
         onProgress: progress,
       });
       print(report, formatStartup(report));
@@ -286,7 +328,7 @@ export function register(program: Command): void {
     }
     const report = await benchModel({
       modelDir: flags.model,
-      ...(flags.size ? { frameSize: parseImageSize(flags.size) } : {}),
+      ...(flags.size ? { frameSize: flags.size } : {}),
       ...options,
     });
     print(report, formatBench(report));

@@ -4,29 +4,24 @@
 import type { Command } from 'commander';
 import { formatCheckReport } from '../data/check-report.js';
 import { checkData } from '../data/checker.js';
+import type { ImageSize } from '../data/types.js';
+import { ConfigError } from '../system/errors.js';
+import { checkOutputFolder } from '../system/fs.js';
+import { createProgress } from '../system/progress.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import { ConfigError } from '../system/errors.js';
-import { createProgress } from '../system/progress.js';
-import { parseImageSize } from './parse.js';
+} from './data-source-options.js';
+import { integerOption, numberOption, sizeOption } from './parse.js';
 
 interface CheckDataFlags extends DataSourceCliFlags {
   previews?: string;
-  previewCount: string;
-  alpha: string;
-  limit?: string;
-  size?: string;
+  previewCount: number;
+  alpha: number;
+  limit?: number;
+  size?: ImageSize;
   json?: boolean;
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1)
-    throw new ConfigError(flag, `must be a positive integer, got ${text}`);
-  return value;
 }
 
 export function register(program: Command): void {
@@ -37,10 +32,17 @@ export function register(program: Command): void {
     );
   addDataSourceFlags(command)
     .option('--previews <dir>', 'write blended previews (image with colour-coded labels) into this folder')
-    .option('--preview-count <n>', 'number of samples previewed (the first ones checked)', '20')
-    .option('--alpha <a>', 'label opacity in the previews, 0-1', '0.5')
-    .option('--limit <n>', 'check only the first N samples')
-    .option('--size <HxW>', 'image size for sources that take one (plugins, synthetic-road)')
+    .addOption(
+      integerOption(
+        '--preview-count <n>',
+        'number of samples previewed (the first ones checked)',
+        { min: 1 },
+        20,
+      ),
+    )
+    .addOption(numberOption('--alpha <a>', 'label opacity in the previews, 0-1', { min: 0, max: 1 }, 0.5))
+    .addOption(integerOption('--limit <n>', 'check only the first N samples', { min: 1 }))
+    .addOption(sizeOption('--size <HxW>', 'image size for sources that take one (plugins, synthetic-road)'))
     .option('--json', 'print the full report as JSON on stdout (no progress bar)')
     .action(async (flags: CheckDataFlags) => {
       if (!flags.dataSource)
@@ -48,19 +50,15 @@ export function register(program: Command): void {
           '--data-source',
           'is required (kitti, cityscapes, synthetic-road or a module path)',
         );
-      const alpha = Number(flags.alpha);
-      if (!(alpha >= 0 && alpha <= 1))
-        throw new ConfigError('--alpha', `must be between 0 and 1, got ${flags.alpha}`);
-      const sourceOptions = dataSourceOptionsFromFlags(flags, {
-        imageSize: flags.size ? parseImageSize(flags.size) : undefined,
-      });
+      const sourceOptions = dataSourceOptionsFromFlags(flags, { imageSize: flags.size });
+      if (flags.previews !== undefined) await checkOutputFolder(flags.previews, '--previews');
       let progress: ReturnType<typeof createProgress> | undefined;
       const report = await checkData(flags.dataSource, {
         sourceOptions,
-        limit: flags.limit === undefined ? undefined : positiveInteger(flags.limit, '--limit'),
+        limit: flags.limit,
         previewsDir: flags.previews,
-        previewCount: positiveInteger(flags.previewCount, '--preview-count'),
-        alpha,
+        previewCount: flags.previewCount,
+        alpha: flags.alpha,
         onProgress(checked, total) {
           if (!progress)
             progress = createProgress('check-data', total, { enabled: !flags.json, unit: 'samples' });

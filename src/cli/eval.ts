@@ -1,21 +1,22 @@
 // `edgeseg eval`: a model on a data source's validation split; a table for people, JSON for machines.
 
 import type { Command } from 'commander';
+import type { ImageSize } from '../data/types.js';
+import { evaluateModel } from '../jobs/evaluate.js';
+import { UserError } from '../system/errors.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import { evaluateModel } from '../engine/evaluate.js';
-import { UserError } from '../system/errors.js';
-import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
-import { parseImageSize } from './parse.js';
+} from './data-source-options.js';
+import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
+import { integerOption, sizeOption } from './parse.js';
 
 interface EvalFlags extends EngineFlags, DataSourceCliFlags {
   model: string;
   json?: boolean;
-  limit?: string;
-  size?: string;
+  limit?: number;
+  size?: ImageSize;
   verbose?: boolean;
 }
 
@@ -30,23 +31,18 @@ export function register(program: Command): void {
       'evaluate a model on a data source: confusion matrix, pixel accuracy, per-class IoU, mIoU, KITTI MaxF',
     )
     .requiredOption('--model <dir>', 'model directory (model.onnx + manifest.json)')
-    .option('--size <HxW>', "evaluate at this size (default: the model's input size)")
-    .option('--limit <n>', 'evaluate at most n validation samples')
+    .addOption(sizeOption('--size <HxW>', "evaluate at this size (default: the model's input size)"))
+    .addOption(integerOption('--limit <n>', 'evaluate at most n validation samples', { min: 1 }))
     .option('--json', 'print JSON (mIoU, pixelAccuracy, perClassIoU, confusion, maxF) instead of a table')
     .option('-v, --verbose', 'log engine details');
   addDataSourceFlags(command, 'synthetic-road');
   addEngineFlags(command).action(async (flags: EvalFlags) => {
     if (!flags.dataSource) throw new UserError('eval needs --data-source');
-    const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0))
-      throw new UserError(`--limit must be a positive integer, got ${flags.limit}`);
+    const limit = flags.limit;
     const report = await evaluateModel({
       modelDir: flags.model,
       dataSource: flags.dataSource,
-      dataSourceOptions: dataSourceOptionsFromFlags(
-        flags,
-        flags.size ? { imageSize: parseImageSize(flags.size) } : {},
-      ),
+      dataSourceOptions: dataSourceOptionsFromFlags(flags, flags.size ? { imageSize: flags.size } : {}),
       engine: engineOptionsFrom(flags, flags.verbose),
       ...(limit !== undefined ? { limit } : {}),
       progress: !flags.json,
@@ -57,7 +53,7 @@ export function register(program: Command): void {
     }
     const out: string[] = [];
     out.push(
-      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${report.engine.runtime}/${report.engine.provider})`,
+      `model ${report.model} on ${report.dataSource}: ${report.samples} images, ${report.pixels} labelled pixels (${engineLabel(report.engine)})`,
     );
     const recorded = Object.entries(report.fromTraining);
     if (recorded.length > 0)

@@ -1,7 +1,9 @@
 // `edgeseg export`: checkpoint → model directory (model.onnx, manifest.json, tfjs/).
 
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exportModel } from '../export/export.js';
+import { checkOutputFolder, folderFileBytes } from '../system/fs.js';
 
 export function register(program: Command): void {
   program
@@ -23,6 +25,12 @@ Example:
     )
     .action(async (checkpoint: string, options: { out: string; name?: string; description?: string }) => {
       const started = Date.now();
+      // model.onnx and tfjs/ each hold about the checkpoint's weights; staged beside --out.
+      await checkOutputFolder(
+        dirname(resolve(options.out)),
+        '--out',
+        2 * (await folderFileBytes(checkpoint)),
+      );
       const manifest = await exportModel(checkpoint, options.out, {
         ...(options.name ? { name: options.name } : {}),
         ...(options.description ? { description: options.description } : {}),

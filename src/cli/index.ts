@@ -1,43 +1,11 @@
 #!/usr/bin/env node
-// The `edgeseg` command line: one file per command under src/cli/, each exporting `register(program)`.
+// The `edgeseg` command line: builds the program (cli/program.ts) for the command asked for and runs it.
 
-import { Command } from 'commander';
 import { runMain } from './main.js';
+import { createProgram } from './program.js';
 
-const program = new Command('edgeseg')
-  .description('FCN-8s semantic segmentation of road scenes for edge boards')
-  .version(await packageVersion(), '-V, --version')
-  .showHelpAfterError('(run with --help for usage)')
-  .configureHelp({ sortSubcommands: true });
-
-// Command registrations: one line per command module, keyed by the top-level command it registers.
-// Only the command being run is loaded (each pulls in tfjs, onnxruntime or sharp); help and unknown
-// commands load them all so commander can list them.
-const commandModules: Record<string, () => Promise<{ register(program: Command): void }>> = {
-  model: () => import('./model.js'),
-  export: () => import('./export.js'),
-  quantize: () => import('./quantize.js'),
-  upscale: () => import('./upscale.js'),
-  'check-data': () => import('./check-data.js'),
-  infer: () => import('./infer.js'),
-  models: () => import('./models.js'),
-  eval: () => import('./eval.js'),
-  bench: () => import('./bench.js'),
-  train: () => import('./train.js'),
-  run: () => import('./run.js'),
-  watch: () => import('./watch.js'),
-};
-
-const requested = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-const loaders =
-  requested !== undefined && Object.hasOwn(commandModules, requested)
-    ? [commandModules[requested]!]
-    : Object.values(commandModules);
-for (const load of loaders) (await load()).register(program);
-
-await runMain(program);
-
-async function packageVersion(): Promise<string> {
-  const { edgesegVersion } = await import('../system/version.js');
-  return edgesegVersion;
-}
+const args = process.argv.slice(2);
+const requested = args.find((arg) => !arg.startsWith('-'));
+// `edgeseg --version` needs no command: loading them all (tfjs, onnxruntime, sharp) took seconds.
+const versionOnly = requested === undefined && args.some((arg) => arg === '-V' || arg === '--version');
+await runMain(await createProgram(versionOnly ? null : requested));

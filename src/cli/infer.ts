@@ -1,15 +1,18 @@
 // `edgeseg infer`: segment image files, a directory, a glob or a video with a model directory.
 // Also home of the engine flags that eval and bench share.
 
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { dirname, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
 import { parseProviders } from '../engine/create.js';
-import { runInference } from '../engine/infer-run.js';
-import { FILTER_MODES, type FilterMode } from '../engine/score-upsample.js';
-import type { EngineOptions } from '../engine/types.js';
+import type { EngineInfo, EngineOptions } from '../engine/types.js';
+import { runInference } from '../jobs/infer-run.js';
 import { isVideoFilePath } from '../output/video-file.js';
+import { FILTER_MODES, type FilterMode } from '../segment/score-upsample.js';
 import { UserError } from '../system/errors.js';
+import { checkOutputFolder } from '../system/fs.js';
 import { createLogger } from '../system/log.js';
 import { onInterrupt } from '../system/signals.js';
+import { integerOption, numberOption } from './parse.js';
 
 export interface EngineFlags {
   runtime: EngineOptions['runtime'];
@@ -22,12 +25,6 @@ export interface EngineFlags {
   modelCacheDir?: string;
 }
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return parsed;
-}
-
 /** Adds --runtime, --provider, --threads, --spinning, --model-cache-dir, --trt-fp16, --engine-cache-dir, --inference-thread. */
 export function addEngineFlags(command: Command): Command {
   return command
@@ -37,7 +34,12 @@ export function addEngineFlags(command: Command): Command {
         .default('auto'),
     )
     .option('--provider <list>', 'onnxruntime execution providers to try in order', 'cpu')
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInteger)
+    .addOption(
+      integerOption('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', {
+        min: 1,
+        max: 1024,
+      }),
+    )
     .addOption(
       new Option(
         '--spinning <on|off>',
@@ -58,6 +60,11 @@ export function addEngineFlags(command: Command): Command {
     );
 }
 
+/** `onnxruntime/cpu`, with the int8 kernel family for int8 models: `onnxruntime/cpu, int8 kernels x86-no-vnni`. */
+export function engineLabel(info: EngineInfo): string {
+  return `${info.runtime}/${info.provider}${info.int8Kernels ? `, int8 kernels ${info.int8Kernels}` : ''}`;
+}
+
 export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOptions {
   return {
     runtime: flags.runtime,
@@ -72,13 +79,6 @@ export function engineOptionsFrom(flags: EngineFlags, verbose = false): EngineOp
     },
     logger: createLogger({ level: verbose ? 'info' : 'warn' }),
   };
-}
-
-function alphaValue(value: string): number {
-  const alpha = Number(value);
-  if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1)
-    throw new InvalidArgumentError('expected a number in 0..1');
-  return alpha;
 }
 
 interface InferFlags extends EngineFlags {
@@ -112,7 +112,9 @@ export function register(program: Command): void {
     .option('--overlay', 'write the frame blended with the class colours')
     .option('--mask', 'write the class mask as a paletted PNG (pixel value = class id)')
     .option('--stats', 'write a JSON per frame with class fractions and stage timings')
-    .option('--alpha <a>', 'overlay weight of the class colours, 0..1', alphaValue, 0.5)
+    .addOption(
+      numberOption('--alpha <a>', 'overlay weight of the class colours, 0..1', { min: 0, max: 1 }, 0.5),
+    )
     .addOption(
       new Option('--overlay-format <format>', 'overlay image format')
         .choices(['jpeg', 'png'])
@@ -148,6 +150,11 @@ export function register(program: Command): void {
           hint: 'for --stats or both pictures per frame give an output folder: --out DIR',
         },
       );
+    // A read-only or missing folder is said now, not after the model has loaded and a frame is done.
+    await checkOutputFolder(
+      videoOut ? dirname(resolve(outDir)) : outDir,
+      flags.out !== undefined ? '--out' : '--output-dir',
+    );
     // No output flag at all: write everything (the simple form writes only the blended PNGs).
     const all = !flags.overlay && !flags.mask && !flags.stats && !sameNameOverlay;
     // Ctrl-C or SIGTERM: the run stops after the frame in hand and removes an unfinished video;
@@ -186,7 +193,9 @@ export function register(program: Command): void {
           : `outputs in ${summary.outDir}\n`),
     );
     if (summary.skipped.length > 0) {
-      for (const { file, reason } of summary.skipped) process.stderr.write(`skipped ${file}: ${reason}\n`);
+      // A file error already starts with its path: say it once.
+      for (const { file, reason } of summary.skipped)
+        process.stderr.write(`skipped ${reason.startsWith(`${file}: `) ? reason : `${file}: ${reason}`}\n`);
       throw new UserError(
         `${summary.skipped.length} input${summary.skipped.length === 1 ? '' : 's'} could not be read (named above); the other results are in ${summary.outDir}`,
       );

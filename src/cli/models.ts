@@ -8,9 +8,9 @@ import {
   listModels,
   resolveModelsDir,
   verifyModels,
-} from '../engine/model-store.js';
+} from '../model-store/model-store.js';
 import { UserError } from '../system/errors.js';
-import { writeFileAtomic } from '../system/fs.js';
+import { checkOutputFolder, folderFileBytes, writeFileAtomic } from '../system/fs.js';
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
@@ -84,6 +84,11 @@ export function register(program: Command): void {
     .option('--force', 'replace an installed model of the same name')
     .action(async (source: string, flags: StoreFlags & { name?: string; force?: boolean }) => {
       const dir = await resolveModelsDir(flags.modelsDir);
+      await checkOutputFolder(
+        dir,
+        flags.modelsDir ? '--models-dir' : 'models path',
+        await folderFileBytes(source),
+      );
       const target = await installModel(source, dir, {
         ...(flags.name ? { name: flags.name } : {}),
         force: flags.force === true,

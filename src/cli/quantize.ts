@@ -1,30 +1,34 @@
 // `edgeseg quantize`: a float model directory → an int8 (static QDQ) model directory, calibrated on a
 // data source and checked against the float model on its held-out split.
 
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { type QuantizeReport, quantizeModel } from '../quantize/quantize.js';
+import { DEFAULT_PERCENTILE } from '../quantize/ranges.js';
+import { checkOutputFolder } from '../system/fs.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import { type QuantizeReport, quantizeModel } from '../export/quantize/quantize.js';
-import { DEFAULT_PERCENTILE } from '../export/quantize/ranges.js';
-import { parseNonNegativeInteger, parseNumberInRange, parsePositiveInteger } from './parse.js';
+} from './data-source-options.js';
+import { integerOption, numberOption } from './parse.js';
 
 interface QuantizeFlags extends DataSourceCliFlags {
   out: string;
   overwrite?: boolean;
   name?: string;
-  calibrationImages: string;
-  seed: string;
+  calibrationImages: number;
+  seed: number;
   method: 'auto' | 'minmax' | 'percentile' | 'entropy';
-  percentile?: string;
+  percentile?: number;
   activations: 'uint8' | 'int8';
+  weightBits: string;
   floatLayers: string;
-  maxDrop: string;
-  evalImages?: string;
+  maxDrop: number;
+  evalImages?: number;
   sensitivity?: boolean;
-  threads?: string;
+  threads?: number;
   json?: boolean;
   progress: boolean;
 }
@@ -45,12 +49,12 @@ export function formatQuantizeReport(report: QuantizeReport): string {
   const q = report.quantization;
   const lines = [
     `wrote ${report.outDir}/model.onnx (${(report.int8Bytes / 1e6).toFixed(2)} MB, fp32 ${(report.fp32Bytes / 1e6).toFixed(2)} MB) and manifest.json in ${report.seconds.toFixed(1)} s`,
-    `calibration: ${q.calibration.images} training images of ${q.calibration.dataSource} (seed ${q.calibration.seed}), ${q.activations} activations`,
+    `calibration: ${q.calibration.images} training images of ${q.calibration.dataSource} (seed ${q.calibration.seed}), ${q.activations} activations, ${q.weightBits}-bit weights`,
     ...q.methods.map(
       (m) =>
         `  ${m.method.padEnd(10)} held-out mIoU ${points(m.mIoU)}${m.method === q.calibration.method ? '  <- chosen' : ''}`,
     ),
-    `held-out mIoU on ${q.accuracy.samples} images of ${q.accuracy.dataSource}: fp32 ${points(q.accuracy.fp32MIoU)}, int8 ${points(q.accuracy.int8MIoU)} (${points(q.accuracy.int8MIoU - q.accuracy.fp32MIoU)} points)`,
+    `held-out mIoU on ${q.accuracy.samples} images of ${q.accuracy.dataSource}: fp32 ${points(q.accuracy.fp32MIoU)}, int8 ${points(q.accuracy.int8MIoU)} (${points(q.accuracy.int8MIoU - q.accuracy.fp32MIoU)} points) on ${q.accuracy.int8Kernels?.join(', ') ?? 'unrecorded'} int8 kernels`,
     `int8 layers (${q.quantizedLayers.length}): ${q.quantizedLayers.join(', ')}`,
     'float layers:',
     ...q.floatLayers.map((f) => `  ${f.layer}: ${f.reason}`),
@@ -70,16 +74,26 @@ export function register(program: Command): void {
     .requiredOption('--out <modeldir>', 'int8 model directory to write')
     .option('--overwrite', 'replace --out if it exists')
     .option('--name <name>', 'model name recorded in the manifest (default: the folder name)')
-    .option('--calibration-images <n>', 'training images whose activation ranges calibrate the model', '100')
-    .option('--seed <n>', 'shuffle seed choosing the calibration images', '0')
+    .addOption(
+      integerOption(
+        '--calibration-images <n>',
+        'training images whose activation ranges calibrate the model',
+        { min: 1 },
+        100,
+      ),
+    )
+    .addOption(integerOption('--seed <n>', 'shuffle seed choosing the calibration images', { min: 0 }, 0))
     .addOption(
       new Option('--method <method>', 'activation range calibration; auto tries all three, keeps the best')
         .choices(['auto', 'minmax', 'percentile', 'entropy'])
         .default('auto'),
     )
-    .option(
-      '--percentile <p>',
-      `share of values the percentile method keeps in range, 50-100 (default ${DEFAULT_PERCENTILE})`,
+    .addOption(
+      numberOption(
+        '--percentile <p>',
+        `share of values the percentile method keeps in range, 50-100 (default ${DEFAULT_PERCENTILE})`,
+        { min: 50, max: 100 },
+      ),
     )
     .addOption(
       new Option(
@@ -89,26 +103,46 @@ export function register(program: Command): void {
         .choices(['uint8', 'int8'])
         .default('uint8'),
     )
+    .addOption(
+      new Option(
+        '--weight-bits <bits>',
+        '7: exact on every CPU (x86 without VNNI saturates 8-bit weights); 8: full range',
+      )
+        .choices(['7', '8'])
+        .default('7'),
+    )
     .option(
       '--float-layers <list>',
       'auto (by measured accuracy), none, or a comma-separated list of layer names kept in float',
       'auto',
     )
-    .option(
-      '--max-drop <miou>',
-      'with --float-layers auto: largest held-out mIoU drop accepted before layers go back to float',
-      '0.01',
+    .addOption(
+      numberOption(
+        '--max-drop <miou>',
+        'with --float-layers auto: largest held-out mIoU drop accepted before layers go back to float',
+        { min: 0, max: 1 },
+        0.01,
+      ),
     )
-    .option('--eval-images <n>', 'held-out images per accuracy measurement (default: all)')
+    .addOption(
+      integerOption('--eval-images <n>', 'held-out images per accuracy measurement (default: all)', {
+        min: 1,
+      }),
+    )
     .option('--sensitivity', "measure every layer's accuracy cost (one evaluation per layer)")
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
+    .addOption(
+      integerOption('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', {
+        min: 1,
+        max: 1024,
+      }),
+    )
     .option('--json', 'print the manifest quantization record as JSON')
     .option('--no-progress', 'no progress bar');
   addDataSourceFlags(command)
     .addHelpText(
       'after',
       `
-Weights become int8 per output channel (symmetric), activations 8-bit per tensor with ranges from
+Weights become int8 per output channel (symmetric, 7 significant bits unless --weight-bits 8), activations 8-bit per tensor with ranges from
 --calibration-images training images; each candidate is measured on the held-out split the model
 was trained with (as \`edgeseg eval\`). ConvTranspose upsampling stays float. The data source
 defaults to the one the model was trained on. See docs/inference.md (int8).
@@ -118,11 +152,14 @@ Example:
     --data-source synthetic-road --calibration-images 100`,
     )
     .action(async (modelDir: string, flags: QuantizeFlags) => {
-      const optional = (text: string | undefined, parse: (text: string) => number) =>
-        text === undefined ? undefined : parse(text);
-      const percentile = optional(flags.percentile, (t) => parseNumberInRange(t, '--percentile', 50, 100));
-      const evalImages = optional(flags.evalImages, (t) => parsePositiveInteger(t, '--eval-images'));
-      const threads = optional(flags.threads, (t) => parsePositiveInteger(t, '--threads'));
+      const { percentile, evalImages, threads } = flags;
+      // Before calibration and the accuracy runs: the int8 model (about a quarter of the float one)
+      // must fit beside --out.
+      const floatBytes = await stat(join(modelDir, 'model.onnx')).then(
+        (file) => file.size,
+        () => 0,
+      );
+      await checkOutputFolder(dirname(resolve(flags.out)), '--out', Math.ceil(floatBytes / 4));
       const report = await quantizeModel({
         modelDir,
         outDir: flags.out,
@@ -130,13 +167,14 @@ Example:
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.dataSource ? { dataSource: flags.dataSource } : {}),
         dataSourceOptions: dataSourceOptionsFromFlags(flags),
-        calibrationImages: parsePositiveInteger(flags.calibrationImages, '--calibration-images'),
-        seed: parseNonNegativeInteger(flags.seed, '--seed'),
+        calibrationImages: flags.calibrationImages,
+        seed: flags.seed,
         method: flags.method,
         ...(percentile !== undefined ? { percentile } : {}),
         activations: flags.activations,
+        weightBits: flags.weightBits === '8' ? 8 : 7,
         floatLayers: floatLayersFrom(flags.floatLayers),
-        maxDrop: parseNumberInRange(flags.maxDrop, '--max-drop', 0, 1),
+        maxDrop: flags.maxDrop,
         ...(evalImages !== undefined ? { evalImages } : {}),
         sensitivity: flags.sensitivity === true,
         ...(threads !== undefined ? { intraOpThreads: threads } : {}),

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import {
   type ConfigPatch,
@@ -22,6 +22,7 @@ import { createLogger } from '../system/log.js';
 import { onShutdown } from '../system/signals.js';
 import { packageRoot } from '../system/version.js';
 import { reportError } from './main.js';
+import { integerOption } from './parse.js';
 
 export const DEMO_MODEL = join(packageRoot, 'models', 'synthetic-road-fcn8s');
 
@@ -34,11 +35,17 @@ export function register(program: Command): void {
     .description('run the segmentation daemon: camera frames in, class masks and statistics out over MQTT')
     .option('-c, --config <file>', 'YAML config file (see docs/config.md)')
     .option('--demo', 'built-in demo: embedded MQTT broker, synthetic road camera, bundled model')
-    .option('--port <port>', 'demo broker port (default 1883, or a free one if taken)', (v) =>
-      Number.parseInt(v, 10),
+    .addOption(
+      integerOption('--port <port>', 'demo broker port (default 1883, or a free one if taken)', {
+        min: 0,
+        max: 65535,
+      }),
     )
-    .option('--http-port <port>', 'demo web page port (default 8080, or a free one if taken)', (v) =>
-      Number.parseInt(v, 10),
+    .addOption(
+      integerOption('--http-port <port>', 'demo web page port (default 8080, or a free one if taken)', {
+        min: 0,
+        max: 65535,
+      }),
     )
     .addHelpText(
       'after',
@@ -89,7 +96,7 @@ export function register(program: Command): void {
           process.stderr.write(
             `\nedgeseg demo running: broker ${broker.url}, device ${loaded.config.device_id}\n` +
               (http.enabled ? `  live page:    ${webAddresses(http).page}\n` : '') +
-              `  live stats:   npx edgeseg watch --broker ${broker.url}\n` +
+              `  live stats:   ${cliCommand()} watch --broker ${broker.url}\n` +
               `  raw messages: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${daemon.current.topics.base}/#' -v\n` +
               `  stop: Ctrl-C\n\n`,
           );
@@ -100,6 +107,13 @@ export function register(program: Command): void {
         process.exit(reportError(error));
       }
     });
+}
+
+/** How to type edgeseg here: the checkout's bin/edgeseg when running from src/, else the installed command. */
+function cliCommand(): string {
+  if (!import.meta.url.endsWith('.ts')) return 'edgeseg';
+  const script = relative(process.cwd(), join(packageRoot, 'bin', 'edgeseg'));
+  return script.startsWith('..') ? join(packageRoot, 'bin', 'edgeseg') : script;
 }
 
 async function startDemoBroker(port: number): Promise<EmbeddedBroker> {

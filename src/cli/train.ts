@@ -1,46 +1,42 @@
 // `edgeseg train`: parses flags and prints progress; the training itself lives in src/train/.
 
 import type { Command } from 'commander';
+import type { ImageSize } from '../data/types.js';
+import { ENCODERS } from '../model/architecture.js';
+import { parseEncoder } from '../model/encoder-weights.js';
+import type { TfBackendChoice } from '../model/tf.js';
+import { ConfigError } from '../system/errors.js';
+import { checkOutputFolder } from '../system/fs.js';
+import { TRAINING_DEFAULTS as D } from '../train/defaults.js';
 import {
   addDataSourceFlags,
   type DataSourceCliFlags,
   dataSourceOptionsFromFlags,
-} from '../data/cli-options.js';
-import type { TfBackendChoice } from '../model/tf.js';
-import { ConfigError } from '../system/errors.js';
-import { TRAINING_DEFAULTS as D } from '../train/defaults.js';
-import { parseImageSize } from './parse.js';
+} from './data-source-options.js';
+import { autoOrIntegerOption, integerOption, numberOption, sizeOption } from './parse.js';
 
 interface TrainFlags extends DataSourceCliFlags {
   out?: string;
-  epochs: string;
-  batchSize: string;
-  microBatch: string;
-  lr: string;
+  epochs: number;
+  batchSize: number;
+  microBatch: number | 'auto';
+  lr: number;
   lrSchedule: string;
-  dropout: string;
-  width: string;
+  dropout: number;
+  width: number;
+  encoder: string;
+  imagenet?: string;
   head: string;
-  size?: string;
+  size?: ImageSize;
   init?: string;
   vgg16?: string;
   classWeights?: string;
   resume?: boolean;
   overwrite?: boolean;
-  seed: string;
+  seed: number;
   tfBackend: string;
   progress: boolean;
   export: boolean;
-}
-
-function numberFlag(text: string, flag: string, integer: boolean): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
-    throw new ConfigError(
-      flag,
-      `must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`,
-    );
-  return value;
 }
 
 /** A recorded setting as the text of its flag (a size as HxW); undefined for what no flag takes. */
@@ -66,12 +62,14 @@ async function applyRecordedSettings(flags: TrainFlags, command: Command, out: s
     ...Object.entries(SETTING_FLAGS).map(([key, flag]): [string, unknown] => [flag, settings[key]]),
     ...Object.entries(DATA_OPTION_FLAGS).map(([key, flag]): [string, unknown] => [flag, data[key]]),
   ];
-  const target = flags as unknown as Record<string, string | undefined>;
+  const target = flags as unknown as Record<string, unknown>;
   for (const [flag, value] of recorded) {
-    const attribute = command.options.find((option) => option.long === flag)?.attributeName();
+    const option = command.options.find((candidate) => candidate.long === flag);
+    const attribute = option?.attributeName();
     const text = asFlagText(value);
-    if (attribute && text !== undefined && command.getOptionValueSource(attribute) !== 'cli')
-      target[attribute] = text;
+    // Through the flag's own parser, as if it had been typed: a recorded value is checked the same way.
+    if (option && attribute && text !== undefined && command.getOptionValueSource(attribute) !== 'cli')
+      target[attribute] = option.parseArg ? option.parseArg(text, undefined) : text;
   }
 }
 
@@ -84,35 +82,58 @@ export function register(program: Command): void {
     );
   addDataSourceFlags(command)
     .option('--out <dir>', 'run folder: checkpoints/, logs/ (TensorBoard), report.html, model/')
-    .option('--epochs <n>', 'epochs', String(D.epochs))
-    .option('--batch-size <n>', 'images per step', String(D.batchSize))
-    .option(
-      '--micro-batch <n>',
-      'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
-      'auto',
+    .addOption(integerOption('--epochs <n>', 'epochs', { min: 1, max: 100_000 }, D.epochs))
+    .addOption(integerOption('--batch-size <n>', 'images per step', { min: 1, max: 4096 }, D.batchSize))
+    .addOption(
+      autoOrIntegerOption(
+        '--micro-batch <n>',
+        'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
+        { min: 1, max: 4096 },
+      ),
     )
-    .option('--lr <rate>', 'Adam learning rate', D.learningRate.toExponential())
+    .addOption(
+      numberOption(
+        '--lr <rate>',
+        'Adam learning rate',
+        { min: 0, minExclusive: true, max: 10 },
+        D.learningRate,
+      ),
+    )
     .option(
       '--lr-schedule <schedule>',
       'constant (the original) | cosine (decays to 1 % of --lr by the last step)',
       D.learningRateSchedule,
     )
-    .option(
-      '--dropout <rate>',
-      'dropout after fc6 and fc7 while training (lower suits a narrow --width)',
-      String(D.dropoutRate),
+    .addOption(
+      numberOption(
+        '--dropout <rate>',
+        'dropout after fc6 and fc7 while training (lower suits a narrow --width)',
+        { min: 0, max: 1, maxExclusive: true },
+        D.dropoutRate,
+      ),
     )
-    .option(
-      '--width <multiplier>',
-      'channel width multiplier; 1 is the real VGG16, small values train fast',
-      String(D.widthMultiplier),
+    .option('--encoder <name>', `${ENCODERS.join(' | ')} (see docs/model.md)`, 'vgg16')
+    .addOption(
+      numberOption(
+        '--width <multiplier>',
+        'channel width multiplier; 1 is the real network, small values train fast',
+        { min: 0, minExclusive: true, max: 1 },
+        D.widthMultiplier,
+      ),
     )
     .option('--head <head>', 'fcn8s (cascaded paper head) | original (parallel 8/16/32 upsampling)', D.head)
-    .option('--size <HxW>', "training image size (default: the data source's, e.g. 160x576 for KITTI)")
-    .option(
-      '--vgg16 <file>',
-      'initialise the encoder from a VGG16 ONNX file (torchvision / model zoo layout; the model then takes RGB)',
+    .addOption(
+      sizeOption(
+        '--size <HxW>',
+        "training image size, both sides multiples of 32 (default: the data source's, e.g. 160x576 for KITTI)",
+        32,
+      ),
     )
+    .option(
+      '--imagenet <file>',
+      "initialise the encoder from an ImageNet ONNX file: torchvision's vgg16 (or the model zoo's), resnet18 or mobilenet_v3_large, as --encoder says (the model then takes RGB)",
+    )
+    .option('--vgg16 <file>', 'the same as --encoder vgg16 --imagenet FILE')
     .option(
       '--init <checkpoint>',
       "start from this checkpoint's weights, e.g. one made by `edgeseg model init` (see docs/model.md)",
@@ -129,7 +150,14 @@ export function register(program: Command): void {
       '--overwrite',
       'start over in an --out that holds an earlier run, deleting its checkpoints/, logs/, model/ and report.html',
     )
-    .option('--seed <n>', 'seed for initial weights, data order, augmentation and dropout', String(D.seed))
+    .addOption(
+      integerOption(
+        '--seed <n>',
+        'seed for initial weights, data order, augmentation and dropout',
+        { min: 0 },
+        D.seed,
+      ),
+    )
     .option('--tf-backend <backend>', 'auto (tensorflow → wasm → cpu) | tensorflow | wasm | cpu', 'auto')
     .option('--no-progress', 'no progress bar (epoch summaries only)')
     .option('--no-export', 'do not export the best checkpoint to OUT/model at the end')
@@ -169,15 +197,12 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           '--lr-schedule',
           `must be constant or cosine, got ${JSON.stringify(flags.lrSchedule)}`,
         );
-      const dropoutRate = Number(flags.dropout);
-      if (!Number.isFinite(dropoutRate) || dropoutRate < 0 || dropoutRate >= 1)
-        throw new ConfigError(
-          '--dropout',
-          `must be at least 0 and below 1, got ${JSON.stringify(flags.dropout)}`,
-        );
-      const seed = Number(flags.seed);
-      if (!Number.isInteger(seed) || seed < 0)
-        throw new ConfigError('--seed', 'must be a non-negative integer');
+      const { dropout: dropoutRate, seed } = flags;
+      if (flags.vgg16 && (flags.imagenet || flags.encoder !== 'vgg16'))
+        throw new ConfigError('--vgg16', 'is --encoder vgg16 --imagenet FILE; give one or the other');
+      const imagenetFile = flags.imagenet ?? flags.vgg16;
+      // Before the data and the model load: a read-only or unwritable run folder is said at once.
+      await checkOutputFolder(flags.out, '--out');
       const { runTraining } = await import('../train/run.js');
       const controller = new AbortController();
       const onSigint = () => {
@@ -195,23 +220,23 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
         const result = await runTraining({
           dataSource: flags.dataSource,
           dataSourceOptions: dataSourceOptionsFromFlags(flags, {
-            imageSize: flags.size ? parseImageSize(flags.size) : undefined,
+            imageSize: flags.size,
             seed,
           }),
           runDir: flags.out,
-          epochs: numberFlag(flags.epochs, '--epochs', true),
-          batchSize: numberFlag(flags.batchSize, '--batch-size', true),
-          microBatchSize:
-            flags.microBatch === 'auto' ? 'auto' : numberFlag(flags.microBatch, '--micro-batch', true),
-          learningRate: numberFlag(flags.lr, '--lr', false),
+          epochs: flags.epochs,
+          batchSize: flags.batchSize,
+          microBatchSize: flags.microBatch,
+          learningRate: flags.lr,
           learningRateSchedule: flags.lrSchedule,
           dropoutRate,
-          widthMultiplier: numberFlag(flags.width, '--width', false),
+          widthMultiplier: flags.width,
           head: flags.head,
           seed,
           classWeightsFile: flags.classWeights,
           initFrom: flags.init,
-          vgg16File: flags.vgg16,
+          encoder: parseEncoder(flags.vgg16 ? 'vgg16' : flags.encoder),
+          ...(imagenetFile ? { imagenetFile } : {}),
           resume: flags.resume === true,
           overwrite: flags.overwrite === true,
           backend: flags.tfBackend as TfBackendChoice,

@@ -1,8 +1,10 @@
 // `edgeseg upscale`: the bilinear upsampling self-test on a picture (see src/model/upscale.ts).
 
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { upscaleFile } from '../model/upscale.js';
+import { checkOutputFolder } from '../system/fs.js';
+import { integerOption } from './parse.js';
 
 export function register(program: Command): void {
   program
@@ -13,18 +15,17 @@ export function register(program: Command): void {
     )
     .argument('<in>', 'input image (PNG, JPEG, WebP, ...)')
     .argument('<out>', 'output image; the format follows the extension')
-    .option(
-      '--factor <f>',
-      'upsampling factor, integer 2-32 (kernel 2f - f mod 2, stride f, as in FCN)',
-      (value) => {
-        const factor = Number(value);
-        if (!Number.isInteger(factor)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
-        return factor;
-      },
-      8,
+    .addOption(
+      integerOption(
+        '--factor <f>',
+        'upsampling factor, integer 2-32 (kernel 2f - f mod 2, stride f, as in FCN)',
+        { min: 2, max: 32 },
+        8,
+      ),
     )
     .action(async (input: string, output: string, options: { factor: number }) => {
       const started = Date.now();
+      await checkOutputFolder(dirname(resolve(output)), '<out>');
       const result = await upscaleFile(input, output, options.factor);
       process.stdout.write(
         `wrote ${output}: ${result.outHeight}x${result.outWidth} (HxW, ${result.channels} channels) from ` +

@@ -2,8 +2,11 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import mqtt from 'mqtt';
+import { HealthPayloadSchema, StatsPayloadSchema, StatusPayloadSchema } from '../mqtt/payloads.js';
+import { describeSystemError } from '../system/os-errors.js';
+import { integerOption } from './parse.js';
 
 interface WatchOptions {
   broker: string;
@@ -20,9 +23,9 @@ export function register(program: Command): void {
     .description("show a daemon's live statistics, status and health from MQTT")
     .option('--broker <url>', 'MQTT broker URL', 'mqtt://127.0.0.1:1883')
     .option('--base-topic <topic>', 'base topic', 'edgeseg')
-    .option('--device <id>', 'device id (default: all devices)', '+')
+    .addOption(new Option('--device <id>', 'device id').default('+', 'all devices'))
     .option('--save-masks <dir>', 'also save every class mask PNG into this folder')
-    .option('--count <n>', 'exit after this many stats messages', (v) => Number.parseInt(v, 10))
+    .addOption(integerOption('--count <n>', 'exit after this many stats messages', { min: 1 }))
     .option('--json', 'print the raw JSON messages, one per line')
     .action(async (options: WatchOptions) => {
       await watch(options);
@@ -33,6 +36,7 @@ async function watch(options: WatchOptions): Promise<void> {
   const client = mqtt.connect(options.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
   const prefix = `${options.baseTopic}/${options.device}`;
   let statsSeen = 0;
+  let saveFailed = false;
   if (options.saveMasks) await mkdir(options.saveMasks, { recursive: true });
   client.on('connect', () => {
     process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
@@ -51,17 +55,30 @@ async function watch(options: WatchOptions): Promise<void> {
     lastError = error.message;
   });
   await new Promise<void>((resolve) => {
+    let finished = false;
     const done = () => {
+      finished = true;
       client.end(true);
       resolve();
     };
     process.once('SIGINT', done);
     client.on('message', (topic, payload) => {
+      // Messages already received when --count is reached are not printed: --count 2 prints 2.
+      if (finished) return;
       const [, device, ...rest] = topic.split('/');
       const kind = rest.join('/');
       if (kind === 'mask') {
         if (options.saveMasks)
-          void writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload);
+          // A full or read-only disk is said once; the statistics go on.
+          writeFile(join(options.saveMasks, `${device}-${Date.now()}.png`), payload).catch(
+            (error: unknown) => {
+              if (!saveFailed)
+                process.stderr.write(
+                  `edgeseg: --save-masks: ${describeSystemError(error) ?? String(error)}\n`,
+                );
+              saveFailed = true;
+            },
+          );
         return;
       }
       if (options.json) {
@@ -83,27 +100,35 @@ function safeJson(payload: Buffer): unknown {
 }
 
 function formatLine(device: string, kind: string, message: unknown): string {
-  const m = (message ?? {}) as Record<string, unknown>;
-  const percent = (fractions: unknown) =>
-    Object.entries((fractions ?? {}) as Record<string, number>)
+  const percent = (fractions: Record<string, number>) =>
+    Object.entries(fractions)
       .map(([name, value]) => `${name} ${(value * 100).toFixed(1)}%`)
       .join('  ');
+  // A message that is not what its schema says (another version, another publisher) is shown raw.
+  const raw = `${device} ${kind}: ${JSON.stringify(message)}`;
   switch (kind) {
     case 'stats': {
-      const latency = (m.latencyMs ?? {}) as Record<string, number>;
-      const regions = Object.entries((m.regions ?? {}) as Record<string, unknown>)
+      const stats = StatsPayloadSchema.safeParse(message);
+      if (!stats.success) return raw;
+      const { seq, latencyMs, classFractions, regions } = stats.data;
+      const regionText = Object.entries(regions)
         .map(([name, fractions]) => ` | ${name}: ${percent(fractions)}`)
         .join('');
-      return `${device} #${m.seq} age ${latency.total ?? '?'} ms (queue ${latency.queue ?? '?'}, inference ${latency.inference ?? '?'} ms)  ${percent(m.classFractions)}${regions}`;
+      return `${device} #${seq} age ${latencyMs.total} ms (queue ${latencyMs.queue}, inference ${latencyMs.inference} ms)  ${percent(classFractions)}${regionText}`;
     }
-    case 'status':
-      return `${device} status: ${m.state} (version ${m.version}, model ${m.model})`;
+    case 'status': {
+      const status = StatusPayloadSchema.safeParse(message);
+      if (!status.success) return raw;
+      const { state, version, model } = status.data;
+      return `${device} status: ${state} (version ${version}, model ${model})`;
+    }
     case 'health': {
-      const frames = (m.frames ?? {}) as Record<string, number>;
-      const inference = (m.inferenceMs ?? {}) as Record<string, number>;
-      return `${device} health: ${m.fps} fps, frames in ${frames.in} out ${frames.out} dropped ${frames.dropped}, inference p50 ${inference.p50} ms p99 ${inference.p99} ms, rss ${Math.round(Number(m.rssBytes) / 1e6)} MB`;
+      const health = HealthPayloadSchema.safeParse(message);
+      if (!health.success) return raw;
+      const { fps, frames, inferenceMs, rssBytes } = health.data;
+      return `${device} health: ${fps} fps, frames in ${frames.in} out ${frames.out} dropped ${frames.dropped}, inference p50 ${inferenceMs.p50} ms p99 ${inferenceMs.p99} ms, rss ${Math.round(rssBytes / 1e6)} MB`;
     }
     default:
-      return `${device} ${kind}: ${JSON.stringify(message)}`;
+      return raw;
   }
 }

@@ -3,8 +3,8 @@
 // A persisted remote change that no longer fits (invalid, or locked by the local file since) is set
 // aside, never fatal: the device starts from its local file.
 
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { ConfigError, errorMessage, FileError } from '../system/errors.js';
 import { redactUrlCredentials } from '../system/redact.js';
 import { describeIssues } from './issues.js';
@@ -46,6 +46,7 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigPatch {
   const patch: ConfigPatch = {};
   if (Object.keys(mqtt).length > 0) patch.mqtt = mqtt;
   if (Object.keys(capture).length > 0) patch.capture = capture;
+  if (env.EDGESEG_HTTP_TOKEN) patch.http = { token: env.EDGESEG_HTTP_TOKEN };
   if (env.EDGESEG_STATE_DIR) patch.state_dir = env.EDGESEG_STATE_DIR;
   return patch;
 }
@@ -65,21 +66,25 @@ export interface LoadedConfig {
 export async function readConfigFile(path: string): Promise<ConfigPatch> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES });
   } catch (error) {
-    throw new FileError(path, 'cannot read the config file', {
-      cause: error,
-      hint: 'pass --config with a readable YAML file',
-    });
+    const hint = 'pass --config with a readable YAML file';
+    if (error instanceof UnreadableFileShape)
+      throw new FileError(path, `the config file ${error.problem}; is it the right file?`, { hint });
+    throw new FileError(path, 'cannot read the config file', { cause: error, hint });
   }
-  if (text.length > MAX_CONFIG_FILE_BYTES)
-    throw new FileError(path, `larger than ${MAX_CONFIG_FILE_BYTES} bytes; is it the right file?`);
   let parsed: unknown;
   try {
     // Aliases are how YAML bombs grow: a config has no use for many of them.
     parsed = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
-    throw new FileError(path, `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+    // yaml's message is "<what> at line L, column C:" then a code frame; keep both, minus the colon.
+    const [first = '', ...frame] = (error as Error).message.split('\n');
+    const codeFrame = frame.filter((line) => line.trim() !== '').join('\n');
+    throw new FileError(
+      path,
+      `not valid YAML: ${first.replace(/:\s*$/, '')}${codeFrame ? `\n${codeFrame}` : ''}`,
+    );
   }
   if (!isPlainObject(parsed))
     throw new FileError(path, 'expected a YAML mapping of options (device_id, source, model, mqtt, ...)');
@@ -105,7 +110,8 @@ export async function loadConfig(base: ConfigPatch, origin: string): Promise<Loa
   await store.removeStaleTempFiles();
   const read = await store.read();
   const local = { config: baseConfig, base, baseConfig, remote: {} };
-  if ('problem' in read) return { ...local, rejected: await store.setAside(read.problem) };
+  if ('problem' in read)
+    return { ...local, rejected: await store.setAside(read.problem, { inPlace: read.inPlace === true }) };
   if (Object.keys(read.patch).length === 0) return local;
   try {
     const config = applyRemotePatch(base, baseConfig, read.patch, origin);
@@ -122,6 +128,7 @@ export function configSecrets(config: Config): string[] {
   const secrets = [
     config.mqtt.password,
     config.capture.password,
+    config.http.token,
     urlPassword(config.mqtt.url),
     urlPassword(config.source),
   ];

@@ -3,8 +3,9 @@
 // (invalid, locked, a model or source that will not start) is set aside under a timestamped name,
 // so the daemon starts from the local file instead of failing for ever.
 
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { errorMessage } from '../system/errors.js';
 import { writeFileAtomic } from '../system/fs.js';
 import { isPlainObject } from './merge.js';
@@ -24,7 +25,11 @@ export interface RejectedRemoteConfig {
   at: string;
 }
 
-export type ReadResult = { patch: ConfigPatch } | { problem: string };
+/**
+ * The persisted patch, or why it cannot be used; `inPlace` when the path is not a file we wrote
+ * (a link, a device): it is left where it is, since renaming it would only move the link.
+ */
+export type ReadResult = { patch: ConfigPatch } | { problem: string; inPlace?: boolean };
 
 export class RemoteConfigStore {
   readonly path: string;
@@ -37,12 +42,14 @@ export class RemoteConfigStore {
   async read(): Promise<ReadResult> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      // Only ever written by rename from writeFileAtomic: a link here was put by someone else.
+      text = await readRegularFile(this.path, { maxBytes: MAX_FILE_BYTES, noFollow: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { patch: {} };
+      if (error instanceof UnreadableFileShape)
+        return { problem: error.problem, ...(error.kind === 'not-regular' ? { inPlace: true } : {}) };
       return { problem: `cannot read it: ${errorMessage(error)}` };
     }
-    if (text.length > MAX_FILE_BYTES) return { problem: `larger than ${MAX_FILE_BYTES} bytes` };
     try {
       const parsed: unknown = JSON.parse(text);
       if (!isPlainObject(parsed)) return { problem: 'not a JSON object' };
@@ -56,9 +63,13 @@ export class RemoteConfigStore {
     await writeFileAtomic(this.path, `${JSON.stringify(patch, null, 2)}\n`);
   }
 
-  /** Renames the persisted file aside (remote-config.rejected-<time>.json) and says so. */
-  async setAside(reason: string): Promise<RejectedRemoteConfig> {
+  /**
+   * Renames the persisted file aside (remote-config.rejected-<time>.json) and says so; `inPlace`
+   * leaves it where it is (a link or device: the next accepted change replaces it).
+   */
+  async setAside(reason: string, options: { inPlace?: boolean } = {}): Promise<RejectedRemoteConfig> {
     const at = new Date().toISOString();
+    if (options.inPlace) return { file: this.path, reason, at };
     const file = join(this.stateDir, `${REJECTED_PREFIX}${at.replace(/[:.]/g, '-')}.json`);
     try {
       await rename(this.path, file);

@@ -336,6 +336,14 @@ export const ConfigSchema = z
             'address to listen on; 127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network',
           ),
         port: z.number().int().min(1).max(65535).default(8080).describe('TCP port of the web server'),
+        token: z
+          .string()
+          .min(16)
+          .max(256)
+          .optional()
+          .describe(
+            'needed (Bearer, or basic auth password) when host is not a loopback address; or env EDGESEG_HTTP_TOKEN',
+          ),
         max_connections: z
           .number()
           .int()
@@ -472,6 +480,10 @@ export const LOCKABLE_KEYS: readonly string[] = Object.keys(ConfigSchema.shape).
 
 /** Paths never published or echoed: secrets. */
 export const SECRET_PATHS = [
+  // An account name is half of a login: not published either.
+  ['mqtt', 'username'],
+  ['capture', 'username'],
+  ['http', 'token'],
   ['mqtt', 'password'],
   ['mqtt', 'tls', 'key'],
   ['capture', 'password'],
@@ -486,6 +498,7 @@ export const LOCAL_SECRET_PATHS = [
   ['mqtt', 'tls', 'key'],
   ['capture', 'username'],
   ['capture', 'password'],
+  ['http', 'token'],
 ] as const;
 
 export function configJsonSchema(): unknown {

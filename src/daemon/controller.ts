@@ -8,11 +8,11 @@ import { createFrameSource } from '../capture/create.js';
 import type { FrameSource } from '../capture/types.js';
 import type { RejectedRemoteConfig, RemoteConfigStore } from '../config/remote-store.js';
 import type { Config } from '../config/schema.js';
+import { modelId } from '../model/manifest.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import { RequestRouter } from '../mqtt/requests.js';
 import { type Topics, topicsFor } from '../mqtt/topics.js';
 import { FrameLoop } from '../pipeline/frame-loop.js';
-import { modelId } from '../pipeline/publisher.js';
 import { BurstLogger } from '../system/burst-log.js';
 import type { Logger } from '../system/log.js';
 import { createSdNotifier, type SdNotifier } from '../system/sd-notify.js';
@@ -161,7 +161,7 @@ export class Controller {
           this.markConnected();
           this.bus.emit('mqttConnected');
         },
-        onMessage: (topic, payload) => this.bus.emit('mqttMessage', topic, payload),
+        onMessage: (topic, payload, retained) => this.bus.emit('mqttMessage', topic, payload, retained),
       },
       logger,
     );

@@ -20,8 +20,11 @@ export interface DaemonEvents {
   frameStats: [StatsPayload];
   /** The MQTT connection is up (first time or again): subscribe and publish retained state. */
   mqttConnected: [];
-  /** A message on a subscribed topic; the payload is untrusted bytes. */
-  mqttMessage: [topic: string, payload: Buffer];
+  /**
+   * A message on a subscribed topic; the payload is untrusted bytes. `retained`: a stored message
+   * the broker replayed on subscribe (at every start and reconnect), not one just published.
+   */
+  mqttMessage: [topic: string, payload: Buffer, retained: boolean];
   /** The running config changed (a config/set applied live). */
   configChanged: [config: Config, previous: Config];
   /** Another model replaced the running one. */

@@ -5,9 +5,9 @@
 
 import type { Config } from '../config/schema.js';
 import { createEngine } from '../engine/create.js';
-import { Segmenter } from '../engine/segmenter.js';
 import type { InferenceEngine } from '../engine/types.js';
 import type { FrameLoop } from '../pipeline/frame-loop.js';
+import { Segmenter } from '../segment/segmenter.js';
 import type { Logger } from '../system/log.js';
 import type { PreparedModel } from './context.js';
 import { engineOptionsFromConfig } from './engine-options.js';

@@ -16,6 +16,8 @@ export interface MetricReaders {
   source(): FrameSourceStats | undefined;
   sourceRunning(): boolean;
   paused(): boolean;
+  /** What status and health list under `problems` (degraded when any). */
+  problems(): string[];
   mqtt(): ConnectionStats;
   temperatures(): Promise<Record<string, number>>;
   model(): { version: string; model: string; runtime: string; provider: string };
@@ -100,6 +102,11 @@ export class DaemonMetrics {
       Number(readers.sourceRunning()),
     );
     sampled('edgeseg_paused', '1 while paused by a request', () => Number(readers.paused()));
+    sampled(
+      'edgeseg_degraded',
+      '1 while status and health say degraded (their problems field says why)',
+      () => Number(readers.problems().length > 0),
+    );
     const stream = () => this.stream?.();
     sampled('edgeseg_stream_viewers', 'viewers of /stream.mjpeg', () => stream()?.viewers ?? 0);
     sampled(

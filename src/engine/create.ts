@@ -1,9 +1,10 @@
 // Picks the engine for a model directory: onnxruntime, or the tfjs copy of the weights when asked
 // for or (runtime 'auto') when onnxruntime cannot load; the reason for that fallback is kept.
 
+import { loadModelDir } from '../model/model-dir.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
-import { silentLogger } from '../system/log.js';
-import { loadModelDir } from './model-dir.js';
+import { type Logger, silentLogger } from '../system/log.js';
+import { int8AccuracyCaveat } from './int8-kernels.js';
 import { OnnxEngine } from './onnx-engine.js';
 import { ThreadedOnnxEngine } from './threaded-engine.js';
 import type { EngineOptions, InferenceEngine } from './types.js';
@@ -53,6 +54,23 @@ async function chooseThread(
   return inProcess;
 }
 
+/** Models (sha256 + kernel family) already warned about: a daemon reloading a model warns once. */
+const int8Warned = new Set<string>();
+
+/** Warns once where an int8 model's recorded accuracy was not measured on this CPU's kernel family. */
+function warnUnmeasuredInt8(engine: InferenceEngine, logger: Logger): void {
+  const family = engine.info.int8Kernels;
+  if (!family) return;
+  const caveat = int8AccuracyCaveat(engine.manifest, family);
+  const key = `${engine.manifest.files.onnxSha256}/${family}`;
+  if (!caveat || int8Warned.has(key)) return;
+  int8Warned.add(key);
+  logger.warn(
+    { int8Kernels: family, measuredOn: engine.manifest.quantization?.accuracy.int8Kernels },
+    caveat,
+  );
+}
+
 /** Parses `tensorrt,cuda,cpu` (CLI / config) into a provider chain. */
 export function parseProviders(text: string): EngineOptions['executionProviders'] {
   const providers = text
@@ -93,8 +111,12 @@ export async function createEngine(modelDir: string, options: EngineOptions): Pr
       : new OnnxEngine(modelDir, options, model);
   try {
     await onnx.start();
-    if (options.inferenceThread !== 'auto') return onnx;
-    return await chooseThread(onnx as ThreadedOnnxEngine, model, options);
+    const engine =
+      options.inferenceThread === 'auto'
+        ? await chooseThread(onnx as ThreadedOnnxEngine, model, options)
+        : onnx;
+    warnUnmeasuredInt8(engine, logger);
+    return engine;
   } catch (error) {
     await onnx.stop();
     // A manifest that contradicts the graph is the user's to fix, not a reason to switch runtimes.

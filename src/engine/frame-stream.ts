@@ -7,8 +7,8 @@
 // pool's few frames, whatever the camera rate or the run time. A result's pixels are read in place and its slot returns on release().
 
 import type { MessagePort } from 'node:worker_threads';
-import type { RawOutput } from './postprocess.js';
-import type { RgbFrame } from './types.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { FrameStreamHandlers, FrameStream as FrameStreamPort } from './types.js';
 import {
   deserializeError,
   type FramePool,
@@ -20,26 +20,6 @@ import {
   type StreamReply,
   type StreamRequest,
 } from './worker-protocol.js';
-
-export interface StreamedResult {
-  seq: number;
-  /** The frame as sent; its pixels are valid until release(frame). */
-  frame: RgbFrame;
-  output: RawOutput;
-  /** Date.now() when the worker took the frame. */
-  takenAtMs: number;
-  preprocessMs: number;
-  inferenceMs: number;
-}
-
-export interface FrameStreamHandlers {
-  result(result: StreamedResult): void;
-  failed(error: Error, frame: RgbFrame): void;
-  /** Frames replaced by newer ones before the worker took them, or with no free slot. */
-  dropped(count: number): void;
-  /** The engine behind the stream ended (its worker died): no more results will come. */
-  ended?(error: Error): void;
-}
 
 /** Slots: one in the mailbox, one in the engine, one result being handled here, one to fill. */
 export const POOL_SLOTS = 4;
@@ -53,7 +33,7 @@ interface Pool {
   free: number[];
 }
 
-export class FrameStream {
+export class FrameStream implements FrameStreamPort {
   private pool: Pool | undefined;
   /** The current pool and the one before (results taken from it may still come back). */
   private readonly pools = new Map<number, Pool>();

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { errorMessage } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, sha256File, writeFileAtomic } from '../system/fs.js';
 import type { Logger } from '../system/log.js';
+import { describeSystemError } from '../system/os-errors.js';
 import { isProcessAlive } from '../system/pid.js';
 import { createSession, onnxRuntimeVersion, ortPackageDir, type RestampCache } from './ort-binding.js';
 
@@ -346,7 +347,7 @@ export async function createCachedCpuSession(
       await mkdir(temp, { recursive: true });
     } catch (error) {
       logger.warn(
-        { cache: cacheDir, err: errorMessage(error) },
+        { cache: cacheDir, err: describeSystemError(error) ?? errorMessage(error) },
         'optimised-model cache not writable; not caching',
       );
       return { session: await create(onnxPath, options), modelCache: 'off' };
@@ -366,7 +367,7 @@ export async function createCachedCpuSession(
       await rm(temp, { recursive: true, force: true });
       // Saving may be what failed (disk full): without the cache, a bad model still fails here.
       logger.warn(
-        { cache: cacheDir, err: errorMessage(error) },
+        { cache: cacheDir, err: describeSystemError(error) ?? errorMessage(error) },
         'could not build the optimised model; not caching',
       );
       return { session: await create(onnxPath, options), modelCache: 'off' };
@@ -377,7 +378,10 @@ export async function createCachedCpuSession(
       logger.info({ cache: dir }, 'stored the optimised model in the cache');
     } catch (error) {
       await rm(temp, { recursive: true, force: true }).catch(() => {});
-      logger.warn({ cache: cacheDir, err: errorMessage(error) }, 'could not store the optimised model');
+      logger.warn(
+        { cache: cacheDir, err: describeSystemError(error) ?? errorMessage(error) },
+        'could not store the optimised model',
+      );
     }
     return { session, modelCache: 'built' };
   } finally {

@@ -6,10 +6,11 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import type { ModelManifest } from '../model/manifest.js';
+import { assertManifestFitsModel, loadModelDir, type ModelDir } from '../model/model-dir.js';
 import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
+import { int8KernelFamily } from './int8-kernels.js';
 import { createCachedCpuSession } from './model-cache.js';
-import { assertManifestFitsModel, loadModelDir, type ModelDir } from './model-dir.js';
 import {
   createSession,
   onnxRuntimeVersion,
@@ -140,6 +141,9 @@ export class OnnxEngine implements InferenceEngine {
         outputDims: [],
         modelCache,
         thread: isMainThread ? 'main' : 'worker',
+        ...(provider === 'cpu' && model.manifest.precision === 'int8'
+          ? { int8Kernels: await int8KernelFamily() }
+          : {}),
       };
       break;
     }
@@ -151,6 +155,7 @@ export class OnnxEngine implements InferenceEngine {
       {
         model: model.dir,
         provider: this.engineInfo.provider,
+        ...(this.engineInfo.int8Kernels ? { int8Kernels: this.engineInfo.int8Kernels } : {}),
         fallbackReasons,
         outputDims: this.engineInfo.outputDims,
       },

@@ -3,8 +3,8 @@
 // as 16 in place where that changes no operator's meaning (for onnxruntime 1.11 on JetPack 4.6).
 
 import onnxProto from 'onnx-proto';
+import type { OnnxIo, OnnxValueInfo } from '../model/model-dir.js';
 import { FileError } from '../system/errors.js';
-import type { OnnxIo, OnnxValueInfo } from './model-dir.js';
 
 const { onnx } = onnxProto;
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
-import type { OnnxIo } from './model-dir.js';
+import type { OnnxIo } from '../model/model-dir.js';
 import { fitOpset, readGraphFacts } from './onnx-opset.js';
 import type { ExecutionProviderName } from './types.js';
 

@@ -2,9 +2,9 @@
 // (NCHW/NHWC) and normalisation written straight into a reused Float32Array. Also decodes files.
 
 import sharp from 'sharp';
+import type { RgbFrame } from '../capture/types.js';
 import type { InputContract } from '../model/manifest.js';
 import { FileError } from '../system/errors.js';
-import type { RgbFrame } from './types.js';
 
 /** Where the frame landed inside the model input (all of it for stretch). */
 export interface Letterbox {

@@ -4,10 +4,10 @@
 import { loadModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import type { ModelManifest } from '../model/manifest.js';
+import { loadModelDir, type ModelDir } from '../model/model-dir.js';
 import { initTf, tf } from '../model/tf.js';
 import { FileError } from '../system/errors.js';
 import { type Logger, silentLogger } from '../system/log.js';
-import { loadModelDir, type ModelDir } from './model-dir.js';
 import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
 
 export class TfjsEngine implements InferenceEngine {

@@ -6,9 +6,9 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { type Logger, silentLogger } from '../system/log.js';
-import { FrameStream, type FrameStreamHandlers } from './frame-stream.js';
-import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
-import { deserializeError, type RawOutput, type WorkerData, type WorkerReply } from './worker-protocol.js';
+import { FrameStream } from './frame-stream.js';
+import type { EngineInfo, EngineOptions, FrameStreamHandlers, InferenceEngine, RawOutput } from './types.js';
+import { deserializeError, type WorkerData, type WorkerReply } from './worker-protocol.js';
 
 interface Slot {
   id: number;
@@ -29,8 +29,10 @@ function spawnWorker(workerData: WorkerData): Worker {
   if (here.endsWith('.ts')) {
     // Running from source through tsx: the worker needs the TypeScript loader registered first.
     const url = new URL('./onnx-worker.ts', here).href;
+    // Resolved from here, not from the working folder: bin/edgeseg runs from any folder.
+    const tsxApi = import.meta.resolve('tsx/esm/api');
     return new Worker(
-      `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
+      `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
       { eval: true, workerData },
     );
   }

@@ -1,17 +1,43 @@
 // The InferenceEngine seam: one interface over onnxruntime and the tfjs fallback, used by the
 // offline commands (infer, eval, bench) and by the daemon's pipeline.
 
-import type { ModelManifest } from '../model/manifest.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { Int8KernelFamily, ModelManifest } from '../model/manifest.js';
 import type { Logger } from '../system/log.js';
-import type { FrameStream, FrameStreamHandlers } from './frame-stream.js';
 
-/** An RGB frame as captured: H×W×3 bytes, row-major. */
-export interface RgbFrame {
-  data: Uint8Array;
-  width: number;
-  height: number;
-  /** Wall-clock time (ms since epoch) the frame was captured. */
-  captureTimeMs: number;
+/** A model's raw output as returned by run(), in the manifest's output layout. */
+export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+
+/** One frame's result from a frame stream. */
+export interface StreamedResult {
+  seq: number;
+  /** The frame as sent; its pixels are valid until release(frame). */
+  frame: RgbFrame;
+  output: RawOutput;
+  /** Date.now() when the worker took the frame. */
+  takenAtMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+}
+
+export interface FrameStreamHandlers {
+  result(result: StreamedResult): void;
+  failed(error: Error, frame: RgbFrame): void;
+  /** Frames replaced by newer ones before the worker took them, or with no free slot. */
+  dropped(count: number): void;
+  /** The engine behind the stream ended (its worker died): no more results will come. */
+  ended?(error: Error): void;
+}
+
+/** Raw frames into an engine's own thread, newest first (engine/frame-stream implements it). */
+export interface FrameStream {
+  /** Hands a frame over; a frame still waiting is replaced (and counted as dropped). */
+  offer(frame: RgbFrame): void;
+  /** Returns a result's frame buffer to the pool. */
+  release(frame: RgbFrame): void;
+  /** Resolves when every frame offered so far has a result or has failed. */
+  drain(): Promise<void>;
+  close(): void;
 }
 
 export interface EngineInfo {
@@ -32,6 +58,8 @@ export interface EngineInfo {
   modelCache?: 'hit' | 'built' | 'off';
   /** The JS thread onnxruntime's run() executes on (onnxruntime engines). */
   thread?: 'main' | 'worker';
+  /** int8 models on onnxruntime's CPU provider: the int8 kernel family they run on (int8-kernels.ts). */
+  int8Kernels?: Int8KernelFamily;
 }
 
 export type ExecutionProviderName = 'tensorrt' | 'cuda' | 'cpu';
@@ -94,7 +122,7 @@ export interface InferenceEngine {
   start(): Promise<void>;
   /**
    * Runs the model on an input already in the manifest's layout and normalisation
-   * (see engine/preprocess). Returns the raw output in the manifest's output layout.
+   * (see segment/preprocess). Returns the raw output in the manifest's output layout.
    * The returned array may be reused by the next call: copy it to keep it.
    */
   run(input: Float32Array): Promise<Float32Array | Int32Array | BigInt64Array | Uint8Array>;

@@ -7,13 +7,13 @@ import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { OnnxEngine } from './onnx-engine.js';
 import { Preprocessor } from './preprocess.js';
+import type { RawOutput } from './types.js';
 import {
   type FramePool,
   POOL_EMPTY,
   POOL_IDLE,
   POOL_MAILBOX,
   POOL_META_FIELDS,
-  type RawOutput,
   type StreamFrame,
   type StreamReply,
   type StreamRequest,

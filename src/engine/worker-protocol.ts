@@ -4,7 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
 import { ConfigError, FileError, UserError } from '../system/errors.js';
-import type { EngineInfo, EngineOptions } from './types.js';
+import type { EngineInfo, EngineOptions, RawOutput } from './types.js';
 
 export interface WorkerData {
   modelDir: string;
@@ -66,8 +66,6 @@ export type StreamReply =
     } & StreamFrame)
   | ({ type: 'failed'; error: SerializedError } & StreamFrame)
   | { type: 'drained'; id: number };
-
-export type RawOutput = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
 export type WorkerReply =
   | { type: 'ready'; manifest: ModelManifest; info: EngineInfo }

@@ -3,9 +3,9 @@
 // failed export never leaves a half-written model directory.
 
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { FcnConfig } from '../model/architecture.js';
+import { encoderOf, type FcnConfig } from '../model/architecture.js';
 import {
   CHECKPOINT_FILE,
   checkCheckpointWeights,
@@ -23,7 +23,7 @@ import {
   ONNX_FILE,
   TFJS_DIR,
 } from '../model/manifest.js';
-import { fsyncDirectory, sha256File, writeFileAtomic } from '../system/fs.js';
+import { fsyncDirectory, sha256File, writeFileAtomic, writeFileNamed } from '../system/fs.js';
 import { edgesegVersion } from '../system/version.js';
 import { buildFcnOnnx, type WeightSource } from './fcn-onnx.js';
 
@@ -112,7 +112,7 @@ export async function exportModel(
       `edgeseg ${edgesegVersion} FCN-8s (${model.config.head} head) ${name}`,
     );
     const onnxPath = join(staging, ONNX_FILE);
-    await writeFile(onnxPath, onnxBytes);
+    await writeFileNamed(onnxPath, onnxBytes);
     await model.writeTfjs(join(staging, TFJS_DIR));
     const manifest = buildManifest(model, name, await sha256File(onnxPath), options);
     await writeFileAtomic(join(staging, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -136,9 +136,10 @@ function buildManifest(
     formatVersion: 1,
     name,
     description:
-      options.description ?? `FCN-8s (${config.head} head) on VGG16, width ${config.widthMultiplier}`,
+      options.description ??
+      `FCN-8s (${config.head} head) on ${encoderOf(config)}, width ${config.widthMultiplier}`,
     architecture: {
-      family: 'fcn8s-vgg16',
+      family: `fcn8s-${encoderOf(config)}` as const,
       head: config.head,
       width: config.widthMultiplier,
       parameters: model.parameters,

@@ -1,8 +1,11 @@
 // FCN-8s → ONNX graph: NCHW input `image` [1,3,H,W] of raw 0-255 pixels, output `logits`
 // [1,C,H,W], written by walking model/architecture.ts's graph op by op. Plain
-// Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub so ONNX Runtime and TensorRT fuse it.
+// Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub (and, for MobileNetV3, HardSwish and the
+// squeeze-excitation's GlobalAveragePool/HardSigmoid) so ONNX Runtime and TensorRT fuse it.
+// BatchNorm is already folded into the light encoders' convolutions (model/light-encoders.ts).
 
 import {
+  type Activation,
   type FcnConfig,
   type FcnOp,
   fcnGraph,
@@ -38,10 +41,16 @@ export function sameDeconvPads(kernel: number, stride: number): [number, number,
 /** Where the exporter gets each parameter (tfjs layout) by name: a live model or checkpoint arrays. */
 export type WeightSource = (name: string) => Promise<Float32Array>;
 
+export interface OnnxBuildOptions {
+  /** Also output the encoder features the heads read, as `feature_pool3`, `feature_pool4`, `feature_conv7` (NCHW), for checks. */
+  featureOutputs?: boolean;
+}
+
 export async function buildFcnOnnx(
   config: FcnConfig,
   weights: WeightSource,
   docString: string,
+  options: OnnxBuildOptions = {},
 ): Promise<Uint8Array> {
   const graph = new OnnxGraphBuilder();
   const fcn = fcnGraph(config);
@@ -50,22 +59,31 @@ export async function buildFcnOnnx(
   const values = new Map<string, string>([[fcn.input, fcn.input]]);
   const read = (name: string) => values.get(name)!;
 
-  const conv = async (x: string, layer: LayerSpec, relu: boolean): Promise<string> => {
-    const { name, kernel, inChannels, outChannels } = layer;
+  const conv = async (x: string, layer: LayerSpec, activation?: Activation): Promise<string> => {
+    const { name, kernel, inChannels, outChannels, stride } = layer;
+    // A depthwise kernel [k,k,C,1] becomes [1,C,k,k], the same bytes as Conv's [C,1,k,k] for group C.
+    const kernelOut = layer.depthwise ? 1 : outChannels;
     const weight = graph.initializer(
       `${name}.weight`,
-      [outChannels, inChannels, kernel, kernel],
-      kernelToOnnxLayout(await weights(parameterName(name, 'kernel')), kernel, inChannels, outChannels),
+      [outChannels, layer.depthwise ? 1 : inChannels, kernel, kernel],
+      kernelToOnnxLayout(await weights(parameterName(name, 'kernel')), kernel, inChannels, kernelOut),
     );
     const bias = graph.initializer(`${name}.bias`, [outChannels], await weights(parameterName(name, 'bias')));
     const pad = (kernel - 1) / 2;
     const y = graph.node(
       'Conv',
       [x, weight, bias],
-      { kernel_shape: [kernel, kernel], pads: [pad, pad, pad, pad], strides: [1, 1] },
+      {
+        kernel_shape: [kernel, kernel],
+        pads: [pad, pad, pad, pad],
+        strides: [stride, stride],
+        ...(layer.depthwise ? { group: inChannels } : {}),
+      },
       name,
     );
-    return relu ? graph.node('Relu', [y], {}, `${name}_relu`) : y;
+    if (activation === 'relu') return graph.node('Relu', [y], {}, `${name}_relu`);
+    if (activation === 'hardswish') return graph.node('HardSwish', [y], {}, `${name}_hardswish`);
+    return y;
   };
   const upsample = async (x: string, layer: LayerSpec): Promise<string> => {
     const { name, kernel, inChannels, outChannels, stride } = layer;
@@ -95,14 +113,25 @@ export async function buildFcnOnnx(
         return graph.node('Sub', [x, graph.constant([1, 3, 1, 1], offset)], {}, 'normalize_mean');
       }
       case 'conv':
-        return conv(read(op.input), op.layer, op.relu);
-      case 'maxPool':
-        return graph.node(
-          'MaxPool',
-          [read(op.input)],
-          { kernel_shape: [op.size, op.size], strides: [op.size, op.size] },
-          op.output,
-        );
+        return conv(read(op.input), op.layer, op.activation);
+      case 'maxPool': {
+        const stride = op.stride ?? op.size;
+        const attributes: Record<string, number[]> = {
+          kernel_shape: [op.size, op.size],
+          strides: [stride, stride],
+        };
+        if (op.pad !== undefined) attributes.pads = [op.pad, op.pad, op.pad, op.pad];
+        return graph.node('MaxPool', [read(op.input)], attributes, op.output);
+      }
+      case 'relu':
+        return graph.node('Relu', [read(op.input)], {}, op.output);
+      case 'squeezeExcite': {
+        const pooled = graph.node('GlobalAveragePool', [read(op.input)], {}, `${op.output}_pool`);
+        const reduced = await conv(pooled, op.reduce, 'relu');
+        const expanded = await conv(reduced, op.expand);
+        const gate = graph.node('HardSigmoid', [expanded], { alpha: 1 / 6, beta: 0.5 }, `${op.output}_gate`);
+        return graph.node('Mul', [read(op.input), gate], {}, op.output);
+      }
       case 'scale':
         return graph.node('Mul', [read(op.input), graph.constant([], [op.factor])], {}, op.output);
       case 'upsample':
@@ -119,5 +148,15 @@ export async function buildFcnOnnx(
   for (const op of [...fcn.encoder, ...fcn.head]) values.set(op.output, await write(op));
   graph.node('Identity', [read(fcn.logits)], {}, 'logits');
   graph.output('logits', [1, config.numClasses, config.height, config.width]);
+  if (options.featureOutputs)
+    for (const [name, feature] of Object.entries(fcn.features)) {
+      graph.node('Identity', [read(feature.tensor)], {}, `feature_${name}`);
+      graph.output(`feature_${name}`, [
+        1,
+        feature.channels,
+        config.height / feature.stride,
+        config.width / feature.stride,
+      ]);
+    }
   return graph.encode(`fcn8s_${config.head}`, docString);
 }

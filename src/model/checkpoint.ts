@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FileError } from '../system/errors.js';
 import { fsyncDirectory, writeFileAtomic } from '../system/fs.js';
-import { FCN_HEADS, type FcnConfig, fcnLayerSpecs, layerParameters, validateConfig } from './architecture.js';
+import {
+  ENCODERS,
+  FCN_HEADS,
+  type FcnConfig,
+  fcnLayerSpecs,
+  layerParameters,
+  validateConfig,
+} from './architecture.js';
 import { createFcn8s, type FcnModel } from './fcn8s.js';
 import { ClassInfoSchema, formatIssues, readJsonFile } from './manifest.js';
 
@@ -18,6 +25,8 @@ export const CHECKPOINT_FORMAT = 'edgeseg-fcn8s-checkpoint';
 const triple = z.tuple([z.number(), z.number(), z.number()]);
 
 export const FcnConfigSchema = z.object({
+  /** Absent in checkpoints made before the light encoders: vgg16. */
+  encoder: z.enum(ENCODERS).optional(),
   numClasses: z.number().int().min(2).max(255),
   height: z.number().int().positive(),
   width: z.number().int().positive(),

@@ -1,8 +1,11 @@
 // The FCN-8s of architecture.ts in raw tfjs-core ops over named variables: createFcn8s makes the
 // variables (given weights or the layer table's initialisers) and the model walks the graph.
+// Every encoder's BatchNorm is folded into its convolutions (architecture.ts), so training needs
+// no batch statistics: the small-batch treatment is frozen statistics, absorbed into conv weights.
 
 import { UserError } from '../system/errors.js';
 import {
+  type Activation,
   type FcnConfig,
   type FcnOp,
   fcnGraph,
@@ -74,7 +77,7 @@ export function initialKernel(spec: LayerSpec, seed: number): Float32Array {
     case 'he':
       return fillNormal(
         new Float32Array(size),
-        Math.sqrt(2 / (spec.kernel * spec.kernel * spec.inChannels)),
+        Math.sqrt(2 / (spec.kernel * spec.kernel * (spec.depthwise ? 1 : spec.inChannels))),
         mulberry32(deriveSeed(seed, spec.name)),
       );
   }
@@ -120,6 +123,23 @@ export interface CreateOptions {
 }
 
 let modelInstances = 0;
+
+/** A conv layer's convolution (no bias): torchvision's symmetric padding, which at stride 1 is SAME. */
+function convolve(x: tf.Tensor4D, kernel: tf.Tensor4D, layer: LayerSpec): tf.Tensor4D {
+  const pad = layer.stride === 1 ? 'same' : (layer.kernel - 1) / 2;
+  return layer.depthwise
+    ? tf.depthwiseConv2d(x, kernel, layer.stride, pad)
+    : tf.conv2d(x, kernel, layer.stride, pad);
+}
+
+/** min(max(x/6 + 1/2, 0), 1), as torchvision's Hardsigmoid and ONNX HardSigmoid(1/6, 1/2). */
+function hardSigmoid(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.div(tf.relu6(tf.add(x, 3)), 6) as tf.Tensor4D;
+}
+
+function activate(x: tf.Tensor4D, activation: Activation): tf.Tensor4D {
+  return activation === 'relu' ? tf.relu(x) : (tf.mul(x, hardSigmoid(x)) as tf.Tensor4D);
+}
 
 export function createFcn8s(config: FcnConfig, options: CreateOptions = {}): FcnModel {
   validateConfig(config);
@@ -173,6 +193,7 @@ class Fcn8sModel implements FcnModel {
     const rate = options.dropoutRate ?? DEFAULT_DROPOUT_RATE;
     const read = (name: string) => tensors.get(name)!;
     const kernel = (layer: LayerSpec) => this.params.get(parameterName(layer.name, 'kernel')) as tf.Tensor4D;
+    const bias = (layer: LayerSpec) => this.params.get(parameterName(layer.name, 'bias')) as tf.Tensor1D;
     for (const op of ops) {
       let y: tf.Tensor4D;
       switch (op.op) {
@@ -182,9 +203,8 @@ class Fcn8sModel implements FcnModel {
           break;
         }
         case 'conv': {
-          const bias = this.params.get(parameterName(op.layer.name, 'bias')) as tf.Tensor1D;
-          y = tf.add(tf.conv2d(read(op.input), kernel(op.layer), 1, 'same'), bias) as tf.Tensor4D;
-          if (op.relu) y = tf.relu(y);
+          y = tf.add(convolve(read(op.input), kernel(op.layer), op.layer), bias(op.layer)) as tf.Tensor4D;
+          if (op.activation) y = activate(y, op.activation);
           if (op.dropout && training && rate > 0)
             y = tf.dropout(
               y,
@@ -195,8 +215,22 @@ class Fcn8sModel implements FcnModel {
           break;
         }
         case 'maxPool':
-          y = tf.maxPool(read(op.input), op.size, op.size, 'same');
+          y = tf.maxPool(read(op.input), op.size, op.stride ?? op.size, op.pad ?? 'same');
           break;
+        case 'relu':
+          y = tf.relu(read(op.input));
+          break;
+        case 'squeezeExcite': {
+          const x = read(op.input);
+          const pooled = tf.mean(x, [1, 2], true) as tf.Tensor4D;
+          const reduced = tf.relu(tf.add(convolve(pooled, kernel(op.reduce), op.reduce), bias(op.reduce)));
+          const expanded = tf.add(
+            convolve(reduced as tf.Tensor4D, kernel(op.expand), op.expand),
+            bias(op.expand),
+          );
+          y = tf.mul(x, hardSigmoid(expanded as tf.Tensor4D)) as tf.Tensor4D;
+          break;
+        }
         case 'scale':
           y = tf.mul(read(op.input), op.factor) as tf.Tensor4D;
           break;

@@ -1,19 +1,12 @@
-// `model init`: a fresh FCN-8s checkpoint, optionally with VGG16 encoder weights imported from ONNX.
+// `model init`: a fresh FCN-8s checkpoint, optionally with ImageNet encoder weights imported from ONNX.
 
 import { UserError } from '../system/errors.js';
 import { sha256File } from '../system/fs.js';
-import {
-  CAFFE_VGG_NORMALIZATION,
-  FCN_HEADS,
-  type FcnConfig,
-  type FcnHead,
-  TORCHVISION_NORMALIZATION,
-  validateConfig,
-} from './architecture.js';
+import { type EncoderName, FCN_HEADS, type FcnConfig, type FcnHead, validateConfig } from './architecture.js';
 import { saveModel } from './checkpoint.js';
+import { encoderInput, importEncoderWeights } from './encoder-weights.js';
 import { createFcn8s } from './fcn8s.js';
 import { initTf, type TfBackendInfo } from './tf.js';
-import { importVgg16Onnx } from './vgg16-import.js';
 
 export interface InitOptions {
   numClasses: number;
@@ -22,8 +15,12 @@ export interface InitOptions {
   head: string;
   seed: number;
   outDir: string;
-  /** VGG16 ONNX file (torchvision / ONNX model zoo) for the 13 convolutions and fc6/fc7. */
-  vgg16?: string;
+  encoder: EncoderName;
+  /**
+   * ImageNet ONNX file for the encoder: VGG16 (torchvision / ONNX model zoo; the 13 convolutions and
+   * fc6/fc7), or torchvision's resnet18 / mobilenet_v3_large.
+   */
+  imagenet?: string;
 }
 
 export interface InitResult {
@@ -32,7 +29,7 @@ export interface InitResult {
   parameters: number;
   backend: TfBackendInfo;
   config: FcnConfig;
-  /** Number of parameters taken from the VGG16 file (0 without --vgg16). */
+  /** Number of parameters taken from the ImageNet file (0 without one). */
   importedParameters: number;
 }
 
@@ -45,28 +42,28 @@ export function parseHead(head: string): FcnHead {
 export async function initModel(options: InitOptions): Promise<InitResult> {
   const head = parseHead(options.head);
   const backend = await initTf('auto');
-  // Imported VGG16 weights expect their own preprocessing (torchvision: RGB, /255, mean/std);
-  // random ones follow the paper's Caffe VGG convention (BGR, mean subtraction).
+  // Imported weights expect their own preprocessing (torchvision: RGB, /255, mean/std); a random
+  // VGG16 follows the paper's Caffe convention (BGR, mean subtraction).
   const config: FcnConfig = {
+    encoder: options.encoder,
     numClasses: options.numClasses,
     height: options.size.height,
     width: options.size.width,
     widthMultiplier: options.widthMultiplier,
     head,
-    inputChannelOrder: options.vgg16 ? 'RGB' : 'BGR',
-    normalization: options.vgg16 ? TORCHVISION_NORMALIZATION : CAFFE_VGG_NORMALIZATION,
+    ...encoderInput(options.encoder, options.imagenet !== undefined),
   };
   validateConfig(config);
-  const imported = options.vgg16 ? await importVgg16Onnx(options.vgg16, config) : undefined;
+  const imported = options.imagenet ? await importEncoderWeights(options.imagenet, config) : undefined;
   let importedParameters = 0;
   for (const entry of imported?.weights.values() ?? []) importedParameters += entry.values.length;
   const provenance: Record<string, unknown> = { createdBy: 'edgeseg model init', seed: options.seed };
-  if (options.vgg16 && imported)
-    provenance.vgg16 = {
-      file: options.vgg16,
-      sha256: await sha256File(options.vgg16),
+  if (options.imagenet && imported)
+    provenance[options.encoder === 'vgg16' ? 'vgg16' : 'imagenet'] = {
+      file: options.imagenet,
+      sha256: await sha256File(options.imagenet),
       layers: imported.sourceNodes,
-      normalization: TORCHVISION_NORMALIZATION.source,
+      normalization: config.normalization.source,
     };
   const model = createFcn8s(config, {
     seed: options.seed,

@@ -2,9 +2,9 @@
 // validated schema. Written by `edgeseg export`, drafted by `edgeseg models manifest` for models
 // trained elsewhere, verified on every load.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
 import { FileError } from '../system/errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -58,13 +58,27 @@ export const OutputContractSchema = z.object({
 export type OutputContract = z.infer<typeof OutputContractSchema>;
 
 export const ArchitectureSchema = z.object({
-  family: z.literal('fcn8s-vgg16'),
+  family: z.enum(['fcn8s-vgg16', 'fcn8s-resnet18', 'fcn8s-mobilenetv3']).describe('FCN-8s and its encoder'),
   head: z
     .enum(['fcn8s', 'original'])
     .describe('fcn8s: cascaded paper head; original: parallel 8/16/32 upsampling'),
   width: z.number().positive().describe('channel width multiplier; 1 is the real VGG16'),
   parameters: z.number().int().nonnegative(),
 });
+
+/**
+ * onnxruntime's int8 (uint8 x int8) CPU kernel families, which can round differently: x86 with VNNI
+ * (exact int32 dot products), x86 without (`vpmaddubsw`, two products summed into a saturating
+ * int16), arm64 with the dot-product extension (sdot/udot) and arm64 without (plain NEON).
+ */
+export const INT8_KERNEL_FAMILIES = [
+  'x86-vnni',
+  'x86-no-vnni',
+  'arm64-dotprod',
+  'arm64-no-dotprod',
+  'other',
+] as const;
+export type Int8KernelFamily = (typeof INT8_KERNEL_FAMILIES)[number];
 
 /** One held-out mIoU measurement: what `edgeseg eval` reports on the same split and sample count. */
 const HeldOutMIoUSchema = z.number().min(0).max(1);
@@ -76,6 +90,12 @@ const HeldOutMIoUSchema = z.number().min(0).max(1);
 export const QuantizationSchema = z.object({
   format: z.literal('qdq').describe('QuantizeLinear/DequantizeLinear pairs in an opset-17 graph'),
   weights: z.literal('int8-per-channel-symmetric'),
+  weightBits: z
+    .union([z.literal(7), z.literal(8)])
+    .default(8)
+    .describe(
+      'significant bits of the int8 weights: 7 (|q| <= 63) is exact on every onnxruntime CPU kernel; 8 saturates on x86 without VNNI. Absent (older models): 8',
+    ),
   activations: z
     .enum(['uint8', 'int8'])
     .describe('uint8: asymmetric, fused by onnxruntime CPU; int8: symmetric (zero point 0), for TensorRT'),
@@ -99,6 +119,14 @@ export const QuantizationSchema = z.object({
     samples: z.number().int().positive(),
     fp32MIoU: HeldOutMIoUSchema,
     int8MIoU: HeldOutMIoUSchema,
+    int8Kernels: z
+      .array(z.enum(INT8_KERNEL_FAMILIES))
+      .optional()
+      .describe('onnxruntime int8 kernel families on which eval gave int8MIoU (absent: not recorded)'),
+    quickCheck: z
+      .object({ samples: z.number().int().positive(), int8MIoU: HeldOutMIoUSchema })
+      .optional()
+      .describe('`edgeseg eval --limit <samples>` gives int8MIoU: a check fast enough for an emulated CPU'),
   }),
   source: z.object({ name: z.string(), onnxSha256: z.string() }),
   command: z.string().optional(),
@@ -165,12 +193,16 @@ export function parseManifest(json: unknown, path: string): ModelManifest {
   return result.data;
 }
 
+/** Manifests and checkpoint metadata are kilobytes; a class list of thousands is still far below. */
+const MAX_JSON_FILE_BYTES = 16 * 1_048_576;
+
 /** Reads and parses a JSON file; `unreadable` says what the file should have been if it cannot be read. */
 export async function readJsonFile(path: string, unreadable: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, { maxBytes: MAX_JSON_FILE_BYTES });
   } catch (error) {
+    if (error instanceof UnreadableFileShape) throw new FileError(path, `${error.problem}; ${unreadable}`);
     throw new FileError(path, unreadable, { cause: error });
   }
   try {
@@ -180,9 +212,14 @@ export async function readJsonFile(path: string, unreadable: string): Promise<un
   }
 }
 
-/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see engine/model-dir for that). */
+/** Reads and validates `<modelDir>/manifest.json` (no file hashing; see model-store/model-dir for that). */
 export async function readManifest(modelDir: string): Promise<ModelManifest> {
   const path = join(modelDir, MANIFEST_FILE);
   const json = await readJsonFile(path, 'cannot read the model manifest (is this a model directory?)');
   return parseManifest(json, path);
+}
+
+/** A model's identity in status, metrics and logs: its name and the start of its ONNX hash. */
+export function modelId(manifest: ModelManifest): string {
+  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
 }

@@ -72,7 +72,9 @@ export async function upscaleFile(inPath: string, outPath: string, factor: numbe
       outPath,
     );
   } catch (error) {
-    throw new FileError(outPath, `cannot write the image (${(error as Error).message})`, { cause: error });
+    // libvips reports on several lines, the cause last of all ("system error: No space left on device").
+    const cause = /system error: (?!Unknown)(.+)/.exec((error as Error).message)?.[1];
+    throw new FileError(outPath, `cannot write the image${cause ? `: ${cause}` : ''}`, { cause: error });
   }
   return {
     inWidth: width,

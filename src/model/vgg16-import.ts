@@ -2,10 +2,6 @@
 // model zoo's vgg16): the 13 convolutions and the first two fully-connected layers, which become
 // FCN's fc6 (7x7 convolution) and fc7 (1x1 convolution). Shapes are checked against the model's width.
 
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { FileError } from '../system/errors.js';
 import {
   type FcnConfig,
@@ -15,11 +11,15 @@ import {
   parameterName,
   VGG_CONV_LAYERS,
 } from './architecture.js';
-
-const { onnx } = onnxProto;
-
-type Tensor = onnxProto.onnx.ITensorProto;
-type Node = onnxProto.onnx.INodeProto;
+import {
+  dimsOf,
+  type OnnxNode as Node,
+  readOnnxGraph,
+  sameShape,
+  type OnnxTensor as Tensor,
+  TensorReader,
+  tensorOf,
+} from './onnx-weights.js';
 
 export interface Vgg16Import {
   /** tfjs-layout kernels and biases for conv1_1..conv5_3, fc6 and fc7. */
@@ -44,33 +44,7 @@ interface DenseLayer {
  * refused with a FileError naming the first mismatching layer and both shapes.
  */
 export async function importVgg16Onnx(path: string, config: FcnConfig): Promise<Vgg16Import> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new FileError(path, 'cannot read the VGG16 ONNX file', { cause: error });
-  }
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new FileError(path, `not an ONNX model (${(error as Error).message})`);
-  }
-  const nodes = model.graph?.node ?? [];
-  if (nodes.length === 0) throw new FileError(path, 'the ONNX file has no graph');
-
-  const tensors = new Map<string, Tensor>();
-  for (const tensor of model.graph?.initializer ?? []) if (tensor.name) tensors.set(tensor.name, tensor);
-  // Weights reached through Identity or Constant nodes (some exporters emit them) resolve too.
-  for (const node of nodes) {
-    if (node.opType === 'Constant') {
-      const value = node.attribute?.find((a) => a.name === 'value')?.t;
-      if (value && node.output?.[0]) tensors.set(node.output[0], value);
-    } else if (node.opType === 'Identity' && node.input?.[0] && node.output?.[0]) {
-      const source = tensors.get(node.input[0]);
-      if (source) tensors.set(node.output[0], source);
-    }
-  }
+  const { nodes, tensors } = await readOnnxGraph(path, 'VGG16');
   const banned = nodes.find((n) => n.opType === 'BatchNormalization');
   if (banned)
     throw new FileError(path, `has BatchNormalization (node "${banned.name}"): this is vgg16_bn, not VGG16`, {
@@ -199,91 +173,6 @@ function denseLayers(nodes: Node[], tensors: Map<string, Tensor>): DenseLayer[] 
     }
   }
   return found;
-}
-
-function tensorOf(
-  tensors: Map<string, Tensor>,
-  name: string | undefined,
-  path: string,
-  what: string,
-): Tensor {
-  const tensor = name ? tensors.get(name) : undefined;
-  if (!tensor)
-    throw new FileError(path, `${what}: weights are not constant initializers (input "${name ?? 'none'}")`, {
-      hint: 'export with torch.onnx.export(..., do_constant_folding=True) so weights are initializers',
-    });
-  return tensor;
-}
-
-function dimsOf(tensor: Tensor): number[] {
-  return (tensor.dims ?? []).map((d) => Number(d));
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** Float32 values of an initializer: raw little-endian bytes, float_data, or external data. */
-class TensorReader {
-  private readonly files = new Map<string, number>();
-  constructor(private readonly modelPath: string) {}
-
-  values(tensor: Tensor): Float32Array {
-    if (tensor.dataType !== onnx.TensorProto.DataType.FLOAT)
-      throw new FileError(
-        this.modelPath,
-        `tensor ${tensor.name}: data type ${tensor.dataType} is not float32`,
-        {
-          hint: 'export the model in float32 (not float16 or quantised)',
-        },
-      );
-    const count = dimsOf(tensor).reduce((a, b) => a * b, 1);
-    const values = new Float32Array(count);
-    const bytes = new Uint8Array(values.buffer);
-    if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-      this.readExternal(tensor, bytes);
-    } else if (tensor.rawData && tensor.rawData.length > 0) {
-      if (tensor.rawData.length !== count * 4)
-        throw new FileError(
-          this.modelPath,
-          `tensor ${tensor.name}: ${tensor.rawData.length} bytes for ${count} floats`,
-        );
-      bytes.set(tensor.rawData);
-    } else if (tensor.floatData && tensor.floatData.length === count) {
-      values.set(tensor.floatData);
-    } else {
-      throw new FileError(this.modelPath, `tensor ${tensor.name}: no data for ${count} floats`);
-    }
-    return values;
-  }
-
-  private readExternal(tensor: Tensor, target: Uint8Array): void {
-    const entry = (key: string) => tensor.externalData?.find((e) => e.key === key)?.value ?? undefined;
-    const location = entry('location');
-    if (!location)
-      throw new FileError(this.modelPath, `tensor ${tensor.name}: external data without a location`);
-    const file = resolve(dirname(this.modelPath), location);
-    const offset = Number(entry('offset') ?? 0);
-    let fd = this.files.get(file);
-    try {
-      if (fd === undefined) {
-        fd = openSync(file, 'r');
-        this.files.set(file, fd);
-      }
-      const read = readSync(fd, target, 0, target.length, offset);
-      if (read !== target.length)
-        throw new Error(`read ${read} of ${target.length} bytes at offset ${offset}`);
-    } catch (error) {
-      throw new FileError(file, `external data of tensor ${tensor.name}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-
-  close(): void {
-    for (const fd of this.files.values()) closeSync(fd);
-    this.files.clear();
-  }
 }
 
 /** ONNX Conv weight [out, in, k, k] → tfjs conv kernel [k, k, in, out]. */

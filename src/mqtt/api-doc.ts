@@ -48,6 +48,11 @@ with your \`transaction\` echoed, \`status: "ok"\` and \`data\`, or \`status: "e
 that names the field at fault. A request that is not valid JSON, has wrong types or unknown keys,
 or is larger than \`mqtt.max_payload_bytes\` changes nothing and gets an error.
 
+Publish requests **without** retain. A retained request is ignored, never answered: the broker
+would replay it at every start and every reconnect (a retained \`pause\` would pause the device
+after each broker blip). The daemon logs a warning naming the topic; clear the stored message with
+\`mosquitto_pub -r -n -t <base>/request/<name>\`.
+
 Every request is checked at the border before anything acts on it: a JSON object, nested at most
 8 levels, at most 20,000 values, strings and keys of at most 4,096 characters, objects and arrays of
 at most 1,024 entries, no \`__proto__\`, \`constructor\` or \`prototype\` keys. \`transaction\` is
@@ -105,7 +110,9 @@ its local file and \`status\`/\`health\` say what was rejected and why (\`reject
 \`problems\`). Where the local file unlocks \`mqtt\`, MQTT settings from a remote change that do not
 connect within \`remote_config.mqtt_probation_s\` (default 300 s) are set aside the same way and the
 daemon restarts on the local ones, so a wrong broker address cannot leave a device nobody can
-reach. A bad remote change can make the device run its local config, never stop it.
+reach. A bad remote change can make the device run its local config, never stop it. A
+\`remote-config.json\` that is not a regular file (a symbolic link, a device) is refused before a byte
+is read and left where it is; the next accepted change replaces it.
 
 The broker decides who may publish to \`request/#\` at all: deploy/mosquitto/ has a password file
 and ACL example where only an operator account may send requests (docs/deployment.md, "Who may
@@ -117,7 +124,11 @@ command the device").
 its reason and the next retry in \`source\`; cameras are retried for ever because they come back), a
 remote change was rejected, another instance runs under the same \`device_id\`, or the inference
 engine died by itself (its worker thread ended) and the model is being reloaded (1 s, doubling to a
-minute, until it runs again). \`health.fps\` falls to 0 when frames stop.
+minute, until it runs again), the model runs on its tfjs copy because onnxruntime could not load
+it (with engine.runtime \`auto\`), or it runs on a slower execution provider than one listed before
+it that this onnxruntime build has (the provider tried and failed; one the build lacks, such as
+tensorrt on the CPU-only npm build, is not a problem). \`health.fps\` falls to 0 when frames stop.
+\`/metrics\` has \`edgeseg_degraded\` (1 while degraded).
 
 \`online\` is published once the daemon's subscriptions are acknowledged by the broker: a request
 sent on seeing it is answered.

@@ -27,7 +27,8 @@ export interface ConnectionStats {
 
 export interface ConnectionHandlers {
   onConnect(connection: MqttConnection): void;
-  onMessage(topic: string, payload: Buffer): void;
+  /** `retained`: the broker replayed a stored message on subscribe (not a live publish). */
+  onMessage(topic: string, payload: Buffer, retained: boolean): void;
 }
 
 export class MqttConnection {
@@ -193,6 +194,11 @@ export class MqttConnection {
       this.handlers.onConnect(this);
     });
     client.on('close', () => {
+      // A clean session starts with nothing in flight, but mqtt.js resends the publishes left
+      // unacknowledged by a lost connection on the next one, ahead of its subscriptions
+      // (mqttjs/MQTT.js#1651): a stale retained status would overwrite what the broker kept
+      // meanwhile (another instance's step aside). State is published afresh on every connect.
+      for (const messageId of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(messageId));
       // A client being stopped or replaced is not an outage.
       if (this.client !== client) return;
       if (this.disconnectedSince === 0) {
@@ -208,7 +214,7 @@ export class MqttConnection {
       if (this.client !== client) this.logger.debug({ err: error.message }, 'MQTT error after stop');
       else this.logger.warn({ err: error.message }, 'MQTT error');
     });
-    client.on('message', (topic, payload) => this.handlers.onMessage(topic, payload));
+    client.on('message', (topic, payload, packet) => this.handlers.onMessage(topic, payload, packet.retain));
     return client;
   }
 

@@ -5,7 +5,7 @@ import { stripSecrets } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { EngineInfo } from '../engine/types.js';
 import type { ModelManifest } from '../model/manifest.js';
-import { modelId } from '../pipeline/publisher.js';
+import { modelId } from '../model/manifest.js';
 import { edgesegVersion } from '../system/version.js';
 import type { InfoPayload } from './payloads.js';
 import type { Topics } from './topics.js';
@@ -55,6 +55,7 @@ export function infoPayload({ config, manifest, engine, topics, requests }: Devi
       name: manifest.name,
       runtime: engine.runtime,
       provider: engine.provider,
+      ...(engine.int8Kernels ? { int8Kernels: engine.int8Kernels } : {}),
       input: { width: manifest.input.width, height: manifest.input.height },
       classes: manifest.classes.map(({ id, name, color }) => ({ id, name, color })),
     },

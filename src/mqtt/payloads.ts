@@ -2,6 +2,7 @@
 // JSON Schemas in docs/mqtt-api.md (scripts/generate-mqtt-docs.ts).
 
 import { z } from 'zod';
+import { INT8_KERNEL_FAMILIES } from '../model/manifest.js';
 
 const fractions = z.record(z.string(), z.number().min(0).max(1)).describe('class name → fraction of pixels');
 
@@ -15,6 +16,12 @@ const RejectedRemoteConfigSchema = z
     'a persisted remote change that failed at start and was set aside; the device runs its local file',
   );
 
+const Int8KernelsSchema = z
+  .enum(INT8_KERNEL_FAMILIES)
+  .describe(
+    'int8 models: the onnxruntime int8 kernel family running them (docs/inference.md#int8-on-other-cpus)',
+  );
+
 export const StatusPayloadSchema = z.object({
   state: z
     .enum(['online', 'offline', 'stopped'])
@@ -23,6 +30,7 @@ export const StatusPayloadSchema = z.object({
   instanceId: z.string().describe('random per run: tells two processes under one device_id apart'),
   version: z.string(),
   model: z.string().describe('<model name>@<first 12 hex of the ONNX sha256>'),
+  int8Kernels: Int8KernelsSchema.optional(),
   timestamp: z.string(),
   degraded: z.boolean().describe('true while anything in problems holds'),
   problems: z
@@ -132,6 +140,7 @@ export const InfoPayloadSchema = z.object({
     name: z.string(),
     runtime: z.string(),
     provider: z.string().describe('execution provider or tfjs backend in use'),
+    int8Kernels: Int8KernelsSchema.optional(),
     input: z.object({ width: z.number().int(), height: z.number().int() }),
     classes: z.array(
       z.object({

@@ -3,6 +3,7 @@
 // name a failure, and stop() never leaves the child behind.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { childEnvironment } from '../system/child-env.js';
 import type { EncoderCommand } from './encoder-commands.js';
 
 export interface EncoderExit {
@@ -28,7 +29,10 @@ export class EncoderProcess {
     let child: ChildProcess | undefined;
     let thrown: Error | undefined;
     try {
-      child = spawn(command.command, command.args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      child = spawn(command.command, command.args, {
+        stdio: ['pipe', 'ignore', 'pipe'],
+        env: childEnvironment(),
+      });
     } catch (error) {
       thrown = error instanceof Error ? error : new Error(String(error));
     }

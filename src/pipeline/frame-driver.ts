@@ -1,8 +1,8 @@
 // What the frame loop needs from whatever moves frames through the engine: the in-process pump
 // (frame-pump) or a stream into the worker-thread engine (frame-stream-driver).
 
-import type { SegmentationResult } from '../engine/segmenter.js';
-import type { RgbFrame } from '../engine/types.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { SegmentationResult } from '../segment/segmenter.js';
 
 export interface DriverEvents {
   /** A result; the frame's pixels may be reused as soon as this returns. */

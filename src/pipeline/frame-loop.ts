@@ -7,8 +7,8 @@
 
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { SegmentationResult, Segmenter } from '../engine/segmenter.js';
-import type { RgbFrame } from '../engine/types.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { SegmentationResult, Segmenter } from '../segment/segmenter.js';
 import type { DriverEvents, FrameDriver } from './frame-driver.js';
 import { PumpDriver } from './frame-pump.js';
 import { StreamDriver } from './frame-stream-driver.js';

@@ -3,9 +3,9 @@
 // frame before it while the engine runs. Three reused frame buffers: pending, in the engine, and
 // awaiting post-processing.
 
-import type { RawOutput } from '../engine/postprocess.js';
-import type { LaunchedFrame, Segmenter } from '../engine/segmenter.js';
-import type { RgbFrame } from '../engine/types.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { RawOutput } from '../engine/types.js';
+import type { LaunchedFrame, Segmenter } from '../segment/segmenter.js';
 import type { DriverEvents, FrameDriver } from './frame-driver.js';
 
 interface Taken {

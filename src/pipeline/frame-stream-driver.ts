@@ -2,9 +2,9 @@
 // frame stream, whose thread takes the newest one the moment a run ends (engine/frame-stream);
 // this thread only copies frames in and post-processes results while the next frame runs.
 
-import type { FrameStream } from '../engine/frame-stream.js';
-import type { Segmenter } from '../engine/segmenter.js';
-import type { RgbFrame } from '../engine/types.js';
+import type { RgbFrame } from '../capture/types.js';
+import type { FrameStream } from '../engine/types.js';
+import type { Segmenter } from '../segment/segmenter.js';
 import type { DriverEvents, FrameDriver } from './frame-driver.js';
 
 export class StreamDriver implements FrameDriver {

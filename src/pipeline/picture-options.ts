@@ -4,10 +4,10 @@
 // names are dropped and reported, so a frame never fails over them.
 
 import type { Config } from '../config/schema.js';
-import { resolveClassNames } from '../engine/class-filter.js';
-import type { PictureOptions } from '../engine/frame-pictures.js';
-import { linearFilterProblem } from '../engine/score-upsample.js';
 import type { ModelManifest } from '../model/manifest.js';
+import { resolveClassNames } from '../segment/class-filter.js';
+import type { PictureOptions } from '../segment/frame-pictures.js';
+import { linearFilterProblem } from '../segment/score-upsample.js';
 
 export interface PictureOptionChecks {
   /** Throw on a class name the model does not have (at start); otherwise report and drop it. */

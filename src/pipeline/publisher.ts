@@ -6,13 +6,13 @@
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import type { Config } from '../config/schema.js';
-import { countedFractions } from '../engine/class-filter.js';
-import { FramePictures } from '../engine/frame-pictures.js';
-import { encodeClassMaskPng } from '../engine/segmenter.js';
-import type { ModelManifest } from '../model/manifest.js';
+import { type ModelManifest, modelId } from '../model/manifest.js';
 import type { MqttConnection } from '../mqtt/connection.js';
 import type { StatsPayload } from '../mqtt/payloads.js';
 import type { Topics } from '../mqtt/topics.js';
+import { countedFractions } from '../segment/class-filter.js';
+import { FramePictures } from '../segment/frame-pictures.js';
+import { encodeClassMaskPng } from '../segment/segmenter.js';
 import type { Logger } from '../system/log.js';
 import type { ProcessedFrame } from './frame-loop.js';
 import { pictureOptionsFor } from './picture-options.js';
@@ -179,10 +179,6 @@ export class FramePublisher {
         this.overlayInFlight = false;
       });
   }
-}
-
-export function modelId(manifest: ModelManifest): string {
-  return `${manifest.name}@${manifest.files.onnxSha256.slice(0, 12)}`;
 }
 
 function round(value: number, digits = 5): number {

@@ -7,5 +7,6 @@ import { fileURLToPath } from 'node:url';
 export function siblingModuleArgs(base: string, name: string): string[] {
   const fromSource = base.endsWith('.ts');
   const path = fileURLToPath(new URL(`./${name}.${fromSource ? 'ts' : 'js'}`, base));
-  return fromSource ? ['--import', 'tsx', path] : [path];
+  // tsx resolved from here, not from the working folder: bin/edgeseg runs from any folder.
+  return fromSource ? ['--import', import.meta.resolve('tsx'), path] : [path];
 }

@@ -1,31 +1,35 @@
-// The model a fresh training run starts from: another checkpoint's weights (--init), VGG16 weights
-// from ONNX for the encoder (--vgg16, which brings torchvision's preprocessing), or random weights.
+// The model a fresh training run starts from: another checkpoint's weights (--init), ImageNet weights
+// from ONNX for the encoder (--imagenet / --vgg16, which bring torchvision's preprocessing), or random.
 
 import type { DataSource } from '../data/types.js';
-import { CAFFE_VGG_NORMALIZATION, type FcnConfig, TORCHVISION_NORMALIZATION } from '../model/architecture.js';
+import { type EncoderName, encoderOf, type FcnConfig } from '../model/architecture.js';
 import { loadModel } from '../model/checkpoint.js';
+import { encoderInput, importEncoderWeights } from '../model/encoder-weights.js';
 import { createFcn8s, type FcnModel } from '../model/fcn8s.js';
 import type { ClassInfo } from '../model/manifest.js';
-import { importVgg16Onnx } from '../model/vgg16-import.js';
 import { FileError } from '../system/errors.js';
 
 export interface InitialModelOptions {
+  /** Default vgg16. */
+  encoder?: EncoderName;
   widthMultiplier: number;
   head: 'fcn8s' | 'original';
   seed: number;
   initFrom?: string;
-  vgg16File?: string;
+  /** ImageNet ONNX file for the encoder (VGG16, torchvision resnet18 or mobilenet_v3_large). */
+  imagenetFile?: string;
   log: (line: string) => void;
 }
 
-/** An FCN-8s sized for `source`, with weights from --init, --vgg16, or random from the seed. */
+/** An FCN-8s sized for `source`, with weights from --init, --imagenet, or random from the seed. */
 export async function createInitialModel(
   source: DataSource,
   options: InitialModelOptions,
 ): Promise<FcnModel> {
+  const encoder = options.encoder ?? 'vgg16';
   const config: FcnConfig = {
-    inputChannelOrder: 'BGR',
-    normalization: CAFFE_VGG_NORMALIZATION,
+    encoder,
+    ...encoderInput(encoder, options.imagenetFile !== undefined),
     numClasses: source.numClasses,
     height: source.imageSize.height,
     width: source.imageSize.width,
@@ -33,16 +37,10 @@ export async function createInitialModel(
     head: options.head,
   };
   if (options.initFrom) return await initialModelFrom(options.initFrom, config, source.classes);
-  if (!options.vgg16File) return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
-  // Imported VGG16 weights expect their own preprocessing (torchvision: RGB, /255, mean/std).
-  const vggConfig: FcnConfig = {
-    ...config,
-    inputChannelOrder: 'RGB',
-    normalization: TORCHVISION_NORMALIZATION,
-  };
-  const imported = await importVgg16Onnx(options.vgg16File, vggConfig);
-  options.log(`encoder initialised from ${options.vgg16File} (${imported.weights.size} tensors)`);
-  return createFcn8s(vggConfig, {
+  if (!options.imagenetFile) return createFcn8s(config, { seed: options.seed, classes: [...source.classes] });
+  const imported = await importEncoderWeights(options.imagenetFile, config);
+  options.log(`encoder initialised from ${options.imagenetFile} (${imported.weights.size} tensors)`);
+  return createFcn8s(config, {
     seed: options.seed,
     classes: [...source.classes],
     weights: imported.weights,
@@ -53,14 +51,17 @@ export async function createInitialModel(
 async function initialModelFrom(dir: string, config: FcnConfig, classes: readonly ClassInfo[]) {
   const start = await loadModel(dir);
   try {
-    const mismatch = (['widthMultiplier', 'head', 'numClasses'] as const).filter(
-      (key) => start.config[key] !== config[key],
+    const startConfig = { ...start.config, encoder: encoderOf(start.config) };
+    const mismatch = (['encoder', 'widthMultiplier', 'head', 'numClasses'] as const).filter(
+      (key) => startConfig[key] !== config[key],
     );
     if (mismatch.length > 0) {
       throw new FileError(
         dir,
-        `checkpoint differs from this run in ${mismatch.map((k) => `${k} (${start.config[k]} vs ${config[k]})`).join(', ')}`,
-        { hint: 'pass the same --width, --head and a data source with the same number of classes' },
+        `checkpoint differs from this run in ${mismatch.map((k) => `${k} (${startConfig[k]} vs ${config[k]})`).join(', ')}`,
+        {
+          hint: 'pass the same --encoder, --width, --head and a data source with the same number of classes',
+        },
       );
     }
     const weights = new Map<string, { shape: number[]; values: Float32Array }>();

@@ -6,6 +6,7 @@ import type { DataSource } from '../data/types.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
+import { checkOutputFolder } from '../system/fs.js';
 import {
   loadLatestCheckpoint,
   prepareFreshRunDir,
@@ -76,6 +77,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, state } = options.resume
     ? await resume(runDir, epochs, log)
     : await start(options, learningRate);
+  // A checkpoint holds the weights and Adam's two moments (12 bytes a parameter): a disk without
+  // room for one is said now, not after the first epoch.
+  await checkOutputFolder(runDir, '--out', 12 * model.parameterCount());
   const largest = Math.max(...[...model.params.values()].map((variable) => variable.size));
   const plan = planMicroBatch({
     backend: tf.getBackend(),

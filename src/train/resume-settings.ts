@@ -15,6 +15,7 @@ export const SETTING_FLAGS = {
   learningRate: '--lr',
   learningRateSchedule: '--lr-schedule',
   dropoutRate: '--dropout',
+  encoder: '--encoder',
   widthMultiplier: '--width',
   head: '--head',
   seed: '--seed',

@@ -1,7 +1,7 @@
 // What a training run leaves besides its checkpoints: the best checkpoint exported to RUNDIR/model
 // with the run's record in its manifest (`training`), and the HTML report at RUNDIR/report.html.
 
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { DataSource } from '../data/types.js';
 import { exportModel } from '../export/export.js';
 import type { ModelManifest } from '../model/manifest.js';
@@ -82,7 +82,8 @@ export async function exportBestCheckpoint(
   if (!pointer) return null;
   const modelDir = join(run.runDir, 'model');
   const manifest = await exportModel(checkpointDir(run.runDir, pointer.checkpoint), modelDir, {
-    name: `${run.source.name}-fcn8s`,
+    // The run folder in the name: a model trained on synthetic-road is not the bundled demo model.
+    name: `${run.source.name}-fcn8s-${basename(resolve(run.runDir))}`,
     description: `FCN-8s (${description.head} head, width ${description.widthMultiplier}) trained on ${run.source.name}`,
     training: trainingRecord(run, description),
   });

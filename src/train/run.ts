@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { DATA_OPTION_KEYS, pickDataOptions } from '../data/options.js';
 import { createDataSource, isBuiltInDataSource } from '../data/registry.js';
 import type { DataSource, DataSourceOptions } from '../data/types.js';
+import type { EncoderName } from '../model/architecture.js';
 import { describeTfBackend, type TfBackendChoice } from '../model/tf.js';
 import { ConfigError } from '../system/errors.js';
 import { readLatestState, type TrainingState } from './checkpoints.js';
@@ -28,6 +29,7 @@ export interface TrainingRunOptions {
   learningRateSchedule: 'constant' | 'cosine';
   /** Dropout after fc6 and fc7 while training (the original: 0.5). */
   dropoutRate?: number;
+  encoder?: EncoderName;
   widthMultiplier: number;
   head: 'fcn8s' | 'original';
   seed: number;
@@ -35,7 +37,8 @@ export interface TrainingRunOptions {
   /** Start from this checkpoint's weights (e.g. one written by `edgeseg model init`). */
   initFrom?: string;
   /** VGG16 ONNX file for the encoder (torchvision layout); the model then takes RGB, torchvision-normalised. */
-  vgg16File?: string;
+  /** ImageNet ONNX file for the encoder (--imagenet, or --vgg16 with the VGG16 encoder). */
+  imagenetFile?: string;
   resume: boolean;
   /** Delete an earlier run in runDir and start over (otherwise such a folder is refused). */
   overwrite?: boolean;
@@ -147,9 +150,9 @@ function checkRunOptions(options: TrainingRunOptions): void {
     throw new ConfigError('--batch-size', 'must be a positive integer');
   if (!(options.learningRate > 0)) throw new ConfigError('--lr', 'must be a positive number');
   if (!(options.widthMultiplier > 0)) throw new ConfigError('--width', 'must be a positive number');
-  if (options.initFrom && options.vgg16File)
+  if (options.initFrom && options.imagenetFile)
     throw new ConfigError(
-      '--vgg16',
+      '--imagenet',
       'cannot be combined with --init (the checkpoint already has its weights)',
     );
 }
@@ -183,6 +186,7 @@ function recordedSettings(
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
     dropoutRate,
+    encoder: options.encoder ?? 'vgg16',
     widthMultiplier: options.widthMultiplier,
     head: options.head,
     seed: options.seed,

@@ -1,9 +1,11 @@
 // Training kernels for the WebAssembly backend of tfjs 4.22: Conv2DBackpropFilter (the weight
-// gradient of conv2d and conv2dTranspose), which it lacks, and a Conv2DBackpropInput (the input
-// gradient) on its fast Conv2D, in front of its slow built-in one.
+// gradient of conv2d and conv2dTranspose), which it lacks; a Conv2DBackpropInput (the input
+// gradient) on its fast Conv2D, in front of its slow built-in one; and for MobileNetV3 the
+// depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../model/tf.js';
+import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 
 interface WasmBackendLike {
   disposeData(dataId: object): boolean;
@@ -228,6 +230,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
 
 const wasmTrainingKernels: KernelConfig[] = [
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  ...wasmDepthwiseKernels,
 ];
 
 /**

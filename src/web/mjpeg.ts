@@ -5,9 +5,9 @@
 // is dropped. The number of viewers is capped.
 
 import type { ServerResponse } from 'node:http';
-import { renderOverlay } from '../engine/render.js';
 import type { ClassInfo } from '../model/manifest.js';
 import type { ProcessedFrame } from '../pipeline/frame-loop.js';
+import { renderOverlay } from '../segment/render.js';
 
 export const MJPEG_BOUNDARY = 'edgesegframe';
 

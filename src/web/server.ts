@@ -1,11 +1,14 @@
 // The daemon's small read-only HTTP server: a fixed table of routes (nothing is looked up on disk,
-// so no path can reach a file), GET and HEAD only, bounded in connections, header size and the
-// time a client may take to send its request. Bound to loopback, it also refuses Host names other
+// so no path can reach a file), GET and HEAD only, bounded in connections (per client too; idle
+// ones give their slot up), pipelined requests, header size and the time a client may take to
+// send its request. Bound to loopback, it also refuses Host names other
 // than loopback ones, so a web page elsewhere cannot read it through DNS rebinding.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError } from '../system/errors.js';
+import { hostName, isLoopbackHost, TokenCheck } from './access.js';
+import { ConnectionSlots, type SlotStats } from './connection-slots.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -14,6 +17,8 @@ export interface WebServerOptions {
   port: number;
   maxConnections: number;
   routes: ReadonlyMap<string, RouteHandler>;
+  /** Required (Bearer or basic auth) when `host` is not a loopback address. */
+  token?: string | undefined;
   onError(error: Error): void;
 }
 
@@ -23,6 +28,10 @@ export const HTTP_LIMITS = {
   headersTimeoutMs: 5000,
   requestTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5000,
+  /** A connection with no request in flight for this long is closed (one that never sends too). */
+  idleTimeoutMs: 5000,
+  /** Unanswered requests on one connection; a deeper pipeline closes the connection. */
+  maxPipelined: 4,
 } as const;
 
 const COMMON_HEADERS = {
@@ -32,13 +41,35 @@ const COMMON_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
 export class WebServer {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly slots: ConnectionSlots;
+  private readonly loopbackOnly: boolean;
+  private readonly tokenCheck: TokenCheck | undefined;
 
-  constructor(private readonly options: WebServerOptions) {}
+  constructor(private readonly options: WebServerOptions) {
+    this.loopbackOnly = isLoopbackHost(options.host);
+    if (!this.loopbackOnly && !options.token)
+      throw new ConfigError(
+        'http.host',
+        `${options.host} is reachable from other machines and no token is set`,
+        {
+          hint: 'set EDGESEG_HTTP_TOKEN (16+ characters) in /etc/edgeseg/edgeseg.env, or keep http.host on 127.0.0.1 behind a reverse proxy (docs/web-and-metrics.md)',
+        },
+      );
+    this.tokenCheck = options.token ? new TokenCheck(options.token) : undefined;
+    this.slots = new ConnectionSlots({
+      maxConnections: options.maxConnections,
+      // A browser opens up to six connections to one host; one client may never take them all.
+      perClient: Math.min(options.maxConnections, Math.max(6, Math.ceil(options.maxConnections / 2))),
+      idleTimeoutMs: HTTP_LIMITS.idleTimeoutMs,
+      maxPipelined: HTTP_LIMITS.maxPipelined,
+    });
+  }
+
+  stats(): SlotStats {
+    return this.slots.stats();
+  }
 
   async start(): Promise<void> {
     if (this.server) return;
@@ -52,11 +83,8 @@ export class WebServer {
       },
       (req, res) => this.handle(req, res),
     );
-    server.maxConnections = this.options.maxConnections;
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    server.on('connection', (socket: Socket) => this.slots.admit(socket));
+    this.slots.start();
     this.server = server;
     const { host, port } = this.options;
     await new Promise<void>((resolve, reject) => {
@@ -78,11 +106,15 @@ export class WebServer {
     this.server = undefined;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
+    this.slots.stop();
     await closed;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    // Nothing is computed for a client that has gone (a cut-off pipeline's last requests).
+    if (socket.destroyed) return;
+    res.once('close', () => this.slots.endRequest(socket));
     for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // The body of a refused request is never read: close instead of draining it.
@@ -91,8 +123,17 @@ export class WebServer {
       sendText(res, 405, 'read-only: GET and HEAD only\n');
       return;
     }
-    if (this.isLoopbackOnly() && !LOOPBACK_HOSTS.has(hostName(req.headers.host))) {
+    if (this.loopbackOnly && !isLoopbackHost(hostName(req.headers.host))) {
       sendText(res, 403, 'this server answers to 127.0.0.1 and localhost only (http.host)\n');
+      return;
+    }
+    if (this.tokenCheck && !this.tokenCheck.accepts(req)) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="edgeseg", charset="UTF-8"');
+      sendText(
+        res,
+        401,
+        'a token is needed: Authorization: Bearer <token>, or basic auth with it as password\n',
+      );
       return;
     }
     // The path is compared as sent, undecoded: "/%2e%2e/" or "/api/../x" never name a route.
@@ -111,17 +152,6 @@ export class WebServer {
         else res.destroy();
       });
   }
-
-  private isLoopbackOnly(): boolean {
-    return LOOPBACK_HOSTS.has(this.options.host) || this.options.host.startsWith('127.');
-  }
-}
-
-/** The host name of a Host header, without the port ("[::1]:8080" → "[::1]"). */
-function hostName(header: string | undefined): string {
-  if (!header) return '';
-  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
-  return header.split(':', 1)[0]!.toLowerCase();
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {

@@ -9,9 +9,9 @@ import sharp from 'sharp';
 import { createFrameSource } from '../../src/capture/create.js';
 import { captureCommand, isSubprocessSpec } from '../../src/capture/pipelines.js';
 import type { SubprocessFrameSource } from '../../src/capture/subprocess.js';
+import type { RgbFrame } from '../../src/capture/types.js';
 import { FrameSource, type FrameSourceOptions } from '../../src/capture/types.js';
 import { parseSourceUri } from '../../src/capture/uri.js';
-import type { RgbFrame } from '../../src/engine/types.js';
 import { silentLogger } from '../../src/system/log.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

@@ -81,6 +81,13 @@ test('YAML problems name the file', async () => {
   const path = join(dir, 'bad.yaml');
   await writeFile(path, 'device_id: [unclosed\n');
   await assert.rejects(readConfigFile(path), /bad\.yaml: not valid YAML/);
+  // The place, without a dangling colon, then yaml's code frame pointing at it.
+  await writeFile(path, 'device_id: cam\nmqtt: url: mqtt://x\n');
+  await assert.rejects(readConfigFile(path), (error: Error) => {
+    assert.match(error.message, /not valid YAML: .* at line 2, column \d+\n/);
+    assert.match(error.message, /mqtt: url: mqtt:\/\/x\n\s*\^/);
+    return true;
+  });
   await assert.rejects(
     readConfigFile(join(dir, 'missing.yaml')),
     /missing\.yaml: cannot read the config file/,

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createEngine } from '../../src/engine/create.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 import { sha256File } from '../../src/system/fs.js';
 import { repoRoot } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';

@@ -5,13 +5,13 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { verifyModelDir } from '../../src/engine/model-store.js';
 import {
   createSession,
   maxOnnxOpset,
   onnxRuntimeVersion,
   ortPackageDir,
 } from '../../src/engine/ort-binding.js';
+import { verifyModelDir } from '../../src/model-store/model-store.js';
 import { errorMessage } from '../../src/system/errors.js';
 import { segmentScenes } from './ort-compat-scenes.js';
 

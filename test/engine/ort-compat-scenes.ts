@@ -4,8 +4,8 @@
 
 import { renderSyntheticScene } from '../../src/data/synthetic-road.js';
 import { OnnxEngine } from '../../src/engine/onnx-engine.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
 import type { EngineInfo } from '../../src/engine/types.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 
 export const SCENE_SEEDS = [0x80000000, 0x80000001, 0x80000002];
 

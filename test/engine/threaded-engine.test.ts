@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { createEngine } from '../../src/engine/create.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 import { FileError } from '../../src/system/errors.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { writeFixtureModelDir } from './fixtures.js';

@@ -3,6 +3,8 @@
 // compared alone (the other branches' scoring layers zeroed), so a branch the ONNX writer or the
 // tfjs builder drops, mis-scales or upsamples wrongly moves the logits by its whole range; with all
 // branches on, the skips' score weights are scaled up by 1/skip-scale so each contributes comparably.
+// The light encoders (ResNet18, MobileNetV3) are compared with every encoder layer random, including
+// the ones that start at zero (residual branches), so every block's every path is on.
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import ort from 'onnxruntime-node';
 import { exportModel } from '../../src/export/export.js';
 import {
   CAFFE_VGG_NORMALIZATION,
+  type EncoderName,
   type FcnConfig,
   type FcnHead,
   fcnGraph,
@@ -19,6 +22,7 @@ import {
   POOL3_SCALE,
   POOL4_SCALE,
   parameterName,
+  TORCHVISION_NORMALIZATION,
 } from '../../src/model/architecture.js';
 import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { readManifest } from '../../src/model/manifest.js';
@@ -88,6 +92,24 @@ function branchWeights(config: FcnConfig, active: readonly Branch[], seed: numbe
     } else {
       fillNormal(kernel, 0.3 * gain, random);
       fillNormal(bias, 0.05, random);
+    }
+  }
+  return weights;
+}
+
+/** branchWeights with every encoder layer random (He-scaled), the zero-initialised ones included. */
+function lightEncoderWeights(config: FcnConfig, seed: number): NamedWeights {
+  const random = mulberry32(seed);
+  // Unscaled skips: every branch at gain 1.
+  const branches = BRANCHES[config.head].map((branch) => ({ ...branch, gain: 1 }));
+  const weights = branchWeights(config, branches, seed);
+  const graph = fcnGraph(config);
+  for (const op of graph.encoder) {
+    const layers = op.op === 'conv' ? [op.layer] : op.op === 'squeezeExcite' ? [op.reduce, op.expand] : [];
+    for (const layer of layers) {
+      const fanIn = layer.kernel * layer.kernel * (layer.depthwise ? 1 : layer.inChannels);
+      fillNormal(weights.get(parameterName(layer.name, 'kernel'))!.values, Math.sqrt(1 / fanIn), random);
+      fillNormal(weights.get(parameterName(layer.name, 'bias'))!.values, 0.1, random);
     }
   }
   return weights;
@@ -183,6 +205,24 @@ for (const head of ['fcn8s', 'original'] as const) {
     test(`${head} head, ${branch.feature} branch alone (${branch.score}): tfjs and onnxruntime logits agree`, async (t) => {
       const config = configFor(head, 64, 96);
       const comparison = await compareTfjsAndOnnx(config, branchWeights(config, [branch], 43));
+      assertAgreement(comparison, (m) => t.diagnostic(m));
+    });
+  }
+}
+
+for (const encoder of ['resnet18', 'mobilenetv3'] as const satisfies readonly EncoderName[]) {
+  for (const head of ['fcn8s', 'original'] as const) {
+    test(`${encoder} encoder, ${head} head at 64x96: tfjs and onnxruntime logits agree`, async (t) => {
+      const config: FcnConfig = {
+        ...configFor(head, 64, 96),
+        encoder,
+        widthMultiplier: 0.25,
+        inputChannelOrder: 'RGB',
+        normalization: TORCHVISION_NORMALIZATION,
+      };
+      // No skip scaling on the light encoders: the branches need no gain to contribute.
+      assert.ok(fcnGraph(config).head.every((op) => op.op !== 'scale' || head === 'original'));
+      const comparison = await compareTfjsAndOnnx(config, lightEncoderWeights(config, 44));
       assertAgreement(comparison, (m) => t.diagnostic(m));
     });
   }

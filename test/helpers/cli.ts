@@ -17,6 +17,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   input?: string;
+  /** A program that runs node, e.g. ['qemu-x86_64-static', '-cpu', 'Haswell'] to emulate another CPU. */
+  launcher?: string[];
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
@@ -34,7 +36,8 @@ export interface StartedCli {
  * process group, so that `process.kill(-child.pid, 'SIGINT')` is a terminal's Ctrl-C.
  */
 export function startCli(args: string[], options: CliOptions & { detached?: boolean } = {}): StartedCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], {
+  const [program, ...launcherArgs] = [...(options.launcher ?? []), process.execPath];
+  const child = spawn(program!, [...launcherArgs, '--import', 'tsx', cliEntry, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

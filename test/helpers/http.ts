@@ -33,10 +33,11 @@ export function rawRequest(
   request: string | Buffer | Array<string | Buffer>,
   timeoutMs: number,
   chunkDelayMs = 0,
+  address = '127.0.0.1',
 ): Promise<RawResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, address);
     const received: Buffer[] = [];
     let done = false;
     const finish = (closedByServer: boolean) => {

@@ -38,6 +38,7 @@ export class Mosquitto {
     private readonly configPath: string,
     readonly tls?: BrokerTls,
     private readonly auth?: BrokerAuth,
+    private readonly persistent = false,
   ) {}
 
   get port(): number {
@@ -54,10 +55,20 @@ export class Mosquitto {
    * Starts a broker on a free loopback port. A free port can be taken by someone else before
    * mosquitto binds it, so a start that fails with "Address already in use" is retried on another.
    */
-  static async start(options: { tls?: BrokerTls; auth?: BrokerAuth } = {}): Promise<Mosquitto> {
+  /** `persistent`: retained messages are saved at once and survive kill() + resume(), as on a real broker. */
+  static async start(
+    options: { tls?: BrokerTls; auth?: BrokerAuth; persistent?: boolean } = {},
+  ): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
-    const broker = new Mosquitto(0, dir, join(dir, 'mosquitto.conf'), options.tls, options.auth);
+    const broker = new Mosquitto(
+      0,
+      dir,
+      join(dir, 'mosquitto.conf'),
+      options.tls,
+      options.auth,
+      options.persistent,
+    );
     for (let attempt = 1; ; attempt++) {
       broker.port_ = await freePort();
       await broker.writeConfig();
@@ -77,10 +88,15 @@ export class Mosquitto {
     const authLines = auth
       ? `user root\nallow_anonymous false\npassword_file ${auth.passwordFile}\nacl_file ${auth.aclFile}\n`
       : 'allow_anonymous true\n';
+    // Saved after every change, and by SIGTERM; as root, mosquitto would drop to a user that
+    // cannot write the test's folder.
+    const persistenceLines = this.persistent
+      ? `${tls || auth ? '' : 'user root\n'}persistence true\npersistence_location ${this.dir}/\nautosave_on_changes true\nautosave_interval 1\n`
+      : 'persistence false\n';
     // The log on stderr says when the listener is open ("... running") or why it is not.
     await writeFile(
       this.configPath,
-      `listener ${this.port_} 127.0.0.1\n${tlsLines}${authLines}persistence false\nlog_dest stderr\n`,
+      `listener ${this.port_} 127.0.0.1\n${tlsLines}${authLines}${persistenceLines}log_dest stderr\n`,
     );
   }
 
@@ -121,14 +137,17 @@ export class Mosquitto {
       throw new Error(`mosquitto: port ${this.port_} was taken while the broker was down`);
   }
 
-  /** Kills the broker (SIGKILL: an outage, not a clean shutdown). */
-  async kill(): Promise<void> {
+  /**
+   * Kills the broker (SIGKILL: an outage, not a clean shutdown). SIGTERM instead is a clean
+   * restart: a persistent broker saves its retained messages first.
+   */
+  async kill(signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill(signal);
     });
   }
 

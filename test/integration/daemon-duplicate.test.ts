@@ -71,7 +71,7 @@ test('a duplicate device_id is detected, reported, and one instance steps aside 
         .join('\n');
     assert.ok(
       health.duplicate,
-      `the instance that answers (${health.instanceId}) reports the duplicate; statuses:\n${trace()}`,
+      `the instance that answers (${health.instanceId}) reports the duplicate; statuses:\n${trace()}\nlogs:\n${first.stderr().slice(-4000)}\n---\n${second.stderr().slice(-4000)}`,
     );
     assert.notEqual(health.duplicate.otherInstanceId, health.instanceId);
     assert.ok(instances.has(health.instanceId) && instances.has(health.duplicate.otherInstanceId));

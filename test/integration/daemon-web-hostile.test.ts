@@ -200,6 +200,9 @@ test('a viewer that never reads skips frames (bounded buffering) while another k
       );
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    // /metrics is rendered at most once a second (a flood costs one render): let the polled one
+    // expire, so that both samples below are fresh and line up with the frames counted here.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const encoded = await metricValue(web, 'edgeseg_stream_frames_encoded_total');
     const received = reader.frames.length;
     await new Promise((resolve) => setTimeout(resolve, 3000));

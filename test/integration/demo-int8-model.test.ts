@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadModelDir } from '../../src/engine/model-dir.js';
 import { readManifest } from '../../src/model/manifest.js';
+import { loadModelDir } from '../../src/model/model-dir.js';
 import { repoRoot, runCli } from '../helpers/cli.js';
 
 const int8Dir = join(repoRoot, 'models/synthetic-road-fcn8s-int8');

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
 import { createEngine } from '../../src/engine/create.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
 import { exportModel } from '../../src/export/export.js';
 import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
 import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { fillNormal, mulberry32 } from '../../src/model/random.js';
 import { initTf } from '../../src/model/tf.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 import { sha256File } from '../../src/system/fs.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

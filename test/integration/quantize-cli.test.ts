@@ -7,13 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import { compareModels } from '../../src/bench/compare.js';
 import { renderSyntheticScene } from '../../src/data/synthetic-road.js';
-import { compareModels } from '../../src/engine/compare-models.js';
 import { createEngine, DEFAULT_ENGINE_OPTIONS } from '../../src/engine/create.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
-import { checkOutDir } from '../../src/export/quantize/output.js';
-import { type QuantizeOptions, quantizeModel } from '../../src/export/quantize/quantize.js';
+import { int8KernelFamily } from '../../src/engine/int8-kernels.js';
 import { type ModelManifest, readManifest } from '../../src/model/manifest.js';
+import { checkOutDir } from '../../src/quantize/output.js';
+import { type QuantizeOptions, quantizeModel } from '../../src/quantize/quantize.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 import { isUserError } from '../../src/system/errors.js';
 import { sha256File } from '../../src/system/fs.js';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
@@ -62,6 +63,8 @@ test('the int8 model directory records precision, calibration set and measured a
     { dataSource: 'synthetic-road', images: 8, split: 'training', seed: 0, method: 'minmax' },
   );
   assert.equal(q.activations, 'uint8');
+  assert.equal(q.weightBits, 7, '7-bit weights by default: exact on x86 without VNNI too');
+  assert.deepEqual(q.accuracy.int8Kernels, [await int8KernelFamily()], 'measured on this CPU');
   assert.deepEqual(
     q.methods.map((m) => m.method),
     ['minmax'],
@@ -96,6 +99,24 @@ test('edgeseg eval measures the int8 model as the manifest recorded', { timeout:
     Math.abs(report.mIoU - manifest.quantization!.accuracy.int8MIoU) < 1e-6,
     `eval ${report.mIoU}, manifest ${manifest.quantization!.accuracy.int8MIoU}`,
   );
+  // The recorded quick check is what `eval --limit` gives on its first scenes (the emulated-CPU test relies on it).
+  const check = manifest.quantization!.accuracy.quickCheck!;
+  assert.equal(check.samples, 10);
+  const quick = await runCli(
+    [
+      'eval',
+      '--model',
+      int8Dir,
+      '--data-source',
+      'synthetic-road',
+      '--limit',
+      String(check.samples),
+      '--json',
+    ],
+    { timeoutMs: 110_000 },
+  );
+  assert.equal(quick.code, 0, quick.stderr);
+  assert.equal((JSON.parse(quick.stdout) as { mIoU: number }).mIoU, check.int8MIoU);
 });
 
 test('the engine and the Segmenter run the int8 model like any model, in process and in a worker', async () => {
@@ -110,6 +131,8 @@ test('the engine and the Segmenter run the int8 model like any model, in process
     const engine = await createEngine(dir, { runtime: 'auto', executionProviders: ['cpu'], inferenceThread });
     try {
       assert.equal(engine.info.runtime, 'onnxruntime');
+      // int8 models say which int8 kernels run them, in process and from the worker alike.
+      assert.equal(engine.info.int8Kernels, dir === int8Dir ? await int8KernelFamily() : undefined);
       const result = await new Segmenter(engine).segment(frame);
       assert.ok(result.classMask.every((id) => id < manifest.classes.length));
       masks.push(result.classMask.slice());
@@ -151,7 +174,7 @@ test('quantize refuses bad input, naming the flag or the file', { timeout: 120_0
     [
       '--calibration-images 0',
       ['quantize', demo, '--out', join(root, 'x'), '--calibration-images', '0'],
-      [/--calibration-images/, /positive integer/],
+      [/--calibration-images/, /must be an integer from 1 to/],
     ],
   ];
   const results = await Promise.all(cliCases.map(([, args]) => runCli(args, { timeoutMs: 110_000 })));
@@ -173,6 +196,7 @@ test('quantize refuses bad input, naming the flag or the file', { timeout: 120_0
     seed: 0,
     method: 'minmax' as const,
     activations: 'uint8' as const,
+    weightBits: 7 as const,
     floatLayers: [] as string[],
     maxDrop: 0.01,
     progress: false,

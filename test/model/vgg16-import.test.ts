@@ -74,7 +74,8 @@ test('model init --vgg16: conv7 at the image centre equals VGG16 fc7 from onnxru
     head: 'original',
     seed: 1,
     outDir: checkpoint,
-    vgg16: vggPath,
+    encoder: 'vgg16',
+    imagenet: vggPath,
   });
   assert.equal(result.config.inputChannelOrder, 'RGB');
   assert.deepEqual(result.config.normalization, TORCHVISION_NORMALIZATION);

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
+import type { RgbFrame } from '../../src/capture/types.js';
 import { createEngine } from '../../src/engine/create.js';
-import { Segmenter } from '../../src/engine/segmenter.js';
-import type { InferenceEngine, RgbFrame } from '../../src/engine/types.js';
+import type { InferenceEngine } from '../../src/engine/types.js';
 import { FrameLoop, type ProcessedFrame } from '../../src/pipeline/frame-loop.js';
+import { Segmenter } from '../../src/segment/segmenter.js';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
 import { makeTempDir } from '../helpers/tmp.js';
 

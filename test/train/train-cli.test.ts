@@ -29,6 +29,8 @@ test('edgeseg train runs end to end: checkpoints, TensorBoard events, HTML repor
 
   const manifest = await readManifest(join(out, 'model'));
   assert.equal(manifest.training?.dataSource, 'synthetic-road');
+  // Named after its run folder, not the bundled demo model (synthetic-road-fcn8s).
+  assert.equal(manifest.name, 'synthetic-road-fcn8s-run');
   assert.equal(manifest.training?.epochs, 2);
   assert.ok(typeof manifest.training?.validationMIoU === 'number');
   assert.match(manifest.training?.command ?? '', /^edgeseg train --data-source synthetic-road/);

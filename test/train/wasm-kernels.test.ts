@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { type FcnConfig, TORCHVISION_NORMALIZATION } from '../../src/model/architecture.js';
+import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
 import { initTrainingTf } from '../../src/train/tf-training.js';
 
@@ -158,3 +160,98 @@ test('wasm trains conv2dTranspose weights (the FCN upsampling layers) like the c
   };
   assertClose(await gradientOn('wasm'), await gradientOn('cpu'), 'conv2dTranspose stride 2');
 });
+
+test('wasm depthwise-convolution gradients (input and filter) match the cpu backend', async () => {
+  await initTrainingTf('wasm');
+  const cases: Array<{ input: number[]; filter: number[]; strides: 1 | 2; pad: 'same' | 'valid' | number }> =
+    [
+      { input: [2, 9, 11, 4], filter: [3, 3, 4, 1], strides: 1, pad: 'same' },
+      // MobileNetV3's strided 5x5 with torchvision's symmetric padding.
+      { input: [1, 8, 8, 6], filter: [5, 5, 6, 1], strides: 2, pad: 2 },
+      { input: [1, 9, 7, 3], filter: [3, 3, 3, 2], strides: 2, pad: 'same' },
+      { input: [2, 7, 8, 2], filter: [3, 3, 2, 1], strides: 1, pad: 'valid' },
+    ];
+  const gradientsOn = async (backend: 'wasm' | 'cpu', c: (typeof cases)[number]) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = pseudoRandom(c.input, 6) as tf.Tensor4D;
+      const w = pseudoRandom(c.filter, 7) as tf.Tensor4D;
+      const reference = tf.depthwiseConv2d(x, pseudoRandom(c.filter, 8) as tf.Tensor4D, c.strides, c.pad);
+      const [dx, dw] = tf.grads((input: tf.Tensor, filter: tf.Tensor) =>
+        tf.sum(
+          tf.mul(
+            tf.depthwiseConv2d(input as tf.Tensor4D, filter as tf.Tensor4D, c.strides, c.pad),
+            reference,
+          ),
+        ),
+      )([x, w]);
+      return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array };
+    });
+  };
+  for (const c of cases) {
+    const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${c.pad}`;
+    const onWasm = await gradientsOn('wasm', c);
+    const onCpu = await gradientsOn('cpu', c);
+    assertClose(onWasm.dx, onCpu.dx, `${what}: input gradient`);
+    assertClose(onWasm.dw, onCpu.dw, `${what}: filter gradient`);
+  }
+});
+
+for (const encoder of ['resnet18', 'mobilenetv3'] as const) {
+  test(`a ${encoder} FCN-8s has the same weight gradients on wasm as on cpu`, async (t) => {
+    await initTrainingTf('wasm');
+    const config: FcnConfig = {
+      encoder,
+      numClasses: 3,
+      height: 32,
+      width: 64,
+      widthMultiplier: 0.25,
+      head: 'fcn8s',
+      inputChannelOrder: 'RGB',
+      normalization: TORCHVISION_NORMALIZATION,
+    };
+    // Every layer random, the zero-initialised residual branches included, so every path has a gradient.
+    const weights = initialWeights(config, 3);
+    for (const [name, entry] of weights) {
+      const fanIn = entry.shape.length === 1 ? 100 : entry.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+      const values = tf.tidy(() =>
+        tf.mul(pseudoRandom(entry.shape, name.length), Math.sqrt(6 / fanIn)).dataSync(),
+      );
+      weights.set(name, { ...entry, values: values as Float32Array });
+    }
+    const gradientsOn = async (backend: 'wasm' | 'cpu') => {
+      await tf.setBackend(backend);
+      const model = createFcn8s(config, { weights });
+      try {
+        const images = tf.mul(tf.add(pseudoRandom([2, 32, 64, 3], 9), 0.5), 255) as tf.Tensor4D;
+        const { grads } = tf.variableGrads(
+          () => tf.mean(tf.square(model.forward(images, { training: true }))) as tf.Scalar,
+          [...model.params.values()],
+        );
+        const values = new Map<string, Float32Array>();
+        for (const [name, variable] of model.params)
+          values.set(name, grads[variable.name]!.dataSync() as Float32Array);
+        return values;
+      } finally {
+        model.dispose();
+      }
+    };
+    const onWasm = await gradientsOn('wasm');
+    const onCpu = await gradientsOn('cpu');
+    // Relative to each parameter's largest gradient: backends sum in different orders.
+    let worst = 0;
+    for (const [name, expected] of onCpu) {
+      const actual = onWasm.get(name)!;
+      let maxDiff = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < expected.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(actual[i]! - expected[i]!));
+        maxAbs = Math.max(maxAbs, Math.abs(expected[i]!));
+      }
+      assert.ok(maxAbs > 0, `${name}: no gradient on cpu`);
+      worst = Math.max(worst, maxDiff / maxAbs);
+      assert.ok(maxDiff <= 1e-4 * maxAbs, `${name}: max |wasm - cpu| ${maxDiff} > 1e-4 × ${maxAbs}`);
+    }
+    t.diagnostic(`${onCpu.size} parameters, worst max |wasm - cpu| / max |cpu| = ${worst.toExponential(2)}`);
+  });
+}

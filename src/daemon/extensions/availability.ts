@@ -4,19 +4,34 @@
 // per-run instance id, which is how two processes under one device_id find each other
 // (docs/mqtt-api.md, "Duplicate device_id").
 
+import type { z } from 'zod';
 import type { SourceState } from '../../capture/types.js';
 import type { Config } from '../../config/schema.js';
+import type { EngineInfo } from '../../engine/types.js';
 import type { ModelManifest } from '../../model/manifest.js';
-import type { StatusPayload } from '../../mqtt/payloads.js';
-import { modelId } from '../../pipeline/publisher.js';
+import { modelId } from '../../model/manifest.js';
+import { type StatusPayload, StatusPayloadSchema } from '../../mqtt/payloads.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext, DaemonState } from '../context.js';
+import { engineProblems } from '../engine-problems.js';
 import type { Part } from '../part.js';
 
 export type AvailabilityState = 'online' | 'offline' | 'stopped';
 
 /** Status messages larger than this on our topic are not ours to read. */
 const MAX_STATUS_BYTES = 8192;
+/** What another status message must say for the duplicate check: who, in which state, for whom. */
+const StatusIdentitySchema = StatusPayloadSchema.pick({ instanceId: true, state: true, yieldedTo: true });
+
+function parseJson<T>(payload: Buffer, schema: z.ZodType<T>): T | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(payload.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Stepping aside for another instance: 30 s, doubling up to 10 min, with jitter. */
 const YIELD_INITIAL_MS = 30_000;
 const YIELD_MAX_MS = 600_000;
@@ -31,6 +46,8 @@ export interface StatusInputs {
   state: DaemonState;
   source?: SourceState | undefined;
   yieldedTo?: string;
+  /** The running engine (none before the model is loaded). */
+  engine?: EngineInfo;
 }
 
 /** What is wrong with the device, one line each (status and health `problems`). */
@@ -38,8 +55,9 @@ export function deviceProblems(
   config: Config,
   state: DaemonState,
   source: SourceState | undefined,
+  engine?: EngineInfo,
 ): string[] {
-  const problems: string[] = [];
+  const problems: string[] = engine ? engineProblems(config, engine) : [];
   if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
   if (state.rejectedRemoteConfig)
     problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
@@ -61,14 +79,15 @@ export function sourceStatus(source: SourceState): NonNullable<StatusPayload['so
 }
 
 export function statusPayload(availability: AvailabilityState, inputs: StatusInputs): string {
-  const { config, manifest, state, source, yieldedTo } = inputs;
-  const problems = deviceProblems(config, state, source);
+  const { config, manifest, state, source, yieldedTo, engine } = inputs;
+  const problems = deviceProblems(config, state, source, engine);
   const payload: StatusPayload = {
     state: availability,
     deviceId: config.device_id,
     instanceId: state.instanceId,
     version: edgesegVersion,
     model: manifest ? modelId(manifest) : config.model,
+    ...(engine?.int8Kernels ? { int8Kernels: engine.int8Kernels } : {}),
     timestamp: new Date().toISOString(),
     degraded: problems.length > 0,
     problems,
@@ -128,6 +147,7 @@ export class Availability implements Part {
     return statusPayload(availability, {
       config,
       manifest: model.manifest,
+      engine: model.info,
       state,
       source: pipeline.sourceState(),
       ...(yieldedTo ? { yieldedTo } : {}),
@@ -155,20 +175,14 @@ export class Availability implements Part {
     if (payload.length === 0 || payload.length > MAX_STATUS_BYTES) return;
     // Messages still arriving on a connection this instance is leaving say nothing new.
     if (this.context.connection.stats().suspendedUntilMs > Date.now()) return;
-    let status: { instanceId?: unknown; state?: unknown; yieldedTo?: unknown };
-    try {
-      status = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return;
-    }
-    if (typeof status !== 'object' || status === null) return;
+    const status = parseJson(payload, StatusIdentitySchema);
+    if (!status) return;
     const { state, logger, bus, config } = this.context;
     const other = status.instanceId;
     if (other === state.instanceId) {
       if (status.state === 'online') this.armed = true;
       return;
     }
-    if (typeof other !== 'string') return;
     // The other instance stepped aside for this one: it names us, so it is no stale message.
     const weYield = status.yieldedTo !== state.instanceId;
     // Before our own online came back, another instance's status is what the broker kept from an earlier run.

@@ -1,9 +1,9 @@
 // Health: the `health` topic every publish.health.interval_ms and the `health` request: frame
 // counters, fps, inference time, MQTT reconnects, memory, CPU and board temperatures.
 
+import { modelId } from '../../model/manifest.js';
 import type { HealthPayload } from '../../mqtt/payloads.js';
 import { EmptyRequestSchema } from '../../mqtt/requests.js';
-import { modelId } from '../../pipeline/publisher.js';
 import { readSystemHealth } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext } from '../context.js';
@@ -59,7 +59,7 @@ export class Health implements Part {
     const sourceState = pipeline.sourceState();
     const mqtt = connection.stats();
     const system = await readSystemHealth();
-    const problems = deviceProblems(config, state, sourceState);
+    const problems = deviceProblems(config, state, sourceState, model.info);
     // The loop's fps is measured over the last frames; with none coming it would keep its last value.
     const staleMs = Math.max(FPS_STALE_MS, 3000 / config.fps);
     const flowing = loop !== undefined && loop.msSinceFrameOut < staleMs;

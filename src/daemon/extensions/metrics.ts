@@ -2,12 +2,13 @@
 // with every frame's stats; fraction series are reset when the model, the regions or the published
 // classes change, so no stale label lingers.
 
-import { modelId } from '../../pipeline/publisher.js';
+import { modelId } from '../../model/manifest.js';
 import { readTemperatures } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
 import type { DaemonContext } from '../context.js';
 import { DaemonMetrics } from '../metrics.js';
 import type { Part } from '../part.js';
+import { deviceProblems } from './availability.js';
 
 export class Metrics implements Part {
   readonly name = 'metrics';
@@ -29,6 +30,8 @@ export class Metrics implements Part {
       source: () => pipeline.sourceStats(),
       sourceRunning: () => pipeline.sourceState().state === 'ok',
       paused: () => pipeline.paused,
+      problems: () =>
+        deviceProblems(this.context.config, this.context.state, pipeline.sourceState(), model.info),
       mqtt: () => connection.stats(),
       temperatures: () => readTemperatures('/sys/class/thermal'),
       model: () => ({

@@ -1,6 +1,8 @@
 // Requests: subscribes to <base>/request/# and answers each request on <base>/response/<name>
 // through the router, whose handlers the other extensions register (config, control, health,
-// frames). The router turns every failure into an error response.
+// frames). The router turns every failure into an error response. A retained request is never
+// executed: the broker would replay it at every start and reconnect (a device paused after each
+// broker blip); it is logged with how to clear it.
 
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
@@ -15,7 +17,7 @@ export class Requests implements Part {
     const { bus, connection, topics } = this.context;
     this.unsubscribe = [
       bus.subscribe('mqttConnected', () => connection.subscribe(topics.requestWildcard)),
-      bus.subscribe('mqttMessage', (topic, payload) => void this.handle(topic, payload)),
+      bus.subscribe('mqttMessage', (topic, payload, retained) => void this.handle(topic, payload, retained)),
     ];
   }
 
@@ -24,10 +26,18 @@ export class Requests implements Part {
     this.unsubscribe = [];
   }
 
-  private async handle(topic: string, payload: Buffer): Promise<void> {
+  private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
     const { topics, requests, connection, bursts } = this.context;
     if (!topic.startsWith(topics.requestPrefix)) return;
     const name = topic.slice(topics.requestPrefix.length);
+    if (retained) {
+      const shown = topic.slice(0, 300);
+      bursts.warn('retained-request', 'retained request ignored: requests must be published without retain', {
+        topic: shown,
+        hint: `clear it: mosquitto_pub -r -n -t '${shown}'`,
+      });
+      return;
+    }
     try {
       const response = await requests.handle(name, payload);
       this.context.logger.debug({ request: name.slice(0, 200), status: response.status }, 'request answered');

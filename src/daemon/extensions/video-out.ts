@@ -4,12 +4,12 @@
 // own and never hold the frame loop.
 
 import type { Config } from '../../config/schema.js';
-import { FramePictures } from '../../engine/frame-pictures.js';
 import type { ModelManifest } from '../../model/manifest.js';
 import { RtpStream, type RtpStreamStats } from '../../output/rtp-stream.js';
 import { parseRtpUri } from '../../output/rtp-uri.js';
 import type { ProcessedFrame } from '../../pipeline/frame-loop.js';
 import { pictureOptionsFor } from '../../pipeline/picture-options.js';
+import { FramePictures } from '../../segment/frame-pictures.js';
 import type { DaemonContext } from '../context.js';
 import type { Part } from '../part.js';
 

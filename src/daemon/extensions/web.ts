@@ -2,12 +2,14 @@
 // JSON API (the same payloads as the MQTT topics) and /metrics. The server, page and stream live
 // in src/web/; this part feeds them frames and stats and wires the routes.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stripSecrets } from '../../config/load.js';
 import { infoPayload } from '../../mqtt/info.js';
 import type { HealthPayload, StatsPayload } from '../../mqtt/payloads.js';
+import { isLoopbackHost } from '../../web/access.js';
 import { MjpegStream } from '../../web/mjpeg.js';
 import { LIVE_PAGE } from '../../web/page.js';
+import { RecentResult } from '../../web/recent-result.js';
 import { type RouteHandler, send, sendJson, sendText, WebServer } from '../../web/server.js';
 import { Timeline } from '../../web/timeline.js';
 import type { DaemonContext } from '../context.js';
@@ -24,6 +26,11 @@ export interface WebSources {
 
 /** A stream viewer that takes no frame for this long is disconnected. */
 const STREAM_STALL_TIMEOUT_MS = 30_000;
+/**
+ * /metrics and /api/health are computed at most this often, whoever asks (Prometheus scrapes
+ * every 15 s or so): a flood of requests costs one render, not one per request.
+ */
+const RENDER_REUSE_MS = 1000;
 
 export class Web implements Part {
   readonly name = 'web';
@@ -63,6 +70,10 @@ export class Web implements Part {
         timeline.add(stats);
       }),
     ];
+    const health = new RecentResult(
+      async () => `${JSON.stringify(await this.sources.health())}\n`,
+      RENDER_REUSE_MS,
+    );
     const routes = new Map<string, RouteHandler>([
       ['/', (_req, res) => this.page(res)],
       // Browsers ask for it on every page load; an empty answer keeps their console clean.
@@ -78,7 +89,7 @@ export class Web implements Part {
         },
       ],
       ['/api/status', (_req, res) => send(res, 200, 'application/json', `${this.sources.status()}\n`)],
-      ['/api/health', async (_req, res) => sendJson(res, 200, await this.sources.health())],
+      ['/api/health', async (req, res) => sendIfOpen(req, res, 'application/json', await health.get())],
       ['/api/config', (_req, res) => sendJson(res, 200, stripSecrets(this.context.config))],
       ['/api/info', (_req, res) => sendJson(res, 200, this.info())],
       [
@@ -88,20 +99,28 @@ export class Web implements Part {
       ],
       ['/api/timeline', (_req, res) => sendJson(res, 200, timeline.payload())],
     ]);
-    if (metrics)
-      routes.set('/metrics', async (_req, res) =>
-        send(res, 200, metrics.contentType, await metrics.render()),
+    if (metrics) {
+      const rendered = new RecentResult(() => metrics.render(), RENDER_REUSE_MS);
+      routes.set('/metrics', async (req, res) =>
+        sendIfOpen(req, res, metrics.contentType, await rendered.get()),
       );
+    }
     const server = new WebServer({
       host: http.host,
       port: http.port,
       maxConnections: http.max_connections,
+      token: http.token,
       routes,
       onError,
     });
     this.server = server;
     await server.start();
     logger.info({ url: `http://${http.host}:${http.port}/` }, 'web server listening');
+    if (!isLoopbackHost(http.host))
+      logger.warn(
+        { host: http.host },
+        'the web server is reachable from other machines: every request needs the token (EDGESEG_HTTP_TOKEN); it has no TLS, prefer a reverse proxy with TLS (docs/web-and-metrics.md)',
+      );
   }
 
   async stop(): Promise<void> {
@@ -130,4 +149,10 @@ export class Web implements Part {
       requests: requests.names,
     });
   }
+}
+
+/** Sends a computed answer unless its client left while it was computed (nothing to queue then). */
+function sendIfOpen(req: IncomingMessage, res: ServerResponse, contentType: string, body: string): void {
+  if (req.socket.destroyed) return;
+  send(res, 200, contentType, body);
 }

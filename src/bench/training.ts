@@ -1,0 +1,126 @@
+// Training speed per TensorFlow.js backend on the same small FCN-8s and the same synthetic batch:
+// what `edgeseg bench --training` prints (wasm with our Conv2DBackpropFilter vs the cpu backend).
+
+import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../data/synthetic-road.js';
+import type { SegmentationBatch } from '../data/types.js';
+import { CAFFE_VGG_NORMALIZATION, type FcnConfig, fcnGraph } from '../model/architecture.js';
+import { createFcn8s } from '../model/fcn8s.js';
+import { type TfBackendName, tf } from '../model/tf.js';
+import { uniformClassWeights } from '../train/class-weights.js';
+import { HostAdam } from '../train/host-adam.js';
+import { type ChannelOrder, trainableVariables, trainStep } from '../train/step.js';
+import { initTrainingTf } from '../train/tf-training.js';
+
+export interface TrainingBenchOptions {
+  widthMultiplier?: number;
+  height?: number;
+  width?: number;
+  batchSize?: number;
+  /** Timed steps per backend, after one untimed warm-up step. */
+  steps?: number;
+  backends?: TfBackendName[];
+  head?: 'fcn8s' | 'original';
+}
+
+export interface TrainingBenchResult {
+  backend: TfBackendName;
+  imagesPerSecond: number;
+  /** Useful work: 3x the forward pass's multiply-adds x 2 per image (forward, input and weight gradients). */
+  gflopsPerSecond: number;
+  secondsPerStep: number;
+  steps: number;
+}
+
+export interface TrainingBenchReport {
+  widthMultiplier: number;
+  height: number;
+  width: number;
+  batchSize: number;
+  results: TrainingBenchResult[];
+}
+
+/**
+ * Forward FLOPs of one image (2 per multiply-add of every convolution and transposed convolution),
+ * from the graph: each tensor's resolution follows the strides and pools from the input.
+ */
+export function forwardFlopsPerImage(config: FcnConfig): number {
+  const graph = fcnGraph(config);
+  const scale = new Map<string, number>([[graph.input, 1]]);
+  let flops = 0;
+  for (const op of [...graph.encoder, ...graph.head]) {
+    const input = op.op === 'add' ? op.inputs[0]! : op.input;
+    const inScale = scale.get(input) ?? 1;
+    let outScale = inScale;
+    if (op.op === 'maxPool') outScale = inScale * op.size;
+    if (op.op === 'conv') outScale = inScale * op.layer.stride;
+    if (op.op === 'upsample') outScale = inScale / op.layer.stride;
+    if (op.op === 'conv' || op.op === 'upsample') {
+      const { kernel, inChannels, outChannels } = op.layer;
+      // A transposed convolution does its work at the input's resolution.
+      const pixels =
+        (config.height / (op.op === 'conv' ? outScale : inScale)) *
+        (config.width / (op.op === 'conv' ? outScale : inScale));
+      flops += 2 * kernel * kernel * inChannels * outChannels * pixels;
+    }
+    scale.set(op.output, outScale);
+  }
+  return flops;
+}
+
+export function syntheticBatch(size: number, height: number, width: number): SegmentationBatch {
+  const images = new Uint8Array(size * height * width * 3);
+  const labels = new Uint8Array(size * height * width);
+  for (let i = 0; i < size; i++) {
+    const scene = renderSyntheticScene(1000 + i, { height, width });
+    images.set(scene.image, i * height * width * 3);
+    labels.set(scene.label, i * height * width);
+  }
+  return { size, height, width, images, labels, names: [] };
+}
+
+export async function benchTraining(options: TrainingBenchOptions = {}): Promise<TrainingBenchReport> {
+  const widthMultiplier = options.widthMultiplier ?? 0.25;
+  const height = options.height ?? 96;
+  const width = options.width ?? 288;
+  const batchSize = options.batchSize ?? 4;
+  const steps = options.steps ?? 3;
+  const backends = options.backends ?? ['wasm', 'cpu'];
+  const batch = syntheticBatch(batchSize, height, width);
+  const results: TrainingBenchResult[] = [];
+  for (const backend of backends) {
+    await initTrainingTf(backend);
+    const config: FcnConfig = {
+      inputChannelOrder: 'BGR',
+      normalization: CAFFE_VGG_NORMALIZATION,
+      numClasses: SYNTHETIC_ROAD_CLASSES.length,
+      height,
+      width,
+      widthMultiplier,
+      head: options.head ?? 'fcn8s',
+    };
+    const model = createFcn8s(config, { seed: 1, classes: SYNTHETIC_ROAD_CLASSES });
+    const variables = trainableVariables(model);
+    const optimizer = new HostAdam(variables, 1e-4);
+    const weights = tf.tensor1d(uniformClassWeights(SYNTHETIC_ROAD_CLASSES));
+    const order = model.config.inputChannelOrder as ChannelOrder;
+    try {
+      trainStep(model, optimizer, variables, batch, weights, 0, order);
+      const started = performance.now();
+      for (let step = 1; step <= steps; step++)
+        trainStep(model, optimizer, variables, batch, weights, step, order);
+      const seconds = (performance.now() - started) / 1000;
+      const imagesPerSecond = (steps * batchSize) / seconds;
+      results.push({
+        backend,
+        imagesPerSecond,
+        gflopsPerSecond: (imagesPerSecond * 3 * forwardFlopsPerImage(config)) / 1e9,
+        secondsPerStep: seconds / steps,
+        steps,
+      });
+    } finally {
+      weights.dispose();
+      model.dispose();
+    }
+  }
+  return { widthMultiplier, height, width, batchSize, results };
+}

@@ -1,0 +1,111 @@
+// The depthwise-convolution gradients the WebAssembly backend of tfjs 4.22 lacks (MobileNetV3's
+// training step needs both): DepthwiseConv2dNativeBackpropInput and ...BackpropFilter, as plain loops
+// over the wasm heap. Depthwise work is a small share of a step (k·k multiply-adds per output value),
+// so no im2col or matmul is worth it here.
+
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../model/tf.js';
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array;
+}
+
+interface DepthwiseAttrs {
+  strides: [number, number] | number;
+  dilations: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+type Geometry = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
+
+function geometry(inputShape: number[], filterShape: number[], attrs: NamedAttrMap): Geometry {
+  const { strides, dilations, pad, dimRoundingMode } = attrs as unknown as DepthwiseAttrs;
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+}
+
+/**
+ * Calls `visit(xIndex, dyIndex, wIndex)` for every (input, output, filter) triple a depthwise
+ * convolution multiplies: output channel c·m + q reads input channel c through filter [kh, kw, c, q].
+ */
+function forEachTap(info: Geometry, visit: (x: number, dy: number, w: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const multiplier = outChannels / inChannels;
+  for (let n = 0; n < batchSize; n++)
+    for (let oh = 0; oh < outHeight; oh++)
+      for (let kh = 0; kh < filterHeight; kh++) {
+        const ih = oh * strideHeight + kh * dilationHeight - top;
+        if (ih < 0 || ih >= inHeight) continue;
+        for (let ow = 0; ow < outWidth; ow++) {
+          const dyBase = ((n * outHeight + oh) * outWidth + ow) * outChannels;
+          for (let kw = 0; kw < filterWidth; kw++) {
+            const iw = ow * strideWidth + kw * dilationWidth - left;
+            if (iw < 0 || iw >= inWidth) continue;
+            const xBase = ((n * inHeight + ih) * inWidth + iw) * inChannels;
+            const wBase = (kh * filterWidth + kw) * outChannels;
+            for (let c = 0; c < inChannels; c++)
+              for (let q = 0; q < multiplier; q++)
+                visit(xBase + c, dyBase + c * multiplier + q, wBase + c * multiplier + q);
+          }
+        }
+      }
+}
+
+/** dx[n, ih, iw, c] = Σ dy[n, oh, ow, c·m + q] · w[kh, kw, c, q] over the taps that read (ih, iw). */
+const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+  const inputShape = (attrs as unknown as { inputShape: number[] }).inputShape;
+  const wasm = backend as unknown as WasmHeap;
+  const info = geometry(inputShape, filter.shape, attrs!);
+  const output = wasm.makeOutput(inputShape, 'float32');
+  // Views after the allocation: a growing wasm heap detaches older ones.
+  const dx = wasm.typedArrayFromHeap(output);
+  dx.fill(0);
+  const dyValues = wasm.typedArrayFromHeap(dy);
+  const weights = wasm.typedArrayFromHeap(filter);
+  forEachTap(info, (x, d, w) => {
+    dx[x]! += dyValues[d]! * weights[w]!;
+  });
+  return output;
+};
+
+/** dw[kh, kw, c, q] = Σ x[n, ih, iw, c] · dy[n, oh, ow, c·m + q] over every output position. */
+const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const filterShape = (attrs as unknown as { filterShape: number[] }).filterShape;
+  const wasm = backend as unknown as WasmHeap;
+  const info = geometry(x.shape, filterShape, attrs!);
+  const output = wasm.makeOutput(filterShape, 'float32');
+  const dw = wasm.typedArrayFromHeap(output);
+  dw.fill(0);
+  const xValues = wasm.typedArrayFromHeap(x);
+  const dyValues = wasm.typedArrayFromHeap(dy);
+  forEachTap(info, (i, d, w) => {
+    dw[w]! += xValues[i]! * dyValues[d]!;
+  });
+  return output;
+};
+
+export const wasmDepthwiseKernels: KernelConfig[] = [
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: depthwiseBackpropInput,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: depthwiseBackpropFilter,
+  },
+];

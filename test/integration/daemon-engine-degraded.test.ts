@@ -1,0 +1,73 @@
+// A model that onnxruntime cannot load runs on its tfjs copy (engine.runtime auto): the device
+// works, slower, and must say so. status, health and /metrics report it as degraded, with the
+// reason. Real daemon, real mosquitto, a model.onnx whose sha256 matches its manifest.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payloads.js';
+import {
+  type DaemonProcess,
+  json,
+  makeModelsDir,
+  startDaemonOnline,
+  testConfig,
+  writeConfig,
+} from '../helpers/daemon.js';
+import { metricValue } from '../helpers/http.js';
+import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/net.js';
+import { makeSuiteDir } from '../helpers/tmp.js';
+
+const BASE = 'edgeseg/cam-tfjs';
+let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
+let broker: Mosquitto;
+let recorder: Recorder;
+let daemon: DaemonProcess;
+let port: number;
+
+before(async () => {
+  suite = await makeSuiteDir();
+  const models = await makeModelsDir(suite.dir);
+  // Not an ONNX model, but the manifest's sha256 is the file's: the integrity check passes.
+  const broken = join(models, 'road-a', 'model.onnx');
+  await writeFile(broken, 'not an onnx model');
+  const manifestPath = join(models, 'road-a', 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  manifest.files.onnxSha256 = createHash('sha256').update('not an onnx model').digest('hex');
+  await writeFile(manifestPath, JSON.stringify(manifest));
+  broker = await Mosquitto.start();
+  port = await freePort();
+  recorder = await Recorder.connect(broker.url, [`${BASE}/status`, `${BASE}/health`, `${BASE}/stats`]);
+  const config = await writeConfig(
+    join(suite.dir, 'config.yaml'),
+    testConfig(suite.dir, broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
+  );
+  daemon = await startDaemonOnline(config, recorder, BASE);
+});
+
+after(async () => {
+  recorder?.end();
+  daemon?.kill();
+  await broker?.stop();
+  await suite?.remove();
+});
+
+test('a model on its tfjs fallback is degraded, with the reason, in status, health and /metrics', {
+  timeout: 120_000,
+}, async () => {
+  await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 60_000);
+  const status = StatusPayloadSchema.parse(
+    json([...recorder.messages].reverse().find((m) => m.topic === `${BASE}/status`)!.payload),
+  );
+  assert.equal(status.degraded, true, JSON.stringify(status));
+  assert.match(status.problems.join('\n'), /model runs on its tfjs copy \(slower\): .*onnxruntime/);
+  const health = HealthPayloadSchema.parse(
+    json((await recorder.waitFor((m) => m.topic === `${BASE}/health`, 10_000)).payload),
+  );
+  assert.equal(health.degraded, true);
+  assert.match(health.problems.join('\n'), /tfjs copy/);
+  assert.equal(await metricValue(`http://127.0.0.1:${port}`, 'edgeseg_degraded'), 1);
+});

@@ -1,0 +1,80 @@
+// The daemon with its web server off loopback: it refuses to start without a token (naming the
+// variable to set), and with one it warns at start and answers only requests that carry it.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  makeModelsDir,
+  startDaemonOnline,
+  startDaemonProcess,
+  testConfig,
+  writeConfig,
+} from '../helpers/daemon.js';
+import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { freePort } from '../helpers/net.js';
+import { makeSuiteDir } from '../helpers/tmp.js';
+
+const BASE = 'edgeseg/cam-token';
+const TOKEN = 'token-for-the-test-0123456789';
+let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
+let broker: Mosquitto;
+
+before(async () => {
+  suite = await makeSuiteDir();
+  await makeModelsDir(suite.dir);
+  broker = await Mosquitto.start();
+});
+
+after(async () => {
+  await broker?.stop();
+  await suite?.remove();
+});
+
+const config = async (port: number) =>
+  writeConfig(
+    join(suite.dir, 'config.yaml'),
+    testConfig(suite.dir, broker.url, {
+      device_id: 'cam-token',
+      http: { enabled: true, host: '0.0.0.0', port },
+    }),
+  );
+
+test('http.host 0.0.0.0 without EDGESEG_HTTP_TOKEN: the daemon does not start and says what to set', {
+  timeout: 90_000,
+}, async () => {
+  const daemon = startDaemonProcess(await config(await freePort()));
+  try {
+    const code = await daemon.exited;
+    assert.notEqual(code, 0);
+    assert.match(daemon.stderr(), /http\.host: 0\.0\.0\.0 is reachable from other machines/);
+    assert.match(daemon.stderr(), /EDGESEG_HTTP_TOKEN/);
+  } finally {
+    daemon.kill();
+  }
+});
+
+test('with the token: a warning at start, 401 without it, 200 with it', { timeout: 90_000 }, async () => {
+  const port = await freePort();
+  const path = await config(port);
+  const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
+  const previous = process.env.EDGESEG_HTTP_TOKEN;
+  process.env.EDGESEG_HTTP_TOKEN = TOKEN;
+  const daemon = await startDaemonOnline(path, recorder, BASE).finally(() => {
+    if (previous === undefined) delete process.env.EDGESEG_HTTP_TOKEN;
+    else process.env.EDGESEG_HTTP_TOKEN = previous;
+  });
+  try {
+    await daemon.waitForLog(
+      /"level":40.*reachable from other machines|reachable from other machines.*"level":40/,
+    );
+    const url = `http://127.0.0.1:${port}/api/config`;
+    assert.equal((await fetch(url)).status, 401);
+    const ok = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(ok.status, 200);
+    assert.doesNotMatch(await ok.text(), new RegExp(TOKEN), 'the token is not in /api/config');
+  } finally {
+    recorder.end();
+    daemon.kill();
+  }
+});
