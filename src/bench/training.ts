@@ -67,7 +67,7 @@ export function forwardFlopsPerImage(config: FcnConfig): number {
   return flops;
 }
 
-function syntheticBatch(size: number, height: number, width: number): SegmentationBatch {
+export function syntheticBatch(size: number, height: number, width: number): SegmentationBatch {
   const images = new Uint8Array(size * height * width * 3);
   const labels = new Uint8Array(size * height * width);
   for (let i = 0; i < size; i++) {

@@ -20,12 +20,14 @@ import type { ImageSize } from '../data/types.js';
 import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
 import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
-import { integerOption, sizeOption } from './parse.js';
+import { integerOption, numberOption, sizeOption } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
   compare?: string;
   size?: ImageSize;
+  trainWidth?: number;
+  trainBatch?: number;
   frames?: number;
   rounds?: number;
   tfjsFrames?: number;
@@ -227,6 +229,24 @@ export function register(program: Command): void {
     .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
     .option('--training', 'benchmark training steps instead (see docs/training.md)')
     .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)')
+    .addOption(
+      numberOption(
+        '--train-width <multiplier>',
+        'with --training: width multiplier (default 0.25; 1 is VGG16)',
+        {
+          min: 0,
+          minExclusive: true,
+          max: 1,
+        },
+      ),
+    )
+    .addOption(
+      integerOption(
+        '--train-batch <n>',
+        'with --training: batch size (default 4); --size sets HxW (default 96x288)',
+        { min: 1, max: 1000 },
+      ),
+    )
     .optionsGroup('Engine:');
   addEngineFlags(command).action(async (flags: BenchFlags) => {
     const modes = BENCH_MODES.filter(([key]) => flags[key] !== undefined && flags[key] !== false);
@@ -249,14 +269,21 @@ export function register(program: Command): void {
           throw new UserError(`--tf-backends: unknown backend "${backend}"`, {
             hint: 'use tensorflow, wasm, cpu',
           });
-      const report = await benchTraining(backends ? { backends: backends as TfBackendName[] } : {});
+      const trainWidth = flags.trainWidth;
+      const trainSize = flags.size;
+      const report = await benchTraining({
+        ...(backends ? { backends: backends as TfBackendName[] } : {}),
+        ...(trainWidth !== undefined ? { widthMultiplier: trainWidth } : {}),
+        ...(trainSize ? { height: trainSize.height, width: trainSize.width } : {}),
+        ...(flags.trainBatch ? { batchSize: flags.trainBatch } : {}),
+      });
       print(
         report,
         [
           `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
           ...report.results.map(
             (result) =>
-              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(result.gflopsPerSecond < 10 ? 2 : 1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
           ),
         ].join('\n'),
       );

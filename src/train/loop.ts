@@ -84,7 +84,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const plan = planMicroBatch({
     backend: tf.getBackend(),
     batchSize,
-    requestedMicroBatch: options.microBatchSize,
+    // A resumed run keeps its micro-batch (each draws its own dropout masks) unless told otherwise.
+    requestedMicroBatch:
+      options.microBatchSize ??
+      (options.resume && typeof state.settings.microBatchSize === 'number'
+        ? state.settings.microBatchSize
+        : undefined),
     height: source.imageSize.height,
     width: source.imageSize.width,
     widthMultiplier: model.config.widthMultiplier,
@@ -92,6 +97,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     largestParameterCount: largest,
   });
   log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
+  state.settings.microBatchSize = plan.microBatchSize;
   const run: TrainingRun = {
     source,
     runDir,

@@ -14,9 +14,9 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { OnnxGraphBuilder, onnx } from '../../src/export/onnx-graph.js';
-import { planQuantization } from '../../src/export/quantize/layers.js';
-import { OnnxModelView, tensorProto } from '../../src/export/quantize/onnx-model.js';
-import { buildQdqModel } from '../../src/export/quantize/qdq.js';
+import { planQuantization } from '../../src/quantize/layers.js';
+import { OnnxModelView, tensorProto } from '../../src/quantize/onnx-model.js';
+import { buildQdqModel } from '../../src/quantize/qdq.js';
 
 const OUT_CHANNELS = 16;
 const OUTPUT_FACTOR = 2;
@@ -66,7 +66,13 @@ function quantisedConv(shape: Shape) {
     ['x', { low: -1, high: 1 }],
     ['c', { low: -2 * reduction, high: 2 * reduction }],
   ]);
-  const { bytes } = buildQdqModel(view, plan, { activations: 'int8', floatLayers: new Set(), ranges });
+  // The widest weights our quantiser writes (--weight-bits 8); the default 7 stays further from -128.
+  const { bytes } = buildQdqModel(view, plan, {
+    activations: 'int8',
+    floatLayers: new Set(),
+    ranges,
+    weightBits: 8,
+  });
   return { bytes, reduction };
 }
 

@@ -55,7 +55,7 @@ for (const head of ['fcn8s', 'original'] as const) {
   });
 }
 
-test('resuming a stopped run gives bit-identical weights to an uninterrupted run', async () => {
+test('resuming a stopped run gives bit-identical weights to an uninterrupted run, micro-batches included', async () => {
   await initTrainingTf('wasm');
   const common = {
     createModel: tinyModel,
@@ -68,7 +68,8 @@ test('resuming a stopped run gives bit-identical weights to an uninterrupted run
     progress: false,
   };
   const straightDir = await makeTempDir();
-  const straight = await train({ ...common, source: tinySource(), runDir: straightDir });
+  // Micro-batches of 2: the resumed run below is not told, and must take them from the checkpoint.
+  const straight = await train({ ...common, source: tinySource(), runDir: straightDir, microBatchSize: 2 });
   assert.equal(straight.state.globalStep, 4);
   assert.equal(straight.state.history.length, 2);
 
@@ -79,6 +80,7 @@ test('resuming a stopped run gives bit-identical weights to an uninterrupted run
     ...common,
     source: tinySource(),
     runDir: resumedDir,
+    microBatchSize: 2,
     signal: controller.signal,
     hooks: { afterStep: (step) => step === 3 && controller.abort() },
   });

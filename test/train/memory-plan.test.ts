@@ -22,7 +22,9 @@ test('the seed’s full-width runs on wasm split batch 20 into micro-batches tha
       0.8 * WASM_HEAP_LIMIT_BYTES,
   );
   const cityscapes = planMicroBatch({ ...fullWidth, height: 256, width: 512 });
-  assert.ok(cityscapes.microBatchSize >= 1 && cityscapes.microBatchSize < kitti.microBatchSize);
+  assert.ok(cityscapes.microBatchSize >= 1 && cityscapes.microBatchSize <= kitti.microBatchSize);
+  // Measured: 4 full-width 160x576 images per pass overflowed the heap; 1 trained.
+  assert.ok(kitti.microBatchSize < 4);
   // Adam's moments and the gradient sum live outside the heap: 3 × 4 bytes per weight.
   assert.equal(kitti.hostBytes, 3 * 4 * fullWidth.parameterCount);
 });

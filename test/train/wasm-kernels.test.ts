@@ -83,6 +83,67 @@ test('wasm Conv2DBackpropFilter matches the cpu backend for several shapes, stri
   }
 });
 
+/** dX of sum(conv2d(x, w) · reference): the input gradient (Conv2DBackpropInput). */
+async function inputGradient(
+  backend: 'wasm' | 'cpu',
+  inputShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: Pad,
+): Promise<Float32Array> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = pseudoRandom(inputShape, 6) as tf.Tensor4D;
+    const weights = pseudoRandom(filterShape, 7) as tf.Tensor4D;
+    const reference = tf.conv2d(x, pseudoRandom(filterShape, 8) as tf.Tensor4D, strides, pad);
+    return tf
+      .grad((input: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(input as tf.Tensor4D, weights, strides, pad), reference)),
+      )(x)
+      .dataSync() as Float32Array;
+  });
+}
+
+test('wasm Conv2DBackpropInput (stride 1 on the forward Conv2D, else built in) matches the cpu backend', async () => {
+  await initTrainingTf('wasm');
+  const cases: Array<{ input: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }> = [
+    { input: [2, 9, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
+    { input: [1, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'same' },
+    { input: [1, 8, 9, 3], filter: [4, 2, 3, 2], strides: 1, pad: 'same' },
+    { input: [2, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'valid' },
+    { input: [1, 6, 6, 3], filter: [1, 1, 3, 5], strides: 1, pad: 'valid' },
+    { input: [1, 8, 8, 5], filter: [3, 3, 5, 2], strides: 2, pad: 'same' },
+    {
+      input: [1, 7, 8, 2],
+      filter: [3, 3, 2, 2],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [0, 2],
+        [1, 0],
+        [0, 0],
+      ],
+    },
+    {
+      input: [1, 7, 8, 2],
+      filter: [2, 2, 2, 2],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [3, 0],
+        [0, 1],
+        [0, 0],
+      ],
+    },
+  ];
+  for (const c of cases) {
+    const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`;
+    const onWasm = await inputGradient('wasm', c.input, c.filter, c.strides, c.pad);
+    const onCpu = await inputGradient('cpu', c.input, c.filter, c.strides, c.pad);
+    assertClose(onWasm, onCpu, what);
+  }
+});
+
 test('wasm trains conv2dTranspose weights (the FCN upsampling layers) like the cpu backend', async () => {
   await initTrainingTf('wasm');
   const gradientOn = async (backend: 'wasm' | 'cpu') => {
