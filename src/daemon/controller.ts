@@ -14,6 +14,7 @@ import { RequestRouter } from '../mqtt/requests.js';
 import { type Topics, topicsFor } from '../mqtt/topics.js';
 import { FrameLoop } from '../pipeline/frame-loop.js';
 import { BurstLogger } from '../system/burst-log.js';
+import { errorMessage } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
 import { createSdNotifier, type SdNotifier } from '../system/sd-notify.js';
 import type { DaemonContext, DaemonState } from './context.js';
@@ -57,7 +58,7 @@ export class Controller {
   private config: Config;
   private readonly logger: Logger;
   private readonly bursts: BurstLogger;
-  private readonly bus = new EventBus();
+  private readonly bus: EventBus;
   readonly topics: Topics;
   private readonly inference: Inference;
   private readonly started: Part[] = [];
@@ -78,6 +79,11 @@ export class Controller {
     this.config = options.config;
     this.logger = options.logger;
     this.bursts = new BurstLogger(this.logger);
+    this.bus = new EventBus((owner, event, error) =>
+      this.bursts.error(`listener:${owner}:${event}`, `the ${event} listener of ${owner} failed`, {
+        err: errorMessage(error),
+      }),
+    );
     this.topics = topicsFor(this.config.mqtt.base_topic, this.config.device_id);
     this.inference = new Inference(
       () => this.config,

@@ -1,5 +1,6 @@
 // Typed events between daemon parts that must not import each other (zigbee2mqtt's eventBus): a
-// part emits what happened, the parts that care subscribe in start() and unsubscribe in stop().
+// part emits what happened, the parts that care subscribe in start() and unsubscribe in stop()
+// (daemon/extension.ts does both for the extensions); each listener runs isolated from the others.
 
 import { EventEmitter } from 'node:events';
 import type { Config } from '../config/schema.js';
@@ -33,15 +34,35 @@ export interface DaemonEvents {
   stateChanged: [];
 }
 
+/** Told when a listener throws: which part's listener, on which event. */
+export type ListenerErrorHandler = (owner: string, event: keyof DaemonEvents, error: unknown) => void;
+
 export class EventBus extends EventEmitter<DaemonEvents> {
-  /** Subscribes and returns the matching unsubscribe, for a part's stop(). */
+  /** `onListenerError` hears what a listener throws; the other listeners and the emitter go on. */
+  constructor(private readonly onListenerError: ListenerErrorHandler) {
+    super();
+  }
+
+  /**
+   * Subscribes `owner`'s listener and returns the matching unsubscribe, for a part's stop(). The
+   * listener runs isolated (zigbee2mqtt's bus): an error in one part's listener reaches neither the
+   * part that emitted the event nor the listeners after it, and is reported under `owner`.
+   */
   subscribe<K extends keyof DaemonEvents>(
     event: K,
     listener: (...args: DaemonEvents[K]) => void,
+    owner: string,
   ): () => void {
+    const isolated = (...args: DaemonEvents[K]) => {
+      try {
+        listener(...args);
+      } catch (error) {
+        this.onListenerError(owner, event, error);
+      }
+    };
     // EventEmitter's typings cannot relate a generic K to the listener's arguments.
     const emitter = this as EventEmitter;
-    emitter.on(event, listener);
-    return () => emitter.off(event, listener);
+    emitter.on(event, isolated as (...args: unknown[]) => void);
+    return () => emitter.off(event, isolated as (...args: unknown[]) => void);
   }
 }

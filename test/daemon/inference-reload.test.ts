@@ -48,7 +48,9 @@ async function workerInference() {
     },
     'test config',
   );
-  const bus = new EventBus();
+  const bus = new EventBus((_owner, _event, error) => {
+    throw error;
+  });
   const reports: Array<string | undefined> = [];
   let changes = 0;
   bus.on('modelChanged', () => changes++);

@@ -42,7 +42,9 @@ test('a wall clock set back by an hour does not stop the RTP output', { timeout:
     },
     'test',
   );
-  const bus = new EventBus();
+  const bus = new EventBus((_owner, _event, error) => {
+    throw error;
+  });
   // The parts of the daemon's context video-out uses; the rest is never touched.
   const context = {
     config,

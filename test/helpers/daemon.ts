@@ -157,7 +157,7 @@ export interface DaemonSuite {
  * Registers the before/after hooks that make a DaemonSuite and take it down again; its fields are
  * set once before() has run.
  */
-export function useDaemonSuite(): DaemonSuite {
+export function useDaemonSuite(brokerOptions: Parameters<typeof Mosquitto.start>[0] = {}): DaemonSuite {
   const suite = {} as DaemonSuite;
   let remove: (() => Promise<void>) | undefined;
   before(async () => {
@@ -165,7 +165,7 @@ export function useDaemonSuite(): DaemonSuite {
     remove = made.remove;
     suite.dir = made.dir;
     await makeModelsDir(made.dir);
-    suite.broker = await Mosquitto.start();
+    suite.broker = await Mosquitto.start(brokerOptions);
   });
   after(async () => {
     await suite.broker?.stop();

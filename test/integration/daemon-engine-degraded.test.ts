@@ -11,48 +11,41 @@ import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payload
 import {
   type DaemonProcess,
   json,
-  makeModelsDir,
   startDaemonOnline,
   testConfig,
+  useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
 import { metricValue } from '../helpers/http.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
 
 const BASE = 'edgeseg/cam-tfjs';
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
+const suite = useDaemonSuite();
 let recorder: Recorder;
 let daemon: DaemonProcess;
 let port: number;
 
 before(async () => {
-  suite = await makeSuiteDir();
-  const models = await makeModelsDir(suite.dir);
   // Not an ONNX model, but the manifest's sha256 is the file's: the integrity check passes.
-  const broken = join(models, 'road-a', 'model.onnx');
-  await writeFile(broken, 'not an onnx model');
-  const manifestPath = join(models, 'road-a', 'manifest.json');
+  const model = join(suite.dir, 'models', 'road-a');
+  await writeFile(join(model, 'model.onnx'), 'not an onnx model');
+  const manifestPath = join(model, 'manifest.json');
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
   manifest.files.onnxSha256 = createHash('sha256').update('not an onnx model').digest('hex');
   await writeFile(manifestPath, JSON.stringify(manifest));
-  broker = await Mosquitto.start();
   port = await freePort();
-  recorder = await Recorder.connect(broker.url, [`${BASE}/status`, `${BASE}/health`, `${BASE}/stats`]);
+  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/status`, `${BASE}/health`, `${BASE}/stats`]);
   const config = await writeConfig(
     join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
+    testConfig(suite.dir, suite.broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
   );
   daemon = await startDaemonOnline(config, recorder, BASE);
 });
 
-after(async () => {
+after(() => {
   recorder?.end();
   daemon?.kill();
-  await broker?.stop();
-  await suite?.remove();
 });
 
 test('a model on its tfjs fallback is degraded, with the reason, in status, health and /metrics', {

@@ -4,41 +4,32 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import mqtt from 'mqtt';
 import {
   type DaemonProcess,
   isOnlineStatus,
   json,
-  makeModelsDir,
   startDaemonOnline,
   testConfig,
+  useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
+import { Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
+// Persistent, so that the retained requests survive the broker's restart.
+const suite = useDaemonSuite({ persistent: true });
 let recorder: Recorder | undefined;
 let daemon: DaemonProcess | undefined;
 
-before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  broker = await Mosquitto.start({ persistent: true });
-});
-
-after(async () => {
+after(() => {
   daemon?.kill();
   recorder?.end();
-  await broker?.stop();
-  await suite?.remove();
 });
 
 async function publishRetained(topic: string, payload: string): Promise<void> {
-  const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(suite.broker.url, { reconnectPeriod: 0 });
   await client.publishAsync(topic, payload, { qos: 1, retain: true });
   await client.endAsync();
 }
@@ -54,8 +45,8 @@ test('retained pause and config/set are executed neither at start nor after a br
     `${BASE}/request/config/set`,
     JSON.stringify({ transaction: 'retained-set', config: { fps: 2 } }),
   );
-  recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-  const config = await writeConfig(join(suite.dir, 'config.yaml'), testConfig(suite.dir, broker.url));
+  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/#`]);
+  const config = await writeConfig(join(suite.dir, 'config.yaml'), testConfig(suite.dir, suite.broker.url));
   daemon = await startDaemonOnline(config, recorder, BASE);
   // The retained requests reach the daemon right after its subscribe; give them time to act.
   await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 20_000);
@@ -75,9 +66,9 @@ test('retained pause and config/set are executed neither at start nor after a br
 
   // A broker restart: the daemon reconnects and subscribes again; the broker replays both requests.
   const onlineCount = recorder.messages.filter(isOnlineStatus(BASE)).length;
-  await broker.kill('SIGTERM');
-  await broker.resume();
-  const kept = await retainedMessages(broker.url, `${BASE}/request/#`, 500);
+  await suite.broker.kill('SIGTERM');
+  await suite.broker.resume();
+  const kept = await retainedMessages(suite.broker.url, `${BASE}/request/#`, 500);
   assert.equal(kept.size, 2, 'the broker kept both retained requests across its restart');
   await recorder.waitFor(
     (m) => isOnlineStatus(BASE)(m) && recorder!.messages.filter(isOnlineStatus(BASE)).length > onlineCount,

@@ -9,48 +9,41 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   type DaemonProcess,
-  makeModelsDir,
   startDaemonOnline,
   testConfig,
+  useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
 
 const BASE = 'edgeseg/cam-stall';
 const CONNECTIONS = 8;
 const PIPELINED = 1500;
 const WINDOW_MS = 4000;
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
+const suite = useDaemonSuite();
 let recorder: Recorder;
 let daemon: DaemonProcess;
 let port: number;
 
 before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  broker = await Mosquitto.start();
   port = await freePort();
   const config = await writeConfig(
     join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, broker.url, {
+    testConfig(suite.dir, suite.broker.url, {
       device_id: 'cam-stall',
       fps: 8,
       http: { enabled: true, port, max_connections: 32 },
     }),
   );
-  recorder = await Recorder.connect(broker.url, [`${BASE}/stats`, `${BASE}/status`]);
+  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/stats`, `${BASE}/status`]);
   daemon = await startDaemonOnline(config, recorder, BASE);
   await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 30_000);
 });
 
-after(async () => {
+after(() => {
   recorder?.end();
   daemon?.kill();
-  await broker?.stop();
-  await suite?.remove();
 });
 
 const rssMb = () =>

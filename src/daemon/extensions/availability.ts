@@ -12,9 +12,9 @@ import type { ModelManifest } from '../../model/manifest.js';
 import { modelId } from '../../model/manifest.js';
 import { type StatusPayload, StatusPayloadSchema } from '../../mqtt/payloads.js';
 import { edgesegVersion } from '../../system/version.js';
-import type { DaemonContext, DaemonState } from '../context.js';
+import type { DaemonState } from '../context.js';
 import { engineProblems } from '../engine-problems.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
 export type AvailabilityState = 'online' | 'offline' | 'stopped';
 
@@ -98,43 +98,37 @@ export function statusPayload(availability: AvailabilityState, inputs: StatusInp
   return JSON.stringify(payload);
 }
 
-export class Availability implements Part {
+export class Availability extends Extension {
   readonly name = 'availability';
-  private unsubscribe: Array<() => void> = [];
   /** Our own `online` came back from the broker: from now on another instance's status is a conflict. */
   private armed = false;
   private yields = 0;
   private debounce: NodeJS.Timeout | undefined;
   private forgetDuplicate: NodeJS.Timeout | undefined;
 
-  constructor(private readonly context: DaemonContext) {}
-
   start(): void {
-    const { bus, connection, topics } = this.context;
-    this.unsubscribe = [
-      bus.subscribe('mqttConnected', () => {
-        connection.subscribe(topics.status);
-        // `online` means ready for requests: it goes out once the other parts' subscriptions (made
-        // in this same event) are acknowledged, so a request sent on seeing it is never lost.
-        setImmediate(() => {
-          void connection.subscriptionsSettled().then(() => {
-            if (connection.connected) this.publish('online');
-          });
+    const { connection, topics } = this.context;
+    this.listen('mqttConnected', () => {
+      connection.subscribe(topics.status);
+      // `online` means ready for requests: it goes out once the other parts' subscriptions (made
+      // in this same event) are acknowledged, so a request sent on seeing it is never lost.
+      setImmediate(() => {
+        void connection.subscriptionsSettled().then(() => {
+          if (connection.connected) this.publish('online');
         });
-      }),
-      bus.subscribe('modelChanged', () => this.publish('online')),
-      bus.subscribe('stateChanged', () => this.publishSoon()),
-      bus.subscribe('mqttMessage', (topic, payload) => {
-        if (topic === topics.status) this.onStatus(payload);
-      }),
-    ];
+      });
+    });
+    this.listen('modelChanged', () => this.publish('online'));
+    this.listen('stateChanged', () => this.publishSoon());
+    this.listen('mqttMessage', (topic, payload) => {
+      if (topic === topics.status) this.onStatus(payload);
+    });
   }
 
-  stop(): void {
+  override stop(): void {
     clearTimeout(this.debounce);
     clearTimeout(this.forgetDuplicate);
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+    this.unregister();
   }
 
   /** The message the connection sends last, on a clean stop. */

@@ -3,38 +3,22 @@
 
 import { EmptyRequestSchema } from '../../mqtt/requests.js';
 import { FramePublisher } from '../../pipeline/publisher.js';
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
-export class Frames implements Part {
+export class Frames extends Extension {
   readonly name = 'frames';
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    const { config, model, connection, topics, logger, bus, bursts, requests } = this.context;
+    const { config, model, connection, topics, logger, bus } = this.context;
     const publisher = new FramePublisher(config, model.manifest, connection, topics, logger);
-    requests.on('snapshot', EmptyRequestSchema, async () => {
+    this.answer('snapshot', EmptyRequestSchema, async () => {
       publisher.requestSnapshot();
       return { topic: topics.snapshot };
     });
-    this.unsubscribe = [
-      bus.subscribe('frameProcessed', (processed) => {
-        try {
-          bus.emit('frameStats', publisher.publish(processed));
-        } catch (error) {
-          bursts.warn('publish', 'publishing a frame failed', { err: (error as Error).message });
-        }
-      }),
-      bus.subscribe('configChanged', (next) => publisher.update(next, this.context.model.manifest)),
-      bus.subscribe('modelChanged', ({ manifest }) => publisher.update(this.context.config, manifest)),
-    ];
-  }
-
-  stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
-    this.context.requests.off('snapshot');
+    // A publish that throws is this listener's failure (the bus reports it under 'frames'); the
+    // frameStats listeners run outside it, each isolated, so theirs is never blamed on publishing.
+    this.listen('frameProcessed', (processed) => bus.emit('frameStats', publisher.publish(processed)));
+    this.listen('configChanged', (next) => publisher.update(next, this.context.model.manifest));
+    this.listen('modelChanged', ({ manifest }) => publisher.update(this.context.config, manifest));
   }
 }

@@ -6,34 +6,29 @@ import type { HealthPayload } from '../../mqtt/payloads.js';
 import { EmptyRequestSchema } from '../../mqtt/requests.js';
 import { readSystemHealth } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 import { deviceProblems, sourceStatus } from './availability.js';
 
 /** fps reads 0 once no frame came out for this long (or three frame intervals, if longer). */
 const FPS_STALE_MS = 3000;
 
-export class Health implements Part {
+export class Health extends Extension {
   readonly name = 'health';
   private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    this.context.requests.on('health', EmptyRequestSchema, () => this.payload());
+    this.answer('health', EmptyRequestSchema, () => this.payload());
     this.schedule();
     // A new interval takes effect at once, not after the old one.
-    this.unsubscribe = this.context.bus.subscribe('configChanged', (config, previous) => {
+    this.listen('configChanged', (config, previous) => {
       if (config.publish.health.interval_ms !== previous.publish.health.interval_ms) this.schedule();
     });
   }
 
-  stop(): void {
+  override stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.unsubscribe?.();
-    this.context.requests.off('health');
+    this.unregister();
   }
 
   private schedule(): void {
@@ -45,11 +40,7 @@ export class Health implements Part {
     const { health } = this.context.config.publish;
     if (!health.enabled) return;
     const payload = await this.payload();
-    this.context.connection.publish(this.context.topics.health, JSON.stringify(payload), {
-      qos: health.qos,
-      retain: health.retain,
-      contentType: 'application/json',
-    });
+    this.publishJson(this.context.topics.health, payload, { qos: health.qos, retain: health.retain });
   }
 
   async payload(): Promise<HealthPayload> {

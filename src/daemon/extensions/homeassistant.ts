@@ -10,47 +10,39 @@ import {
   isOwnDiscoveryTopic,
   SummaryWindow,
 } from '../../mqtt/homeassistant.js';
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
 const RETAINED = { qos: 1, retain: true, contentType: 'application/json' } as const;
 
-export class HomeAssistant implements Part {
+export class HomeAssistant extends Extension {
   readonly name = 'homeassistant';
   /** Discovery topic → payload, as published for the running model and config. */
   private published = new Map<string, string>();
   private readonly window = new SummaryWindow();
   private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    const { bus } = this.context;
     this.published = this.desired();
-    this.unsubscribe = [
-      bus.subscribe('mqttConnected', () => this.connected()),
-      bus.subscribe('mqttMessage', (topic, payload) => this.clearIfStale(topic, payload)),
-      bus.subscribe('frameStats', (stats) => {
-        if (this.context.config.homeassistant.enabled) this.window.add(stats);
-      }),
-      bus.subscribe('modelChanged', () => this.refresh()),
-      bus.subscribe('configChanged', (config, previous) => {
-        const before = previous.homeassistant;
-        const after = config.homeassistant;
-        if (after.discovery_prefix !== before.discovery_prefix) this.subscribeToOwnTopics();
-        if (before.enabled && !after.enabled) this.clear(this.context.topics.summary);
-        this.refresh();
-        if (after.enabled !== before.enabled || after.state_interval_ms !== before.state_interval_ms)
-          this.schedule();
-      }),
-    ];
+    this.listen('mqttConnected', () => this.connected());
+    this.listen('mqttMessage', (topic, payload) => this.clearIfStale(topic, payload));
+    this.listen('frameStats', (stats) => {
+      if (this.context.config.homeassistant.enabled) this.window.add(stats);
+    });
+    this.listen('modelChanged', () => this.refresh());
+    this.listen('configChanged', (config, previous) => {
+      const before = previous.homeassistant;
+      const after = config.homeassistant;
+      if (after.discovery_prefix !== before.discovery_prefix) this.subscribeToOwnTopics();
+      if (before.enabled && !after.enabled) this.clear(this.context.topics.summary);
+      this.refresh();
+      if (after.enabled !== before.enabled || after.state_interval_ms !== before.state_interval_ms)
+        this.schedule();
+    });
     this.schedule();
   }
 
-  stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+  override stop(): void {
+    this.unregister();
     clearInterval(this.timer);
     this.timer = undefined;
   }

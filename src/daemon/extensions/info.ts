@@ -3,31 +3,19 @@
 // and again after a model switch or a configuration change.
 
 import { infoPayload } from '../../mqtt/info.js';
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
-export class Info implements Part {
+export class Info extends Extension {
   readonly name = 'info';
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    const { bus } = this.context;
-    this.unsubscribe = [
-      bus.subscribe('mqttConnected', () => this.publish()),
-      bus.subscribe('modelChanged', () => this.publish()),
-      bus.subscribe('configChanged', () => this.publish()),
-    ];
-  }
-
-  stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+    this.listen('mqttConnected', () => this.publish());
+    this.listen('modelChanged', () => this.publish());
+    this.listen('configChanged', () => this.publish());
   }
 
   private publish(): void {
-    const { config, model, topics, requests, connection } = this.context;
+    const { config, model, topics, requests } = this.context;
     const payload = infoPayload({
       config,
       manifest: model.manifest,
@@ -35,10 +23,6 @@ export class Info implements Part {
       topics,
       requests: requests.names,
     });
-    connection.publish(topics.info, JSON.stringify(payload), {
-      qos: 1,
-      retain: true,
-      contentType: 'application/json',
-    });
+    this.publishJson(topics.info, payload, { retain: true });
   }
 }

@@ -5,17 +5,13 @@
 import { modelId } from '../../model/manifest.js';
 import { readTemperatures } from '../../system/health.js';
 import { edgesegVersion } from '../../system/version.js';
-import type { DaemonContext } from '../context.js';
+import { Extension } from '../extension.js';
 import { DaemonMetrics } from '../metrics.js';
-import type { Part } from '../part.js';
 import { deviceProblems } from './availability.js';
 
-export class Metrics implements Part {
+export class Metrics extends Extension {
   readonly name = 'metrics';
   private metrics: DaemonMetrics | undefined;
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   /** The registry, while /metrics is served. */
   get current(): DaemonMetrics | undefined {
@@ -23,7 +19,7 @@ export class Metrics implements Part {
   }
 
   start(): void {
-    const { config, bus, pipeline, connection, model } = this.context;
+    const { config, pipeline, connection, model } = this.context;
     if (!config.http.enabled || !config.http.metrics) return;
     const metrics = new DaemonMetrics({
       loop: () => pipeline.loopStats(),
@@ -42,19 +38,16 @@ export class Metrics implements Part {
       }),
     });
     this.metrics = metrics;
-    this.unsubscribe = [
-      bus.subscribe('frameStats', (stats) => metrics.observe(stats)),
-      bus.subscribe('modelChanged', () => metrics.resetFractions()),
-      bus.subscribe('configChanged', (next, previous) => {
-        const shape = (c: typeof next) => JSON.stringify([c.regions, c.publish.classes]);
-        if (shape(next) !== shape(previous)) metrics.resetFractions();
-      }),
-    ];
+    this.listen('frameStats', (stats) => metrics.observe(stats));
+    this.listen('modelChanged', () => metrics.resetFractions());
+    this.listen('configChanged', (next, previous) => {
+      const shape = (c: typeof next) => JSON.stringify([c.regions, c.publish.classes]);
+      if (shape(next) !== shape(previous)) metrics.resetFractions();
+    });
   }
 
-  stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+  override stop(): void {
+    this.unregister();
     this.metrics?.registry.clear();
     this.metrics = undefined;
   }

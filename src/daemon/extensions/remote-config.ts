@@ -12,7 +12,7 @@ import { type Config, RESTART_KEYS } from '../../config/schema.js';
 import { EmptyRequestSchema, requestSchema } from '../../mqtt/requests.js';
 import { errorMessage, UserError } from '../../system/errors.js';
 import type { DaemonContext, PreparedModel } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
 export interface RemoteConfigOptions {
   /** The local file with environment overrides (patches are validated against it). */
@@ -34,39 +34,35 @@ const ConfigSetRequestSchema = requestSchema({
 /** config/set requests waiting behind the one being applied; more are answered "busy". */
 const MAX_WAITING = 16;
 
-export class RemoteConfig implements Part {
+export class RemoteConfig extends Extension {
   readonly name = 'remote-config';
-  private unsubscribe: (() => void) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private waiting = 0;
 
   constructor(
-    private readonly context: DaemonContext,
+    context: DaemonContext,
     private readonly options: RemoteConfigOptions,
-  ) {}
-
-  start(): void {
-    const { requests, bus } = this.context;
-    requests
-      .on('config/get', EmptyRequestSchema, async () => ({ config: stripSecrets(this.context.config) }))
-      .on('config/set', ConfigSetRequestSchema, (request) => this.enqueue(request.config));
-    this.unsubscribe = bus.subscribe('mqttConnected', () => this.publish());
+  ) {
+    super(context);
   }
 
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    this.context.requests.off('config/get').off('config/set');
+  start(): void {
+    this.answer('config/get', EmptyRequestSchema, async () => ({
+      config: stripSecrets(this.context.config),
+    }));
+    this.answer('config/set', ConfigSetRequestSchema, (request) => this.enqueue(request.config));
+    this.listen('mqttConnected', () => this.publish());
+  }
+
+  override async stop(): Promise<void> {
+    this.unregister();
     // A change half-applied when the daemon stops would be a change nobody was told about.
     await this.queue;
   }
 
   private publish(): void {
-    const { connection, topics, config } = this.context;
-    connection.publish(topics.config, JSON.stringify(stripSecrets(config)), {
-      qos: 1,
-      retain: true,
-      contentType: 'application/json',
-    });
+    const { topics, config } = this.context;
+    this.publishJson(topics.config, stripSecrets(config), { retain: true });
   }
 
   private enqueue(patch: ConfigPatch): Promise<unknown> {

@@ -4,30 +4,19 @@
 // executed: the broker would replay it at every start and reconnect (a device paused after each
 // broker blip); it is logged with how to clear it.
 
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
-export class Requests implements Part {
+export class Requests extends Extension {
   readonly name = 'requests';
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    const { bus, connection, topics } = this.context;
-    this.unsubscribe = [
-      bus.subscribe('mqttConnected', () => connection.subscribe(topics.requestWildcard)),
-      bus.subscribe('mqttMessage', (topic, payload, retained) => void this.handle(topic, payload, retained)),
-    ];
-  }
-
-  stop(): void {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+    const { connection, topics } = this.context;
+    this.listen('mqttConnected', () => connection.subscribe(topics.requestWildcard));
+    this.listen('mqttMessage', (topic, payload, retained) => void this.handle(topic, payload, retained));
   }
 
   private async handle(topic: string, payload: Buffer, retained: boolean): Promise<void> {
-    const { topics, requests, connection, bursts } = this.context;
+    const { topics, requests, bursts } = this.context;
     if (!topic.startsWith(topics.requestPrefix)) return;
     const name = topic.slice(topics.requestPrefix.length);
     if (retained) {
@@ -46,11 +35,7 @@ export class Requests implements Part {
           request: name.slice(0, 200),
           err: response.error,
         });
-      connection.publish(topics.response(name), JSON.stringify(response), {
-        qos: 1,
-        retain: false,
-        contentType: 'application/json',
-      });
+      this.publishJson(topics.response(name), response, { retain: false });
     } catch (error) {
       // The router answers every request; this is the last guard that keeps a message from ending the process.
       bursts.error('request-path', 'answering a request failed', { err: (error as Error).message });

@@ -10,8 +10,7 @@ import { parseRtpUri } from '../../output/rtp-uri.js';
 import type { ProcessedFrame } from '../../pipeline/frame-loop.js';
 import { pictureOptionsFor } from '../../pipeline/picture-options.js';
 import { FramePictures } from '../../segment/frame-pictures.js';
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
 type OutputConfig = Config['outputs'][number];
 
@@ -27,33 +26,27 @@ export interface VideoOutputStats extends RtpStreamStats {
   uri: string;
 }
 
-export class VideoOut implements Part {
+export class VideoOut extends Extension {
   readonly name = 'video-out';
   private outputs: Output[] = [];
   private pictures: FramePictures | undefined;
-  private unsubscribe: Array<() => void> = [];
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
-    const { bus, config } = this.context;
+    const { config } = this.context;
     this.configure(config.outputs);
     this.pictures = this.picturesFor(config, this.context.model.manifest);
-    this.unsubscribe = [
-      bus.subscribe('frameProcessed', (processed) => this.onFrame(processed)),
-      bus.subscribe('configChanged', (next, previous) => {
-        this.pictures = this.picturesFor(next, this.context.model.manifest);
-        if (JSON.stringify(next.outputs) !== JSON.stringify(previous.outputs)) this.configure(next.outputs);
-      }),
-      bus.subscribe('modelChanged', ({ manifest }) => {
-        this.pictures = this.picturesFor(this.context.config, manifest);
-      }),
-    ];
+    this.listen('frameProcessed', (processed) => this.onFrame(processed));
+    this.listen('configChanged', (next, previous) => {
+      this.pictures = this.picturesFor(next, this.context.model.manifest);
+      if (JSON.stringify(next.outputs) !== JSON.stringify(previous.outputs)) this.configure(next.outputs);
+    });
+    this.listen('modelChanged', ({ manifest }) => {
+      this.pictures = this.picturesFor(this.context.config, manifest);
+    });
   }
 
-  async stop(): Promise<void> {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+  override async stop(): Promise<void> {
+    this.unregister();
     const outputs = this.outputs;
     this.outputs = [];
     await Promise.all(outputs.map((output) => output.stream?.stop()));

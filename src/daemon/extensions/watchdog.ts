@@ -1,14 +1,11 @@
 // The systemd watchdog: WATCHDOG=1 every half WatchdogSec, but only while frames really come out
 // of inference (or while paused on request), so a wedged pipeline gets the service restarted.
 
-import type { DaemonContext } from '../context.js';
-import type { Part } from '../part.js';
+import { Extension } from '../extension.js';
 
-export class Watchdog implements Part {
+export class Watchdog extends Extension {
   readonly name = 'watchdog';
   private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly context: DaemonContext) {}
 
   start(): void {
     const { sd, pipeline } = this.context;
@@ -21,8 +18,9 @@ export class Watchdog implements Part {
     }, interval);
   }
 
-  stop(): void {
+  override stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    super.stop();
   }
 }

@@ -13,8 +13,8 @@ import { RecentResult } from '../../web/recent-result.js';
 import { type RouteHandler, send, sendJson, sendText, WebServer } from '../../web/server.js';
 import { Timeline } from '../../web/timeline.js';
 import type { DaemonContext } from '../context.js';
+import { Extension } from '../extension.js';
 import type { DaemonMetrics } from '../metrics.js';
-import type { Part } from '../part.js';
 
 export interface WebSources {
   /** The status payload (availability online), as JSON text. */
@@ -32,19 +32,20 @@ const STREAM_STALL_TIMEOUT_MS = 30_000;
  */
 const RENDER_REUSE_MS = 1000;
 
-export class Web implements Part {
+export class Web extends Extension {
   readonly name = 'web';
   private server: WebServer | undefined;
   private stream: MjpegStream | undefined;
-  private unsubscribe: Array<() => void> = [];
 
   constructor(
-    private readonly context: DaemonContext,
+    context: DaemonContext,
     private readonly sources: WebSources,
-  ) {}
+  ) {
+    super(context);
+  }
 
   async start(): Promise<void> {
-    const { config, bus, bursts, model, logger } = this.context;
+    const { config, bursts, model, logger } = this.context;
     const { http } = config;
     if (!http.enabled) return;
     const onError = (error: Error) => bursts.warn('web', 'web server problem', { err: error.message });
@@ -63,13 +64,11 @@ export class Web implements Part {
     if (metrics) metrics.stream = () => stream.stats();
     const timeline = new Timeline();
     let latest: StatsPayload | undefined;
-    this.unsubscribe = [
-      bus.subscribe('frameProcessed', (processed) => stream.offer(processed, model.manifest.classes)),
-      bus.subscribe('frameStats', (stats) => {
-        latest = stats;
-        timeline.add(stats);
-      }),
-    ];
+    this.listen('frameProcessed', (processed) => stream.offer(processed, model.manifest.classes));
+    this.listen('frameStats', (stats) => {
+      latest = stats;
+      timeline.add(stats);
+    });
     const health = new RecentResult(
       async () => `${JSON.stringify(await this.sources.health())}\n`,
       RENDER_REUSE_MS,
@@ -123,9 +122,8 @@ export class Web implements Part {
       );
   }
 
-  async stop(): Promise<void> {
-    for (const off of this.unsubscribe) off();
-    this.unsubscribe = [];
+  override async stop(): Promise<void> {
+    this.unregister();
     this.stream?.stop();
     this.stream = undefined;
     const metrics = this.sources.metrics();
