@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 
 import sharp from 'sharp';
 import { glob } from 'tinyglobby';
+import { errorMessage } from '../system/errors.js';
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
 const MAX_INPUT_PIXELS = 8192 * 8192;
@@ -104,7 +105,7 @@ export class ImageFolderFrameSource extends FrameSource {
         });
     } catch (error) {
       this.counters.badFrames++;
-      this.emit('error', new Error(`${file}: cannot decode (${(error as Error).message}); skipped`));
+      this.emit('error', new Error(`${file}: cannot decode (${errorMessage(error)}); skipped`));
     }
     if (this.running) this.schedule(Math.max(0, 1000 / this.options.fps - (Date.now() - started)));
   }

@@ -79,7 +79,7 @@ export async function readConfigFile(path: string): Promise<ConfigPatch> {
     parsed = parseYaml(text, { maxAliasCount: 100 });
   } catch (error) {
     // yaml's message is "<what> at line L, column C:" then a code frame; keep both, minus the colon.
-    const [first = '', ...frame] = (error as Error).message.split('\n');
+    const [first = '', ...frame] = errorMessage(error).split('\n');
     const codeFrame = frame.filter((line) => line.trim() !== '').join('\n');
     throw new FileError(
       path,

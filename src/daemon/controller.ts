@@ -122,7 +122,7 @@ export class Controller {
         try {
           await part.stop();
         } catch (error) {
-          this.logger.error({ part: part.name, err: (error as Error).message }, 'stopping a part failed');
+          this.logger.error({ part: part.name, err: errorMessage(error) }, 'stopping a part failed');
         }
       }
       this.logger.info('edgeseg daemon stopped');

@@ -8,6 +8,7 @@ import { createEngine } from '../engine/create.js';
 import type { InferenceEngine } from '../engine/types.js';
 import type { FrameLoop } from '../pipeline/frame-loop.js';
 import { Segmenter } from '../segment/segmenter.js';
+import { asError, errorMessage } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
 import type { PreparedModel } from './context.js';
 import { engineOptionsFromConfig } from './engine-options.js';
@@ -104,7 +105,7 @@ export class Inference implements Part {
       this.reportLost(undefined);
     } catch (error) {
       if (this.stopping) return;
-      this.scheduleReload(lostEngine, error instanceof Error ? error : new Error(String(error)));
+      this.scheduleReload(lostEngine, asError(error));
     }
   }
 
@@ -131,7 +132,7 @@ export class Inference implements Part {
         await old
           ?.stop()
           .catch((error: unknown) =>
-            this.logger.warn({ err: (error as Error).message }, 'releasing the previous model failed'),
+            this.logger.warn({ err: errorMessage(error) }, 'releasing the previous model failed'),
           );
         this.bus.emit('modelChanged', { manifest: engine.manifest, info: engine.info });
       },

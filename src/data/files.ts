@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { ClassInfo } from '../model/manifest.js';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 import { epochOrder, generateBatches, identityOrder } from './batches.js';
 import { type LabelCodec, resizeClassMap, UNKNOWN_CLASS } from './codec.js';
 import { mixSeed, shuffledIndices } from './random.js';
@@ -35,7 +35,7 @@ export async function decodeImageInto(path: string, size: ImageSize, out: Uint8A
       .raw()
       .toBuffer();
   } catch (error) {
-    throw new FileError(path, `cannot decode image: ${(error as Error).message}`, {
+    throw new FileError(path, `cannot decode image: ${errorMessage(error)}`, {
       cause: error,
       hint: CHECK_HINT,
     });
@@ -59,7 +59,7 @@ export async function readRawLabel(path: string, format: SampleFiles['labelForma
     const { data, info } = await shaped.raw().toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (error) {
-    throw new FileError(path, `cannot decode ground truth: ${(error as Error).message}`, {
+    throw new FileError(path, `cannot decode ground truth: ${errorMessage(error)}`, {
       cause: error,
       hint: CHECK_HINT,
     });

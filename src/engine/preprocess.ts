@@ -4,7 +4,7 @@
 import sharp from 'sharp';
 import type { RgbFrame } from '../capture/types.js';
 import type { InputContract } from '../model/manifest.js';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 
 /** Where the frame landed inside the model input (all of it for stretch). */
 export interface Letterbox {
@@ -223,6 +223,6 @@ export async function decodeImageFile(path: string | Buffer): Promise<RgbFrame> 
     };
   } catch (error) {
     const name = typeof path === 'string' ? path : '(encoded image in memory)';
-    throw new FileError(name, `cannot decode image: ${(error as Error).message}`, { cause: error });
+    throw new FileError(name, `cannot decode image: ${errorMessage(error)}`, { cause: error });
   }
 }

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { glob } from 'tinyglobby';
 import type { RgbFrame } from '../capture/types.js';
 import { decodeImageFile } from '../engine/preprocess.js';
-import { FileError, UserError } from '../system/errors.js';
+import { errorMessage, FileError, UserError } from '../system/errors.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff', '.gif']);
 export const VIDEO_EXTENSIONS = new Set([
@@ -86,7 +86,7 @@ export async function* imageFrames(
       frame = await decodeImageFile(file);
     } catch (error) {
       if (!onSkip) throw error;
-      onSkip({ file, reason: error instanceof Error ? error.message : String(error) });
+      onSkip({ file, reason: errorMessage(error) });
       continue;
     }
     let name = stemOf(file);
@@ -149,7 +149,7 @@ export async function probeVideo(file: string): Promise<VideoInfo> {
       file,
     ]);
   } catch (error) {
-    throw new UserError(`cannot run ffprobe to read ${file}: ${(error as Error).message}`, {
+    throw new UserError(`cannot run ffprobe to read ${file}: ${errorMessage(error)}`, {
       hint: 'install ffmpeg (apt-get install ffmpeg) to use video input',
     });
   }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readRegularFile, UnreadableFileShape } from '../system/bounded-read.js';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const ONNX_FILE = 'model.onnx';
@@ -208,7 +208,7 @@ export async function readJsonFile(path: string, unreadable: string): Promise<un
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new FileError(path, `not valid JSON: ${(error as Error).message}`);
+    throw new FileError(path, `not valid JSON: ${errorMessage(error)}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 
 const { onnx } = onnxProto;
 
@@ -28,7 +28,7 @@ export async function readOnnxGraph(
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (error) {
-    throw new FileError(path, `not an ONNX model (${(error as Error).message})`);
+    throw new FileError(path, `not an ONNX model (${errorMessage(error)})`);
   }
   const nodes = model.graph?.node ?? [];
   if (nodes.length === 0) throw new FileError(path, 'the ONNX file has no graph');
@@ -121,7 +121,7 @@ class TensorReader {
       if (read !== target.length)
         throw new Error(`read ${read} of ${target.length} bytes at offset ${offset}`);
     } catch (error) {
-      throw new FileError(file, `external data of tensor ${tensor.name}: ${(error as Error).message}`, {
+      throw new FileError(file, `external data of tensor ${tensor.name}: ${errorMessage(error)}`, {
         cause: error,
       });
     }

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../system/errors.js';
+import { errorMessage, UserError } from '../system/errors.js';
 
 export type TfBackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type TfBackendChoice = TfBackendName | 'auto';
@@ -39,7 +39,7 @@ async function tryTfjsNode(): Promise<{ loaded?: TfjsNodePackage; problems: stri
       await import(specifier);
       return { loaded: specifier, problems };
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = errorMessage(error).split('\n')[0];
       problems.push(
         `${specifier.slice('@tensorflow/'.length)} is not installed or failed to load (${reason})`,
       );
@@ -73,7 +73,7 @@ export async function initTf(choice: TfBackendChoice = 'auto'): Promise<TfBacken
       if (!ok) throw new Error(`tf.setBackend('${backend}') returned false`);
       await tf.ready();
     } catch (error) {
-      fallbackReasons.push(`${backend}: ${error instanceof Error ? error.message : String(error)}`);
+      fallbackReasons.push(`${backend}: ${errorMessage(error)}`);
       continue;
     }
     for (const hook of backendHooks) hook(backend);

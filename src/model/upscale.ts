@@ -3,7 +3,7 @@
 // picture, `factor` times larger.
 
 import sharp from 'sharp';
-import { FileError, UserError } from '../system/errors.js';
+import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { kernelShape, upsamplingLayer } from './architecture.js';
 import { kernelSizeForFactor } from './bilinear.js';
 import { initialKernel, upsampleTransposed } from './fcn8s.js';
@@ -56,7 +56,7 @@ export async function upscaleFile(inPath: string, outPath: string, factor: numbe
   try {
     decoded = await sharp(inPath).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new FileError(inPath, `cannot read the image (${(error as Error).message})`, { cause: error });
+    throw new FileError(inPath, `cannot read the image (${errorMessage(error)})`, { cause: error });
   }
   const { width, height, channels } = decoded.info;
   if (width * height * factor * factor > MAX_OUTPUT_PIXELS)
@@ -73,7 +73,7 @@ export async function upscaleFile(inPath: string, outPath: string, factor: numbe
     );
   } catch (error) {
     // libvips reports on several lines, the cause last of all ("system error: No space left on device").
-    const cause = /system error: (?!Unknown)(.+)/.exec((error as Error).message)?.[1];
+    const cause = /system error: (?!Unknown)(.+)/.exec(errorMessage(error))?.[1];
     throw new FileError(outPath, `cannot write the image${cause ? `: ${cause}` : ''}`, { cause: error });
   }
   return {

@@ -2,7 +2,7 @@
 // object before any code that recurses (zod, merges, JSON.stringify) can see them. Every limit
 // here is far above what a real request needs and far below what could stall the daemon.
 
-import { UserError } from '../system/errors.js';
+import { errorMessage, UserError } from '../system/errors.js';
 
 export const REQUEST_LIMITS = {
   /** Nesting of objects and arrays (a config patch needs 5: publish.mask.width is 3). */
@@ -36,7 +36,7 @@ export function parseRequestBody(payload: Buffer): ParsedRequest {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`payload is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+    throw new UserError(`payload is not valid JSON: ${errorMessage(error).slice(0, 200)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new UserError('payload must be a JSON object, e.g. {"transaction": "1"}');

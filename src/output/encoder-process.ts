@@ -4,6 +4,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { childEnvironment } from '../system/child-env.js';
+import { asError } from '../system/errors.js';
 import type { EncoderCommand } from './encoder-commands.js';
 
 export interface EncoderExit {
@@ -34,7 +35,7 @@ export class EncoderProcess {
         env: childEnvironment(),
       });
     } catch (error) {
-      thrown = error instanceof Error ? error : new Error(String(error));
+      thrown = asError(error);
     }
     this.child = child;
     const stdin = child?.stdin ?? undefined;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { FileError, UserError } from '../system/errors.js';
+import { errorMessage, FileError, UserError } from '../system/errors.js';
 import { isProcessAlive } from '../system/pid.js';
 import { fileEncoderCommand, type RawVideoFormat, VIDEO_FILE_FORMATS } from './encoder-commands.js';
 import { EncoderProcess } from './encoder-process.js';
@@ -108,10 +108,7 @@ export class VideoFileWriter {
       await rename(this.temporaryPath, this.path);
     } catch (error) {
       await rm(this.temporaryPath, { force: true });
-      throw new FileError(
-        this.path,
-        `cannot move the finished video into place: ${(error as Error).message}`,
-      );
+      throw new FileError(this.path, `cannot move the finished video into place: ${errorMessage(error)}`);
     } finally {
       partialsInProgress.delete(this.temporaryPath);
     }

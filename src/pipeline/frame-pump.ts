@@ -6,6 +6,7 @@
 import type { RgbFrame } from '../capture/types.js';
 import type { RawOutput } from '../engine/types.js';
 import type { LaunchedFrame, Segmenter } from '../segment/segmenter.js';
+import { asError } from '../system/errors.js';
 import type { DriverEvents, FrameDriver } from './frame-driver.js';
 
 interface Taken {
@@ -127,13 +128,13 @@ export class PumpDriver implements FrameDriver {
     try {
       this.events.processed(frame, this.segmenter.finish(taken.launched, output), taken.queueMs);
     } catch (error) {
-      this.events.failed(error instanceof Error ? error : new Error(String(error)));
+      this.events.failed(asError(error));
     }
     this.release(frame);
   }
 
   private fail(error: unknown, frame: RgbFrame): void {
     this.release(frame);
-    this.events.failed(error instanceof Error ? error : new Error(String(error)));
+    this.events.failed(asError(error));
   }
 }

@@ -5,6 +5,7 @@
 import type { RgbFrame } from '../capture/types.js';
 import type { FrameStream } from '../engine/types.js';
 import type { Segmenter } from '../segment/segmenter.js';
+import { asError } from '../system/errors.js';
 import type { DriverEvents, FrameDriver } from './frame-driver.js';
 
 export class StreamDriver implements FrameDriver {
@@ -20,7 +21,7 @@ export class StreamDriver implements FrameDriver {
           const result = segmenter.finishStreamed(streamed);
           events.processed(streamed.frame, result, streamed.takenAtMs - streamed.frame.captureTimeMs);
         } catch (error) {
-          events.failed(error instanceof Error ? error : new Error(String(error)));
+          events.failed(asError(error));
         }
         this.stream.release(streamed.frame);
       },

@@ -8,6 +8,7 @@ import type { ModelManifest } from '../model/manifest.js';
 import { resolveClassNames } from '../segment/class-filter.js';
 import type { PictureOptions } from '../segment/frame-pictures.js';
 import { linearFilterProblem } from '../segment/score-upsample.js';
+import { errorMessage } from '../system/errors.js';
 
 export interface PictureOptionChecks {
   /** Throw on a class name the model does not have (at start); otherwise report and drop it. */
@@ -30,7 +31,7 @@ export function pictureOptionsFor(
       try {
         ignoredClassIds.push(...resolveClassNames([name], manifest.classes, key));
       } catch (error) {
-        checks.warn(`${(error as Error).message}; not ignored`);
+        checks.warn(`${errorMessage(error)}; not ignored`);
       }
     }
   }

@@ -13,6 +13,7 @@ import type { Topics } from '../mqtt/topics.js';
 import { countedFractions } from '../segment/class-filter.js';
 import { FramePictures } from '../segment/frame-pictures.js';
 import { encodeClassMaskPng } from '../segment/segmenter.js';
+import { errorMessage } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
 import type { ProcessedFrame } from './frame-loop.js';
 import { pictureOptionsFor } from './picture-options.js';
@@ -172,9 +173,7 @@ export class FramePublisher {
           contentType: 'image/jpeg',
         });
       })
-      .catch((error: unknown) =>
-        this.logger.warn({ err: (error as Error).message }, 'overlay rendering failed'),
-      )
+      .catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'overlay rendering failed'))
       .finally(() => {
         this.overlayInFlight = false;
       });

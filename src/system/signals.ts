@@ -4,6 +4,7 @@
 // at once with that code.
 
 import { constants } from 'node:os';
+import { errorMessage } from './errors.js';
 
 /** The exit status of a command stopped by `signal`: 130 for SIGINT, 143 for SIGTERM. */
 export function signalExitCode(signal: NodeJS.Signals): number {
@@ -35,7 +36,7 @@ export function onShutdown(
     handler(signal).then(
       () => process.exit(0),
       (error: unknown) => {
-        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`shutdown failed: ${errorMessage(error)}`);
         process.exit(1);
       },
     );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadModel, saveModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, writeFileAtomic } from '../system/fs.js';
 import { type AdamMoment, HostAdam } from './host-adam.js';
 import { trainableVariables } from './step.js';
@@ -225,7 +225,7 @@ export async function readLatestState(runDir: string): Promise<{ name: string; s
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new FileError(path, `unreadable training state: ${(error as Error).message}`);
+    throw new FileError(path, `unreadable training state: ${errorMessage(error)}`);
   }
   const stateParse = TrainingStateSchema.safeParse(json);
   if (!stateParse.success) throw new FileError(path, 'invalid training state');
@@ -260,7 +260,7 @@ export async function loadLatestCheckpoint(runDir: string): Promise<LoadedCheckp
       moments,
     });
   } catch (error) {
-    throw new FileError(join(dir, OPTIMIZER_BIN), (error as Error).message, {
+    throw new FileError(join(dir, OPTIMIZER_BIN), errorMessage(error), {
       hint: 'this checkpoint does not belong to this model; resume from the run that wrote it',
     });
   }

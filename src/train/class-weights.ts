@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ClassInfo } from '../model/manifest.js';
 import { formatIssues } from '../model/manifest.js';
-import { FileError } from '../system/errors.js';
+import { errorMessage, FileError } from '../system/errors.js';
 
 const FrequencyEntry = z.object({
   id: z.number().int().min(0),
@@ -55,7 +55,7 @@ export async function readClassWeights(path: string, classes: readonly ClassInfo
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new FileError(path, `cannot read class weights: ${(error as Error).message}`, {
+    throw new FileError(path, `cannot read class weights: ${errorMessage(error)}`, {
       hint: 'pass the output of `edgeseg check-data --json`, or {"weights": [w0, w1, ...]}',
     });
   }

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import type { ClassInfo } from '../model/manifest.js';
 import type { ProcessedFrame } from '../pipeline/frame-loop.js';
 import { renderOverlay } from '../segment/render.js';
+import { asError } from '../system/errors.js';
 
 export const MJPEG_BOUNDARY = 'edgesegframe';
 
@@ -106,7 +107,7 @@ export class MjpegStream {
       },
     )
       .then((jpeg) => this.broadcast(jpeg))
-      .catch((error: unknown) => this.onError(error instanceof Error ? error : new Error(String(error))))
+      .catch((error: unknown) => this.onError(asError(error)))
       .finally(() => {
         this.encoding = false;
       });

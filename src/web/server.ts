@@ -6,7 +6,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ConfigError } from '../system/errors.js';
+import { asError, ConfigError } from '../system/errors.js';
 import { hostName, isLoopbackHost, TokenCheck } from './access.js';
 import { ConnectionSlots, type SlotStats } from './connection-slots.js';
 
@@ -147,7 +147,7 @@ export class WebServer {
     Promise.resolve()
       .then(() => route(req, res))
       .catch((error: unknown) => {
-        this.options.onError(error instanceof Error ? error : new Error(String(error)));
+        this.options.onError(asError(error));
         if (!res.headersSent) sendText(res, 500, 'internal error\n');
         else res.destroy();
       });

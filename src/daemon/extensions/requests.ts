@@ -4,6 +4,7 @@
 // executed: the broker would replay it at every start and reconnect (a device paused after each
 // broker blip); it is logged with how to clear it.
 
+import { errorMessage } from '../../system/errors.js';
 import { Extension } from '../extension.js';
 
 export class Requests extends Extension {
@@ -38,7 +39,7 @@ export class Requests extends Extension {
       this.publishJson(topics.response(name), response, { retain: false });
     } catch (error) {
       // The router answers every request; this is the last guard that keeps a message from ending the process.
-      bursts.error('request-path', 'answering a request failed', { err: (error as Error).message });
+      bursts.error('request-path', 'answering a request failed', { err: errorMessage(error) });
     }
   }
 }

@@ -10,6 +10,7 @@ import { parseRtpUri } from '../../output/rtp-uri.js';
 import type { ProcessedFrame } from '../../pipeline/frame-loop.js';
 import { pictureOptionsFor } from '../../pipeline/picture-options.js';
 import { FramePictures } from '../../segment/frame-pictures.js';
+import { errorMessage } from '../../system/errors.js';
 import { Extension } from '../extension.js';
 
 type OutputConfig = Config['outputs'][number];
@@ -103,7 +104,7 @@ export class VideoOut extends Extension {
         stream.commit(now);
       } catch (error) {
         this.context.bursts.warn('video-out', 'drawing a video output frame failed', {
-          err: (error as Error).message,
+          err: errorMessage(error),
         });
       }
     }
