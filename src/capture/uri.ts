@@ -2,8 +2,8 @@
 // grammar (paths, hosts, ports, query options); whitespace, quotes, pipeline and shell syntax are
 // refused, so what reaches a capture command is a value we have read character by character.
 
-import { isIP } from 'node:net';
 import { UserError } from '../system/errors.js';
+import { urlHostProblem } from '../system/hosts.js';
 import { redactUrlCredentials } from '../system/redact.js';
 
 export type SourceSpec =
@@ -42,7 +42,6 @@ const PATH_CHARS = /^[A-Za-z0-9._\-+@=,:~/]+$/;
 // Globs for image folders add * ? [ ] { }.
 const GLOB_CHARS = /^[A-Za-z0-9._\-+@=,:~/*?[\]{}]+$/;
 const V4L2_DEVICE = /^\/dev\/(video([0-9]|[1-5][0-9]|6[0-3])|v4l\/by-(id|path)\/[A-Za-z0-9._:+-]{1,200})$/;
-const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 // RTSP path and query: unreserved characters, / : @ + = and percent escapes; & between options.
 const RTSP_PATH = /^(\/([A-Za-z0-9._~:@+=-]|%[0-9A-Fa-f]{2})*)*$/;
 const RTSP_QUERY = /^([A-Za-z0-9._~+-]|%[0-9A-Fa-f]{2})+(=([A-Za-z0-9._~+-]|%[0-9A-Fa-f]{2})*)?$/;
@@ -143,16 +142,10 @@ function parseRtsp(scheme: 'rtsp' | 'rtsps', rest: string): SourceSpec {
   return { scheme, host, port, path, query, username, password };
 }
 
-/** A DNS name (RFC 1123 labels), an IPv4 address or a bracketed IPv6 address. */
-export function checkHost(host: string): string {
-  if (host.startsWith('[') && host.endsWith(']')) {
-    if (isIP(host.slice(1, -1)) !== 6) throw new SourceUriError('source: not a valid IPv6 address');
-    return host;
-  }
-  if (host.length === 0 || host.length > 253) throw new SourceUriError('source: the host is missing');
-  if (isIP(host) === 4) return host;
-  if (!host.split('.').every((label) => HOST_LABEL.test(label)))
-    throw new SourceUriError('source: the host must be a DNS name or an IP address');
+/** The host of a source URI, checked with the one host grammar (system/hosts). */
+function checkHost(host: string): string {
+  const problem = urlHostProblem(host);
+  if (problem) throw new SourceUriError(`source: ${problem}`);
   return host;
 }
 

@@ -2,9 +2,10 @@
 // every default, and the published JSON Schema (docs/config.schema.json).
 
 import { z } from 'zod';
-import { checkHost, parseSourceUri, SOURCE_EXAMPLES, SOURCE_URI_MAX_LENGTH } from '../capture/uri.js';
+import { parseSourceUri, SOURCE_EXAMPLES, SOURCE_URI_MAX_LENGTH } from '../capture/uri.js';
 import { parseRtpUri, RTP_URI_FORM, RTP_URI_MAX_LENGTH } from '../output/rtp-uri.js';
 import { errorMessage } from '../system/errors.js';
+import { hostProblem, urlHostProblem } from '../system/hosts.js';
 
 // Every value has a bound: a config file or a remote change can ask for a lot, never for anything.
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)]);
@@ -92,11 +93,8 @@ function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
       message:
         'broker credentials in the URL may hold letters, digits, . _ ~ + - and %XX escapes only (or set mqtt.username / mqtt.password, EDGESEG_MQTT_USERNAME / EDGESEG_MQTT_PASSWORD)',
     });
-  try {
-    checkHost(match[3]!);
-  } catch {
-    context.addIssue({ code: 'custom', message: 'the broker host must be a DNS name or an IP address' });
-  }
+  const hostProblem = urlHostProblem(match[3]!);
+  if (hostProblem) context.addIssue({ code: 'custom', message: `the broker host: ${hostProblem}` });
   const port = match[4] === undefined ? 1 : Number(match[4]);
   if (port < 1 || port > 65535) context.addIssue({ code: 'custom', message: 'the port must be 1..65535' });
 }
@@ -331,6 +329,9 @@ export const ConfigSchema = z
           .min(1)
           .max(253)
           .regex(/^[A-Za-z0-9.:_-]+$/, 'expected an IP address or a host name, e.g. 127.0.0.1 or 0.0.0.0')
+          .refine((host) => hostProblem(host) === undefined, {
+            error: (issue) => `${hostProblem(String(issue.input))}, e.g. 127.0.0.1 or 0.0.0.0`,
+          })
           .default('127.0.0.1')
           .describe(
             'address to listen on; 127.0.0.1 keeps it on this machine, 0.0.0.0 opens it to the network',

@@ -3,7 +3,8 @@
 // hyphens; PORT is 1-65534 (RTCP uses PORT+1); the only query options are an allowlist of bounded integers. The
 // encoder commands are built from the parsed parts, never from the text.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { hostProblem } from '../system/hosts.js';
 
 export interface RtpTarget {
   /** An IPv4 literal, an IPv6 literal (without brackets) or a host name. */
@@ -25,23 +26,7 @@ export const RTP_URI_MAX_LENGTH = 300;
 export const RTP_URI_FORM =
   'rtp://HOST:PORT with HOST an IP address or a host name (letters, digits, dots, hyphens) and PORT 1-65534 (RTCP takes PORT+1), optionally ?ttl=1..255&pkt_size=256..9000';
 
-const IPV4 = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const DECIMAL = /^[1-9]\d{0,5}$/;
-
-/** Why `host` is not an acceptable host, or undefined when it is. */
-export function hostProblem(host: string): string | undefined {
-  if (isIPv6(host)) return host.includes('%') ? 'IPv6 zone ids are not accepted' : undefined;
-  if (IPV4.test(host) && isIPv4(host)) return undefined;
-  if (host.length === 0 || host.length > 253) return 'the host must be 1-253 characters';
-  const labels = host.split('.');
-  if (!labels.every((label) => LABEL.test(label)))
-    return 'a host name is dot-separated labels of letters, digits and inner hyphens';
-  // "1.2.3" is no host name, and resolvers read it as an IPv4 address (1.2.0.3): refuse it.
-  if (!/[A-Za-z]/.test(labels[labels.length - 1]!))
-    return 'the last label of a host name must contain a letter (or give a full IP address)';
-  return undefined;
-}
 
 function integerIn(text: string, min: number, max: number): number | undefined {
   if (!DECIMAL.test(text)) return undefined;
