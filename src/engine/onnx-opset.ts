@@ -2,11 +2,10 @@
 // default-domain opset, the operators used and the declared inputs/outputs; and re-stamps opset 17
 // as 16 in place where that changes no operator's meaning (for onnxruntime 1.11 on JetPack 4.6).
 
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
 import type { OnnxIo, OnnxValueInfo } from '../model/model-dir.js';
+import { decodeOnnxModel } from '../model/onnx-file.js';
 import { FileError } from '../system/errors.js';
-
-const { onnx } = onnxProto;
 
 /**
  * Opsets that only added operators and changed none: re-stamping a model from the key down to the
@@ -64,15 +63,9 @@ const isDefaultDomain = (domain: string | null | undefined) => !domain || domain
 
 /** Decodes the graph's structure; protobufjs keeps the weights as views into `bytes` (no copy). */
 export function readGraphFacts(onnxPath: string, bytes: Uint8Array): OnnxGraphFacts {
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new FileError(onnxPath, 'is not an ONNX model (protobuf decoding failed)', { cause: error });
-  }
+  const model = decodeOnnxModel(bytes, onnxPath);
   const opset = Number(model.opsetImport.find((entry) => isDefaultDomain(entry.domain))?.version ?? 0);
   const graph = model.graph;
-  if (!graph) throw new FileError(onnxPath, 'is not an ONNX model (no graph)');
   const ops = new Set(
     (graph.node ?? []).filter((node) => isDefaultDomain(node.domain)).map((node) => node.opType ?? ''),
   );

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { errorMessage, FileError } from '../system/errors.js';
+import { decodeOnnxModel } from './onnx-file.js';
 
 const { onnx } = onnxProto;
 
@@ -24,17 +25,12 @@ export async function readOnnxGraph(
   } catch (error) {
     throw new FileError(path, `cannot read the ${what} ONNX file`, { cause: error });
   }
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new FileError(path, `not an ONNX model (${errorMessage(error)})`);
-  }
-  const nodes = model.graph?.node ?? [];
+  const model = decodeOnnxModel(bytes, path);
+  const nodes = model.graph.node ?? [];
   if (nodes.length === 0) throw new FileError(path, 'the ONNX file has no graph');
 
   const tensors = new Map<string, Tensor>();
-  for (const tensor of model.graph?.initializer ?? []) if (tensor.name) tensors.set(tensor.name, tensor);
+  for (const tensor of model.graph.initializer ?? []) if (tensor.name) tensors.set(tensor.name, tensor);
   // Weights reached through Identity or Constant nodes (some exporters emit them) resolve too.
   for (const node of nodes) {
     if (node.opType === 'Constant') {

@@ -3,6 +3,7 @@
 
 import type onnxProto from 'onnx-proto';
 import { onnx } from '../export/onnx-graph.js';
+import { decodeOnnxModel, type OnnxModel } from '../model/onnx-file.js';
 
 export type NodeProto = onnxProto.onnx.INodeProto;
 export type TensorProto = onnxProto.onnx.ITensorProto;
@@ -17,17 +18,17 @@ export interface FloatTensor {
 }
 
 export class OnnxModelView {
-  readonly model: onnxProto.onnx.ModelProto;
+  readonly model: OnnxModel;
   readonly nodes: readonly NodeProto[];
   private readonly initializers = new Map<string, TensorProto>();
   private readonly producers = new Map<string, NodeProto>();
   private readonly consumers = new Map<string, NodeProto[]>();
   private readonly outputs: Set<string>;
 
-  constructor(bytes: Uint8Array) {
-    this.model = onnx.ModelProto.decode(bytes);
+  /** `path` names the file in errors. */
+  constructor(bytes: Uint8Array, path = 'the ONNX model') {
+    this.model = decodeOnnxModel(bytes, path);
     const graph = this.model.graph;
-    if (!graph) throw new Error('the ONNX model has no graph');
     this.nodes = graph.node ?? [];
     for (const tensor of graph.initializer ?? []) this.initializers.set(tensor.name ?? '', tensor);
     for (const node of this.nodes) {

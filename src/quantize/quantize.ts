@@ -125,7 +125,7 @@ async function prepare(options: QuantizeOptions): Promise<Prepared> {
     });
   const target = await checkOutDir(options.outDir, options.modelDir, options.overwrite === true);
   const fp32Bytes = await readFile(model.onnxPath);
-  const view = new OnnxModelView(fp32Bytes);
+  const view = new OnnxModelView(fp32Bytes, model.onnxPath);
   const plan = planQuantization(view);
   if (plan.layers.length === 0)
     throw new FileError(model.onnxPath, 'has no Conv layer with constant weights to quantize');
