@@ -1,5 +1,6 @@
 // `edgeseg watch` against a real mosquitto: each message is read through its payload schema, and a
-// message that does not fit its schema (another version, another publisher) is shown as it came.
+// message that does not fit its schema (another version, another publisher) is shown as it came;
+// --count N prints N statistics lines and exits 0, even when more arrive in the same burst.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -63,4 +64,28 @@ test('watch shows stats and status through their schemas, and a malformed messag
     await publisher.endAsync();
     watcher.child.kill();
   }
+});
+
+test('watch --count 2 prints two stats lines of a burst of six, then exits 0', {
+  timeout: 60_000,
+}, async () => {
+  const watcher = startCli(['watch', '--broker', broker.url, '--count', '2'], { timeoutMs: 50_000 });
+  let stderr = '';
+  await new Promise<void>((resolve) => {
+    watcher.child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('watching')) resolve();
+    });
+  });
+  const publisher = await mqtt.connectAsync(broker.url);
+  for (let seq = 1; seq <= 6; seq++)
+    publisher.publish('edgeseg/cam/stats', JSON.stringify({ ...stats, seq }));
+  await publisher.endAsync();
+  const result = await watcher.result;
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.deepEqual(
+    lines.map((line) => line.split(' ').slice(0, 2).join(' ')),
+    ['cam #1', 'cam #2'],
+  );
 });
