@@ -9,8 +9,8 @@ import { createFcn8s } from '../src/model/fcn8s.js';
 import { tf } from '../src/model/tf.js';
 import { uniformClassWeights } from '../src/train/class-weights.js';
 import { HostAdam } from '../src/train/host-adam.js';
+import { initTrainingTf } from '../src/train/kernels/tf-training.js';
 import { imagesTensor, trainableVariables, trainStep } from '../src/train/step.js';
-import { initTrainingTf } from '../src/train/tf-training.js';
 
 const widthMultiplier = Number(process.argv[2] ?? 0.25);
 const [height, width] = (process.argv[3] ?? '96x288').split('x').map(Number) as [number, number];

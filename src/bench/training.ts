@@ -8,8 +8,8 @@ import { createFcn8s } from '../model/fcn8s.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from '../train/class-weights.js';
 import { HostAdam } from '../train/host-adam.js';
+import { initTrainingTf } from '../train/kernels/tf-training.js';
 import { type ChannelOrder, trainableVariables, trainStep } from '../train/step.js';
-import { initTrainingTf } from '../train/tf-training.js';
 
 export interface TrainingBenchOptions {
   widthMultiplier?: number;

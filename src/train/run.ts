@@ -12,10 +12,10 @@ import { readLatestState, type TrainingState } from './checkpoints.js';
 import { readClassWeights, uniformClassWeights } from './class-weights.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
 import { createInitialModel } from './initial-model.js';
+import { initTrainingTf } from './kernels/tf-training.js';
 import { train } from './loop.js';
 import { checkResumeSettings } from './resume-settings.js';
 import { exportBestCheckpoint, writeTrainingReport } from './run-outputs.js';
-import { initTrainingTf } from './tf-training.js';
 
 export interface TrainingRunOptions {
   dataSource: string;

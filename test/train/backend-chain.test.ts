@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeTfBackend } from '../../src/model/tf.js';
-import { initTrainingTf } from '../../src/train/tf-training.js';
+import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 
 test('auto tries tfjs-node-gpu, then tfjs-node, then wasm, and says why each native one was passed over', async () => {
   // Neither native package is installed on the test machine (no CUDA, no libtensorflow download).

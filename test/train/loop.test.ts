@@ -8,9 +8,9 @@ import { tf } from '../../src/model/tf.js';
 import { loadLatestCheckpoint, readLatestPointer } from '../../src/train/checkpoints.js';
 import { uniformClassWeights } from '../../src/train/class-weights.js';
 import { HostAdam } from '../../src/train/host-adam.js';
+import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 import { train } from '../../src/train/loop.js';
 import { trainableVariables, trainStep } from '../../src/train/step.js';
-import { initTrainingTf } from '../../src/train/tf-training.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { tinyFcnConfig } from './tiny-model.js';
 

@@ -6,8 +6,8 @@ import { IGNORE_LABEL } from '../../src/data/types.js';
 import type { ClassInfo } from '../../src/model/manifest.js';
 import { tf } from '../../src/model/tf.js';
 import { readClassWeights, uniformClassWeights } from '../../src/train/class-weights.js';
+import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 import { segmentationLoss } from '../../src/train/loss.js';
-import { initTrainingTf } from '../../src/train/tf-training.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const classes: ClassInfo[] = [

@@ -5,8 +5,8 @@ import { createFcn8s } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
 import { uniformClassWeights } from '../../src/train/class-weights.js';
 import { HostAdam } from '../../src/train/host-adam.js';
+import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 import { trainableVariables, trainStep } from '../../src/train/step.js';
-import { initTrainingTf } from '../../src/train/tf-training.js';
 import { tinyFcnConfig } from './tiny-model.js';
 
 const size = { height: 32, width: 64 };

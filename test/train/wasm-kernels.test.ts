@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { type FcnConfig, TORCHVISION_NORMALIZATION } from '../../src/model/architecture.js';
 import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
-import { initTrainingTf } from '../../src/train/tf-training.js';
+import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 
 /** Deterministic values in [-0.5, 0.5): tf.randomNormal is far too slow on this machine. */
 function pseudoRandom(shape: number[], seed: number): tf.Tensor {

@@ -4,7 +4,7 @@
 // so no im2col or matmul is worth it here.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../model/tf.js';
+import { tf } from '../../model/tf.js';
 
 interface WasmHeap {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;

@@ -2,7 +2,7 @@
 // kernels it lacks for backpropagation. Inference code never needs this module.
 
 import './tf-gradients.js';
-import { initTf, type TfBackendChoice, type TfBackendInfo } from '../model/tf.js';
+import { initTf, type TfBackendChoice, type TfBackendInfo } from '../../model/tf.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 registerWasmTrainingKernels();

@@ -4,7 +4,7 @@
 // depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../model/tf.js';
+import { tf } from '../../model/tf.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 
 interface WasmBackendLike {
