@@ -72,7 +72,12 @@ let detected: Promise<Int8KernelFamily> | undefined;
 /** The int8 kernel family of this process (probed once, then cached). */
 export function int8KernelFamily(): Promise<Int8KernelFamily> {
   detected ??= (async (): Promise<Int8KernelFamily> => {
-    if (process.arch === 'x64') return (await x86Saturates()) ? 'x86-no-vnni' : 'x86-vnni';
+    // The probe only labels the kernels: a probe that cannot run must not keep a model from loading.
+    if (process.arch === 'x64')
+      return x86Saturates().then(
+        (saturates) => (saturates ? 'x86-no-vnni' : 'x86-vnni'),
+        () => 'other' as const,
+      );
     if (process.arch === 'arm64') {
       let cpuinfo = '';
       try {
