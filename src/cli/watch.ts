@@ -39,14 +39,17 @@ async function watch(options: WatchOptions): Promise<void> {
   let saveFailed = false;
   if (options.saveMasks) await mkdir(options.saveMasks, { recursive: true });
   client.on('connect', () => {
-    process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
-    client.subscribe([
+    const topics = [
       `${prefix}/status`,
       `${prefix}/stats`,
       `${prefix}/health`,
       `${prefix}/mask`,
       `${prefix}/response/+`,
-    ]);
+    ];
+    // Said once the broker has the subscriptions: from then on nothing published is missed.
+    client.subscribe(topics, (error) => {
+      if (!error) process.stderr.write(`watching ${prefix}/# on ${options.broker} (Ctrl-C to stop)\n`);
+    });
   });
   // Report a broker problem once, not at every reconnect attempt.
   let lastError = '';

@@ -155,9 +155,15 @@ export interface DaemonSuite {
 
 /**
  * Registers the before/after hooks that make a DaemonSuite and take it down again; its fields are
- * set once before() has run.
+ * set once before() has run. `setUp` runs at the end of that same hook, for a file's own set-up on
+ * the suite (node:test does not wait for one top-level before() to finish before the next starts).
  */
-export function useDaemonSuite(brokerOptions: Parameters<typeof Mosquitto.start>[0] = {}): DaemonSuite {
+export function useDaemonSuite(
+  options: {
+    broker?: Parameters<typeof Mosquitto.start>[0];
+    setUp?: (suite: DaemonSuite) => Promise<void>;
+  } = {},
+): DaemonSuite {
   const suite = {} as DaemonSuite;
   let remove: (() => Promise<void>) | undefined;
   before(async () => {
@@ -165,7 +171,8 @@ export function useDaemonSuite(brokerOptions: Parameters<typeof Mosquitto.start>
     remove = made.remove;
     suite.dir = made.dir;
     await makeModelsDir(made.dir);
-    suite.broker = await Mosquitto.start(brokerOptions);
+    suite.broker = await Mosquitto.start(options.broker);
+    await options.setUp?.(suite);
   });
   after(async () => {
     await suite.broker?.stop();

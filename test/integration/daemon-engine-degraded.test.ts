@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payloads.js';
 import {
   type DaemonProcess,
@@ -21,26 +21,31 @@ import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
 const BASE = 'edgeseg/cam-tfjs';
-const suite = useDaemonSuite();
 let recorder: Recorder;
 let daemon: DaemonProcess;
 let port: number;
 
-before(async () => {
-  // Not an ONNX model, but the manifest's sha256 is the file's: the integrity check passes.
-  const model = join(suite.dir, 'models', 'road-a');
-  await writeFile(join(model, 'model.onnx'), 'not an onnx model');
-  const manifestPath = join(model, 'manifest.json');
-  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
-  manifest.files.onnxSha256 = createHash('sha256').update('not an onnx model').digest('hex');
-  await writeFile(manifestPath, JSON.stringify(manifest));
-  port = await freePort();
-  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/status`, `${BASE}/health`, `${BASE}/stats`]);
-  const config = await writeConfig(
-    join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, suite.broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
-  );
-  daemon = await startDaemonOnline(config, recorder, BASE);
+useDaemonSuite({
+  setUp: async (suite) => {
+    // Not an ONNX model, but the manifest's sha256 is the file's: the integrity check passes.
+    const model = join(suite.dir, 'models', 'road-a');
+    await writeFile(join(model, 'model.onnx'), 'not an onnx model');
+    const manifestPath = join(model, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    manifest.files.onnxSha256 = createHash('sha256').update('not an onnx model').digest('hex');
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    port = await freePort();
+    recorder = await Recorder.connect(suite.broker.url, [
+      `${BASE}/status`,
+      `${BASE}/health`,
+      `${BASE}/stats`,
+    ]);
+    const config = await writeConfig(
+      join(suite.dir, 'config.yaml'),
+      testConfig(suite.dir, suite.broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
+    );
+    daemon = await startDaemonOnline(config, recorder, BASE);
+  },
 });
 
 after(() => {

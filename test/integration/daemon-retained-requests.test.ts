@@ -19,7 +19,7 @@ import { Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
 // Persistent, so that the retained requests survive the broker's restart.
-const suite = useDaemonSuite({ persistent: true });
+const suite = useDaemonSuite({ broker: { persistent: true } });
 let recorder: Recorder | undefined;
 let daemon: DaemonProcess | undefined;
 

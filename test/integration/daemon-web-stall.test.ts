@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import {
   type DaemonProcess,
   startDaemonOnline,
@@ -21,24 +21,25 @@ const BASE = 'edgeseg/cam-stall';
 const CONNECTIONS = 8;
 const PIPELINED = 1500;
 const WINDOW_MS = 4000;
-const suite = useDaemonSuite();
 let recorder: Recorder;
 let daemon: DaemonProcess;
 let port: number;
 
-before(async () => {
-  port = await freePort();
-  const config = await writeConfig(
-    join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, suite.broker.url, {
-      device_id: 'cam-stall',
-      fps: 8,
-      http: { enabled: true, port, max_connections: 32 },
-    }),
-  );
-  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/stats`, `${BASE}/status`]);
-  daemon = await startDaemonOnline(config, recorder, BASE);
-  await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 30_000);
+useDaemonSuite({
+  setUp: async (suite) => {
+    port = await freePort();
+    const config = await writeConfig(
+      join(suite.dir, 'config.yaml'),
+      testConfig(suite.dir, suite.broker.url, {
+        device_id: 'cam-stall',
+        fps: 8,
+        http: { enabled: true, port, max_connections: 32 },
+      }),
+    );
+    recorder = await Recorder.connect(suite.broker.url, [`${BASE}/stats`, `${BASE}/status`]);
+    daemon = await startDaemonOnline(config, recorder, BASE);
+    await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 30_000);
+  },
 });
 
 after(() => {
