@@ -109,11 +109,16 @@ export function register(program: Command): void {
     });
 }
 
-/** How to type edgeseg here: the checkout's bin/edgeseg when running from src/, else the installed command. */
+/**
+ * How to type edgeseg here: in a checkout (from src/ or from dist/, as `npm start` runs it) the
+ * checkout's bin/edgeseg, since nothing put `edgeseg` on the PATH; in an installed package (which
+ * ships no bin/ folder) the installed command.
+ */
 function cliCommand(): string {
-  if (!import.meta.url.endsWith('.ts')) return 'edgeseg';
-  const script = relative(process.cwd(), join(packageRoot, 'bin', 'edgeseg'));
-  return script.startsWith('..') ? join(packageRoot, 'bin', 'edgeseg') : script;
+  const bin = join(packageRoot, 'bin', 'edgeseg');
+  if (!existsSync(bin)) return 'edgeseg';
+  const script = relative(process.cwd(), bin);
+  return script.startsWith('..') ? bin : script;
 }
 
 async function startDemoBroker(port: number): Promise<EmbeddedBroker> {

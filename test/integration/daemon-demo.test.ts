@@ -43,7 +43,8 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
   let recorder: Recorder | undefined;
   try {
     const [, url] = await log.waitFor(/edgeseg demo running: broker (mqtt:\/\/127\.0\.0\.1:\d+)/);
-    assert.match(log.text, /edgeseg watch --broker/);
+    // From a checkout nothing put edgeseg on the PATH: the hint is the checkout's bin/edgeseg.
+    assert.match(log.text, /live stats: +bin\/edgeseg watch --broker/);
     const [, page] = await log.waitFor(/live page: +(http:\/\/127\.0\.0\.1:\d+\/)\n/);
     const response = await fetch(page!);
     assert.equal(response.status, 200);
