@@ -2,35 +2,21 @@
 // (data feeding, the Adam update): the profile in docs/training.md.
 // Usage: node --import tsx scripts/profile-training-step.ts [width] [HxW] [batch]
 
-import { syntheticBatch } from '../src/bench/training.js';
-import { SYNTHETIC_ROAD_CLASSES } from '../src/data/synthetic-road.js';
-import { CAFFE_VGG_NORMALIZATION } from '../src/model/architecture.js';
-import { createFcn8s } from '../src/model/fcn8s.js';
+import { syntheticBatch, trainingBenchSetup } from '../src/bench/training.js';
 import { tf } from '../src/model/tf.js';
-import { uniformClassWeights } from '../src/train/class-weights.js';
-import { HostAdam } from '../src/train/host-adam.js';
 import { initTrainingTf } from '../src/train/kernels/tf-training.js';
-import { imagesTensor, trainableVariables, trainStep } from '../src/train/step.js';
+import { imagesTensor, trainStep } from '../src/train/step.js';
 
 const widthMultiplier = Number(process.argv[2] ?? 0.25);
 const [height, width] = (process.argv[3] ?? '96x288').split('x').map(Number) as [number, number];
 const batchSize = Number(process.argv[4] ?? 4);
 await initTrainingTf('wasm');
-const model = createFcn8s(
-  {
-    inputChannelOrder: 'BGR',
-    normalization: CAFFE_VGG_NORMALIZATION,
-    numClasses: SYNTHETIC_ROAD_CLASSES.length,
-    height,
-    width,
-    widthMultiplier,
-    head: 'fcn8s',
-  },
-  { seed: 1, classes: SYNTHETIC_ROAD_CLASSES },
-);
-const variables = trainableVariables(model);
-const optimizer = new HostAdam(variables, 1e-4);
-const weights = tf.tensor1d(uniformClassWeights(SYNTHETIC_ROAD_CLASSES));
+const { model, variables, optimizer, weights } = trainingBenchSetup({
+  widthMultiplier,
+  height,
+  width,
+  head: 'fcn8s',
+});
 const batch = syntheticBatch(batchSize, height, width);
 trainStep(model, optimizer, variables, batch, weights, 0, 'BGR'); // warm-up
 

@@ -78,6 +78,40 @@ export function syntheticBatch(size: number, height: number, width: number): Seg
   return { size, height, width, images, labels, names: [] };
 }
 
+/**
+ * The network a training benchmark steps: a BGR FCN-8s for synthetic-road's classes (seed 1), its
+ * trainable variables, Adam at 1e-4 and uniform class weights. bench --training and
+ * scripts/profile-training-step.ts time the same thing; the caller disposes model and weights.
+ */
+export function trainingBenchSetup(shape: {
+  widthMultiplier: number;
+  height: number;
+  width: number;
+  head: FcnConfig['head'];
+}): {
+  config: FcnConfig;
+  model: ReturnType<typeof createFcn8s>;
+  variables: ReturnType<typeof trainableVariables>;
+  optimizer: HostAdam;
+  weights: tf.Tensor1D;
+} {
+  const config: FcnConfig = {
+    inputChannelOrder: 'BGR',
+    normalization: CAFFE_VGG_NORMALIZATION,
+    numClasses: SYNTHETIC_ROAD_CLASSES.length,
+    ...shape,
+  };
+  const model = createFcn8s(config, { seed: 1, classes: SYNTHETIC_ROAD_CLASSES });
+  const variables = trainableVariables(model);
+  return {
+    config,
+    model,
+    variables,
+    optimizer: new HostAdam(variables, 1e-4),
+    weights: tf.tensor1d(uniformClassWeights(SYNTHETIC_ROAD_CLASSES)),
+  };
+}
+
 export async function benchTraining(options: TrainingBenchOptions = {}): Promise<TrainingBenchReport> {
   const widthMultiplier = options.widthMultiplier ?? 0.25;
   const height = options.height ?? 96;
@@ -89,19 +123,12 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
   const results: TrainingBenchResult[] = [];
   for (const backend of backends) {
     await initTrainingTf(backend);
-    const config: FcnConfig = {
-      inputChannelOrder: 'BGR',
-      normalization: CAFFE_VGG_NORMALIZATION,
-      numClasses: SYNTHETIC_ROAD_CLASSES.length,
+    const { config, model, variables, optimizer, weights } = trainingBenchSetup({
+      widthMultiplier,
       height,
       width,
-      widthMultiplier,
       head: options.head ?? 'fcn8s',
-    };
-    const model = createFcn8s(config, { seed: 1, classes: SYNTHETIC_ROAD_CLASSES });
-    const variables = trainableVariables(model);
-    const optimizer = new HostAdam(variables, 1e-4);
-    const weights = tf.tensor1d(uniformClassWeights(SYNTHETIC_ROAD_CLASSES));
+    });
     const order = model.config.inputChannelOrder as ChannelOrder;
     try {
       trainStep(model, optimizer, variables, batch, weights, 0, order);
