@@ -1,6 +1,6 @@
 // The camera of `edgeseg bench --camera-fps`: a child process that captures a synthetic road scene
 // every 1/fps s, writes the capture time (ms since epoch, float64) into the frame's first 8 bytes
-// and writes the raw RGB frame to stdout, as ffmpeg or GStreamer do. Like them it blocks while the
+// and writes the RGB frame to stdout behind a binary PPM header, as the ffmpeg capture command does. Like them it blocks while the
 // pipe is full: a reader that stops reading (an event loop blocked by inference) later gets frames
 // captured back then, and the embedded time shows how old they are.
 // Arguments: WIDTH HEIGHT FPS.
@@ -12,9 +12,10 @@ import { renderSyntheticScene } from '../data/synthetic-road.js';
 
 const [width, height, fps] = process.argv.slice(2).map(Number) as [number, number, number];
 // Four frames in rotation: a frame handed to stdout.write stays referenced until it is flushed.
+const header = Buffer.from(`P6\n${width} ${height}\n255\n`, 'latin1');
 const frames = [0, 1, 2, 3].map((seed) => {
   const { image } = renderSyntheticScene(0x80000000 + seed, { height, width });
-  return Buffer.from(image.buffer, image.byteOffset, image.length);
+  return Buffer.concat([header, image]);
 });
 process.stdout.on('error', () => process.exit(0));
 
@@ -25,6 +26,6 @@ for (let i = 0; ; i++) {
   if (wait > 0) await sleep(wait);
   else due = performance.now();
   const frame = frames[i % frames.length]!;
-  frame.writeDoubleLE(Date.now(), 0);
+  frame.writeDoubleLE(Date.now(), header.length);
   if (!process.stdout.write(frame)) await once(process.stdout, 'drain');
 }

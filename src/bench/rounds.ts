@@ -128,6 +128,7 @@ class BenchCamera extends SubprocessFrameSource {
     const { width, height } = this.options;
     return {
       command: process.execPath,
+      framing: 'ppm',
       args: [...siblingModuleArgs(import.meta.url, 'camera'), `${width}`, `${height}`, `${this.cameraFps}`],
     };
   }

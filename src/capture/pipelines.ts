@@ -1,15 +1,19 @@
 // Capture commands per source scheme (pure functions, testable without a camera): GStreamer for CSI
 // cameras on Jetson, ffmpeg (or GStreamer) for V4L2, RTSP and files; every pipeline writes raw RGB
-// frames of exactly width×height×3 bytes to stdout. Commands are built from a parsed SourceSpec:
+// frames of width×height×3 bytes to stdout, each behind a header that says its size (capture/framing.ts:
+// PPM from ffmpeg, multipartmux parts from GStreamer), so a wrong size is refused, not re-chunked. Commands are built from a parsed SourceSpec:
 // each user value is one argv element that the tool cannot read as an option, a protocol or a
 // pipeline element (ffmpeg: a protocol whitelist and file: paths; GStreamer: quoted properties).
 
+import { type FrameFraming, MULTIPART_BOUNDARY } from './framing.js';
 import { type GstStage, gstLaunchArgs } from './gst-pipeline.js';
 import { rtspUrl, type SourceSpec } from './uri.js';
 
 export interface CaptureCommand {
   command: string;
   args: string[];
+  /** How the child marks each frame on stdout. */
+  framing: FrameFraming;
 }
 
 export type CaptureBackend = 'ffmpeg' | 'gstreamer';
@@ -45,6 +49,7 @@ export function captureCommand(
   const { width, height } = size;
   const gst = (...source: GstStage[]): CaptureCommand => ({
     command: 'gst-launch-1.0',
+    framing: 'multipart',
     args: [
       '-q',
       ...gstLaunchArgs([
@@ -52,12 +57,16 @@ export function captureCommand(
         { factory: 'videoconvert' },
         { factory: 'videoscale' },
         { caps: `video/x-raw,format=RGB,width=${width},height=${height}` },
+        // One part per buffer with its Content-Length: a buffer with row padding (RGB rows are
+        // padded to 4 bytes when width×3 is not a multiple of 4) is refused, not misread.
+        { factory: 'multipartmux', properties: { boundary: MULTIPART_BOUNDARY } },
         { factory: 'fdsink', properties: { fd: 1, sync: false } },
       ]),
     ],
   });
   const ffmpeg = (input: string[]): CaptureCommand => ({
     command: 'ffmpeg',
+    framing: 'ppm',
     args: [
       '-hide_banner',
       '-loglevel',
@@ -69,8 +78,11 @@ export function captureCommand(
       `scale=${width}:${height}`,
       '-pix_fmt',
       'rgb24',
+      // Binary PPM per frame: a header "P6 W H 255" in front of W×H×3 RGB bytes.
       '-f',
-      'rawvideo',
+      'image2pipe',
+      '-c:v',
+      'ppm',
       'pipe:1',
     ],
   });

@@ -1,10 +1,12 @@
-// A frame source backed by a GStreamer or ffmpeg subprocess writing raw RGB frames to a pipe.
-// It reassembles exact frame-size chunks into two reused buffers, restarts the subprocess with
-// exponential backoff when it exits or stalls, and never leaves a child behind on stop().
+// A frame source backed by a GStreamer or ffmpeg subprocess writing RGB frames to a pipe, each behind
+// a header with its size (capture/framing.ts). Frames of another size, or bytes that are no frame,
+// are refused and reported as a frame problem (degraded) until good frames return. It restarts the
+// subprocess with exponential backoff when it exits or stalls, and never leaves a child behind on stop().
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { childEnvironment } from '../system/child-env.js';
 import { redactUrlCredentials } from '../system/redact.js';
+import { type AnnouncedFrame, FrameReader } from './framing.js';
 import {
   type CaptureCommand,
   type CaptureCredentials,
@@ -15,12 +17,17 @@ import {
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
 const KILL_GRACE_MS = 2000;
+/** A frame problem clears at the first good frame this long after the last bad one. */
+const FRAME_PROBLEM_CLEAR_MS = 1000;
+/** A changing frame problem (a growing count of skipped bytes) is logged at most this often. */
+const FRAME_PROBLEM_LOG_MS = 10_000;
 
 export class SubprocessFrameSource extends FrameSource {
   private child: ChildProcess | undefined;
-  private readonly buffers: [Uint8Array, Uint8Array];
-  private current = 0;
-  private filled = 0;
+  private reader: FrameReader | undefined;
+  private commandName = '';
+  private lastBadFrameAtMs = 0;
+  private lastProblemLogMs = 0;
   private running = false;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -34,8 +41,6 @@ export class SubprocessFrameSource extends FrameSource {
     private readonly credentials: CaptureCredentials = {},
   ) {
     super(label, options);
-    const frameBytes = options.width * options.height * 3;
-    this.buffers = [new Uint8Array(frameBytes), new Uint8Array(frameBytes)];
   }
 
   async start(): Promise<void> {
@@ -65,12 +70,26 @@ export class SubprocessFrameSource extends FrameSource {
   }
 
   private spawnChild(): void {
-    const { command, args } = this.command();
-    this.filled = 0;
+    const { command, args, framing } = this.command();
+    this.commandName = command;
+    if (this.reader?.framing !== framing) {
+      const { width, height } = this.options;
+      this.reader = new FrameReader(framing, width, height, {
+        frame: (data) => this.onFrame(data),
+        refused: (announced) => this.onWrongSize(announced),
+        resynchronised: (skippedBytes) => this.onLostAlignment(skippedBytes),
+      });
+    }
+    const reader = this.reader;
+    // Half a frame left by the previous child is no start of this one's.
+    reader.reset();
     this.lastStderr = '';
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
     this.child = child;
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      // Bytes a killed child still had in the pipe belong to no frame of the next one.
+      if (this.child === child) reader.push(chunk);
+    });
     child.stderr!.on('data', (chunk: Buffer) => {
       // Tools print their input URL in errors: never keep a camera password in a log line.
       this.lastStderr = redactUrlCredentials((this.lastStderr + chunk.toString()).slice(-500));
@@ -85,36 +104,66 @@ export class SubprocessFrameSource extends FrameSource {
     this.armStallTimer();
   }
 
-  private onData(chunk: Buffer): void {
-    let offset = 0;
-    const frameBytes = this.buffers[0].length;
-    while (offset < chunk.length) {
-      const target = this.buffers[this.current]!;
-      const take = Math.min(frameBytes - this.filled, chunk.length - offset);
-      target.set(chunk.subarray(offset, offset + take), this.filled);
-      this.filled += take;
-      offset += take;
-      if (this.filled === frameBytes) {
-        this.filled = 0;
-        this.attempt = 0;
-        this.armStallTimer();
-        this.deliver({
-          data: target,
-          width: this.options.width,
-          height: this.options.height,
-          captureTimeMs: Date.now(),
-        });
-        this.current = 1 - this.current;
-      }
+  private onFrame(data: Uint8Array): void {
+    this.attempt = 0;
+    this.armStallTimer();
+    const now = Date.now();
+    if (this.state.frameProblem !== undefined && now - this.lastBadFrameAtMs >= FRAME_PROBLEM_CLEAR_MS) {
+      this.options.logger.info({ source: this.label }, 'frames of the right size again');
+      this.setFrameProblem(undefined);
     }
+    this.deliver({ data, width: this.options.width, height: this.options.height, captureTimeMs: now });
+  }
+
+  private expectedSize(): string {
+    const { width, height } = this.options;
+    return `${width}×${height} RGB (${width * height * 3} bytes)`;
+  }
+
+  private onWrongSize(announced: AnnouncedFrame): void {
+    this.counters.badFrames++;
+    this.counters.wrongSizeFrames++;
+    const received =
+      announced.width === undefined
+        ? `${announced.bytes}-byte frames`
+        : `${announced.width}×${announced.height} frames (${announced.bytes} bytes)`;
+    this.reportFrameProblem(
+      `${this.commandName} for ${this.label} delivers ${received}, expected ${this.expectedSize()}: refused`,
+    );
+  }
+
+  private onLostAlignment(skippedBytes: number): void {
+    this.counters.badFrames++;
+    this.reportFrameProblem(
+      `${this.commandName} for ${this.label} lost frame alignment: ${skippedBytes} bytes before the next frame header skipped`,
+    );
+  }
+
+  private reportFrameProblem(problem: string): void {
+    const now = Date.now();
+    this.lastBadFrameAtMs = now;
+    const previous = this.state.frameProblem;
+    if (problem === previous) return;
+    if (previous === undefined || now - this.lastProblemLogMs >= FRAME_PROBLEM_LOG_MS) {
+      this.lastProblemLogMs = now;
+      this.options.logger.warn({ source: this.label, problem }, 'frame source delivers bad frames');
+    }
+    this.setFrameProblem(problem);
   }
 
   private armStallTimer(): void {
     clearTimeout(this.stallTimer);
     if (!this.running) return;
     this.stallTimer = setTimeout(() => {
+      // Bytes came but no frame header among them (a tool writing raw frames, or noise).
+      const skipped = this.reader?.skippedBytes ?? 0;
+      if (skipped > 0)
+        this.reportFrameProblem(
+          `${this.commandName} for ${this.label} lost frame alignment: ${skipped} bytes without a frame header`,
+        );
+      const what = this.state.frameProblem === undefined ? 'frame' : 'valid frame';
       void this.killChild().then(() =>
-        this.scheduleRestart(`no frame for ${this.options.stallTimeoutMs} ms (stalled)`),
+        this.scheduleRestart(`no ${what} for ${this.options.stallTimeoutMs} ms (stalled)`),
       );
     }, this.options.stallTimeoutMs);
   }

@@ -29,6 +29,8 @@ export interface FrameSourceStats {
   framesCaptured: number;
   framesDropped: number;
   badFrames: number;
+  /** Frames whose header announced another size than width×height (skipped). */
+  wrongSizeFrames: number;
   restarts: number;
   lastFrameAtMs: number;
 }
@@ -41,6 +43,8 @@ export interface SourceState {
   retryAtMs?: number;
   /** Wall-clock ms of the last change. */
   sinceMs: number;
+  /** What is wrong with the frames the source delivers (wrong size, lost alignment), while it lasts. */
+  frameProblem?: string;
 }
 
 export interface RestartEvent {
@@ -63,6 +67,7 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
     framesCaptured: 0,
     framesDropped: 0,
     badFrames: 0,
+    wrongSizeFrames: 0,
     restarts: 0,
     lastFrameAtMs: 0,
   };
@@ -83,12 +88,22 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
 
   protected setState(state: SourceState['state'], reason?: string, retryAtMs?: number): void {
     if (state === this.sourceState.state && reason === this.sourceState.reason) return;
+    const { frameProblem } = this.sourceState;
     this.sourceState = {
       state,
       ...(reason === undefined ? {} : { reason }),
       ...(retryAtMs === undefined ? {} : { retryAtMs }),
       sinceMs: Date.now(),
+      ...(frameProblem === undefined ? {} : { frameProblem }),
     };
+    this.emit('state', this.state);
+  }
+
+  /** Sets or clears what is wrong with the frames (status and health report it as degraded). */
+  protected setFrameProblem(frameProblem: string | undefined): void {
+    if (frameProblem === this.sourceState.frameProblem) return;
+    const { frameProblem: _previous, ...rest } = this.sourceState;
+    this.sourceState = { ...rest, ...(frameProblem === undefined ? {} : { frameProblem }) };
     this.emit('state', this.state);
   }
 

@@ -82,6 +82,11 @@ export class DaemonMetrics {
       'frames that failed (bad source frames, inference errors)',
       () => (loop()?.frameErrors ?? 0) + (source()?.badFrames ?? 0),
     );
+    mirrored(
+      'edgeseg_source_wrong_size_frames_total',
+      'frames refused because their header announced another size than capture.width×height',
+      () => source()?.wrongSizeFrames ?? 0,
+    );
     mirrored('edgeseg_source_restarts_total', 'frame source restarts', () => source()?.restarts ?? 0);
     mirrored('edgeseg_mqtt_reconnects_total', 'MQTT reconnections', () => readers.mqtt().reconnects);
     mirrored(

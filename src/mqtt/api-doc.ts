@@ -121,7 +121,10 @@ command the device").
 ## Status, problems and duplicate device ids
 
 \`status\` and \`health\` carry \`degraded\` and \`problems\` (one line each): the source is down (with
-its reason and the next retry in \`source\`; cameras are retried for ever because they come back), a
+its reason and the next retry in \`source\`; cameras are retried for ever because they come back), the
+source delivers frames of another size than \`capture.width\`×\`capture.height\` or bytes that are no
+frame (\`bad frames: <tool> for <source> delivers 320×240 frames (230400 bytes), expected 640×360 RGB
+(691200 bytes): refused\`; cleared 1 s after the last bad frame once good ones come), a
 remote change was rejected, another instance runs under the same \`device_id\`, or the inference
 engine died by itself (its worker thread ended) and the model is being reloaded (1 s, doubling to a
 minute, until it runs again), the model runs on its tfjs copy because onnxruntime could not load

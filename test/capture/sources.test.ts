@@ -56,7 +56,7 @@ const alive = (pid: number | undefined) => {
   }
 };
 
-test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffmpeg, raw RGB of the requested size', () => {
+test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffmpeg, RGB of the requested size behind a per-frame header', () => {
   const size = { width: 640, height: 360 };
   const command = (uri: string, backend: 'ffmpeg' | 'gstreamer' = 'ffmpeg') => {
     const spec = parseSourceUri(uri);
@@ -67,8 +67,9 @@ test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffm
   assert.equal(csi.command, 'gst-launch-1.0');
   assert.match(
     csi.args.join(' '),
-    /nvarguscamerasrc sensor-id=1 .*video\/x-raw,format=RGB,width=640,height=360 ! fdsink fd=1/,
+    /nvarguscamerasrc sensor-id=1 .*video\/x-raw,format=RGB,width=640,height=360 ! multipartmux boundary="edgesegframe" ! fdsink fd=1/,
   );
+  assert.equal(csi.framing, 'multipart');
   assert.deepEqual(command('v4l2:///dev/video2').args.slice(3, 8), [
     '-nostdin',
     '-f',
@@ -80,8 +81,9 @@ test('capture commands: CSI through nvarguscamerasrc, V4L2/RTSP/file through ffm
   const file = command('file:///videos/drive.mp4').args.join(' ');
   assert.match(
     file,
-    /-protocol_whitelist file -re -stream_loop -1 -i file:\/videos\/drive\.mp4 .*scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1/,
+    /-protocol_whitelist file -re -stream_loop -1 -i file:\/videos\/drive\.mp4 .*scale=640:360 -pix_fmt rgb24 -f image2pipe -c:v ppm pipe:1/,
   );
+  assert.equal(command('file:///videos/drive.mp4').framing, 'ppm');
   assert.throws(() => parseSourceUri('http://x'), /unsupported scheme "http"/);
 });
 
@@ -185,4 +187,36 @@ test('test://synthetic-road renders scenes at the requested size', async () => {
   await source.stop();
   assert.equal(frames[0]!.data.length, 128 * 64 * 3);
   assert.notDeepEqual(frames[0]!.data, frames[1]!.data);
+});
+
+test('a GStreamer source delivers whole frames; one whose RGB rows GStreamer pads (width 18) is refused and reported', async () => {
+  const good = createFrameSource('videotest://', options({ backend: 'gstreamer' })) as SubprocessFrameSource;
+  await good.start();
+  try {
+    const [frame] = await nextFrames(good, 2);
+    assert.equal(frame!.data.length, 160 * 96 * 3);
+    assert.equal(good.state.frameProblem, undefined);
+  } finally {
+    await good.stop();
+  }
+  const padded = createFrameSource(
+    'videotest://',
+    options({ backend: 'gstreamer', width: 18, height: 16 }),
+  ) as SubprocessFrameSource;
+  let frames = 0;
+  padded.on('frame', () => frames++);
+  await padded.start();
+  try {
+    const deadline = Date.now() + 10_000;
+    while (padded.state.frameProblem === undefined && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.match(
+      padded.state.frameProblem ?? 'none',
+      /^gst-launch-1\.0 for videotest:\/\/ delivers 896-byte frames, expected 18×16 RGB \(864 bytes\): refused$/,
+    );
+    assert.equal(frames, 0);
+    assert.ok(padded.stats().wrongSizeFrames > 0);
+  } finally {
+    await padded.stop();
+  }
 });

@@ -59,6 +59,7 @@ export function deviceProblems(
 ): string[] {
   const problems: string[] = engine ? engineProblems(config, engine) : [];
   if (source && source.state === 'down') problems.push(`source down: ${source.reason ?? 'no frames'}`);
+  if (source?.frameProblem) problems.push(`bad frames: ${source.frameProblem}`);
   if (state.rejectedRemoteConfig)
     problems.push(`remote configuration rejected: ${state.rejectedRemoteConfig.reason}`);
   if (state.engineLost) problems.push(`inference engine lost (${state.engineLost}); reloading the model`);
