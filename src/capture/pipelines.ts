@@ -14,6 +14,8 @@ export interface CaptureCommand {
   args: string[];
   /** How the child marks each frame on stdout. */
   framing: FrameFraming;
+  /** Written to the child's stdin, then closed (what must not be in its argv). */
+  stdin?: string;
 }
 
 export type CaptureBackend = 'ffmpeg' | 'gstreamer';
@@ -116,14 +118,31 @@ export function captureCommand(
           { factory: 'decodebin' },
         );
       }
-      return ffmpeg([
-        '-protocol_whitelist',
-        FFMPEG_PROTOCOLS[spec.scheme],
-        '-rtsp_transport',
-        'tcp',
-        '-i',
-        rtspUrl(spec, { username, password }),
-      ]);
+      if (password === undefined)
+        return ffmpeg([
+          '-protocol_whitelist',
+          FFMPEG_PROTOCOLS[spec.scheme],
+          '-rtsp_transport',
+          'tcp',
+          '-i',
+          rtspUrl(spec, { username }),
+        ]);
+      // ffmpeg 5.1 reads an input URL only from argv, which every user of the board can read. Its
+      // concat demuxer reads URLs from a list instead, here from stdin (never a file), with the
+      // RTSP options as per-file options: the password is in no argv and on no disk.
+      return {
+        ...ffmpeg([
+          '-protocol_whitelist',
+          `pipe,${FFMPEG_PROTOCOLS[spec.scheme]}`,
+          '-f',
+          'concat',
+          '-safe',
+          '0',
+          '-i',
+          'pipe:0',
+        ]),
+        stdin: ffconcatList(rtspUrl(spec, { username, password }), { rtsp_transport: 'tcp' }),
+      };
     }
     case 'file':
       if (backend === 'gstreamer')
@@ -144,6 +163,14 @@ export function captureCommand(
         ? gst({ factory: 'videotestsrc', properties: { 'is-live': true } })
         : ffmpeg(['-re', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=30`]);
   }
+}
+
+/** An ffconcat list of one input with its options; every value is single-quoted, ' written as '\\''. */
+export function ffconcatList(url: string, options: Readonly<Record<string, string>>): string {
+  const quote = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
+  const lines = ['ffconcat version 1.0', `file ${quote(url)}`];
+  for (const [name, value] of Object.entries(options)) lines.push(`option ${name} ${quote(value)}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** csi needs GStreamer; everything else prefers ffmpeg. */

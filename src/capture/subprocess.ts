@@ -70,7 +70,7 @@ export class SubprocessFrameSource extends FrameSource {
   }
 
   private spawnChild(): void {
-    const { command, args, framing } = this.command();
+    const { command, args, framing, stdin } = this.command();
     this.commandName = command;
     if (this.reader?.framing !== framing) {
       const { width, height } = this.options;
@@ -84,8 +84,16 @@ export class SubprocessFrameSource extends FrameSource {
     // Half a frame left by the previous child is no start of this one's.
     reader.reset();
     this.lastStderr = '';
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
+    const child = spawn(command, args, {
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: childEnvironment(),
+    });
     this.child = child;
+    if (stdin !== undefined) {
+      // A child that dies before reading it closes the pipe: its exit is reported, not this.
+      child.stdin!.on('error', () => {});
+      child.stdin!.end(stdin);
+    }
     child.stdout!.on('data', (chunk: Buffer) => {
       // Bytes a killed child still had in the pipe belong to no frame of the next one.
       if (this.child === child) reader.push(chunk);

@@ -1,7 +1,7 @@
 // What a capture child (ffmpeg, gst-launch-1.0) can see of the daemon's secrets: its environment
-// (/proc/PID/environ) must hold none of them. The camera credentials remain in the argv of both
-// tools (ffmpeg needs them in the RTSP URL, gst-launch takes rtspsrc's user-pw as an argument);
-// docs/capture.md and the systemd unit say how that is contained.
+// (/proc/PID/environ) must hold none of them, and ffmpeg's command line not the camera password
+// (its URL goes to stdin). gst-launch still takes rtspsrc's user-pw as an argument; docs/capture.md
+// and the systemd unit say how that is contained.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -71,6 +71,10 @@ for (const backend of ['ffmpeg', 'gstreamer'] as const) {
           !environ.some((entry) => entry.startsWith(`${name}=`)),
           `${name} in the child's environment`,
         );
+      }
+      if (backend === 'ffmpeg') {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+        assert.ok(!cmdline.includes('CamSecret123'), `the camera password in ffmpeg's argv: ${cmdline}`);
       }
       assert.ok(
         environ.some((entry) => entry.startsWith('PATH=')),
