@@ -8,7 +8,6 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -20,6 +19,7 @@ import {
   testConfig,
   writeConfig,
 } from '../test/helpers/daemon.js';
+import { pipelinedAttack } from '../test/helpers/http.js';
 import { Mosquitto, Recorder } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/net.js';
 import { RtspCamera } from '../test/helpers/rtsp.js';
@@ -98,19 +98,8 @@ try {
     for (let i = 1; i < times.length; i++) longestGapMs = Math.max(longestGapMs, times[i]! - times[i - 1]!);
     return { count: times.length, longestGapMs };
   };
-  const attack = (path: string, holdMs = 1000) => {
-    const burst = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(PIPELINED));
-    const sockets: Socket[] = [];
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const socket = connect(port, '127.0.0.1', () => socket.write(burst));
-      socket.on('error', () => {});
-      socket.pause();
-      sockets.push(socket);
-    }
-    return sleep(holdMs).then(() => {
-      for (const socket of sockets) socket.destroy();
-    });
-  };
+  const attack = (path: string, holdMs = 1000) =>
+    pipelinedAttack(port, path, { connections: CONNECTIONS, pipelined: PIPELINED, holdMs });
 
   const rows: string[] = [];
   const ratios: number[] = [];

@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { type AnnouncedFrame, type FrameFraming, FrameReader } from '../../src/capture/framing.js';
 
-/** `count` testsrc frames of width×height from a real ffmpeg, as the capture command writes them. */
-function ffmpegPpm(width: number, height: number, count: number): Buffer {
+/** `count` testsrc frames of width×height from a real ffmpeg: PPM as the capture command writes them, or raw. */
+function ffmpegFrames(width: number, height: number, count: number, format: 'ppm' | 'raw'): Buffer {
+  const output = format === 'ppm' ? ['-f', 'image2pipe', '-c:v', 'ppm'] : ['-f', 'rawvideo'];
   const run = spawnSync(
     'ffmpeg',
     [
@@ -20,31 +21,14 @@ function ffmpegPpm(width: number, height: number, count: number): Buffer {
       'lavfi',
       '-i',
       `testsrc=size=${width}x${height}:rate=30`,
-    ].concat(['-frames:v', `${count}`, '-pix_fmt', 'rgb24', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1']),
+    ].concat(['-frames:v', `${count}`, '-pix_fmt', 'rgb24', ...output, 'pipe:1']),
     { maxBuffer: 64 << 20 },
   );
   assert.equal(run.status, 0, run.stderr.toString());
   return run.stdout;
 }
-
-/** The same frames as raw RGB (what the old capture command wrote): the pixels to compare against. */
-function ffmpegRaw(width: number, height: number, count: number): Buffer {
-  const run = spawnSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc=size=${width}x${height}:rate=30`,
-    ].concat(['-frames:v', `${count}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1']),
-    { maxBuffer: 64 << 20 },
-  );
-  assert.equal(run.status, 0, run.stderr.toString());
-  return run.stdout;
-}
+const ffmpegPpm = (width: number, height: number, count: number) => ffmpegFrames(width, height, count, 'ppm');
+const ffmpegRaw = (width: number, height: number, count: number) => ffmpegFrames(width, height, count, 'raw');
 
 /** `count` videotestsrc buffers of width×height RGB from a real gst-launch-1.0 through multipartmux. */
 function gstMultipart(width: number, height: number, count: number): Buffer {

@@ -2,7 +2,7 @@
 // JSON getters, a raw socket that sends exactly the bytes given, and an MJPEG reader.
 
 import { type ClientRequest, get, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 
 export async function getJson(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
@@ -119,4 +119,29 @@ export class MjpegReader {
       for (const wake of this.waiters.splice(0)) wake();
     }
   }
+}
+
+/**
+ * Issue 27's attack: `connections` sockets each write `pipelined` GETs for `path` in one go, never
+ * read, and are destroyed after `holdMs`.
+ */
+export function pipelinedAttack(
+  port: number,
+  path: string,
+  options: { connections: number; pipelined: number; holdMs?: number },
+): Promise<void> {
+  const burst = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(options.pipelined));
+  const sockets: Socket[] = [];
+  for (let i = 0; i < options.connections; i++) {
+    const socket = connect(port, '127.0.0.1', () => socket.write(burst));
+    socket.on('error', () => {});
+    socket.pause();
+    sockets.push(socket);
+  }
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      for (const socket of sockets) socket.destroy();
+      resolve();
+    }, options.holdMs ?? 1000),
+  );
 }

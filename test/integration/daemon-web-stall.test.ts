@@ -14,6 +14,7 @@ import {
   useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
+import { pipelinedAttack } from '../helpers/http.js';
 import { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
@@ -64,22 +65,8 @@ async function frameRate(ms: number): Promise<{ frames: number; longestGapMs: nu
 }
 
 /** Each connection writes PIPELINED requests for `path` at once, never reads, and leaves after 1 s. */
-function pipelineAttack(path: string): Promise<void> {
-  const burst = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`.repeat(PIPELINED));
-  const sockets: Socket[] = [];
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const socket = connect(port, '127.0.0.1', () => socket.write(burst));
-    socket.on('error', () => {});
-    socket.pause();
-    sockets.push(socket);
-  }
-  return new Promise((resolve) =>
-    setTimeout(() => {
-      for (const socket of sockets) socket.destroy();
-      resolve();
-    }, 1000),
-  );
-}
+const pipelineAttack = (path: string) =>
+  pipelinedAttack(port, path, { connections: CONNECTIONS, pipelined: PIPELINED });
 
 for (const path of ['/metrics', '/api/health', '/api/config']) {
   test(`${CONNECTIONS} connections × ${PIPELINED} pipelined ${path}: the frame rate and RSS hold`, {
