@@ -155,8 +155,11 @@ try {
       .filter(([, value]) => cmdline.includes(value) || environ.includes(value))
       .map(([name]) => name);
     const edgesegVars = environ.split('\0').filter((entry) => entry.startsWith('EDGESEG_')).length;
+    // tsx's esbuild service is a child only because this script runs the daemon from src/ (no
+    // such child under dist/ and systemd); it inherits the environment unfiltered.
+    const note = cmdline.includes('esbuild') ? ' (tsx compiler service: src/ runs only, not dist/)' : '';
     rows.push(
-      `child ${child} (${cmdline.split('\0')[0]}): secrets in cmdline/environ: ${found.length ? found.join(', ') : 'none'}; EDGESEG_* variables: ${edgesegVars}`,
+      `child ${child} (${cmdline.split('\0')[0]})${note}: secrets in cmdline/environ: ${found.length ? found.join(', ') : 'none'}; EDGESEG_* variables: ${edgesegVars}`,
     );
   }
   if (children.length === 0) rows.push('no child of the daemon found');

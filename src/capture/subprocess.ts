@@ -116,7 +116,7 @@ export class SubprocessFrameSource extends FrameSource {
     this.attempt = 0;
     this.armStallTimer();
     const now = Date.now();
-    if (this.state.frameProblem !== undefined && now - this.lastBadFrameAtMs >= FRAME_PROBLEM_CLEAR_MS) {
+    if (this.frameProblem !== undefined && now - this.lastBadFrameAtMs >= FRAME_PROBLEM_CLEAR_MS) {
       this.options.logger.info({ source: this.label }, 'frames of the right size again');
       this.setFrameProblem(undefined);
     }
@@ -150,7 +150,7 @@ export class SubprocessFrameSource extends FrameSource {
   private reportFrameProblem(problem: string): void {
     const now = Date.now();
     this.lastBadFrameAtMs = now;
-    const previous = this.state.frameProblem;
+    const previous = this.frameProblem;
     if (problem === previous) return;
     if (previous === undefined || now - this.lastProblemLogMs >= FRAME_PROBLEM_LOG_MS) {
       this.lastProblemLogMs = now;
@@ -169,7 +169,7 @@ export class SubprocessFrameSource extends FrameSource {
         this.reportFrameProblem(
           `${this.commandName} for ${this.label} lost frame alignment: ${skipped} bytes without a frame header`,
         );
-      const what = this.state.frameProblem === undefined ? 'frame' : 'valid frame';
+      const what = this.frameProblem === undefined ? 'frame' : 'valid frame';
       void this.killChild().then(() =>
         this.scheduleRestart(`no ${what} for ${this.options.stallTimeoutMs} ms (stalled)`),
       );

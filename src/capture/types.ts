@@ -99,6 +99,11 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
     this.emit('state', this.state);
   }
 
+  /** The current frame problem, read without copying the state (once per frame). */
+  protected get frameProblem(): string | undefined {
+    return this.sourceState.frameProblem;
+  }
+
   /** Sets or clears what is wrong with the frames (status and health report it as degraded). */
   protected setFrameProblem(frameProblem: string | undefined): void {
     if (frameProblem === this.sourceState.frameProblem) return;
