@@ -41,12 +41,19 @@ export function isSubprocessSpec(spec: SourceSpec): spec is SubprocessSpec {
   return spec.scheme !== 'images' && spec.scheme !== 'test';
 }
 
+/** What the installed tools can do (capture/ffmpeg-version.ts). */
+export interface ToolCapabilities {
+  /** ffmpeg 5.0+: concat lists take per-file options, so an RTSP password can stay out of argv. */
+  ffconcatOptions: boolean;
+}
+
 export function captureCommand(
   spec: SubprocessSpec,
   backend: CaptureBackend,
   size: { width: number; height: number },
   loop: boolean,
   credentials: CaptureCredentials = {},
+  tools: ToolCapabilities = { ffconcatOptions: false },
 ): CaptureCommand {
   const { width, height } = size;
   const gst = (...source: GstStage[]): CaptureCommand => ({
@@ -118,18 +125,20 @@ export function captureCommand(
           { factory: 'decodebin' },
         );
       }
-      if (password === undefined)
+      // Before ffmpeg 5.0 a concat list cannot carry rtsp_transport: the URL stays in argv there
+      // (docs/capture.md, "Camera credentials").
+      if (password === undefined || !tools.ffconcatOptions)
         return ffmpeg([
           '-protocol_whitelist',
           FFMPEG_PROTOCOLS[spec.scheme],
           '-rtsp_transport',
           'tcp',
           '-i',
-          rtspUrl(spec, { username }),
+          rtspUrl(spec, { username, password }),
         ]);
-      // ffmpeg 5.1 reads an input URL only from argv, which every user of the board can read. Its
-      // concat demuxer reads URLs from a list instead, here from stdin (never a file), with the
-      // RTSP options as per-file options: the password is in no argv and on no disk.
+      // ffmpeg (up to 6.x) reads an input URL only from argv, which every user of the board can
+      // read. Its concat demuxer reads URLs from a list instead, here from stdin (never a file),
+      // with the RTSP options as per-file options: the password is in no argv and on no disk.
       return {
         ...ffmpeg([
           '-protocol_whitelist',

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { childEnvironment } from '../system/child-env.js';
 import { redactUrlCredentials } from '../system/redact.js';
+import { ffconcatTakesOptions } from './ffmpeg-version.js';
 import { type AnnouncedFrame, FrameReader } from './framing.js';
 import {
   type CaptureCommand,
@@ -13,6 +14,7 @@ import {
   captureCommand,
   chooseBackend,
   type SubprocessSpec,
+  type ToolCapabilities,
 } from './pipelines.js';
 import { FrameSource, type FrameSourceOptions } from './types.js';
 
@@ -25,6 +27,8 @@ const FRAME_PROBLEM_LOG_MS = 10_000;
 export class SubprocessFrameSource extends FrameSource {
   private child: ChildProcess | undefined;
   private reader: FrameReader | undefined;
+  private tools: ToolCapabilities = { ffconcatOptions: false };
+  private starts = 0;
   private commandName = '';
   private lastBadFrameAtMs = 0;
   private lastProblemLogMs = 0;
@@ -46,7 +50,11 @@ export class SubprocessFrameSource extends FrameSource {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.spawnChild();
+    const generation = ++this.starts;
+    if (this.spec.scheme === 'rtsp' || this.spec.scheme === 'rtsps')
+      this.tools = { ffconcatOptions: await ffconcatTakesOptions() };
+    // stop() (and maybe another start()) came while ffmpeg was asked for its version.
+    if (this.running && generation === this.starts) this.spawnChild();
   }
 
   async stop(): Promise<void> {
@@ -66,7 +74,7 @@ export class SubprocessFrameSource extends FrameSource {
   /** The capture command for this source (a subclass may run another frame writer). */
   protected command(): CaptureCommand {
     const backend = chooseBackend(this.spec, this.options.backend);
-    return captureCommand(this.spec, backend, this.options, this.options.loop, this.credentials);
+    return captureCommand(this.spec, backend, this.options, this.options.loop, this.credentials, this.tools);
   }
 
   private spawnChild(): void {

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createFrameSource } from '../../src/capture/create.js';
+import { ffmpegMajorVersion, parseFfmpegMajorVersion } from '../../src/capture/ffmpeg-version.js';
+import { captureCommand } from '../../src/capture/pipelines.js';
 import type { SubprocessFrameSource } from '../../src/capture/subprocess.js';
 import type { FrameSourceOptions, RgbFrame } from '../../src/capture/types.js';
+import { parseSourceUri } from '../../src/capture/uri.js';
 import { silentLogger } from '../../src/system/log.js';
 import { RtspCamera } from '../helpers/rtsp.js';
 
@@ -82,4 +85,26 @@ test('ffmpeg streams an RTSP camera that needs a password; the password and user
     for (const source of sources) await source.stop();
     await camera.stop();
   }
+});
+
+test('before ffmpeg 5.0 (no per-file options in concat lists) the URL stays in argv, with TCP; the version is read from ffmpeg -version', async () => {
+  assert.equal(parseFfmpegMajorVersion('ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024'), 5);
+  assert.equal(parseFfmpegMajorVersion('ffmpeg version 4.4.2-0ubuntu0.22.04.1 Copyright'), 4);
+  assert.equal(parseFfmpegMajorVersion('ffmpeg version 3.4.11-0ubuntu0.1 Copyright'), 3);
+  assert.equal(parseFfmpegMajorVersion('ffmpeg version n6.1.1 Copyright'), 6);
+  assert.equal(parseFfmpegMajorVersion('ffmpeg version N-112345-gabcdef Copyright'), undefined);
+  assert.equal(await ffmpegMajorVersion(), 5, 'this machine has Debian 12 ffmpeg 5.1');
+  const spec = parseSourceUri('rtsp://cam.local/live');
+  assert.ok(spec.scheme === 'rtsp');
+  const size = { width: 64, height: 48 };
+  const old = captureCommand(spec, 'ffmpeg', size, false, CREDENTIALS, { ffconcatOptions: false });
+  assert.equal(old.stdin, undefined);
+  assert.ok(old.args.includes(`rtsp://camuser:CamSecret123@cam.local/live`));
+  assert.ok(old.args.join(' ').includes('-rtsp_transport tcp'));
+  const current = captureCommand(spec, 'ffmpeg', size, false, CREDENTIALS, { ffconcatOptions: true });
+  assert.ok(!current.args.join(' ').includes('CamSecret123'));
+  assert.equal(
+    current.stdin,
+    "ffconcat version 1.0\nfile 'rtsp://camuser:CamSecret123@cam.local/live'\noption rtsp_transport 'tcp'\n",
+  );
 });
