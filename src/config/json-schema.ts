@@ -1,6 +1,7 @@
 // The published JSON Schema of the daemon config (docs/config.schema.json), derived from the zod schema.
 
-import { configJsonSchema } from './schema.js';
+import type { ConfigKey } from './key-meta.js';
+import { CONFIG_KEYS, configJsonSchema } from './schema.js';
 
 export function renderConfigJsonSchema(): string {
   const schema = {
@@ -23,8 +24,23 @@ interface JsonSchemaNode {
   required?: string[];
 }
 
-/** docs/config.md: every option with its type, default and meaning, from the same schema. */
+/** What config/set may do with a key, from its metadata: the config.md column. */
+function remoteColumn(meta: ConfigKey['effective']): string {
+  if (meta.secret) return 'never; not shown';
+  if (meta.credential || meta.remote === 'local-file') return 'never';
+  const when = meta.applies === 'restart' ? ', at restart' : '';
+  return `${meta.remote === 'open' ? 'yes' : 'if unlocked'}${when}`;
+}
+
+/** docs/config.md: every option with its type, default, meaning and config/set column, from the same schema. */
 export function renderConfigDoc(): string {
+  const metaByPath = new Map(CONFIG_KEYS.map((key) => [key.path.join('.'), key.effective]));
+  // A list item's field (`outputs[].uri`) goes with its list.
+  const remoteOf = (path: string) => {
+    const meta = metaByPath.get(path.replace(/\[\].*$/, ''));
+    if (!meta) throw new Error(`config.md: no metadata for ${path}`);
+    return remoteColumn(meta);
+  };
   const rows: string[] = [];
   const typeOf = (node: JsonSchemaNode): string => {
     if (node.enum) return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
@@ -45,7 +61,7 @@ export function renderConfigDoc(): string {
             : '—';
       if (!isObject || child.description)
         rows.push(
-          `| \`${path}\` | ${isObject ? 'object' : typeOf(child)} | ${isObject ? '' : fallback} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`,
+          `| \`${path}\` | ${isObject ? 'object' : typeOf(child)} | ${isObject ? '' : fallback} | ${remoteOf(path)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`,
         );
       if (isObject) walk(child, path, child.required ?? []);
       // Lists of objects (outputs, regions): their fields as `list[].field`.
@@ -79,8 +95,13 @@ Changes accepted over MQTT (\`config/set\`, see [mqtt-api.md](mqtt-api.md)) are 
 \`<state_dir>/remote-config.json\` and applied over this file at every start; delete that file to
 return to the file's values. Paths are relative to the working directory.
 
-| option | type | default | meaning |
-| --- | --- | --- | --- |
+The config/set column says what a change over MQTT may do with the option: \`yes\`;
+\`if unlocked\`, when the local file's \`remote_config.unlock\` names its top-level key; \`never\`
+(\`not shown\`: it is not published or answered either). \`at restart\`: an accepted change is saved
+and takes effect at the next start. [mqtt-api.md](mqtt-api.md), "Remote changes", says why.
+
+| option | type | default | config/set | meaning |
+| --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 `;
 }

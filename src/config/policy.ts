@@ -19,6 +19,9 @@ import {
 
 export type ConfigPatch = Record<string, unknown>;
 
+/** config/set requests that may wait behind the one being applied; more are answered "busy". */
+export const MAX_WAITING_CONFIG_CHANGES = 16;
+
 /** A model given over MQTT: a folder name inside models_dir, never a path. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

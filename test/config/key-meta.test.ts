@@ -1,13 +1,23 @@
 // Config key metadata is declared beside each field: a key without it stops the schema from loading,
-// and what it declares is what the policy does (credentials refused over MQTT, secrets never shown).
+// and what it declares is what the policy does (credentials refused over MQTT, secrets never shown)
+// and what the hand-written docs say.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { configKeys, keyed } from '../../src/config/key-meta.js';
 import { stripSecrets, validateConfig } from '../../src/config/load.js';
 import { checkRemotePatch } from '../../src/config/policy.js';
-import { CONFIG_KEYS, ConfigSchema, LOCKABLE_KEYS } from '../../src/config/schema.js';
+import {
+  CONFIG_KEYS,
+  ConfigSchema,
+  LOCKABLE_KEYS,
+  OPERATIONAL_KEYS,
+  OPERATIONAL_PATHS,
+} from '../../src/config/schema.js';
+import { repoRoot } from '../helpers/cli.js';
 
 const base = {
   device_id: 'cam',
@@ -93,4 +103,16 @@ test('every credential is refused over MQTT even when its key is unlocked, and n
     assert.ok(!shown.includes(secret), secret);
   // A CA file is no secret: it is shown (and still refused over MQTT above).
   assert.match(shown, /"ca":"\/ca\.pem"/);
+});
+
+test("docs/deployment.md's hand-written list of operational keys is the metadata's", () => {
+  const text = readFileSync(join(repoRoot, 'docs/deployment.md'), 'utf8').replace(/\s+/g, ' ');
+  const listed = /change only the operational keys \(([^)]*)\)/.exec(text)?.[1];
+  assert.ok(listed, 'docs/deployment.md no longer has "change only the operational keys (...)"');
+  const named = [...listed.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
+  assert.deepEqual(
+    named.sort(),
+    [...OPERATIONAL_KEYS, ...OPERATIONAL_PATHS.map((path) => path.join('.'))].sort(),
+    'update the list in docs/deployment.md ("Who may command the device")',
+  );
 });

@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { applyRemotePatch, type ConfigPatch, mergePatch, stripSecrets } from '../../config/load.js';
-import { checkRemotePatch } from '../../config/policy.js';
+import { checkRemotePatch, MAX_WAITING_CONFIG_CHANGES } from '../../config/policy.js';
 import type { RemoteConfigStore } from '../../config/remote-store.js';
 import { type Config, LIVE_PARTS, RESTART_KEYS } from '../../config/schema.js';
 import { EmptyRequestSchema, requestSchema } from '../../mqtt/requests.js';
@@ -30,9 +30,6 @@ const ConfigSetRequestSchema = requestSchema({
     .record(z.string(), z.unknown())
     .describe('the options to change: a partial config (docs/config.md)'),
 });
-
-/** config/set requests waiting behind the one being applied; more are answered "busy". */
-const MAX_WAITING = 16;
 
 export class RemoteConfig extends Extension {
   readonly name = 'remote-config';
@@ -70,7 +67,7 @@ export class RemoteConfig extends Extension {
       throw new UserError(
         `config/set is turned off on this device (remote_config.enabled: false in ${this.options.origin})`,
       );
-    if (this.waiting >= MAX_WAITING)
+    if (this.waiting >= MAX_WAITING_CONFIG_CHANGES)
       throw new UserError(`busy: ${this.waiting} config changes are waiting; try again later`);
     this.waiting++;
     const applied = this.queue.then(() => this.apply(patch)).finally(() => this.waiting--);
