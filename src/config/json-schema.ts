@@ -1,7 +1,7 @@
 // The published JSON Schema of the daemon config (docs/config.schema.json), derived from the zod schema.
 
 import type { ConfigKey } from './key-meta.js';
-import { CONFIG_KEYS, configJsonSchema } from './schema.js';
+import { CONFIG_KEYS, configJsonSchema, ENVIRONMENT_KEYS } from './schema.js';
 
 export function renderConfigJsonSchema(): string {
   const schema = {
@@ -87,9 +87,13 @@ mqtt:
 
 Errors name the key and the problem (\`config.yaml: fps: Invalid input: expected number, received string\`);
 unknown keys are errors too. The JSON Schema is [config.schema.json](config.schema.json) (use it in
-your editor). Secrets can stay out of the file: \`EDGESEG_MQTT_USERNAME\`, \`EDGESEG_MQTT_PASSWORD\`,
-\`EDGESEG_MQTT_TLS_CA\`, \`EDGESEG_MQTT_TLS_CERT\`, \`EDGESEG_MQTT_TLS_KEY\` override the file, and
-\`EDGESEG_STATE_DIR\` sets \`state_dir\` (the systemd unit sets it to /var/lib/edgeseg).
+your editor). Secrets can stay out of the file: these environment variables override it (the
+systemd unit reads them from /etc/edgeseg/edgeseg.env, and sets \`EDGESEG_STATE_DIR\` to
+/var/lib/edgeseg):
+
+| variable | option |
+| --- | --- |
+${ENVIRONMENT_KEYS.map(({ env, path }) => `| \`${env}\` | \`${path.join('.')}\` |`).join('\n')}
 
 Changes accepted over MQTT (\`config/set\`, see [mqtt-api.md](mqtt-api.md)) are saved to
 \`<state_dir>/remote-config.json\` and applied over this file at every start; delete that file to

@@ -23,10 +23,14 @@ export interface KeyMeta {
   credential?: true;
   /** Never shown: stripped from the config topic, config/get and /api/config. */
   secret?: true;
+  /** The environment variable that overrides the file (systemd's EnvironmentFile), e.g. EDGESEG_MQTT_PASSWORD. */
+  env?: string;
 }
 
 /** A credential that is shown nowhere either (passwords, tokens, user names, key files). */
 export const SECRET = { credential: true, secret: true } as const satisfies KeyMeta;
+/** SECRET, also read from the environment variable `env`. */
+export const secretFromEnv = (env: string) => ({ ...SECRET, env }) satisfies KeyMeta;
 
 const keyMetaRegistry = z.registry<KeyMeta>();
 
@@ -131,5 +135,7 @@ export function keyLists(keys: readonly ConfigKey[]) {
     credentialPaths: keys.filter((key) => key.own.credential).map((key) => key.path),
     /** Paths never published or echoed. */
     secretPaths: keys.filter((key) => key.own.secret).map((key) => key.path),
+    /** The environment variables that override the file, with the path each sets. */
+    environmentKeys: keys.flatMap((key) => (key.own.env ? [{ env: key.own.env, path: key.path }] : [])),
   };
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseSourceUri, SOURCE_EXAMPLES, SOURCE_URI_MAX_LENGTH } from '../capture/uri.js';
 import { errorMessage } from '../system/errors.js';
 import { credential, MAX_IMAGE_SIDE, ms, path } from './fields.js';
-import { keyed, SECRET } from './key-meta.js';
+import { keyed, secretFromEnv } from './key-meta.js';
 
 function checkSourceUri(uri: string, context: z.RefinementCtx): void {
   try {
@@ -50,7 +50,12 @@ export const deviceSections = {
       .describe('where config/set looks up a model given by name (default: the folder that holds `model`)'),
   ),
   state_dir: keyed(
-    { remote: 'locked', lockReason: 'it decides where the device writes', applies: 'restart' },
+    {
+      remote: 'locked',
+      lockReason: 'it decides where the device writes',
+      applies: 'restart',
+      env: 'EDGESEG_STATE_DIR',
+    },
     path()
       .default('./state')
       .describe(
@@ -86,11 +91,11 @@ export const deviceSections = {
           .default('auto')
           .describe('subprocess used for cameras and video'),
         username: keyed(
-          SECRET,
+          secretFromEnv('EDGESEG_SOURCE_USERNAME'),
           credential().optional().describe('camera user name (RTSP), or env EDGESEG_SOURCE_USERNAME'),
         ),
         password: keyed(
-          SECRET,
+          secretFromEnv('EDGESEG_SOURCE_PASSWORD'),
           credential().optional().describe('camera password (RTSP), or env EDGESEG_SOURCE_PASSWORD'),
         ),
       })

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { hostProblem } from '../system/hosts.js';
-import { keyed, SECRET } from './key-meta.js';
+import { keyed, secretFromEnv } from './key-meta.js';
 
 export const httpSection = keyed(
   {
@@ -31,7 +31,7 @@ export const httpSection = keyed(
         ),
       port: z.number().int().min(1).max(65535).default(8080).describe('TCP port of the web server'),
       token: keyed(
-        SECRET,
+        secretFromEnv('EDGESEG_HTTP_TOKEN'),
         z
           .string()
           .min(16)

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { urlHostProblem } from '../system/hosts.js';
 import { credential, ms, path, TOPIC } from './fields.js';
-import { keyed, SECRET } from './key-meta.js';
+import { keyed, secretFromEnv } from './key-meta.js';
 
 function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
   const match =
@@ -57,8 +57,14 @@ export const mqttSection = keyed(
         .optional()
         .describe('default: edgeseg-<device_id>'),
       // An account name is half of a login: not shown either.
-      username: keyed(SECRET, credential().optional().describe('or env EDGESEG_MQTT_USERNAME')),
-      password: keyed(SECRET, credential().optional().describe('or env EDGESEG_MQTT_PASSWORD')),
+      username: keyed(
+        secretFromEnv('EDGESEG_MQTT_USERNAME'),
+        credential().optional().describe('or env EDGESEG_MQTT_USERNAME'),
+      ),
+      password: keyed(
+        secretFromEnv('EDGESEG_MQTT_PASSWORD'),
+        credential().optional().describe('or env EDGESEG_MQTT_PASSWORD'),
+      ),
       protocol_version: z
         .union([z.literal(4), z.literal(5)])
         .default(5)
@@ -77,12 +83,18 @@ export const mqttSection = keyed(
         .describe('larger requests are refused'),
       tls: z
         .object({
-          ca: keyed({ credential: true }, path().optional().describe('CA file (env EDGESEG_MQTT_TLS_CA)')),
+          ca: keyed(
+            { credential: true, env: 'EDGESEG_MQTT_TLS_CA' },
+            path().optional().describe('CA file (env EDGESEG_MQTT_TLS_CA)'),
+          ),
           cert: keyed(
-            { credential: true },
+            { credential: true, env: 'EDGESEG_MQTT_TLS_CERT' },
             path().optional().describe('client certificate file (env EDGESEG_MQTT_TLS_CERT)'),
           ),
-          key: keyed(SECRET, path().optional().describe('client key file (env EDGESEG_MQTT_TLS_KEY)')),
+          key: keyed(
+            secretFromEnv('EDGESEG_MQTT_TLS_KEY'),
+            path().optional().describe('client key file (env EDGESEG_MQTT_TLS_KEY)'),
+          ),
           reject_unauthorized: z.boolean().default(true).describe('verify the broker certificate'),
         })
         .strict()

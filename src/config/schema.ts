@@ -94,6 +94,8 @@ export const LOCK_REASONS: Readonly<Record<string, string>> = lists.lockReasons;
 export const SECRET_PATHS: readonly (readonly string[])[] = lists.secretPaths;
 /** Paths config/set never takes, unlocked or not: credentials and key files come from the environment file. */
 export const LOCAL_SECRET_PATHS: readonly (readonly string[])[] = lists.credentialPaths;
+/** Environment variables that override the file (secrets, the state dir), with the path each sets. */
+export const ENVIRONMENT_KEYS: readonly { env: string; path: readonly string[] }[] = lists.environmentKeys;
 
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(ConfigSchema, { io: 'input' });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { configKeys, keyed } from '../../src/config/key-meta.js';
-import { stripSecrets, validateConfig } from '../../src/config/load.js';
+import { environmentOverrides, stripSecrets, validateConfig } from '../../src/config/load.js';
 import { checkRemotePatch } from '../../src/config/policy.js';
 import {
   CONFIG_KEYS,
@@ -115,4 +115,30 @@ test("docs/deployment.md's hand-written list of operational keys is the metadata
     [...OPERATIONAL_KEYS, ...OPERATIONAL_PATHS.map((path) => path.join('.'))].sort(),
     'update the list in docs/deployment.md ("Who may command the device")',
   );
+});
+
+test('each environment variable sets its option; an empty one sets nothing', () => {
+  const patch = environmentOverrides({
+    EDGESEG_STATE_DIR: '/var/lib/edgeseg',
+    EDGESEG_SOURCE_USERNAME: 'cam-user',
+    EDGESEG_SOURCE_PASSWORD: 'cam-pass',
+    EDGESEG_MQTT_USERNAME: 'mqtt-user',
+    EDGESEG_MQTT_PASSWORD: 'mqtt-pass',
+    EDGESEG_MQTT_TLS_CA: '/ca.pem',
+    EDGESEG_MQTT_TLS_CERT: '/cert.pem',
+    EDGESEG_MQTT_TLS_KEY: '/key.pem',
+    EDGESEG_HTTP_TOKEN: 'web-token-0123456789',
+    EDGESEG_MODELS_DIR: '/not-a-config-override',
+  });
+  assert.deepEqual(patch, {
+    state_dir: '/var/lib/edgeseg',
+    capture: { username: 'cam-user', password: 'cam-pass' },
+    mqtt: {
+      username: 'mqtt-user',
+      password: 'mqtt-pass',
+      tls: { ca: '/ca.pem', cert: '/cert.pem', key: '/key.pem' },
+    },
+    http: { token: 'web-token-0123456789' },
+  });
+  assert.deepEqual(environmentOverrides({ EDGESEG_MQTT_PASSWORD: '', EDGESEG_HTTP_TOKEN: '' }), {});
 });
