@@ -44,7 +44,7 @@ export interface ConfigKey {
   path: readonly string[];
   /** What keyed() declared for this key ({} when nothing). */
   own: KeyMeta;
-  /** `own` over what the key inherits from the keys that hold it. */
+  /** `own` over what the key inherits from the keys that hold it (all but lockReason and env). */
   effective: KeyMeta & Required<Pick<KeyMeta, 'remote' | 'applies'>>;
 }
 
@@ -71,7 +71,9 @@ export function configKeys(schema: z.ZodObject): ConfigKey[] {
       const path = [...prefix, name];
       const own = keyMetaRegistry.get(field) ?? {};
       checkMeta(path.join('.'), own, parent);
-      const effective = { ...parent, ...own } as ConfigKey['effective'];
+      // A lock reason and an environment variable belong to their key alone.
+      const { lockReason: _reason, env: _env, ...inherited } = parent ?? {};
+      const effective = { ...inherited, ...own } as ConfigKey['effective'];
       keys.push({ path, own, effective });
       const inner = objectShape(field);
       if (inner) walk(inner, path, effective);
