@@ -1,4 +1,5 @@
-// Writes docs/config.schema.json and docs/config.md from the config schema (src/config/schema.ts), the single source.
+// Writes docs/config.schema.json and docs/config.md from the config schema (src/config/schema.ts and
+// its sections, schema-*.ts, with each key's metadata), the single source.
 // Run: node --import tsx scripts/generate-config-schema.ts   (a test checks the committed file is current)
 
 import { writeFileSync } from 'node:fs';

@@ -14,6 +14,7 @@ import {
   mergePatch,
   readConfigFile,
 } from '../config/load.js';
+import { ENVIRONMENT_KEYS } from '../config/schema.js';
 import { type DaemonHandle, startDaemon } from '../daemon/boot.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../mqtt/broker.js';
 import { webAddresses } from '../mqtt/info.js';
@@ -49,7 +50,8 @@ export function register(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  edgeseg run --demo            # then open the printed live page address\n  edgeseg run --config /etc/edgeseg/config.yaml\n\nSecrets come from EDGESEG_MQTT_USERNAME, EDGESEG_MQTT_PASSWORD, EDGESEG_MQTT_TLS_CA/CERT/KEY; EDGESEG_STATE_DIR sets the state dir.',
+      '\nExamples:\n  edgeseg run --demo            # then open the printed live page address\n  edgeseg run --config /etc/edgeseg/config.yaml\n\nThese environment variables override the config file (secrets belong there, not in the file):\n' +
+        ENVIRONMENT_KEYS.map(({ env, path }) => `  ${env.padEnd(25)} ${path.join('.')}`).join('\n'),
     )
     .action(async (options: { config?: string; demo?: boolean; port?: number; httpPort?: number }) => {
       if (!options.config && !options.demo)

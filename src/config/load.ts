@@ -11,7 +11,7 @@ import { describeIssues } from './issues.js';
 import { isPlainObject, mergePatch } from './merge.js';
 import { type ConfigPatch, checkRemotePatch, modelsDirOf, resolveRemotePatch } from './policy.js';
 import { type RejectedRemoteConfig, RemoteConfigStore } from './remote-store.js';
-import { type Config, ConfigSchema, SECRET_PATHS } from './schema.js';
+import { type Config, ConfigSchema, ENVIRONMENT_KEYS, SECRET_PATHS } from './schema.js';
 
 export type { ConfigPatch };
 export { describeIssues, isPlainObject, mergePatch };
@@ -30,24 +30,19 @@ export function validateConfig(raw: unknown, origin: string): Config {
   return result.data;
 }
 
-/** Secrets and paths that come from the environment (systemd EnvironmentFile). */
+/** Secrets and paths that come from the environment (systemd EnvironmentFile); see ENVIRONMENT_KEYS. */
 export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigPatch {
-  const mqtt: Record<string, unknown> = {};
-  const tls: Record<string, unknown> = {};
-  const capture: Record<string, unknown> = {};
-  if (env.EDGESEG_MQTT_USERNAME) mqtt.username = env.EDGESEG_MQTT_USERNAME;
-  if (env.EDGESEG_MQTT_PASSWORD) mqtt.password = env.EDGESEG_MQTT_PASSWORD;
-  if (env.EDGESEG_MQTT_TLS_CA) tls.ca = env.EDGESEG_MQTT_TLS_CA;
-  if (env.EDGESEG_MQTT_TLS_CERT) tls.cert = env.EDGESEG_MQTT_TLS_CERT;
-  if (env.EDGESEG_MQTT_TLS_KEY) tls.key = env.EDGESEG_MQTT_TLS_KEY;
-  if (env.EDGESEG_SOURCE_USERNAME) capture.username = env.EDGESEG_SOURCE_USERNAME;
-  if (env.EDGESEG_SOURCE_PASSWORD) capture.password = env.EDGESEG_SOURCE_PASSWORD;
-  if (Object.keys(tls).length > 0) mqtt.tls = tls;
   const patch: ConfigPatch = {};
-  if (Object.keys(mqtt).length > 0) patch.mqtt = mqtt;
-  if (Object.keys(capture).length > 0) patch.capture = capture;
-  if (env.EDGESEG_HTTP_TOKEN) patch.http = { token: env.EDGESEG_HTTP_TOKEN };
-  if (env.EDGESEG_STATE_DIR) patch.state_dir = env.EDGESEG_STATE_DIR;
+  for (const { env: name, path } of ENVIRONMENT_KEYS) {
+    const value = env[name];
+    if (!value) continue;
+    let node = patch;
+    for (const key of path.slice(0, -1)) {
+      if (!isPlainObject(node[key])) node[key] = {};
+      node = node[key] as ConfigPatch;
+    }
+    node[path[path.length - 1]!] = value;
+  }
   return patch;
 }
 

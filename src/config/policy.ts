@@ -1,7 +1,8 @@
 // What a remote peer may change with config/set: an allowlist. Operational keys (fps, publish,
 // regions, model by name, log.level) always; keys that decide what runs, where data goes or whom
 // the device trusts only when the local config file unlocks them by name; secrets and
-// remote_config itself never. docs/mqtt-api.md ("Remote changes") gives the reasoning.
+// remote_config itself never. Which key is which is declared beside each field (schema-*.ts,
+// key-meta.ts); docs/mqtt-api.md ("Remote changes") gives the reasoning.
 
 import { join } from 'node:path';
 import { ConfigError } from '../system/errors.js';
@@ -10,6 +11,7 @@ import {
   type Config,
   LOCAL_ONLY_KEYS,
   LOCAL_SECRET_PATHS,
+  LOCK_REASONS,
   LOCKABLE_KEYS,
   OPERATIONAL_KEYS,
   OPERATIONAL_PATHS,
@@ -17,20 +19,8 @@ import {
 
 export type ConfigPatch = Record<string, unknown>;
 
-/** Why each locked key is locked, for the error a locked key gets. */
-const LOCK_REASONS: Record<string, string> = {
-  device_id: "it is the device's identity and its topics",
-  source: 'it decides what the device captures and which program runs to capture it',
-  capture: 'it decides which program runs and how',
-  engine: 'it decides what runs the model',
-  mqtt: 'it decides whom the device talks to and whom it trusts',
-  state_dir: 'it decides where the device writes',
-  models_dir: 'it decides which models a name may load',
-  log: 'it decides what the device logs',
-  outputs: 'it decides where the device streams its pictures',
-  http: 'it opens a network listener and decides who can reach it',
-  homeassistant: 'it decides where the device publishes (the discovery prefix)',
-};
+/** config/set requests that may wait behind the one being applied; more are answered "busy". */
+export const MAX_WAITING_CONFIG_CHANGES = 16;
 
 /** A model given over MQTT: a folder name inside models_dir, never a path. */
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -52,9 +42,9 @@ export function checkRemotePatch(patch: ConfigPatch, policy: RemotePolicy): void
       );
   }
   for (const [key, value] of Object.entries(patch)) {
-    if ((LOCAL_ONLY_KEYS as readonly string[]).includes(key))
+    if (LOCAL_ONLY_KEYS.includes(key))
       throw new ConfigError(key, `only the local config file (${policy.configFile}) can change this`);
-    if ((OPERATIONAL_KEYS as readonly string[]).includes(key)) continue;
+    if (OPERATIONAL_KEYS.includes(key)) continue;
     if (!LOCKABLE_KEYS.includes(key)) continue; // not an option at all: the schema names it
     if (policy.unlock.includes(key)) continue;
     if (isPlainObject(value) && Object.keys(value).every((sub) => isOperationalPath([key, sub]))) continue;

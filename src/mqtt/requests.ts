@@ -40,6 +40,9 @@ interface Route {
 
 const MAX_ERROR_LENGTH = 1000;
 
+/** Requests handled at once by default; docs/mqtt-api.md states it. */
+export const MAX_REQUESTS_IN_FLIGHT = 32;
+
 export class RequestRouter {
   private readonly routes = new Map<string, Route>();
   private inFlight = 0;
@@ -47,7 +50,7 @@ export class RequestRouter {
   constructor(
     private readonly maxPayloadBytes: number,
     /** Requests handled at once; more are answered "busy" at once instead of piling up. */
-    private readonly maxInFlight = 32,
+    private readonly maxInFlight = MAX_REQUESTS_IN_FLIGHT,
   ) {}
 
   on<S extends z.ZodType>(name: string, schema: S, handler: RequestHandler<z.output<S>>): this {
@@ -100,13 +103,17 @@ export class RequestRouter {
         ...(data === undefined ? {} : { data }),
       };
     } catch (error) {
-      // The hint says what to do about it (e.g. how to unlock a key): it belongs in the answer.
-      const hint = error instanceof UserError && error.hint ? ` (${error.hint})` : '';
-      return errorResponse(transaction, `${errorMessage(error)}${hint}`);
+      return errorResponse(transaction, responseError(error));
     } finally {
       this.inFlight--;
     }
   }
+}
+
+/** The `error` of a response: the message, and its hint, which says what to do about it (e.g. how to unlock a key). */
+export function responseError(error: unknown): string {
+  const hint = error instanceof UserError && error.hint ? ` (${error.hint})` : '';
+  return `${errorMessage(error)}${hint}`;
 }
 
 function errorResponse(transaction: Transaction | undefined, message: string): RequestResponse {

@@ -6,9 +6,9 @@
 
 import { z } from 'zod';
 import { applyRemotePatch, type ConfigPatch, mergePatch, stripSecrets } from '../../config/load.js';
-import { checkRemotePatch } from '../../config/policy.js';
+import { checkRemotePatch, MAX_WAITING_CONFIG_CHANGES } from '../../config/policy.js';
 import type { RemoteConfigStore } from '../../config/remote-store.js';
-import { type Config, RESTART_KEYS } from '../../config/schema.js';
+import { type Config, LIVE_PARTS, RESTART_KEYS } from '../../config/schema.js';
 import { EmptyRequestSchema, requestSchema } from '../../mqtt/requests.js';
 import { errorMessage, UserError } from '../../system/errors.js';
 import type { DaemonContext, PreparedModel } from '../context.js';
@@ -30,9 +30,6 @@ const ConfigSetRequestSchema = requestSchema({
     .record(z.string(), z.unknown())
     .describe('the options to change: a partial config (docs/config.md)'),
 });
-
-/** config/set requests waiting behind the one being applied; more are answered "busy". */
-const MAX_WAITING = 16;
 
 export class RemoteConfig extends Extension {
   readonly name = 'remote-config';
@@ -70,7 +67,7 @@ export class RemoteConfig extends Extension {
       throw new UserError(
         `config/set is turned off on this device (remote_config.enabled: false in ${this.options.origin})`,
       );
-    if (this.waiting >= MAX_WAITING)
+    if (this.waiting >= MAX_WAITING_CONFIG_CHANGES)
       throw new UserError(`busy: ${this.waiting} config changes are waiting; try again later`);
     this.waiting++;
     const applied = this.queue.then(() => this.apply(patch)).finally(() => this.waiting--);
@@ -141,16 +138,25 @@ export class RemoteConfig extends Extension {
 
 /**
  * The config to run now: `next`, except that keys needing a restart keep their running values
- * (they are persisted and take effect at the next start). log.level is the one live part of `log`.
+ * (they are persisted and take effect at the next start), but for their live parts (log.level).
  */
 export function splitLive(current: Config, next: Config): { live: Config; restartKeys: string[] } {
   const live: Record<string, unknown> = { ...next };
   const restartKeys: string[] = [];
   for (const key of RESTART_KEYS) {
-    const running = key === 'log' ? { ...next.log, level: current.log.level } : next[key];
+    const liveParts = LIVE_PARTS[key] ?? [];
+    const running = withParts(next[key], current[key], liveParts);
     if (JSON.stringify(running) === JSON.stringify(current[key])) continue;
     restartKeys.push(key);
-    live[key] = key === 'log' ? { ...current.log, level: next.log.level } : current[key];
+    live[key] = withParts(current[key], next[key], liveParts);
   }
   return { live: live as Config, restartKeys };
+}
+
+/** `value` with `parts` taken from `from` (both are objects when a key has live parts). */
+function withParts(value: unknown, from: unknown, parts: readonly string[]): unknown {
+  if (parts.length === 0) return value;
+  const copy = { ...(value as Record<string, unknown>) };
+  for (const part of parts) copy[part] = (from as Record<string, unknown>)[part];
+  return copy;
 }
