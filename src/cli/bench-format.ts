@@ -145,7 +145,11 @@ export function formatModelTable(report: TableReport): string {
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
   );
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [
     `${report.rows.length} models, ${report.rounds} alternating rounds of ${report.framesPerRound} raw frames each at its own input size; ratios are medians of per-round ratios (speed, x the reference)`,
     line(header),
