@@ -40,9 +40,10 @@ export interface CompareReport {
   speedup: number;
 }
 
-const median = (values: number[]) => stageStats(values).medianMs;
+export const median = (values: number[]) => stageStats(values).medianMs;
 
-interface Side {
+export interface Side {
+  model: string;
   engine: InferenceEngine;
   segmenter: Segmenter;
   frameMs: number[];
@@ -66,10 +67,10 @@ async function timeRound(
   return median(round);
 }
 
-function timing(model: string, side: Side): ModelTiming {
+export function timing(side: Side): ModelTiming {
   const frameMedianMs = median(side.frameMs);
   return {
-    model,
+    model: side.model,
     precision: side.engine.manifest.precision,
     engine: side.engine.info,
     inferenceMedianMs: median(side.inferenceMs),
@@ -78,50 +79,86 @@ function timing(model: string, side: Side): ModelTiming {
   };
 }
 
-export async function compareModels(options: CompareOptions): Promise<CompareReport> {
+/** Loaded models with their timings so far; each is fed a raw frame at its own input size. */
+export interface TimedModels {
+  sides: Side[];
+  /** Per round, each model's median frame time, in the order the models were given. */
+  roundMedians: number[][];
+}
+
+/**
+ * Loads `models`, checks them with `check` (before any timing), warms each up with one frame, then
+ * runs `rounds` rounds of `framesPerRound` raw frames through each model's Segmenter. Round r
+ * starts with model r-1 (mod n) so that no model always runs right after the same one's burst; load
+ * from elsewhere falls on all alike. `use` gets the timings; the engines are stopped after it.
+ */
+export async function withAlternatingRounds<T>(
+  options: Omit<CompareOptions, 'modelA' | 'modelB'> & { models: readonly string[] },
+  check: (sides: readonly Side[]) => void,
+  use: (timed: TimedModels) => Promise<T> | T,
+): Promise<T> {
   const say = options.onProgress ?? (() => {});
-  const engines: InferenceEngine[] = [];
+  const sides: Side[] = [];
   try {
-    const sides: Side[] = [];
-    for (const model of [options.modelA, options.modelB]) {
+    for (const model of options.models) {
       say(`loading ${model}`);
       const engine = await createEngine(model, options.engine);
-      engines.push(engine);
       const segmenter = new Segmenter(engine);
+      sides.push({ model, engine, segmenter, frameMs: [], inferenceMs: [] });
       await segmenter.ready();
-      sides.push({ engine, segmenter, frameMs: [], inferenceMs: [] });
     }
-    const [a, b] = sides as [Side, Side];
-    const inputA = a.engine.manifest.input;
-    const inputB = b.engine.manifest.input;
-    if (inputA.height !== inputB.height || inputA.width !== inputB.width)
-      throw new UserError(
-        `--compare: ${options.modelB} takes ${inputB.height}x${inputB.width} frames, ${options.modelA} ${inputA.height}x${inputA.width}`,
-        { hint: 'compare two versions of one model (e.g. fp32 and its int8 copy from edgeseg quantize)' },
-      );
-    // A raw frame at the model's size, as a camera delivers it: no decode, no resize on either side.
-    const size = { height: inputA.height, width: inputA.width };
-    const frame = { data: renderSyntheticScene(0x80000000, size).image, ...size };
-    for (const side of sides) await side.segmenter.segment(frame);
-    const rounds: CompareReport['rounds'] = [];
+    check(sides);
+    // A raw frame at each model's size, as a camera delivers it: no decode, no resize.
+    const frames = sides.map((side) => {
+      const size = { height: side.engine.manifest.input.height, width: side.engine.manifest.input.width };
+      return { data: renderSyntheticScene(0x80000000, size).image, ...size };
+    });
+    for (const [index, side] of sides.entries()) await side.segmenter.segment(frames[index]!);
+    const roundMedians: number[][] = [];
     for (let round = 1; round <= options.rounds; round++) {
       say(`round ${round}/${options.rounds}: ${options.framesPerRound} frames of each model`);
-      // Alternate which model goes first, so neither always runs right after the other's burst.
-      const order = round % 2 === 1 ? [a, b] : [b, a];
-      const medians = new Map<Side, number>();
-      for (const side of order) medians.set(side, await timeRound(side, frame, options.framesPerRound));
-      const aMs = medians.get(a)!;
-      const bMs = medians.get(b)!;
-      rounds.push({ aFrameMedianMs: aMs, bFrameMedianMs: bMs, speedup: aMs / bMs });
+      const medians: number[] = new Array(sides.length).fill(0);
+      for (let step = 0; step < sides.length; step++) {
+        const index = (round - 1 + step) % sides.length;
+        medians[index] = await timeRound(sides[index]!, frames[index]!, options.framesPerRound);
+      }
+      roundMedians.push(medians);
     }
-    return {
-      frameSize: `${size.height}x${size.width}`,
-      a: timing(options.modelA, a),
-      b: timing(options.modelB, b),
-      rounds,
-      speedup: median(rounds.map((round) => round.speedup)),
-    };
+    return await use({ sides, roundMedians });
   } finally {
-    for (const engine of engines) await engine.stop();
+    for (const side of sides) await side.engine.stop();
   }
+}
+
+export async function compareModels(options: CompareOptions): Promise<CompareReport> {
+  return await withAlternatingRounds(
+    { ...options, models: [options.modelA, options.modelB] },
+    ([a, b]) => {
+      const inputA = a!.engine.manifest.input;
+      const inputB = b!.engine.manifest.input;
+      if (inputA.height !== inputB.height || inputA.width !== inputB.width)
+        throw new UserError(
+          `--compare: ${options.modelB} takes ${inputB.height}x${inputB.width} frames, ${options.modelA} ${inputA.height}x${inputA.width}`,
+          {
+            hint: 'compare two versions of one model (e.g. fp32 and its int8 copy from edgeseg quantize); --models times models of different sizes',
+          },
+        );
+    },
+    ({ sides, roundMedians }) => {
+      const [a, b] = sides as [Side, Side];
+      const input = a.engine.manifest.input;
+      const rounds = roundMedians.map(([aMs, bMs]) => ({
+        aFrameMedianMs: aMs!,
+        bFrameMedianMs: bMs!,
+        speedup: aMs! / bMs!,
+      }));
+      return {
+        frameSize: `${input.height}x${input.width}`,
+        a: timing(a),
+        b: timing(b),
+        rounds,
+        speedup: median(rounds.map((round) => round.speedup)),
+      };
+    },
+  );
 }

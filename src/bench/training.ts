@@ -5,6 +5,7 @@ import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../data/synthetic-
 import type { SegmentationBatch } from '../data/types.js';
 import { CAFFE_VGG_NORMALIZATION, type FcnConfig, fcnGraph } from '../model/architecture.js';
 import { createFcn8s } from '../model/fcn8s.js';
+import type { LayerSpec } from '../model/graph-ops.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from '../train/class-weights.js';
 import { HostAdam } from '../train/host-adam.js';
@@ -40,31 +41,37 @@ export interface TrainingBenchReport {
 }
 
 /**
- * Forward FLOPs of one image (2 per multiply-add of every convolution and transposed convolution),
- * from the graph: each tensor's resolution follows the strides and pools from the input.
+ * Forward FLOPs of one image (2 per multiply-add of every convolution, depthwise convolution,
+ * squeeze-excitation and transposed convolution), from the graph: each tensor's resolution follows
+ * the strides and pools from the input. (bench/model-cost counts the exported ONNX graph instead.)
  */
 export function forwardFlopsPerImage(config: FcnConfig): number {
   const graph = fcnGraph(config);
   const scale = new Map<string, number>([[graph.input, 1]]);
-  let flops = 0;
+  const pixelsAt = (tensorScale: number) => (config.height / tensorScale) * (config.width / tensorScale);
+  // A depthwise convolution has one k×k filter per channel: no sum over input channels.
+  const macsPerPixel = (layer: LayerSpec) =>
+    layer.kernel * layer.kernel * (layer.depthwise ? 1 : layer.inChannels) * layer.outChannels;
+  let macs = 0;
   for (const op of [...graph.encoder, ...graph.head]) {
     const input = op.op === 'add' ? op.inputs[0]! : op.input;
     const inScale = scale.get(input) ?? 1;
     let outScale = inScale;
-    if (op.op === 'maxPool') outScale = inScale * op.size;
-    if (op.op === 'conv') outScale = inScale * op.layer.stride;
-    if (op.op === 'upsample') outScale = inScale / op.layer.stride;
-    if (op.op === 'conv' || op.op === 'upsample') {
-      const { kernel, inChannels, outChannels } = op.layer;
-      // A transposed convolution does its work at the input's resolution.
-      const pixels =
-        (config.height / (op.op === 'conv' ? outScale : inScale)) *
-        (config.width / (op.op === 'conv' ? outScale : inScale));
-      flops += 2 * kernel * kernel * inChannels * outChannels * pixels;
+    if (op.op === 'maxPool') outScale = inScale * (op.stride ?? op.size);
+    if (op.op === 'conv') {
+      outScale = inScale * op.layer.stride;
+      macs += macsPerPixel(op.layer) * pixelsAt(outScale);
     }
+    // A transposed convolution does its work at the input's resolution.
+    if (op.op === 'upsample') {
+      outScale = inScale / op.layer.stride;
+      macs += macsPerPixel(op.layer) * pixelsAt(inScale);
+    }
+    // Both 1x1 convolutions run on the globally pooled vector: one pixel.
+    if (op.op === 'squeezeExcite') macs += macsPerPixel(op.reduce) + macsPerPixel(op.expand);
     scale.set(op.output, outScale);
   }
-  return flops;
+  return 2 * macs;
 }
 
 export function syntheticBatch(size: number, height: number, width: number): SegmentationBatch {

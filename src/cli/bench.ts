@@ -1,30 +1,33 @@
 // `edgeseg bench`: the daemon's path against the bare onnxruntime session on the same session
 // (engine variants side by side, result ages from a camera process), engine start time and memory
-// (--startup), a full-size random FCN-8s (--synthetic-vgg16), or training steps (--training).
+// (--startup), a speed table of several models (--models), a full-size random FCN-8s
+// (--synthetic-vgg16), or training steps (--training).
 
 import type { Command } from 'commander';
-import { type CompareReport, compareModels } from '../bench/compare.js';
-import {
-  type BenchReport,
-  benchModel,
-  type RuntimeBench,
-  threadSpinVariants,
-  threadVariants,
-  type VariantReport,
-} from '../bench/daemon-path.js';
-import { benchFeatures, type FeatureCostReport } from '../bench/features.js';
-import { benchStartup, type StartupReport } from '../bench/startup.js';
+import { compareModels } from '../bench/compare.js';
+import { benchModel, threadSpinVariants, threadVariants } from '../bench/daemon-path.js';
+import { benchFeatures } from '../bench/features.js';
+import { benchModelTable } from '../bench/model-table.js';
+import { benchStartup } from '../bench/startup.js';
 import { benchSyntheticVgg16 } from '../bench/synthetic-vgg16.js';
 import { benchTraining } from '../bench/training.js';
 import type { ImageSize } from '../data/types.js';
 import type { TfBackendName } from '../model/tf.js';
 import { UserError } from '../system/errors.js';
-import { addEngineFlags, type EngineFlags, engineLabel, engineOptionsFrom } from './infer.js';
+import {
+  formatBench,
+  formatCompare,
+  formatFeatureCost,
+  formatModelTable,
+  formatStartup,
+} from './bench-format.js';
+import { addEngineFlags, type EngineFlags, engineOptionsFrom } from './infer.js';
 import { integerOption, numberOption, sizeOption } from './parse.js';
 
 interface BenchFlags extends EngineFlags {
   model?: string;
   compare?: string;
+  models?: string[];
   size?: ImageSize;
   trainWidth?: number;
   trainBatch?: number;
@@ -45,121 +48,10 @@ interface BenchFlags extends EngineFlags {
   tfBackends?: string;
 }
 
-function ms(value: number): string {
-  return `${value.toFixed(2)} ms`;
-}
-
-function variantLines(variant: VariantReport): string[] {
-  const s = variant.stages;
-  const stage = (name: string, stats: { medianMs: number; p90Ms: number }) =>
-    `  ${name.padEnd(12)} median ${ms(stats.medianMs)}  p90 ${ms(stats.p90Ms)}`;
-  const lines = [
-    `[${variant.label}] ${engineLabel(variant.engine)} on the ${variant.engine.thread ?? 'main'} thread, ${variant.frames} frames each side`,
-    stage('preprocess', s.preprocess),
-    stage('inference', s.inference),
-    stage('handoff', s.handoff),
-    stage('postprocess', s.postprocess),
-    `  pre+post     median ${ms(variant.prePostMedianMs)}`,
-    `  daemon path  ${variant.pipelineFps.toFixed(2)} results/s, CPU ${ms(variant.cpuMsPerFrame.pipeline)}/frame`,
-    `  bare session ${variant.bareFps.toFixed(2)} runs/s (median ${ms(variant.bareMedianMs)}), CPU ${ms(variant.cpuMsPerFrame.bare)}/run`,
-    `  daemon path / bare session: ${variant.ratio.toFixed(3)} (median of per-round ratios ${variant.roundRatioMedian.toFixed(3)})`,
-  ];
-  if (variant.vsFirstVariant !== 1)
-    lines.push(
-      `  results/s against the first variant, median per round: ${variant.vsFirstVariant.toFixed(3)}`,
-    );
-  const camera = variant.camera;
-  if (camera) {
-    const m = camera.meanMs;
-    lines.push(
-      `  camera ${camera.cameraFps} frames/s, ${camera.results} results (${camera.resultsPerSecond.toFixed(2)}/s): age mean ${ms(camera.ageMs.mean)} (median ${ms(camera.ageMs.medianMs)}, p90 ${ms(camera.ageMs.p90Ms)})`,
-      `    = queue ${ms(m.queue)} + pre ${ms(m.preprocess)} + inference ${ms(m.inference)} + handoff ${ms(m.handoff)} + post ${ms(m.postprocess)}`,
-      `    age / (pre + inference + post = ${ms(camera.workMeanMs)}): ${camera.ageOverWork.toFixed(3)}`,
-    );
-  }
-  return lines;
-}
-
-function tfjsLines(bench: RuntimeBench | { skipped: string }): string[] {
-  if ('skipped' in bench) return [`tfjs: skipped: ${bench.skipped}`];
-  const s = bench.stages;
-  return [
-    `[tfjs] ${bench.runtime}/${bench.engine.provider}, ${bench.frames} frames: inference median ${ms(s.inference.medianMs)}, pre+post ${ms(bench.prePostMedianMs)}, ${bench.endToEndFps.toFixed(2)} frames/s`,
-  ];
-}
-
-export function formatBench(report: BenchReport): string {
-  return [
-    `model ${report.model} (input ${report.modelInput}), raw frames ${report.frameSize}`,
-    `JPEG decode of a file input at that size (not in the daemon's path): median ${ms(report.decode.medianMs)}`,
-    `post-processing of random logits: median ${ms(report.noisyPostprocess.medianMs)}`,
-    ...report.variants.flatMap(variantLines),
-    ...tfjsLines(report.tfjs),
-  ].join('\n');
-}
-
-export function formatStartup(report: StartupReport): string {
-  return [
-    `engine start, ${report.model}:`,
-    ...report.modes.map(
-      (mode) =>
-        `  ${mode.mode.padEnd(20)} start median ${(mode.startMs.medianMs / 1000).toFixed(2)} s, peak ${mode.peakMb.toFixed(0)} MB, steady ${mode.steadyMb.toFixed(0)} MB, peak/steady ${mode.peakOverSteady.toFixed(2)}`,
-    ),
-  ].join('\n');
-}
-
-export function formatCompare(report: CompareReport): string {
-  const side = (label: string, t: CompareReport['a']) =>
-    `${label} ${t.model} (${t.precision}, ${engineLabel(t.engine)}): frame median ${ms(t.frameMedianMs)}, inference median ${ms(t.inferenceMedianMs)}, ${t.framesPerSecond.toFixed(2)} frames/s`;
-  return [
-    `raw ${report.frameSize} frames, ${report.rounds.length} alternating rounds`,
-    side('A', report.a),
-    side('B', report.b),
-    ...report.rounds.map(
-      (round, i) =>
-        `  round ${i + 1}: A ${ms(round.aFrameMedianMs)}  B ${ms(round.bFrameMedianMs)}  A/B ${round.speedup.toFixed(2)}`,
-    ),
-    compareVerdict(report),
-  ].join('\n');
-}
-
-/**
- * The sentence under a --compare: which model is faster and by how much, from the median of the
- * per-round ratios; when the medians over all frames point the other way, the load changed during
- * the run and the sentence says so instead of naming a winner.
- */
-export function compareVerdict(report: CompareReport): string {
-  const perRound = report.speedup;
-  const overall = report.a.frameMedianMs / report.b.frameMedianMs;
-  const ratios = `median of the per-round A/B ratios ${perRound.toFixed(2)}, A/B over all frames ${overall.toFixed(2)}`;
-  if (Math.sign(perRound - 1) !== Math.sign(overall - 1))
-    return `inconclusive: the rounds and the whole run disagree on which is faster (${ratios}); the machine's load changed during the run: rerun with more --rounds on a quieter machine`;
-  if (perRound >= 1) return `B is ${perRound.toFixed(2)}x as fast as A (${ratios})`;
-  return `B is ${(1 / perRound).toFixed(2)}x slower than A (${ratios})`;
-}
-
-export function formatFeatureCost(report: FeatureCostReport): string {
-  const ab = (name: string, a: string, b: string, result: { aMs: number; bMs: number; costMs: number }) =>
-    `  ${name.padEnd(14)} ${a} ${ms(result.aMs)}, ${b} ${ms(result.bMs)}: ${result.costMs >= 0 ? '+' : ''}${ms(result.costMs)} per frame`;
-  return [
-    `model ${report.model}: medians of ${report.rounds} alternating rounds over ${report.scenes} scenes`,
-    ...report.rows.flatMap((row) => [
-      `frames ${row.frame} (HxW)`,
-      ab('mask', 'point', 'linear', row.mask),
-      ab('overlay', 'point', 'linear', row.overlay),
-      ab('ignore-class', 'none', 'one', row.ignoreClass),
-      ...(row.encoder
-        ? [
-            `  RTP encoder    ffmpeg libx264 ultrafast: ${ms(row.encoder.cpuMsPerFrame)} CPU per frame (${row.encoder.frames} frames)`,
-          ]
-        : []),
-    ]),
-  ].join('\n');
-}
-
 /** The flags that pick another benchmark than the daemon path; at most one is given. */
 const BENCH_MODES: ReadonlyArray<readonly [keyof BenchFlags, string]> = [
   ['compare', '--compare'],
+  ['models', '--models'],
   ['startup', '--startup'],
   ['features', '--features'],
   ['syntheticVgg16', '--synthetic-vgg16'],
@@ -215,6 +107,10 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .optionsGroup('Modes (at most one):')
     .option('--compare <dir>', 'time a second model (e.g. its int8 copy) against --model, rounds alternating')
+    .option(
+      '--models <dirs...>',
+      'a speed table: parameters, forward GFLOP and frame times of several models of any input sizes, rounds alternating over all, ratios to the first (default 3 rounds of 3 frames)',
+    )
     .option('--startup', 'time engine starts and peak memory without / with the optimised-model cache')
     .addOption(
       integerOption('--repeats <n>', 'with --startup: repeats of each start (default 2)', {
@@ -308,6 +204,22 @@ export function register(program: Command): void {
     }
     if (flags.compareThreads && flags.sweepThreads)
       throw new UserError('--compare-threads and --sweep-threads compare different things: pick one');
+    if (flags.models) {
+      if (flags.model)
+        throw new UserError('bench --models takes every model itself: leave out --model', {
+          hint: 'put the model the others are compared with first: --models A B C',
+        });
+      if (flags.models.length < 2) throw new UserError('bench --models needs at least two model directories');
+      const report = await benchModelTable({
+        models: flags.models,
+        rounds: flags.rounds ?? 3,
+        framesPerRound: flags.frames ?? 3,
+        engine,
+        onProgress: progress,
+      });
+      print(report, formatModelTable(report));
+      return;
+    }
     if (flags.compare) {
       if (!flags.model) throw new UserError('bench --compare DIR needs --model DIR to compare it with');
       const report = await compareModels({

@@ -1,7 +1,7 @@
 // FCN-8s → ONNX graph: NCHW input `image` [1,3,H,W] of raw 0-255 pixels, output `logits`
 // [1,C,H,W], written by walking model/architecture.ts's graph op by op. Plain
-// Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub (and, for MobileNetV3, HardSwish and the
-// squeeze-excitation's GlobalAveragePool/HardSigmoid) so ONNX Runtime and TensorRT fuse it.
+// Conv/ConvTranspose/Relu/MaxPool/Add/Mul/Sub (and, for MobileNetV3, HardSigmoid for hardswish and
+// the squeeze-excitation's GlobalAveragePool) so ONNX Runtime and TensorRT 8.2+ take every node.
 // BatchNorm is already folded into the light encoders' convolutions (model/light-encoders.ts).
 
 import {
@@ -82,7 +82,13 @@ export async function buildFcnOnnx(
       name,
     );
     if (activation === 'relu') return graph.node('Relu', [y], {}, `${name}_relu`);
-    if (activation === 'hardswish') return graph.node('HardSwish', [y], {}, `${name}_hardswish`);
+    // hardswish(y) = y · hardsigmoid(y) with alpha 1/6, beta 0.5, exactly: written so because
+    // TensorRT 8.2 (JetPack 4.6, the last for TX1/TX2/Nano) has no HardSwish importer (it came in
+    // 8.4) and would leave every one to another provider, cutting the graph into pieces.
+    if (activation === 'hardswish') {
+      const gate = graph.node('HardSigmoid', [y], { alpha: 1 / 6, beta: 0.5 }, `${name}_hardsigmoid`);
+      return graph.node('Mul', [y, gate], {}, `${name}_hardswish`);
+    }
     return y;
   };
   const upsample = async (x: string, layer: LayerSpec): Promise<string> => {

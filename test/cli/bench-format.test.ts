@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CompareReport } from '../../src/bench/compare.js';
-import { compareVerdict } from '../../src/cli/bench.js';
+import { compareVerdict } from '../../src/cli/bench-format.js';
 
 function report(aMs: number, bMs: number, rounds: Array<[number, number]>): CompareReport {
   const side = (frameMedianMs: number) => ({ frameMedianMs }) as unknown as CompareReport['a'];
