@@ -53,7 +53,9 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
     const stats = JSON.parse(
       (await recorder.waitFor((m) => m.topic === 'edgeseg/demo/stats')).payload.toString(),
     );
-    const manifest = await readManifest(join(repoRoot, 'models/synthetic-road-fcn8s'));
+    // The demo runs the light ResNet18 model (src/cli/run.ts says why).
+    const manifest = await readManifest(join(repoRoot, 'models/synthetic-road-fcn8s-resnet18'));
+    assert.match(stats.modelId, /^synthetic-road-fcn8s-resnet18@/);
     assert.deepEqual(
       Object.keys(stats.classFractions),
       manifest.classes.map((c) => c.name),
