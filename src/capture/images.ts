@@ -15,7 +15,6 @@ export class ImageFolderFrameSource extends FrameSource {
   private files: string[] = [];
   private index = 0;
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
   private attempt = 0;
   private deliveredThisPass = 0;
   private readonly buffer: Uint8Array;
@@ -30,9 +29,7 @@ export class ImageFolderFrameSource extends FrameSource {
   }
 
   /** Starts playing; a folder that is missing or empty is looked at again with backoff (a mount may come later). */
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  protected async begin(): Promise<void> {
     await this.scan();
   }
 
@@ -63,8 +60,7 @@ export class ImageFolderFrameSource extends FrameSource {
     this.timer = setTimeout(() => void this.scan(), delayMs);
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
+  protected end(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -32,7 +32,6 @@ export class SubprocessFrameSource extends FrameSource {
   private commandName = '';
   private lastBadFrameAtMs = 0;
   private lastProblemLogMs = 0;
-  private running = false;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
@@ -47,9 +46,7 @@ export class SubprocessFrameSource extends FrameSource {
     super(label, options);
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  protected async begin(): Promise<void> {
     const generation = ++this.starts;
     if (this.spec.scheme === 'rtsp' || this.spec.scheme === 'rtsps')
       this.tools = { ffconcatOptions: await ffconcatTakesOptions() };
@@ -57,8 +54,7 @@ export class SubprocessFrameSource extends FrameSource {
     if (this.running && generation === this.starts) this.spawnChild();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
+  protected async end(): Promise<void> {
     clearTimeout(this.restartTimer);
     clearTimeout(this.stallTimer);
     this.restartTimer = undefined;

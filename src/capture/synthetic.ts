@@ -6,7 +6,6 @@ import { FrameSource, type FrameSourceOptions } from './types.js';
 
 export class SyntheticFrameSource extends FrameSource {
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
   private seed = 1;
   private readonly scenes: SyntheticScene[];
   private current = 0;
@@ -17,14 +16,11 @@ export class SyntheticFrameSource extends FrameSource {
     this.scenes = [renderSyntheticScene(0, size), renderSyntheticScene(0, size)];
   }
 
-  async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  protected begin(): void {
     this.tick();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
+  protected end(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -118,8 +118,26 @@ export abstract class FrameSource extends EventEmitter<FrameSourceEvents> {
     return Math.round(base * (0.75 + Math.random() * 0.5));
   }
 
-  abstract start(): Promise<void>;
-  abstract stop(): Promise<void>;
+  /** Between start() and stop(): a source's timers and restarts check it before they act. */
+  protected running = false;
+
+  /** Starts capturing (idempotent): marks the source running, then begin(). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.begin();
+  }
+
+  /** Stops capturing (idempotent): marks the source stopped, then end() clears its timers and children. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.end();
+  }
+
+  /** The source's own start: spawn, scan or schedule the first frame. */
+  protected abstract begin(): Promise<void> | void;
+  /** The source's own stop: everything begin() and later frames set going, undone. */
+  protected abstract end(): Promise<void> | void;
 
   /** Changes the frame-rate limit live (config/set fps). */
   setFpsLimit(fps: number): void {

@@ -26,6 +26,79 @@ const MODELS_DIR_OPTION = [
   'models path (default: $EDGESEG_MODELS_DIR, /var/lib/edgeseg/models, ./models)',
 ] as const;
 
+/** `models list` and `models verify`: a report on the models folder, as text or (--json) JSON. */
+function storeReport(
+  models: Command,
+  name: string,
+  description: string,
+  report: (dir: string, json: boolean) => Promise<void>,
+): void {
+  models
+    .command(name)
+    .description(description)
+    .option(...MODELS_DIR_OPTION)
+    .option('--json', 'machine-readable output')
+    .action(async (flags: StoreFlags) =>
+      report(await resolveModelsDir(flags.modelsDir), flags.json === true),
+    );
+}
+
+/** `models list`. */
+async function printModelList(dir: string, json: boolean): Promise<void> {
+  const installed = await listModels(dir);
+  if (json) {
+    const rows = installed.map((model) => ({
+      name: model.name,
+      dir: model.dir,
+      sizeBytes: model.sizeBytes,
+      onnxBytes: model.onnxBytes,
+      precision: model.manifest?.precision,
+      classes: model.manifest?.classes.map((cls) => cls.name),
+      input: model.manifest && {
+        height: model.manifest.input.height,
+        width: model.manifest.input.width,
+        layout: model.manifest.input.layout,
+      },
+      problem: model.problem,
+    }));
+    process.stdout.write(`${JSON.stringify({ modelsDir: dir, models: rows }, null, 2)}\n`);
+    return;
+  }
+  if (installed.length === 0) {
+    process.stdout.write(`no models in ${dir} (install one with \`edgeseg models install DIR\`)\n`);
+    return;
+  }
+  process.stdout.write(`models in ${dir}:\n`);
+  for (const model of installed) {
+    if (!model.manifest) {
+      process.stdout.write(`  ${model.name}: BROKEN: ${model.problem}\n`);
+      continue;
+    }
+    const { input, classes, precision } = model.manifest;
+    process.stdout.write(
+      `  ${model.name}: ${precision}, input ${input.height}x${input.width} (HxW) ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
+    );
+  }
+}
+
+/** `models verify`: throws when any model fails. */
+async function printVerification(dir: string, json: boolean): Promise<void> {
+  const results = await verifyModels(dir);
+  const failed = results.filter((result) => !result.ok);
+  if (json) process.stdout.write(`${JSON.stringify({ modelsDir: dir, results }, null, 2)}\n`);
+  else {
+    for (const result of results)
+      process.stdout.write(
+        result.ok ? `ok      ${result.name}\n` : `FAILED  ${result.name}: ${result.problem}\n`,
+      );
+    if (results.length === 0) process.stdout.write(`no models in ${dir}\n`);
+  }
+  if (failed.length > 0)
+    throw new UserError(
+      `${failed.length} of ${results.length} models failed verification: ${failed.map((f) => f.name).join(', ')}`,
+    );
+}
+
 export function register(program: Command): void {
   const models = program
     .command('models')
@@ -33,48 +106,12 @@ export function register(program: Command): void {
       'installed models: list, install (sha256-verified), verify; draft manifests for your own ONNX models',
     );
 
-  models
-    .command('list')
-    .description('list installed models with classes, input size and file sizes')
-    .option(...MODELS_DIR_OPTION)
-    .option('--json', 'machine-readable output')
-    .action(async (flags: StoreFlags) => {
-      const dir = await resolveModelsDir(flags.modelsDir);
-      const installed = await listModels(dir);
-      if (flags.json) {
-        const rows = installed.map((model) => ({
-          name: model.name,
-          dir: model.dir,
-          sizeBytes: model.sizeBytes,
-          onnxBytes: model.onnxBytes,
-          precision: model.manifest?.precision,
-          classes: model.manifest?.classes.map((cls) => cls.name),
-          input: model.manifest && {
-            height: model.manifest.input.height,
-            width: model.manifest.input.width,
-            layout: model.manifest.input.layout,
-          },
-          problem: model.problem,
-        }));
-        process.stdout.write(`${JSON.stringify({ modelsDir: dir, models: rows }, null, 2)}\n`);
-        return;
-      }
-      if (installed.length === 0) {
-        process.stdout.write(`no models in ${dir} (install one with \`edgeseg models install DIR\`)\n`);
-        return;
-      }
-      process.stdout.write(`models in ${dir}:\n`);
-      for (const model of installed) {
-        if (!model.manifest) {
-          process.stdout.write(`  ${model.name}: BROKEN: ${model.problem}\n`);
-          continue;
-        }
-        const { input, classes, precision } = model.manifest;
-        process.stdout.write(
-          `  ${model.name}: ${precision}, input ${input.height}x${input.width} (HxW) ${input.layout} ${input.channelOrder}, ${classes.length} classes (${classes.map((c) => c.name).join(', ')}), model.onnx ${megabytes(model.onnxBytes)}, total ${megabytes(model.sizeBytes)}\n`,
-        );
-      }
-    });
+  storeReport(
+    models,
+    'list',
+    'list installed models with classes, input size and file sizes',
+    printModelList,
+  );
 
   models
     .command('install <source-dir>')
@@ -96,28 +133,12 @@ export function register(program: Command): void {
       process.stdout.write(`installed ${source} as ${target} (sha256 verified)\n`);
     });
 
-  models
-    .command('verify')
-    .description('check every installed model: files present, sha256, manifest fits the graph')
-    .option(...MODELS_DIR_OPTION)
-    .option('--json', 'machine-readable output')
-    .action(async (flags: StoreFlags) => {
-      const dir = await resolveModelsDir(flags.modelsDir);
-      const results = await verifyModels(dir);
-      const failed = results.filter((result) => !result.ok);
-      if (flags.json) process.stdout.write(`${JSON.stringify({ modelsDir: dir, results }, null, 2)}\n`);
-      else {
-        for (const result of results)
-          process.stdout.write(
-            result.ok ? `ok      ${result.name}\n` : `FAILED  ${result.name}: ${result.problem}\n`,
-          );
-        if (results.length === 0) process.stdout.write(`no models in ${dir}\n`);
-      }
-      if (failed.length > 0)
-        throw new UserError(
-          `${failed.length} of ${results.length} models failed verification: ${failed.map((f) => f.name).join(', ')}`,
-        );
-    });
+  storeReport(
+    models,
+    'verify',
+    'check every installed model: files present, sha256, manifest fits the graph',
+    printVerification,
+  );
 
   models
     .command('manifest <model-onnx>')

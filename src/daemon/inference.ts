@@ -8,7 +8,7 @@ import { createEngine } from '../engine/create.js';
 import type { InferenceEngine } from '../engine/types.js';
 import type { FrameLoop } from '../pipeline/frame-loop.js';
 import { Segmenter } from '../segment/segmenter.js';
-import { asError, errorMessage } from '../system/errors.js';
+import { afterStart, asError, errorMessage } from '../system/errors.js';
 import type { Logger } from '../system/log.js';
 import type { PreparedModel } from './context.js';
 import { engineOptionsFromConfig } from './engine-options.js';
@@ -40,13 +40,11 @@ export class Inference implements Part {
   ) {}
 
   get running(): InferenceEngine {
-    if (!this.engine) throw new Error('Inference: used before start()');
-    return this.engine;
+    return afterStart(this.engine, 'Inference', 'used');
   }
 
   get segmenter(): Segmenter {
-    if (!this.segmenterValue) throw new Error('Inference: used before start()');
-    return this.segmenterValue;
+    return afterStart(this.segmenterValue, 'Inference', 'used');
   }
 
   /** The loop whose segmenter a model switch replaces. */

@@ -8,7 +8,7 @@ import { FileError } from '../system/errors.js';
 import { type CityscapesClassTable, cityscapesTable } from './cityscapes-labels.js';
 import { LabelCodec } from './codec.js';
 import { createFileSource, failOnProblems, isDirectory, splitByFraction } from './files.js';
-import { choiceOption, fractionOption, imageSizeOption, integerOption } from './options.js';
+import { choiceOption, dataDirOption, fractionOption, imageSizeOption, integerOption } from './options.js';
 import type {
   DataSourceOptions,
   DatasetScan,
@@ -133,17 +133,12 @@ export async function scanCityscapes(
  * validationFraction (default 0.1) and splitSeed (default 0) hold out part of train.
  */
 export async function createCityscapesSource(options: DataSourceOptions): Promise<FileDataSource> {
-  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-    throw new FileError(
-      '--data-dir',
-      'the cityscapes data source needs a data directory (holding leftImg8bit and gtFine)',
-    );
-  }
+  const dataDir = dataDirOption(options, 'cityscapes', 'holding leftImg8bit and gtFine');
   const imageSize = imageSizeOption(options, CITYSCAPES_DEFAULT_SIZE);
   const table = choiceOption(options, 'classTable', ['original29', 'official19'] as const, 'original29');
   const format = choiceOption(options, 'labelFormat', ['auto', 'color', 'labelIds'] as const, 'auto');
   const fraction = fractionOption(options, 'validationFraction', 0.1);
-  const scan = await scanCityscapes(options.dataDir, format);
+  const scan = await scanCityscapes(dataDir, format);
   failOnProblems(scan.root, scan.problems);
   const held = new Set(scan.validation);
   let training = scan.samples.filter((s) => !held.has(s));

@@ -7,7 +7,7 @@ import type { ClassInfo } from '../model/manifest.js';
 import { FileError } from '../system/errors.js';
 import { LabelCodec } from './codec.js';
 import { createFileSource, failOnProblems, isDirectory, splitByFraction } from './files.js';
-import { choiceOption, fractionOption, imageSizeOption, integerOption } from './options.js';
+import { choiceOption, dataDirOption, fractionOption, imageSizeOption, integerOption } from './options.js';
 import {
   type DataSourceOptions,
   type DatasetScan,
@@ -97,16 +97,11 @@ export async function scanKitti(dataDir: string): Promise<DatasetScan> {
  * ('ignore' | 'background'), validationFraction (default 0.1), splitSeed (default 0).
  */
 export async function createKittiSource(options: DataSourceOptions): Promise<FileDataSource> {
-  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-    throw new FileError(
-      '--data-dir',
-      'the kitti data source needs a data directory (the KITTI data_road folder)',
-    );
-  }
+  const dataDir = dataDirOption(options, 'kitti', 'the KITTI data_road folder');
   const imageSize = imageSizeOption(options, KITTI_DEFAULT_SIZE);
   const kittiVoid = choiceOption(options, 'kittiVoid', ['ignore', 'background'] as const, 'ignore');
   const fraction = fractionOption(options, 'validationFraction', 0.1);
-  const scan = await scanKitti(options.dataDir);
+  const scan = await scanKitti(dataDir);
   failOnProblems(scan.root, scan.problems);
   const { training, validation } = splitByFraction(
     scan.samples,

@@ -1,7 +1,7 @@
 // Reading and checking data-source options (from the CLI or a plugin's caller): each bad value is
 // reported under its option name.
 
-import { ConfigError } from '../system/errors.js';
+import { ConfigError, FileError } from '../system/errors.js';
 import type { DataSourceOptions, ImageSize } from './types.js';
 
 /**
@@ -33,6 +33,14 @@ export function pickDataOptions(
       picked[key] = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   }
   return picked;
+}
+
+/** The required data directory of a file-backed source; `holding` says what a user must point it at. */
+export function dataDirOption(options: DataSourceOptions, source: string, holding: string): string {
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw new FileError('--data-dir', `the ${source} data source needs a data directory (${holding})`);
+  }
+  return options.dataDir;
 }
 
 /** A non-negative integer option (strings from the command line are accepted). */

@@ -9,27 +9,24 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RgbFrame } from '../capture/types.js';
 import type { FrameStreamHandlers, FrameStream as FrameStreamPort } from './types.js';
+import type { FramePool, PoolViews, StreamFrame, StreamReply, StreamRequest } from './worker-protocol.js';
 import {
   deserializeError,
-  type FramePool,
   POOL_EMPTY,
   POOL_IDLE,
   POOL_MAILBOX,
   POOL_META_FIELDS,
-  type StreamFrame,
-  type StreamReply,
-  type StreamRequest,
+  poolViews,
+  takeMailbox,
 } from './worker-protocol.js';
 
 /** Slots: one in the mailbox, one in the engine, one result being handled here, one to fill. */
 export const POOL_SLOTS = 4;
 
-interface Pool {
-  generation: number;
+interface Pool extends PoolViews {
+  /** Bytes each slot holds. */
   capacity: number;
-  control: Int32Array;
-  meta: Float64Array;
-  slots: Uint8Array[];
+  /** Slots neither in the mailbox, nor in the worker, nor leased out with a result. */
   free: number[];
 }
 
@@ -80,11 +77,8 @@ export class FrameStream implements FrameStreamPort {
     // here until a result frees a slot (one buffer: a newer frame replaces it).
     let slot = pool.free.pop();
     if (slot === undefined) {
-      const waiting = Atomics.exchange(pool.control, POOL_MAILBOX, POOL_EMPTY);
-      if (waiting !== POOL_EMPTY) {
-        this.handlers.dropped(1);
-        slot = waiting;
-      }
+      slot = takeMailbox(pool.control);
+      if (slot !== undefined) this.handlers.dropped(1);
     }
     if (slot === undefined) {
       this.hold(frame);
@@ -165,8 +159,8 @@ export class FrameStream implements FrameStreamPort {
       this.handlers.dropped(1);
     }
     if (!this.pool) return;
-    const waiting = Atomics.exchange(this.pool.control, POOL_MAILBOX, POOL_EMPTY);
-    if (waiting === POOL_EMPTY) return;
+    const waiting = takeMailbox(this.pool.control);
+    if (waiting === undefined) return;
     this.pool.free.push(waiting);
     this.handlers.dropped(1);
   }
@@ -180,16 +174,13 @@ export class FrameStream implements FrameStreamPort {
       meta: new SharedArrayBuffer(POOL_SLOTS * POOL_META_FIELDS * Float64Array.BYTES_PER_ELEMENT),
       slots: Array.from({ length: POOL_SLOTS }, () => new SharedArrayBuffer(bytes)),
     };
-    const control = new Int32Array(shared.control);
-    control[POOL_MAILBOX] = POOL_EMPTY;
+    const views = poolViews(shared);
+    views.control[POOL_MAILBOX] = POOL_EMPTY;
     // Not idle: the worker looks into the mailbox when the pool message reaches it.
-    control[POOL_IDLE] = 0;
+    views.control[POOL_IDLE] = 0;
     this.pool = {
-      generation: shared.generation,
+      ...views,
       capacity: bytes,
-      control,
-      meta: new Float64Array(shared.meta),
-      slots: shared.slots.map((buffer) => new Uint8Array(buffer)),
       free: Array.from({ length: POOL_SLOTS }, (_, slot) => POOL_SLOTS - 1 - slot),
     };
     this.pools.set(shared.generation, this.pool);

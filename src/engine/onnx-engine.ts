@@ -5,10 +5,9 @@
 import { performance } from 'node:perf_hooks';
 import { isMainThread } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import type { ModelManifest } from '../model/manifest.js';
-import { assertManifestFitsModel, loadModelDir, type ModelDir } from '../model/model-dir.js';
-import { errorMessage, FileError, UserError } from '../system/errors.js';
-import { type Logger, silentLogger } from '../system/log.js';
+import { assertManifestFitsModel, type ModelDir } from '../model/model-dir.js';
+import { afterStart, errorMessage, FileError, UserError } from '../system/errors.js';
+import { EngineBase } from './engine-base.js';
 import { int8KernelFamily } from './int8-kernels.js';
 import { createCachedCpuSession } from './model-cache.js';
 import {
@@ -38,14 +37,8 @@ interface IoSlot {
   uint8Input: Uint8Array | undefined;
 }
 
-export class OnnxEngine implements InferenceEngine {
-  readonly modelDir: string;
-  private readonly options: EngineOptions;
-  private readonly logger: Logger;
-  private model: ModelDir | undefined;
+export class OnnxEngine extends EngineBase implements InferenceEngine {
   private session: ort.InferenceSession | undefined;
-  private started: Promise<void> | undefined;
-  private engineInfo: EngineInfo | undefined;
   /** Tensors wrapping each caller buffer, so that a frame never allocates an input tensor. */
   private readonly slots = new Map<Float32Array, IoSlot>();
   /** Wall time of the last run() in session.run. */
@@ -53,36 +46,16 @@ export class OnnxEngine implements InferenceEngine {
   private lastFeeds: Record<string, ort.Tensor> | undefined;
 
   constructor(modelDir: string, options: EngineOptions, model?: ModelDir) {
-    this.modelDir = modelDir;
-    this.options = options;
-    this.logger = options.logger ?? silentLogger;
-    this.model = model;
-  }
-
-  get manifest(): ModelManifest {
-    if (!this.model) throw new Error('OnnxEngine: manifest read before start()');
-    return this.model.manifest;
-  }
-
-  get info(): EngineInfo {
-    if (!this.engineInfo) throw new Error('OnnxEngine: info read before start()');
-    return this.engineInfo;
+    super('OnnxEngine', modelDir, options, model);
   }
 
   /** The underlying session (bench measures it bare as the reference). */
   get rawSession(): ort.InferenceSession {
-    if (!this.session) throw new Error('OnnxEngine: session used before start()');
-    return this.session;
+    return afterStart(this.session, this.name, 'session used');
   }
 
-  start(): Promise<void> {
-    this.started ??= this.load();
-    return this.started;
-  }
-
-  private async load(): Promise<void> {
-    this.model ??= await loadModelDir(this.modelDir, { verifySha256: this.options.skipSha256 !== true });
-    const model = this.model;
+  protected async load(): Promise<void> {
+    const model = await this.loadModelFolder();
     const chain = [...this.options.executionProviders.filter((p) => p !== 'cpu'), 'cpu' as const];
     const fallbackReasons: string[] = [...(this.options.knownFallbackReasons ?? [])];
     const trt = chain.includes('tensorrt')
@@ -249,7 +222,7 @@ export class OnnxEngine implements InferenceEngine {
     this.session = undefined;
     this.slots.clear();
     this.lastFeeds = undefined;
-    this.started = undefined;
+    this.forgetStart();
     if (session) await releaseSession(session);
   }
 }

@@ -3,51 +3,25 @@
 
 import { loadModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
-import type { ModelManifest } from '../model/manifest.js';
-import { loadModelDir, type ModelDir } from '../model/model-dir.js';
+import type { ModelDir } from '../model/model-dir.js';
 import { initTf, tf } from '../model/tf.js';
 import { FileError } from '../system/errors.js';
-import { type Logger, silentLogger } from '../system/log.js';
-import type { EngineInfo, EngineOptions, InferenceEngine } from './types.js';
+import { EngineBase } from './engine-base.js';
+import type { EngineOptions, InferenceEngine } from './types.js';
 
-export class TfjsEngine implements InferenceEngine {
-  readonly modelDir: string;
-  private readonly options: EngineOptions;
-  private readonly logger: Logger;
+export class TfjsEngine extends EngineBase implements InferenceEngine {
   private readonly priorFallbackReasons: string[];
-  private model: ModelDir | undefined;
   private network: FcnModel | undefined;
-  private engineInfo: EngineInfo | undefined;
-  private started: Promise<void> | undefined;
   /** One output buffer per caller input buffer, so a pipelined caller can read frame n during run n+1. */
   private readonly outputs = new Map<Float32Array, Float32Array | Int32Array>();
 
   constructor(modelDir: string, options: EngineOptions, model?: ModelDir, fallbackReasons: string[] = []) {
-    this.modelDir = modelDir;
-    this.options = options;
-    this.logger = options.logger ?? silentLogger;
-    this.model = model;
+    super('TfjsEngine', modelDir, options, model);
     this.priorFallbackReasons = fallbackReasons;
   }
 
-  get manifest(): ModelManifest {
-    if (!this.model) throw new Error('TfjsEngine: manifest read before start()');
-    return this.model.manifest;
-  }
-
-  get info(): EngineInfo {
-    if (!this.engineInfo) throw new Error('TfjsEngine: info read before start()');
-    return this.engineInfo;
-  }
-
-  start(): Promise<void> {
-    this.started ??= this.load();
-    return this.started;
-  }
-
-  private async load(): Promise<void> {
-    this.model ??= await loadModelDir(this.modelDir, { verifySha256: this.options.skipSha256 !== true });
-    const model = this.model;
+  protected async load(): Promise<void> {
+    const model = await this.loadModelFolder();
     if (!model.tfjsDir) {
       throw new FileError(model.manifestPath, 'has no files.tfjs: this model has no tfjs copy to run', {
         hint: 'use --runtime onnxruntime, or re-export the model with `edgeseg export` (which writes tfjs/)',
@@ -134,7 +108,7 @@ export class TfjsEngine implements InferenceEngine {
   async stop(): Promise<void> {
     const network = this.network;
     this.network = undefined;
-    this.started = undefined;
+    this.forgetStart();
     this.outputs.clear();
     if (network && 'dispose' in network && typeof network.dispose === 'function') network.dispose();
   }

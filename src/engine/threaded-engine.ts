@@ -5,9 +5,9 @@
 
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
-import { type Logger, silentLogger } from '../system/log.js';
+import { EngineBase } from './engine-base.js';
 import { FrameStream } from './frame-stream.js';
-import type { EngineInfo, EngineOptions, FrameStreamHandlers, InferenceEngine, RawOutput } from './types.js';
+import type { EngineOptions, FrameStreamHandlers, InferenceEngine, RawOutput } from './types.js';
 import { deserializeError, type WorkerData, type WorkerReply } from './worker-protocol.js';
 
 interface Slot {
@@ -39,14 +39,10 @@ function spawnWorker(workerData: WorkerData): Worker {
   return new Worker(new URL('./onnx-worker.js', here), { workerData });
 }
 
-export class ThreadedOnnxEngine implements InferenceEngine {
-  readonly modelDir: string;
-  private readonly options: EngineOptions;
-  private readonly logger: Logger;
+export class ThreadedOnnxEngine extends EngineBase implements InferenceEngine {
   private worker: Worker | undefined;
-  private started: Promise<void> | undefined;
+  /** The manifest as the worker read it (this thread never loads the model folder). */
   private manifestValue: ModelManifest | undefined;
-  private engineInfo: EngineInfo | undefined;
   private readonly slots = new Map<Float32Array, Slot>();
   private readonly pending = new Map<number, Pending>();
   private nextRequest = 0;
@@ -58,27 +54,15 @@ export class ThreadedOnnxEngine implements InferenceEngine {
   private lostListeners: Array<(error: Error) => void> = [];
 
   constructor(modelDir: string, options: EngineOptions) {
-    this.modelDir = modelDir;
-    this.options = options;
-    this.logger = options.logger ?? silentLogger;
+    super('ThreadedOnnxEngine', modelDir, options);
   }
 
-  get manifest(): ModelManifest {
-    if (!this.manifestValue) throw new Error('ThreadedOnnxEngine: manifest read before start()');
+  protected override loadedManifest(): ModelManifest | undefined {
     return this.manifestValue;
   }
 
-  get info(): EngineInfo {
-    if (!this.engineInfo) throw new Error('ThreadedOnnxEngine: info read before start()');
-    return this.engineInfo;
-  }
-
-  start(): Promise<void> {
-    this.started ??= this.spawn();
-    return this.started;
-  }
-
-  private spawn(): Promise<void> {
+  /** Spawns the worker, which loads the model and reports 'ready' with its manifest and info. */
+  protected load(): Promise<void> {
     const { logger: _logger, ...options } = this.options;
     const worker = spawnWorker({ modelDir: this.modelDir, options });
     this.worker = worker;
@@ -227,7 +211,7 @@ export class ThreadedOnnxEngine implements InferenceEngine {
   async stop(): Promise<void> {
     const worker = this.worker;
     this.stopping = true;
-    this.started = undefined;
+    this.forgetStart();
     this.slots.clear();
     this.lostListeners = [];
     if (!worker) return;

@@ -8,17 +8,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { OnnxEngine } from './onnx-engine.js';
 import { Preprocessor } from './preprocess.js';
 import type { RawOutput } from './types.js';
-import {
-  type FramePool,
-  POOL_EMPTY,
-  POOL_IDLE,
-  POOL_MAILBOX,
-  POOL_META_FIELDS,
-  type StreamFrame,
-  type StreamReply,
-  type StreamRequest,
-  serializeError,
-} from './worker-protocol.js';
+import type { PoolViews, StreamFrame, StreamReply, StreamRequest } from './worker-protocol.js';
+import { POOL_IDLE, POOL_META_FIELDS, poolViews, serializeError, takeMailbox } from './worker-protocol.js';
 
 /** The output's own ArrayBuffer when the array spans all of it (then it moves without a copy). */
 export function transferable(output: RawOutput): RawOutput {
@@ -29,16 +20,9 @@ export function transferable(output: RawOutput): RawOutput {
   return exact ? output : output.slice();
 }
 
-interface Pool {
-  generation: number;
-  control: Int32Array;
-  meta: Float64Array;
-  slots: Uint8Array[];
-}
-
 export class WorkerFrames {
   private readonly preprocessor: Preprocessor;
-  private pool: Pool | undefined;
+  private pool: PoolViews | undefined;
   private busy = false;
   private readonly drains: number[] = [];
 
@@ -57,7 +41,7 @@ export class WorkerFrames {
   private receive(message: StreamRequest): void {
     switch (message.type) {
       case 'pool':
-        this.pool = poolOf(message);
+        this.pool = poolViews(message);
         void this.pump();
         break;
       case 'kick':
@@ -75,13 +59,13 @@ export class WorkerFrames {
   }
 
   /** The newest frame's slot, or undefined after saying idle (main then kicks on its next frame). */
-  private take(pool: Pool): number | undefined {
-    const slot = Atomics.exchange(pool.control, POOL_MAILBOX, POOL_EMPTY);
-    if (slot !== POOL_EMPTY) return slot;
+  private take(pool: PoolViews): number | undefined {
+    const slot = takeMailbox(pool.control);
+    if (slot !== undefined) return slot;
     Atomics.store(pool.control, POOL_IDLE, 1);
     // A frame may have come between the look and the word: look again.
-    const late = Atomics.exchange(pool.control, POOL_MAILBOX, POOL_EMPTY);
-    if (late === POOL_EMPTY) return undefined;
+    const late = takeMailbox(pool.control);
+    if (late === undefined) return undefined;
     // Taken after all; if main saw the word already its kick finds the mailbox empty, which is fine.
     Atomics.store(pool.control, POOL_IDLE, 0);
     return late;
@@ -100,7 +84,7 @@ export class WorkerFrames {
     for (const id of this.drains.splice(0)) this.send({ type: 'drained', id });
   }
 
-  private async run(pool: Pool, slot: number): Promise<void> {
+  private async run(pool: PoolViews, slot: number): Promise<void> {
     const takenAtMs = Date.now();
     const at = slot * POOL_META_FIELDS;
     const frame: StreamFrame = {
@@ -135,13 +119,4 @@ export class WorkerFrames {
       this.send({ type: 'failed', ...frame, error: serializeError(error) });
     }
   }
-}
-
-function poolOf(shared: FramePool): Pool {
-  return {
-    generation: shared.generation,
-    control: new Int32Array(shared.control),
-    meta: new Float64Array(shared.meta),
-    slots: shared.slots.map((buffer) => new Uint8Array(buffer)),
-  };
 }

@@ -35,6 +35,29 @@ export const POOL_IDLE = 1;
 export const POOL_EMPTY = -1;
 export const POOL_META_FIELDS = 4;
 
+/** A FramePool seen through typed arrays: each thread makes its own views of the same memory. */
+export interface PoolViews {
+  generation: number;
+  control: Int32Array;
+  meta: Float64Array;
+  slots: Uint8Array[];
+}
+
+export function poolViews(shared: FramePool): PoolViews {
+  return {
+    generation: shared.generation,
+    control: new Int32Array(shared.control),
+    meta: new Float64Array(shared.meta),
+    slots: shared.slots.map((buffer) => new Uint8Array(buffer)),
+  };
+}
+
+/** Empties the mailbox (either thread): the slot that was in it, or undefined when it was empty. */
+export function takeMailbox(control: Int32Array): number | undefined {
+  const slot = Atomics.exchange(control, POOL_MAILBOX, POOL_EMPTY);
+  return slot === POOL_EMPTY ? undefined : slot;
+}
+
 /** Which slot of which pool a frame is in, and what it is. */
 export interface StreamFrame {
   generation: number;

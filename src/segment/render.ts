@@ -5,24 +5,9 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { fullFrame, type Letterbox, type RgbPixels } from '../engine/preprocess.js';
 import type { ClassInfo } from '../model/manifest.js';
+import { CRC32_IEEE, crc32 } from '../system/crc.js';
 
 const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32(bytes: Uint8Array, start: number, end: number): number {
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 function pngChunk(type: string, payload: Uint8Array): Uint8Array {
   const chunk = new Uint8Array(12 + payload.length);
@@ -30,7 +15,7 @@ function pngChunk(type: string, payload: Uint8Array): Uint8Array {
   view.setUint32(0, payload.length);
   for (let i = 0; i < 4; i++) chunk[4 + i] = type.charCodeAt(i);
   chunk.set(payload, 8);
-  view.setUint32(8 + payload.length, crc32(chunk, 4, 8 + payload.length));
+  view.setUint32(8 + payload.length, crc32(CRC32_IEEE, chunk, 4, 8 + payload.length));
   return chunk;
 }
 
@@ -153,16 +138,9 @@ export function blendOverlay(
 }
 
 /** blendOverlay, encoded as JPEG or PNG. */
-export async function renderOverlay(
-  frame: RgbPixels,
-  mask: Uint8Array,
-  maskWidth: number,
-  maskHeight: number,
-  classes: readonly ClassInfo[],
-  options: OverlayOptions = {},
-): Promise<Buffer> {
-  const { width, height } = frame;
-  const out = blendOverlay(frame, mask, maskWidth, maskHeight, classes, options);
+export async function renderOverlay(...overlay: Parameters<typeof blendOverlay>): Promise<Buffer> {
+  const [{ width, height }, , , , , options = {}] = overlay;
+  const out = blendOverlay(...overlay);
   const image = sharp(out, { raw: { width, height, channels: 3 } });
   return options.format === 'png'
     ? await image.png().toBuffer()

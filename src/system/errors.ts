@@ -60,3 +60,12 @@ export function errorMessage(error: unknown): string {
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/**
+ * `value` once its owner has started; before that, a programmer error naming who was used too early
+ * ("OnnxEngine: info read before start()"). `usage` is only read when it throws.
+ */
+export function afterStart<T>(value: T | undefined, owner: string, usage: string): T {
+  if (value === undefined) throw new Error(`${owner}: ${usage} before start()`);
+  return value;
+}

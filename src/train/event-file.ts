@@ -6,6 +6,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { CRC32_CASTAGNOLI, crc32 } from '../system/crc.js';
 
 const EVENT_PROTO = `
 syntax = "proto3";
@@ -39,21 +40,9 @@ message Summary {
 /** The Event message type (also used by tests to decode what was written). */
 export const EventMessage = protobuf.parse(EVENT_PROTO).root.lookupType('tensorboard.Event');
 
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
 /** CRC-32C (Castagnoli), as TFRecord uses. crc32c("123456789") = 0xe3069283. */
 export function crc32c(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = CRC32C_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
+  return crc32(CRC32_CASTAGNOLI, bytes);
 }
 
 /** TFRecord's masked CRC: rotate right by 15 and add a constant, so CRCs of CRCs stay distinct. */

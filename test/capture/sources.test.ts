@@ -119,8 +119,8 @@ test('a stalled source (no frame within the timeout) is restarted', async () => 
 
 /** A frame source fed by the test: frames arrive with the capture times the test chooses. */
 class ScriptedSource extends FrameSource {
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
+  protected begin(): void {}
+  protected end(): void {}
   capture(captureTimeMs: number): void {
     this.deliver({ data: new Uint8Array(3), width: 1, height: 1, captureTimeMs });
   }
