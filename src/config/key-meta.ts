@@ -4,6 +4,7 @@
 // stripping and the docs are all derived from what it returns.
 
 import { z } from 'zod';
+import { credential } from './fields.js';
 
 export interface KeyMeta {
   /**
@@ -38,6 +39,21 @@ const keyMetaRegistry = z.registry<KeyMeta>();
 export function keyed<Field extends z.ZodType>(meta: KeyMeta, field: Field): Field {
   keyMetaRegistry.add(field, meta);
   return field;
+}
+
+/**
+ * A login's `username` and `password`: credentials, never shown, each also read from
+ * `<env>_USERNAME` / `<env>_PASSWORD`; `what` labels them in the docs (e.g. "camera … (RTSP)").
+ */
+export function loginFields(env: string, what?: { username: string; password: string }) {
+  const field = (part: 'USERNAME' | 'PASSWORD', label: string | undefined) =>
+    keyed(
+      secretFromEnv(`${env}_${part}`),
+      credential()
+        .optional()
+        .describe(`${label === undefined ? '' : `${label}, `}or env ${env}_${part}`),
+    );
+  return { username: field('USERNAME', what?.username), password: field('PASSWORD', what?.password) };
 }
 
 export interface ConfigKey {

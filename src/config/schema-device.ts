@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { parseSourceUri, SOURCE_EXAMPLES, SOURCE_URI_MAX_LENGTH } from '../capture/uri.js';
 import { errorMessage } from '../system/errors.js';
-import { credential, MAX_IMAGE_SIDE, ms, path } from './fields.js';
-import { keyed, secretFromEnv } from './key-meta.js';
+import { MAX_IMAGE_SIDE, ms, path } from './fields.js';
+import { keyed, loginFields } from './key-meta.js';
 
 function checkSourceUri(uri: string, context: z.RefinementCtx): void {
   try {
@@ -90,14 +90,10 @@ export const deviceSections = {
           .enum(['auto', 'ffmpeg', 'gstreamer'])
           .default('auto')
           .describe('subprocess used for cameras and video'),
-        username: keyed(
-          secretFromEnv('EDGESEG_SOURCE_USERNAME'),
-          credential().optional().describe('camera user name (RTSP), or env EDGESEG_SOURCE_USERNAME'),
-        ),
-        password: keyed(
-          secretFromEnv('EDGESEG_SOURCE_PASSWORD'),
-          credential().optional().describe('camera password (RTSP), or env EDGESEG_SOURCE_PASSWORD'),
-        ),
+        ...loginFields('EDGESEG_SOURCE', {
+          username: 'camera user name (RTSP)',
+          password: 'camera password (RTSP)',
+        }),
       })
       .strict()
       .prefault({}),

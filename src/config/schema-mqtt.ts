@@ -3,8 +3,8 @@
 
 import { z } from 'zod';
 import { urlHostProblem } from '../system/hosts.js';
-import { credential, ms, path, TOPIC } from './fields.js';
-import { keyed, secretFromEnv } from './key-meta.js';
+import { ms, path, TOPIC } from './fields.js';
+import { keyed, loginFields, secretFromEnv } from './key-meta.js';
 
 function checkBrokerUrl(url: string, context: z.RefinementCtx): void {
   const match =
@@ -57,14 +57,7 @@ export const mqttSection = keyed(
         .optional()
         .describe('default: edgeseg-<device_id>'),
       // An account name is half of a login: not shown either.
-      username: keyed(
-        secretFromEnv('EDGESEG_MQTT_USERNAME'),
-        credential().optional().describe('or env EDGESEG_MQTT_USERNAME'),
-      ),
-      password: keyed(
-        secretFromEnv('EDGESEG_MQTT_PASSWORD'),
-        credential().optional().describe('or env EDGESEG_MQTT_PASSWORD'),
-      ),
+      ...loginFields('EDGESEG_MQTT'),
       protocol_version: z
         .union([z.literal(4), z.literal(5)])
         .default(5)
