@@ -68,7 +68,7 @@ test('retained pause and config/set are executed neither at start nor after a br
   const onlineCount = recorder.messages.filter(isOnlineStatus(BASE)).length;
   await suite.broker.kill('SIGTERM');
   await suite.broker.resume();
-  const kept = await retainedMessages(suite.broker.url, `${BASE}/request/#`, 500);
+  const kept = await retainedMessages(suite.broker.url, `${BASE}/request/#`);
   assert.equal(kept.size, 2, 'the broker kept both retained requests across its restart');
   await recorder.waitFor(
     (m) => isOnlineStatus(BASE)(m) && recorder!.messages.filter(isOnlineStatus(BASE)).length > onlineCount,
