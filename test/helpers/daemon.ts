@@ -1,5 +1,8 @@
 // The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
 // demo model: what a test needs to start it, read its log and wait for it to come online or exit.
+// A test file that runs it against a broker calls useDaemonSuite (at the end) once: a folder, a real
+// mosquitto (TLS, accounts + ACL, persistence as asked), and the daemons and recorders it starts,
+// all taken down after the file.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
@@ -35,7 +38,11 @@ export interface DaemonStartOptions {
   args?: string[];
 }
 
-export function startDaemonProcess(configPath: string, options: DaemonStartOptions = {}): DaemonProcess {
+/** `edgeseg run --config configPath` (with no config path: `edgeseg run`, e.g. with args `--demo`). */
+export function startDaemonProcess(
+  configPath: string | null,
+  options: DaemonStartOptions = {},
+): DaemonProcess {
   const child = spawn(
     process.execPath,
     [
@@ -43,8 +50,7 @@ export function startDaemonProcess(configPath: string, options: DaemonStartOptio
       'tsx',
       join(repoRoot, 'src/cli/index.ts'),
       'run',
-      '--config',
-      configPath,
+      ...(configPath === null ? [] : ['--config', configPath]),
       ...(options.args ?? []),
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
