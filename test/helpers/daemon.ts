@@ -1,6 +1,6 @@
 // The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
 // demo model: what a test needs to start it, read its log and wait for it to come online or exit.
-// A test file that runs it against a broker calls useDaemonSuite (at the end) once: a folder, a real
+// A test file that runs it against a broker calls useDaemonSuite once, at top level: a folder, a real
 // mosquitto (TLS, accounts + ACL, persistence as asked), and the daemons and recorders it starts,
 // all taken down after the file.
 
