@@ -1,13 +1,18 @@
 // The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
 // demo model: what a test needs to start it, read its log and wait for it to come online or exit.
+// A test file that runs it against a broker calls useDaemonSuite once, at top level: a folder, a real
+// mosquitto (TLS, accounts + ACL, persistence as asked), and the daemons and recorders it starts,
+// all taken down after the file.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { IClientOptions } from 'mqtt';
 import { stringify } from 'yaml';
 import { repoRoot } from './cli.js';
-import { Mosquitto, type Received, type Recorder } from './mosquitto.js';
+import { type BrokerOptions, Mosquitto, type Received, Recorder } from './mosquitto.js';
+import { OutputWatcher } from './output.js';
 import { makeSuiteDir } from './tmp.js';
 
 export const DEMO_MODEL_DIR = join(repoRoot, 'models', 'synthetic-road-fcn8s');
@@ -16,8 +21,10 @@ export interface DaemonProcess {
   child: ChildProcess;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** Its stderr (the log), to count lines in or wait on. */
+  log: OutputWatcher;
   stderr(): string;
-  /** Waits until the log matches, or fails with the log. */
+  /** Waits until the log matches, or fails with the log (also when the daemon exits first). */
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
   /** SIGKILL if still running (for finally blocks). */
   kill(): void;
@@ -25,9 +32,16 @@ export interface DaemonProcess {
   running(): boolean;
 }
 
+/** How a daemon is started: extra environment (credentials, tokens) and extra arguments. */
+export interface DaemonStartOptions {
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+}
+
+/** `edgeseg run --config configPath` (with no config path: `edgeseg run`, e.g. with args `--demo`). */
 export function startDaemonProcess(
-  configPath: string,
-  options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+  configPath: string | null,
+  options: DaemonStartOptions = {},
 ): DaemonProcess {
   const child = spawn(
     process.execPath,
@@ -36,43 +50,21 @@ export function startDaemonProcess(
       'tsx',
       join(repoRoot, 'src/cli/index.ts'),
       'run',
-      '--config',
-      configPath,
+      ...(configPath === null ? [] : ['--config', configPath]),
       ...(options.args ?? []),
     ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (process.env.EDGESEG_DEBUG_DAEMON) process.stderr.write(chunk);
-    for (const listener of listeners) listener();
-  });
+  const log = OutputWatcher.stderr(child, process.env.EDGESEG_DEBUG_DAEMON ? process.stderr : undefined);
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,
     exited,
-    stderr: () => stderr,
-    waitForLog(pattern, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!pattern.test(stderr)) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`log never matched ${pattern} within ${timeoutMs} ms; stderr:\n${stderr}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        check();
-      });
+    log,
+    stderr: () => log.text,
+    async waitForLog(pattern, timeoutMs = 60_000) {
+      await log.waitFor(pattern, { timeoutMs });
     },
     kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -138,8 +130,12 @@ export async function startDaemonOnline(
   configPath: string,
   recorder: Recorder,
   base: string,
+  options: DaemonStartOptions = {},
 ): Promise<DaemonProcess> {
-  const daemon = startDaemonProcess(configPath);
+  return waitOnline(startDaemonProcess(configPath, options), recorder, base);
+}
+
+async function waitOnline(daemon: DaemonProcess, recorder: Recorder, base: string): Promise<DaemonProcess> {
   await recorder.waitFor(isOnlineStatus(base), 60_000).catch((error: Error) => {
     daemon.kill();
     throw new Error(`${error.message}; daemon stderr:\n${daemon.stderr()}`);
@@ -147,34 +143,82 @@ export async function startDaemonOnline(
   return daemon;
 }
 
-/** A test file's folder (holding makeModelsDir's models) and its real mosquitto broker. */
+/**
+ * A test file's folder (holding makeModelsDir's models), its real mosquitto broker, and the daemons
+ * and recorders it started: after() kills those daemons still running (SIGKILL), ends the
+ * recorders, stops the broker and removes the folder.
+ */
 export interface DaemonSuite {
   dir: string;
   broker: Mosquitto;
+  /** `edgeseg run --config configPath` (startDaemonProcess), killed after the file if still running. */
+  startDaemon(configPath: string, options?: DaemonStartOptions): DaemonProcess;
+  /** startDaemon, then waits for its `online` status on `recorder` (subscribed to BASE/status). */
+  startDaemonOnline(
+    configPath: string,
+    recorder: Recorder,
+    base: string,
+    options?: DaemonStartOptions,
+  ): Promise<DaemonProcess>;
+  /** A Recorder on the suite's broker (with its TLS client certificate, if any), ended after the file. */
+  recorder(topics: string[], options?: IClientOptions): Promise<Recorder>;
 }
 
 /**
  * Registers the before/after hooks that make a DaemonSuite and take it down again; its fields are
- * set once before() has run. `setUp` runs at the end of that same hook, for a file's own set-up on
- * the suite (node:test does not wait for one top-level before() to finish before the next starts).
+ * set once before() has run. Use it for every test file that runs the daemon against a broker.
+ *
+ * - `broker`: Mosquitto.start's options (a TLS listener, accounts and an ACL, persistence), or a
+ *   function that makes them in the suite's folder first (certificates, a password file).
+ * - `setUp` runs at the end of that same hook, for a file's own set-up on the suite: write its
+ *   config (testConfig, with a free web port from freePort), start its daemon with
+ *   suite.startDaemon / suite.startDaemonOnline and its recorders with suite.recorder. node:test
+ *   does not wait for one top-level before() to finish before the next starts: do it here, not in
+ *   another before().
  */
 export function useDaemonSuite(
   options: {
-    broker?: Parameters<typeof Mosquitto.start>[0];
+    broker?: BrokerOptions | ((dir: string) => Promise<BrokerOptions>);
     setUp?: (suite: DaemonSuite) => Promise<void>;
   } = {},
 ): DaemonSuite {
-  const suite = {} as DaemonSuite;
+  const daemons: DaemonProcess[] = [];
+  const recorders: Recorder[] = [];
   let remove: (() => Promise<void>) | undefined;
+  const suite: DaemonSuite = {
+    dir: '',
+    broker: undefined as unknown as Mosquitto,
+    startDaemon(configPath, startOptions) {
+      const daemon = startDaemonProcess(configPath, startOptions);
+      daemons.push(daemon);
+      return daemon;
+    },
+    startDaemonOnline(configPath, recorder, base, startOptions) {
+      return waitOnline(suite.startDaemon(configPath, startOptions), recorder, base);
+    },
+    async recorder(topics, clientOptions = {}) {
+      const recorder = await Recorder.connect(suite.broker.url, topics, {
+        ...suite.broker.clientOptions(),
+        ...clientOptions,
+      });
+      recorders.push(recorder);
+      return recorder;
+    },
+  };
   before(async () => {
     const made = await makeSuiteDir();
     remove = made.remove;
     suite.dir = made.dir;
     await makeModelsDir(made.dir);
-    suite.broker = await Mosquitto.start(options.broker);
+    const brokerOptions =
+      typeof options.broker === 'function' ? await options.broker(made.dir) : options.broker;
+    suite.broker = await Mosquitto.start(brokerOptions);
     await options.setUp?.(suite);
   });
   after(async () => {
+    for (const daemon of daemons) daemon.kill();
+    for (const recorder of recorders) recorder.end();
+    await Promise.all(daemons.map((daemon) => daemon.exited));
     await suite.broker?.stop();
     await remove?.();
   });

@@ -2,6 +2,7 @@
 // client that records messages and waits for the ones a test expects.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,14 @@ export interface BrokerTls {
 export interface BrokerAuth {
   passwordFile: string;
   aclFile: string;
+}
+
+/** What Mosquitto.start takes: a TLS listener, accounts and an ACL, persistence. */
+export interface BrokerOptions {
+  tls?: BrokerTls;
+  auth?: BrokerAuth;
+  /** Retained messages are saved at once and survive kill() + resume(), as on a real broker. */
+  persistent?: boolean;
 }
 
 export class Mosquitto {
@@ -55,10 +64,7 @@ export class Mosquitto {
    * Starts a broker on a free loopback port. A free port can be taken by someone else before
    * mosquitto binds it, so a start that fails with "Address already in use" is retried on another.
    */
-  /** `persistent`: retained messages are saved at once and survive kill() + resume(), as on a real broker. */
-  static async start(
-    options: { tls?: BrokerTls; auth?: BrokerAuth; persistent?: boolean } = {},
-  ): Promise<Mosquitto> {
+  static async start(options: BrokerOptions = {}): Promise<Mosquitto> {
     // Its own folder, removed by stop(): the broker outlives the hook that starts it.
     const dir = await mkdtemp(join(tmpdir(), 'edgeseg-mosquitto-'));
     const broker = new Mosquitto(
@@ -240,22 +246,37 @@ export class Recorder {
   }
 }
 
-/** What a client subscribing now gets as retained messages under `filter` (topic → payload). */
-export async function retainedMessages(
-  url: string,
-  filter: string,
-  settleMs = 1000,
-): Promise<Map<string, Buffer>> {
+/**
+ * What a client subscribing now gets as retained messages under `filter` (topic → payload). The
+ * broker sends a subscription's retained messages before it handles the client's next packet: a
+ * marker the client then publishes to itself (QoS 1, as the retained ones) arrives after all of
+ * them, so the wait ends on that marker instead of a fixed settling time.
+ */
+export async function retainedMessages(url: string, filter: string): Promise<Map<string, Buffer>> {
   const client = mqtt.connect(url, { reconnectPeriod: 0 });
+  const marker = `edgeseg-test/retained-marker/${randomUUID()}`;
   const retained = new Map<string, Buffer>();
-  client.on('message', (topic, payload, packet) => {
-    if (packet.retain) retained.set(topic, payload);
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => client.subscribe(filter, { qos: 1 }, () => resolve()));
-    client.once('error', reject);
-  });
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-  client.end(true);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`retained messages under ${filter}: no marker within 10 s`)),
+        10_000,
+      );
+      client.on('message', (topic, payload, packet) => {
+        if (topic === marker) resolve();
+        else if (packet.retain) retained.set(topic, payload);
+      });
+      client.once('error', reject);
+      client.once('connect', () =>
+        client.subscribe(filter, { qos: 1 }, () =>
+          client.subscribe(marker, { qos: 1 }, () => client.publish(marker, 'end', { qos: 1 })),
+        ),
+      );
+    });
+  } finally {
+    clearTimeout(timer);
+    client.end(true);
+  }
   return retained;
 }

@@ -1,14 +1,13 @@
 // `edgeseg run --demo` (what `npm start` runs): embedded broker, synthetic camera, bundled model.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readManifest } from '../../src/model/manifest.js';
 import { repoRoot } from '../helpers/cli.js';
+import { startDaemonProcess } from '../helpers/daemon.js';
 import { Recorder } from '../helpers/mosquitto.js';
 import { listenNotifySocket } from '../helpers/notify-socket.js';
-import { OutputWatcher } from '../helpers/output.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 test('the demo runs with no broker and no camera, publishes stats from the bundled model, serves the live page, tells systemd, stops on SIGINT', {
@@ -18,28 +17,10 @@ test('the demo runs with no broker and no camera, publishes stats from the bundl
   const notifySocket = join(await makeTempDir(), 'notify.sock');
   const notifications = await listenNotifySocket(notifySocket);
   // Port 0: the demo's broker and web server bind ports of the system's choosing and print them.
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src/cli/index.ts'),
-      'run',
-      '--demo',
-      '--port',
-      '0',
-      '--http-port',
-      '0',
-    ],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: '2000000' },
-    },
-  );
-  const log = OutputWatcher.stderr(child);
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { child, log, exited } = startDaemonProcess(null, {
+    args: ['--demo', '--port', '0', '--http-port', '0'],
+    env: { NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: '2000000' },
+  });
   let recorder: Recorder | undefined;
   try {
     const [, url] = await log.waitFor(/edgeseg demo running: broker (mqtt:\/\/127\.0\.0\.1:\d+)/);

@@ -6,23 +6,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payloads.js';
-import {
-  type DaemonProcess,
-  json,
-  startDaemonOnline,
-  testConfig,
-  useDaemonSuite,
-  writeConfig,
-} from '../helpers/daemon.js';
+import { json, testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
 import { metricValue } from '../helpers/http.js';
-import { Recorder } from '../helpers/mosquitto.js';
+import type { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
 const BASE = 'edgeseg/cam-tfjs';
 let recorder: Recorder;
-let daemon: DaemonProcess;
 let port: number;
 
 useDaemonSuite({
@@ -35,22 +27,13 @@ useDaemonSuite({
     manifest.files.onnxSha256 = createHash('sha256').update('not an onnx model').digest('hex');
     await writeFile(manifestPath, JSON.stringify(manifest));
     port = await freePort();
-    recorder = await Recorder.connect(suite.broker.url, [
-      `${BASE}/status`,
-      `${BASE}/health`,
-      `${BASE}/stats`,
-    ]);
+    recorder = await suite.recorder([`${BASE}/status`, `${BASE}/health`, `${BASE}/stats`]);
     const config = await writeConfig(
       join(suite.dir, 'config.yaml'),
       testConfig(suite.dir, suite.broker.url, { device_id: 'cam-tfjs', http: { enabled: true, port } }),
     );
-    daemon = await startDaemonOnline(config, recorder, BASE);
+    await suite.startDaemonOnline(config, recorder, BASE);
   },
-});
-
-after(() => {
-  recorder?.end();
-  daemon?.kill();
 });
 
 test('a model on its tfjs fallback is degraded, with the reason, in status, health and /metrics', {

@@ -7,25 +7,20 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   type DaemonProcess,
   isOnlineStatus,
   json,
-  makeModelsDir,
-  startDaemonProcess,
   testConfig,
+  useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
 
 const REQUESTS = 10_000;
 const DEVICE = 'cam-fuzz';
 const BASE = `edgeseg/${DEVICE}`;
 
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
 let daemon: DaemonProcess;
 let stateDir: string;
 
@@ -227,37 +222,25 @@ function hostileRequest(index: number, random: () => number): Hostile {
   return { name: 'config/set', payload: body({ transaction, config }), expect: transaction };
 }
 
-before(async () => {
-  suite = await makeSuiteDir();
-  const { dir } = suite;
-  await makeModelsDir(dir);
-  stateDir = join(dir, 'state');
-  await mkdir(stateDir, { recursive: true });
-  await writeFile(join(stateDir, 'remote-config.json'), `${JSON.stringify({ fps: 6 }, null, 2)}\n`);
-  broker = await Mosquitto.start();
-  // source and capture unlocked, so that injection strings reach the URI grammar itself.
-  const config = testConfig(suite.dir, broker.url, {
-    device_id: DEVICE,
-    state_dir: stateDir,
-    remote_config: { unlock: ['source', 'capture'] },
-  });
-  daemon = startDaemonProcess(await writeConfig(join(dir, 'config.yaml'), config));
-});
-
-after(async () => {
-  daemon?.kill();
-  await broker?.stop();
-  await suite?.remove();
+const suite = useDaemonSuite({
+  setUp: async ({ dir, broker, startDaemon }) => {
+    stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(join(stateDir, 'remote-config.json'), `${JSON.stringify({ fps: 6 }, null, 2)}\n`);
+    // source and capture unlocked, so that injection strings reach the URI grammar itself.
+    const config = testConfig(dir, broker.url, {
+      device_id: DEVICE,
+      state_dir: stateDir,
+      remote_config: { unlock: ['source', 'capture'] },
+    });
+    daemon = startDaemon(await writeConfig(join(dir, 'config.yaml'), config));
+  },
 });
 
 test(`${REQUESTS} hostile requests: no crash, every usable transaction answered, persisted config unchanged`, {
   timeout: 600_000,
 }, async () => {
-  const recorder = await Recorder.connect(broker.url, [
-    `${BASE}/response/#`,
-    `${BASE}/status`,
-    `${BASE}/stats`,
-  ]);
+  const recorder = await suite.recorder([`${BASE}/response/#`, `${BASE}/status`, `${BASE}/stats`]);
   try {
     await recorder.waitFor(isOnlineStatus(BASE), 60_000, true);
     const persisted = async () =>

@@ -4,42 +4,55 @@
 // region or class disappears, when discovery is turned off, and across a restart.
 
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { InfoPayloadSchema, SummaryPayloadSchema } from '../../src/mqtt/payloads.js';
 import {
   type DaemonProcess,
   json,
-  makeModelsDir,
-  startDaemonOnline,
   testConfig,
+  useDaemonSuite,
   verticalBand,
   writeConfig,
 } from '../helpers/daemon.js';
 import { checkDiscovery, renderValueTemplate } from '../helpers/homeassistant.js';
-import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
+import { type Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-ha';
 const NODE = 'homeassistant/+/edgeseg_cam-ha/+/config';
 const STALE = 'homeassistant/sensor/edgeseg_cam-ha/class_from_an_old_model/config';
-let dir: string;
 let configPath: string;
-let broker: Mosquitto;
 let recorder: Recorder;
 let daemon: DaemonProcess;
 
-const discovery = () => retainedMessages(broker.url, NODE);
+const suite = useDaemonSuite({
+  setUp: async ({ dir, broker }) => {
+    configPath = await writeConfig(
+      join(dir, 'config.yaml'),
+      testConfig(dir, broker.url, {
+        device_id: 'cam-ha',
+        mqtt: { url: broker.url },
+        homeassistant: { enabled: true, state_interval_ms: 1000 },
+        regions: [verticalBand('left-half', 0, 0.5), verticalBand('right-half', 0.5, 1)],
+      }),
+    );
+    await publishRetained(STALE, '{"name":"left by an earlier run"}');
+    recorder = await suite.recorder([`${BASE}/#`]);
+    daemon = await startOnline();
+  },
+});
+
+const discovery = () => retainedMessages(suite.broker.url, NODE);
 
 async function publishRetained(topic: string, payload: string): Promise<void> {
-  const client = await mqtt.connectAsync(broker.url);
+  const client = await mqtt.connectAsync(suite.broker.url);
   await client.publishAsync(topic, payload, { retain: true, qos: 1 });
   await client.endAsync();
 }
 
-const startOnline = () => startDaemonOnline(configPath, recorder, BASE);
+const startOnline = () => suite.startDaemonOnline(configPath, recorder, BASE);
 
 async function configSet(config: Record<string, unknown>, transaction: string): Promise<void> {
   const response = await recorder.request(BASE, 'config/set', { config }, transaction);
@@ -56,33 +69,9 @@ async function discoveryUntil(
     const retained = await discovery();
     if (done(retained)) return retained;
     if (Date.now() > deadline) throw new Error(`${what}; retained: ${[...retained.keys()].join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgeseg-ha-'));
-  broker = await Mosquitto.start();
-  configPath = await writeConfig(
-    join(dir, 'config.yaml'),
-    testConfig(dir, broker.url, {
-      device_id: 'cam-ha',
-      model: join(await makeModelsDir(dir), 'road-a'),
-      mqtt: { url: broker.url },
-      homeassistant: { enabled: true, state_interval_ms: 1000 },
-      regions: [verticalBand('left-half', 0, 0.5), verticalBand('right-half', 0.5, 1)],
-    }),
-  );
-  await publishRetained(STALE, '{"name":"left by an earlier run"}');
-  recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-  daemon = await startOnline();
-});
-
-after(async () => {
-  recorder?.end();
-  daemon?.child.kill('SIGKILL');
-  await broker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 test('discovery: retained, documented keys, one device, unique ids, availability from status; stale entity removed', async () => {
   const classes = 6;
@@ -113,8 +102,8 @@ test('the value templates read the real status and summary messages as Home Assi
     20_000,
   );
   SummaryPayloadSchema.parse(json(summaryMessage.payload));
-  const status = (await retainedMessages(broker.url, `${BASE}/status`)).get(`${BASE}/status`)!;
-  const summary = (await retainedMessages(broker.url, `${BASE}/summary`)).get(`${BASE}/summary`)!;
+  const status = (await retainedMessages(suite.broker.url, `${BASE}/status`)).get(`${BASE}/status`)!;
+  const summary = (await retainedMessages(suite.broker.url, `${BASE}/summary`)).get(`${BASE}/summary`)!;
   for (const [topic, payload] of await discovery()) {
     const entity = checkDiscovery(topic, json(payload));
     assert.equal(renderValueTemplate(entity.availability![0]!.value_template!, status), 'online');
@@ -134,7 +123,7 @@ test('the value templates read the real status and summary messages as Home Assi
 
 test('info: retained, schema-valid, republished after a config change; a vanished region loses its entities', async () => {
   const first = InfoPayloadSchema.parse(
-    json((await retainedMessages(broker.url, `${BASE}/info`)).get(`${BASE}/info`)!),
+    json((await retainedMessages(suite.broker.url, `${BASE}/info`)).get(`${BASE}/info`)!),
   );
   assert.equal(first.capabilities.homeassistant, true);
   assert.ok(first.outputs.some((o) => o.name === 'summary' && o.address === `${BASE}/summary`));
@@ -148,8 +137,8 @@ test('info: retained, schema-valid, republished after a config change; a vanishe
 
 test('another model with other classes: the vanished class is removed, the new one announced, info updated', async () => {
   // A model is switched by its folder name inside models_dir (here the folder of road-a).
-  const other = join(dir, 'models', 'renamed');
-  await cp(join(dir, 'models', 'road-a'), other, { recursive: true });
+  const other = join(suite.dir, 'models', 'renamed');
+  await cp(join(suite.dir, 'models', 'road-a'), other, { recursive: true });
   const manifest = JSON.parse(await readFile(join(other, 'manifest.json'), 'utf8'));
   manifest.name = 'renamed-classes';
   manifest.classes = manifest.classes.map((c: { name: string }) =>
@@ -177,7 +166,7 @@ test('another model with other classes: the vanished class is removed, the new o
 test('turning discovery off removes every entity and the summary', async () => {
   await configSet({ homeassistant: { enabled: false } }, 'ha-3');
   await discoveryUntil((r) => r.size === 0, 'all entities removed');
-  const summary = await retainedMessages(broker.url, `${BASE}/summary`);
+  const summary = await retainedMessages(suite.broker.url, `${BASE}/summary`);
   assert.equal(summary.size, 0);
 });
 

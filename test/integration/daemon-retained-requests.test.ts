@@ -4,29 +4,23 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import mqtt from 'mqtt';
 import {
   type DaemonProcess,
   isOnlineStatus,
   json,
-  startDaemonOnline,
   testConfig,
   useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Recorder, retainedMessages } from '../helpers/mosquitto.js';
+import { type Recorder, retainedMessages } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
 // Persistent, so that the retained requests survive the broker's restart.
 const suite = useDaemonSuite({ broker: { persistent: true } });
 let recorder: Recorder | undefined;
 let daemon: DaemonProcess | undefined;
-
-after(() => {
-  daemon?.kill();
-  recorder?.end();
-});
 
 async function publishRetained(topic: string, payload: string): Promise<void> {
   const client = await mqtt.connectAsync(suite.broker.url, { reconnectPeriod: 0 });
@@ -45,9 +39,9 @@ test('retained pause and config/set are executed neither at start nor after a br
     `${BASE}/request/config/set`,
     JSON.stringify({ transaction: 'retained-set', config: { fps: 2 } }),
   );
-  recorder = await Recorder.connect(suite.broker.url, [`${BASE}/#`]);
+  recorder = await suite.recorder([`${BASE}/#`]);
   const config = await writeConfig(join(suite.dir, 'config.yaml'), testConfig(suite.dir, suite.broker.url));
-  daemon = await startDaemonOnline(config, recorder, BASE);
+  daemon = await suite.startDaemonOnline(config, recorder, BASE);
   // The retained requests reach the daemon right after its subscribe; give them time to act.
   await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 20_000);
   await sleep(1500);
@@ -68,7 +62,7 @@ test('retained pause and config/set are executed neither at start nor after a br
   const onlineCount = recorder.messages.filter(isOnlineStatus(BASE)).length;
   await suite.broker.kill('SIGTERM');
   await suite.broker.resume();
-  const kept = await retainedMessages(suite.broker.url, `${BASE}/request/#`, 500);
+  const kept = await retainedMessages(suite.broker.url, `${BASE}/request/#`);
   assert.equal(kept.size, 2, 'the broker kept both retained requests across its restart');
   await recorder.waitFor(
     (m) => isOnlineStatus(BASE)(m) && recorder!.messages.filter(isOnlineStatus(BASE)).length > onlineCount,

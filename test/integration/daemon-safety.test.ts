@@ -4,23 +4,19 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { HealthPayloadSchema, StatusPayloadSchema } from '../../src/mqtt/payloads.js';
 import {
   type DaemonProcess,
   isOnlineStatus,
   json,
-  makeModelsDir,
-  startDaemonProcess,
   testConfig,
+  useDaemonSuite,
   writeConfig,
 } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
+import type { Recorder } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
 let recorder: Recorder;
 let dir: string;
 let daemon: DaemonProcess;
@@ -32,22 +28,14 @@ const request = (name: string, payload: Record<string, unknown> | string) =>
   recorder.request(BASE, name, payload, `s-${++counter}`);
 const setConfig = (config: Record<string, unknown>) => request('config/set', { config });
 
-before(async () => {
-  suite = await makeSuiteDir();
-  dir = suite.dir;
-  await makeModelsDir(dir);
-  broker = await Mosquitto.start();
-  recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-  const config = await writeConfig(join(dir, 'config.yaml'), testConfig(dir, broker.url));
-  daemon = startDaemonProcess(config);
-  await recorder.waitFor(isOnlineStatus(BASE), 60_000, true);
-});
-
-after(async () => {
-  daemon?.kill();
-  recorder?.end();
-  await broker?.stop();
-  await suite?.remove();
+useDaemonSuite({
+  setUp: async (suite) => {
+    dir = suite.dir;
+    recorder = await suite.recorder([`${BASE}/#`]);
+    const config = await writeConfig(join(dir, 'config.yaml'), testConfig(dir, suite.broker.url));
+    daemon = suite.startDaemon(config);
+    await recorder.waitFor(isOnlineStatus(BASE), 60_000, true);
+  },
 });
 
 test('keys that decide what runs, where data goes or whom the device trusts are locked', async () => {

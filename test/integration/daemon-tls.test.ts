@@ -2,19 +2,21 @@
 // certificates, certificates made by openssl for the test, the bundled demo model.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
-import { repoRoot } from '../helpers/cli.js';
-import { isOnlineStatus, json } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { OutputWatcher } from '../helpers/output.js';
+import { test } from 'node:test';
+import {
+  type DaemonProcess,
+  isOnlineStatus,
+  json,
+  testConfig,
+  useDaemonSuite,
+  writeConfig,
+} from '../helpers/daemon.js';
+import type { BrokerOptions, Recorder } from '../helpers/mosquitto.js';
 
 let dir: string;
-let broker: Mosquitto;
 let recorder: Recorder;
 
 function openssl(...args: string[]): void {
@@ -67,61 +69,29 @@ async function signed(ca: string, name: string, commonName: string, san?: string
   );
 }
 
-function startDaemon(
-  name: string,
-  tls: Record<string, string>,
-): { child: ChildProcess; exited: Promise<number | null>; log: OutputWatcher; config: Promise<void> } {
-  const configPath = join(dir, `${name}.yaml`);
-  const config = writeFile(
-    configPath,
-    stringify({
+/** The daemon as device NAME, over mqtts with the given `mqtt.tls` files. */
+async function startDaemon(name: string, tls: Record<string, string>): Promise<DaemonProcess> {
+  const configPath = await writeConfig(
+    join(dir, `${name}.yaml`),
+    testConfig(dir, suite.broker.url, {
       device_id: name,
-      source: 'test://synthetic-road',
-      model: join(repoRoot, 'models/synthetic-road-fcn8s'),
       state_dir: join(dir, `state-${name}`),
       fps: 2,
       capture: { width: 288, height: 96 },
-      mqtt: { url: broker.url, reconnect_period_ms: 500, tls },
-      publish: { health: { interval_ms: 1000 } },
-      log: { format: 'json' },
+      mqtt: { url: suite.broker.url, reconnect_period_ms: 500, tls },
     }),
   );
-  let child: ChildProcess | undefined;
-  let log: OutputWatcher | undefined;
-  let resolveExit: (code: number | null) => void = () => {};
-  const exited = new Promise<number | null>((resolve) => {
-    resolveExit = resolve;
-  });
-  const started = config.then(() => {
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
-      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    log = OutputWatcher.stderr(child);
-    child.on('exit', (code) => resolveExit(code));
-  });
-  return {
-    get child() {
-      if (!child) throw new Error('daemon not started yet');
-      return child;
-    },
-    get log() {
-      if (!log) throw new Error('daemon not started yet');
-      return log;
-    },
-    exited,
-    config: started,
-  };
+  return suite.startDaemon(configPath);
 }
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgeseg-tls-'));
+/** A CA, a server and a client certificate signed by it, and a second CA; the broker requires client certificates. */
+async function makeCertificates(suiteDir: string): Promise<BrokerOptions> {
+  dir = suiteDir;
   makeCa('ca');
   await signed('ca', 'server', '127.0.0.1', 'IP:127.0.0.1');
   await signed('ca', 'client', 'edgeseg-client');
   makeCa('other-ca');
-  broker = await Mosquitto.start({
+  return {
     tls: {
       ca: join(dir, 'ca.crt'),
       cert: join(dir, 'server.crt'),
@@ -129,26 +99,25 @@ before(async () => {
       requireClientCertificate: true,
       client: { cert: join(dir, 'client.crt'), key: join(dir, 'client.key') },
     },
-  });
-  recorder = await Recorder.connect(broker.url, ['edgeseg/#'], broker.clientOptions());
-});
+  };
+}
 
-after(async () => {
-  recorder?.end();
-  await broker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const suite = useDaemonSuite({
+  broker: makeCertificates,
+  setUp: async () => {
+    recorder = await suite.recorder(['edgeseg/#']);
+  },
 });
 
 test('over mqtts with a client certificate the daemon comes online and publishes', {
   timeout: 120_000,
 }, async () => {
-  assert.match(broker.url, /^mqtts:\/\//);
-  const daemon = startDaemon('cam-tls', {
+  assert.match(suite.broker.url, /^mqtts:\/\//);
+  const daemon = await startDaemon('cam-tls', {
     ca: join(dir, 'ca.crt'),
     cert: join(dir, 'client.crt'),
     key: join(dir, 'client.key'),
   });
-  await daemon.config;
   try {
     await recorder.waitFor(isOnlineStatus('edgeseg/cam-tls'), 60_000, true).catch((error: Error) => {
       throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
@@ -165,19 +134,18 @@ test('over mqtts with a client certificate the daemon comes online and publishes
 test('a broker certificate from another CA is refused, logged, and the daemon keeps running', {
   timeout: 120_000,
 }, async () => {
-  const daemon = startDaemon('cam-wrong-ca', {
+  const connection = /New connection from 127\.0\.0\.1/;
+  const connectionsBefore = suite.broker.log.count(connection);
+  const daemon = await startDaemon('cam-wrong-ca', {
     ca: join(dir, 'other-ca.crt'),
     cert: join(dir, 'client.crt'),
     key: join(dir, 'client.key'),
   });
-  const connection = /New connection from 127\.0\.0\.1/;
-  const connectionsBefore = broker.log.count(connection);
-  await daemon.config;
   try {
     const errorLine = (await daemon.log.waitFor(/^.*MQTT error.*$/m))[0];
     assert.match(errorLine, /certificate/i);
     // The broker sees a second attempt: the daemon lived on and tried again.
-    await broker.log.waitFor(connection, { times: connectionsBefore + 2 });
+    await suite.broker.log.waitFor(connection, { times: connectionsBefore + 2 });
     assert.equal(daemon.child.exitCode, null, 'still running, retrying the broker');
     assert.equal(
       recorder.messages.some((m) => m.topic.startsWith('edgeseg/cam-wrong-ca/')),

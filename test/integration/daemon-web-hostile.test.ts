@@ -3,21 +3,17 @@
 // reads. The daemon must answer each in bounded time and memory and keep segmenting.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
-import { type DaemonProcess, startDaemonOnline, testConfig, writeConfig } from '../helpers/daemon.js';
+import { type DaemonProcess, testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
 import { MjpegReader, metricValue, rawRequest } from '../helpers/http.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import type { Recorder } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
 const BASE = 'edgeseg/cam-hostile';
 const MAX_CONNECTIONS = 8;
-let dir: string;
-let broker: Mosquitto;
 let recorder: Recorder;
 let daemon: DaemonProcess;
 let port: number;
@@ -27,37 +23,31 @@ const get = (path: string, headers = 'Host: 127.0.0.1\r\n') =>
   `GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`;
 const statusLine = (response: string) => response.split('\r\n', 1)[0];
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgeseg-hostile-'));
-  broker = await Mosquitto.start();
-  port = await freePort();
-  web = `http://127.0.0.1:${port}`;
-  const configPath = await writeConfig(
-    join(dir, 'config.yaml'),
-    testConfig(dir, broker.url, {
-      device_id: 'cam-hostile',
-      model: join(repoRoot, 'models/synthetic-road-fcn8s'),
-      fps: 10,
-      // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
-      capture: { width: 640, height: 360 },
-      mqtt: { url: broker.url },
-      http: {
-        enabled: true,
-        port,
-        max_connections: MAX_CONNECTIONS,
-        stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
-      },
-    }),
-  );
-  recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-  daemon = await startDaemonOnline(configPath, recorder, BASE);
-});
-
-after(async () => {
-  recorder?.end();
-  daemon?.child.kill('SIGKILL');
-  await broker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+useDaemonSuite({
+  setUp: async (suite) => {
+    const { dir, broker } = suite;
+    port = await freePort();
+    web = `http://127.0.0.1:${port}`;
+    const configPath = await writeConfig(
+      join(dir, 'config.yaml'),
+      testConfig(dir, broker.url, {
+        device_id: 'cam-hostile',
+        model: join(repoRoot, 'models/synthetic-road-fcn8s'),
+        fps: 10,
+        // Large, barely compressed frames fill a non-reading viewer's socket buffers quickly.
+        capture: { width: 640, height: 360 },
+        mqtt: { url: broker.url },
+        http: {
+          enabled: true,
+          port,
+          max_connections: MAX_CONNECTIONS,
+          stream: { max_fps: 10, max_viewers: 2, jpeg_quality: 100 },
+        },
+      }),
+    );
+    recorder = await suite.recorder([`${BASE}/#`]);
+    daemon = await suite.startDaemonOnline(configPath, recorder, BASE);
+  },
 });
 
 /** The daemon still answers HTTP and still publishes stats over MQTT. */

@@ -3,38 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import {
-  makeModelsDir,
-  startDaemonOnline,
-  startDaemonProcess,
-  testConfig,
-  writeConfig,
-} from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
+import { test } from 'node:test';
+import { testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
 
 const BASE = 'edgeseg/cam-token';
 const TOKEN = 'token-for-the-test-0123456789';
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
-
-before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  broker = await Mosquitto.start();
-});
-
-after(async () => {
-  await broker?.stop();
-  await suite?.remove();
-});
+const suite = useDaemonSuite();
 
 const config = async (port: number) =>
   writeConfig(
     join(suite.dir, 'config.yaml'),
-    testConfig(suite.dir, broker.url, {
+    testConfig(suite.dir, suite.broker.url, {
       device_id: 'cam-token',
       http: { enabled: true, host: '0.0.0.0', port },
     }),
@@ -43,7 +23,7 @@ const config = async (port: number) =>
 test('http.host 0.0.0.0 without EDGESEG_HTTP_TOKEN: the daemon does not start and says what to set', {
   timeout: 90_000,
 }, async () => {
-  const daemon = startDaemonProcess(await config(await freePort()));
+  const daemon = suite.startDaemon(await config(await freePort()));
   try {
     const code = await daemon.exited;
     assert.notEqual(code, 0);
@@ -57,12 +37,9 @@ test('http.host 0.0.0.0 without EDGESEG_HTTP_TOKEN: the daemon does not start an
 test('with the token: a warning at start, 401 without it, 200 with it', { timeout: 90_000 }, async () => {
   const port = await freePort();
   const path = await config(port);
-  const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
-  const previous = process.env.EDGESEG_HTTP_TOKEN;
-  process.env.EDGESEG_HTTP_TOKEN = TOKEN;
-  const daemon = await startDaemonOnline(path, recorder, BASE).finally(() => {
-    if (previous === undefined) delete process.env.EDGESEG_HTTP_TOKEN;
-    else process.env.EDGESEG_HTTP_TOKEN = previous;
+  const recorder = await suite.recorder([`${BASE}/status`]);
+  const daemon = await suite.startDaemonOnline(path, recorder, BASE, {
+    env: { EDGESEG_HTTP_TOKEN: TOKEN },
   });
   try {
     await daemon.waitForLog(

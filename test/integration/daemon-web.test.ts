@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { readManifest } from '../../src/model/manifest.js';
@@ -20,13 +20,13 @@ import {
 import { repoRoot } from '../helpers/cli.js';
 import {
   type DaemonProcess,
-  startDaemonOnline,
   testConfig,
+  useDaemonSuite,
   verticalBand,
   writeConfig,
 } from '../helpers/daemon.js';
 import { getJson, MjpegReader, metricValue } from '../helpers/http.js';
-import { Mosquitto, Recorder, retainedMessages } from '../helpers/mosquitto.js';
+import { Recorder, retainedMessages } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/net.js';
 
 // The page's DOM as far as the browser-side checks read it (tests compile without the DOM library).
@@ -45,34 +45,28 @@ const MODEL = join(repoRoot, 'models/synthetic-road-fcn8s');
 const BASE = 'edgeseg/cam-web';
 const MAX_FPS = 4;
 let dir: string;
-let broker: Mosquitto;
 let daemon: DaemonProcess;
 let web: string;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgeseg-web-'));
-  broker = await Mosquitto.start();
-  const port = await freePort();
-  web = `http://127.0.0.1:${port}`;
-  const configPath = await writeConfig(
-    join(dir, 'config.yaml'),
-    testConfig(dir, broker.url, {
-      device_id: 'cam-web',
-      model: MODEL,
-      capture: { width: 320, height: 192 },
-      mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
-      http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
-      regions: [verticalBand('left_half', 0, 0.5)],
-    }),
-  );
-  const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
-  daemon = await startDaemonOnline(configPath, recorder, BASE).finally(() => recorder.end());
-});
-
-after(async () => {
-  daemon?.child.kill('SIGKILL');
-  await broker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const suite = useDaemonSuite({
+  setUp: async ({ dir: suiteDir, broker, startDaemonOnline }) => {
+    dir = suiteDir;
+    const port = await freePort();
+    web = `http://127.0.0.1:${port}`;
+    const configPath = await writeConfig(
+      join(dir, 'config.yaml'),
+      testConfig(dir, broker.url, {
+        device_id: 'cam-web',
+        model: MODEL,
+        capture: { width: 320, height: 192 },
+        mqtt: { url: broker.url, username: 'edgeseg', password: 'hunter2-secret' },
+        http: { enabled: true, port, stream: { max_fps: MAX_FPS, max_viewers: 2 } },
+        regions: [verticalBand('left_half', 0, 0.5)],
+      }),
+    );
+    const recorder = await Recorder.connect(broker.url, [`${BASE}/status`]);
+    daemon = await startDaemonOnline(configPath, recorder, BASE).finally(() => recorder.end());
+  },
 });
 
 test('the JSON API serves the MQTT payloads (validated by their schemas), with no secret in /api/config', async () => {
@@ -95,7 +89,7 @@ test('the JSON API serves the MQTT payloads (validated by their schemas), with n
   assert.doesNotMatch(text, /hunter2/);
   // The account name is half of the broker login: neither the page nor the retained topic shows it.
   assert.equal(JSON.parse(text).mqtt.username, undefined);
-  const retained = (await retainedMessages(broker.url, `${BASE}/config`)).get(`${BASE}/config`);
+  const retained = (await retainedMessages(suite.broker.url, `${BASE}/config`)).get(`${BASE}/config`);
   assert.ok(retained, 'the retained config topic');
   assert.equal(JSON.parse(retained.toString()).mqtt.username, undefined);
   assert.doesNotMatch(retained.toString(), /hunter2/);
@@ -119,7 +113,7 @@ test('/metrics passes promtool check metrics and has the frame, stage, fraction 
 });
 
 test('fraction series follow the regions: a region removed by config/set leaves /metrics', async () => {
-  const recorder = await Recorder.connect(broker.url, [`${BASE}/response/#`]);
+  const recorder = await Recorder.connect(suite.broker.url, [`${BASE}/response/#`]);
   try {
     const response = await recorder.request(
       BASE,

@@ -1,13 +1,10 @@
 // The daemon as a vehicle runs it: a real subprocess, a real mosquitto broker, a real exported model.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import sharp from 'sharp';
-import { stringify } from 'yaml';
 import { exportModel } from '../../src/export/export.js';
 import { CAFFE_VGG_NORMALIZATION } from '../../src/model/architecture.js';
 import { createFcn8s } from '../../src/model/fcn8s.js';
@@ -18,98 +15,67 @@ import {
   StatsPayloadSchema,
   StatusPayloadSchema,
 } from '../../src/mqtt/payloads.js';
-import { repoRoot } from '../helpers/cli.js';
-import { json } from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { OutputWatcher } from '../helpers/output.js';
+import { json, testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
+import type { Recorder } from '../helpers/mosquitto.js';
 
 const BASE = 'edgeseg/cam-test';
-let broker: Mosquitto;
 let recorder: Recorder;
 let configPath: string;
 let classColours: Array<[number, number, number]>;
-// Made in before() and removed in after(): makeTempDir's own cleanup would run when before() ends.
 let dir: string;
-
-function startDaemon(): { child: ChildProcess; exited: Promise<number | null>; log: OutputWatcher } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), 'run', '--config', configPath],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const log = OutputWatcher.stderr(child, process.env.EDGESEG_DEBUG_DAEMON ? process.stderr : undefined);
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, log };
-}
 
 const isStatus = (state: string) => (m: { topic: string; payload: Buffer }) =>
   m.topic === `${BASE}/status` && json(m.payload).state === state;
 
-before(async () => {
-  await initTf('auto');
-  dir = await mkdtemp(join(tmpdir(), 'edgeseg-daemon-'));
-  const model = createFcn8s(
-    {
-      numClasses: 3,
-      height: 64,
-      width: 96,
-      widthMultiplier: 1 / 16,
-      head: 'original',
-      inputChannelOrder: 'BGR',
-      normalization: CAFFE_VGG_NORMALIZATION,
-    },
-    { seed: 4 },
-  );
-  classColours = model.classes.map((c) => c.color);
-  await exportModel(model, join(dir, 'model'));
-  model.dispose();
-  broker = await Mosquitto.start();
-  configPath = join(dir, 'config.yaml');
-  await writeFile(
-    configPath,
-    stringify({
-      device_id: 'cam-test',
-      source: 'test://synthetic-road',
-      model: join(dir, 'model'),
-      state_dir: join(dir, 'state'),
-      fps: 8,
-      capture: { width: 320, height: 192 },
-      // This small model would run in-process under 'auto': force the worker's frame stream here
-      // (the demo test covers the in-process path).
-      engine: { inference_thread: 'worker' },
-      mqtt: { url: broker.url, reconnect_period_ms: 300 },
-      publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
-      regions: [
-        {
-          name: 'left_half',
-          polygon: [
-            [0, 0],
-            [0.5, 0],
-            [0.5, 1],
-            [0, 1],
-          ],
-        },
-      ],
-      log: { format: 'json' },
-    }),
-  );
-  recorder = await Recorder.connect(broker.url, [`${BASE}/#`]);
-});
-
-after(async () => {
-  recorder?.end();
-  await broker?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+const suite = useDaemonSuite({
+  setUp: async ({ dir: suiteDir, broker }) => {
+    dir = suiteDir;
+    await initTf('auto');
+    const model = createFcn8s(
+      {
+        numClasses: 3,
+        height: 64,
+        width: 96,
+        widthMultiplier: 1 / 16,
+        head: 'original',
+        inputChannelOrder: 'BGR',
+        normalization: CAFFE_VGG_NORMALIZATION,
+      },
+      { seed: 4 },
+    );
+    classColours = model.classes.map((c) => c.color);
+    await exportModel(model, join(dir, 'model'));
+    model.dispose();
+    configPath = await writeConfig(
+      join(dir, 'config.yaml'),
+      testConfig(dir, broker.url, {
+        model: join(dir, 'model'),
+        capture: { width: 320, height: 192 },
+        // This small model would run in-process under 'auto': force the worker's frame stream here
+        // (the demo test covers the in-process path).
+        engine: { inference_thread: 'worker' },
+        publish: { mask: { width: 48, height: 32 }, health: { interval_ms: 1000 } },
+        regions: [
+          {
+            name: 'left_half',
+            polygon: [
+              [0, 0],
+              [0.5, 0],
+              [0.5, 1],
+              [0, 1],
+            ],
+          },
+        ],
+      }),
+    );
+    recorder = await suite.recorder([`${BASE}/#`]);
+  },
 });
 
 test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM, persistence', {
   timeout: 180_000,
 }, async (t) => {
-  const daemon = startDaemon();
+  const daemon = suite.startDaemon(configPath);
   try {
     await recorder.waitFor(isStatus('online'), 60_000, true).catch((error: Error) => {
       throw new Error(`${error.message}; daemon stderr:\n${daemon.log.text}`);
@@ -208,10 +174,10 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
       'after the broker is killed and restarted the daemon reconnects, republishes status and answers',
       async () => {
         const disconnects = daemon.log.count(/MQTT disconnected/);
-        await broker.kill();
+        await suite.broker.kill();
         // The outage lasts until the daemon has noticed it, however long that takes.
         await daemon.log.waitFor(/MQTT disconnected/, { times: disconnects + 1, timeoutMs: 30_000 });
-        await broker.resume();
+        await suite.broker.resume();
         await recorder.waitFor(isStatus('online'), 30_000);
         await recorder.waitFor((m) => m.topic === `${BASE}/stats`, 20_000);
         const health = await recorder.request(BASE, 'health', {}, 'tx-8');
@@ -231,7 +197,7 @@ test('daemon: masks, stats, remote config, bad requests, broker outage, SIGTERM,
   }
 
   await t.test('accepted configuration survives a restart', async () => {
-    const again = startDaemon();
+    const again = suite.startDaemon(configPath);
     try {
       await recorder.waitFor(isStatus('online'), 60_000);
       const got = await recorder.request(BASE, 'config/get', {}, 'tx-9');

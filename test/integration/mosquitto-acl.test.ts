@@ -6,20 +6,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { repoRoot } from '../helpers/cli.js';
-import {
-  type DaemonProcess,
-  isOnlineStatus,
-  json,
-  makeModelsDir,
-  startDaemonProcess,
-  testConfig,
-  writeConfig,
-} from '../helpers/daemon.js';
-import { Mosquitto, Recorder } from '../helpers/mosquitto.js';
-import { makeSuiteDir } from '../helpers/tmp.js';
+import { isOnlineStatus, json, testConfig, useDaemonSuite, writeConfig } from '../helpers/daemon.js';
 
 const DEVICE = 'cam-acl';
 const BASE = `edgeseg/${DEVICE}`;
@@ -29,37 +19,29 @@ const ACCOUNTS = {
   operator: 'operator-pw-3',
   viewer: 'viewer-pw-4',
 };
-let suite: Awaited<ReturnType<typeof makeSuiteDir>>;
-let broker: Mosquitto;
-let daemon: DaemonProcess;
 const login = (username: keyof typeof ACCOUNTS) => ({ username, password: ACCOUNTS[username] });
 
-before(async () => {
-  suite = await makeSuiteDir();
-  await makeModelsDir(suite.dir);
-  const passwordFile = join(suite.dir, 'edgeseg.passwd');
-  await writeFile(passwordFile, '');
-  for (const [user, password] of Object.entries(ACCOUNTS))
-    execFileSync('mosquitto_passwd', ['-b', passwordFile, user, password]);
-  broker = await Mosquitto.start({
-    auth: { passwordFile, aclFile: join(repoRoot, 'deploy/mosquitto/edgeseg.acl') },
-  });
-  const config = testConfig(suite.dir, broker.url, { device_id: DEVICE });
-  daemon = startDaemonProcess(await writeConfig(join(suite.dir, 'config.yaml'), config), {
-    env: { EDGESEG_MQTT_USERNAME: DEVICE, EDGESEG_MQTT_PASSWORD: ACCOUNTS[DEVICE] },
-  });
-});
-
-after(async () => {
-  daemon?.kill();
-  await broker?.stop();
-  await suite?.remove();
+const suite = useDaemonSuite({
+  // The accounts in a password file; the shipped ACL as it is.
+  broker: async (dir) => {
+    const passwordFile = join(dir, 'edgeseg.passwd');
+    await writeFile(passwordFile, '');
+    for (const [user, password] of Object.entries(ACCOUNTS))
+      execFileSync('mosquitto_passwd', ['-b', passwordFile, user, password]);
+    return { auth: { passwordFile, aclFile: join(repoRoot, 'deploy/mosquitto/edgeseg.acl') } };
+  },
+  setUp: async ({ dir, broker, startDaemon }) => {
+    const config = testConfig(dir, broker.url, { device_id: DEVICE });
+    startDaemon(await writeConfig(join(dir, 'config.yaml'), config), {
+      env: { EDGESEG_MQTT_USERNAME: DEVICE, EDGESEG_MQTT_PASSWORD: ACCOUNTS[DEVICE] },
+    });
+  },
 });
 
 test('with the shipped ACL only an operator can change the device', { timeout: 120_000 }, async () => {
-  const viewer = await Recorder.connect(broker.url, [`${BASE}/#`], login('viewer'));
-  const operator = await Recorder.connect(broker.url, [`${BASE}/#`], login('operator'));
-  const other = await Recorder.connect(broker.url, [`${BASE}/#`], login('cam-other'));
+  const viewer = await suite.recorder([`${BASE}/#`], login('viewer'));
+  const operator = await suite.recorder([`${BASE}/#`], login('operator'));
+  const other = await suite.recorder([`${BASE}/#`], login('cam-other'));
   try {
     await viewer.waitFor(isOnlineStatus(BASE), 60_000, true);
     await viewer.waitFor((m) => m.topic === `${BASE}/stats`);
@@ -114,7 +96,7 @@ test('with the shipped ACL only an operator can change the device', { timeout: 1
 
 test('anonymous clients and wrong passwords are refused', async () => {
   for (const options of [{}, { username: 'operator', password: 'wrong' }]) {
-    const client = mqtt.connect(broker.url, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
+    const client = mqtt.connect(suite.broker.url, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
     const outcome = await new Promise<string>((resolve) => {
       client.once('connect', () => resolve('connected'));
       client.once('error', (error) => resolve(error.message));
