@@ -204,19 +204,20 @@ export function register(program: Command): void {
     }
     if (flags.compareThreads && flags.sweepThreads)
       throw new UserError('--compare-threads and --sweep-threads compare different things: pick one');
+    /** Alternating rounds of several models: --rounds and --frames, or the mode's defaults. */
+    const roundOptions = (rounds: number, framesPerRound: number) => ({
+      rounds: flags.rounds ?? rounds,
+      framesPerRound: flags.frames ?? framesPerRound,
+      engine,
+      onProgress: progress,
+    });
     if (flags.models) {
       if (flags.model)
         throw new UserError('bench --models takes every model itself: leave out --model', {
           hint: 'put the model the others are compared with first: --models A B C',
         });
       if (flags.models.length < 2) throw new UserError('bench --models needs at least two model directories');
-      const report = await benchModelTable({
-        models: flags.models,
-        rounds: flags.rounds ?? 3,
-        framesPerRound: flags.frames ?? 3,
-        engine,
-        onProgress: progress,
-      });
+      const report = await benchModelTable({ models: flags.models, ...roundOptions(3, 3) });
       print(report, formatModelTable(report));
       return;
     }
@@ -225,10 +226,7 @@ export function register(program: Command): void {
       const report = await compareModels({
         modelA: flags.model,
         modelB: flags.compare,
-        rounds: flags.rounds ?? 5,
-        framesPerRound: flags.frames ?? 10,
-        engine,
-        onProgress: progress,
+        ...roundOptions(5, 10),
       });
       print(report, formatCompare(report));
       return;
