@@ -142,10 +142,12 @@ export async function finishEpoch(
   const { source, state } = run;
   const trainLoss = state.epochLossSum / Math.max(1, state.stepInEpoch);
   const trainSeconds = (performance.now() - epochStartedMs) / 1000;
+  // In micro-batches too: a forward pass keeps every activation until its tidy() ends, so a whole
+  // batch of 20 full-width images would not fit the wasm heap any better than in training.
   const validation = await validate(
     run.model,
     source,
-    run.batchSize,
+    run.microBatchSize,
     run.classWeights,
     run.channelOrder,
     run.previewCount,
