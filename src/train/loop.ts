@@ -82,7 +82,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A checkpoint holds the weights and Adam's two moments (12 bytes a parameter): a disk without
   // room for one is said now, not after the first epoch.
   await checkOutputFolder(runDir, '--out', 12 * model.parameterCount());
-  const largest = Math.max(...[...model.params.values()].map((variable) => variable.size));
   const plan = planMicroBatch({
     backend: tf.getBackend(),
     batchSize,
@@ -95,8 +94,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     height: source.imageSize.height,
     width: source.imageSize.width,
     widthMultiplier: model.config.widthMultiplier,
+    numClasses: model.config.numClasses,
     parameterCount: model.parameterCount(),
-    largestParameterCount: largest,
   });
   log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
   state.settings.microBatchSize = plan.microBatchSize;
