@@ -69,44 +69,48 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
   let images = 0;
   let interrupted = false;
   let stepStarted = performance.now();
-  for await (const batch of source.trainGenerator(batchSize, { epoch: state.epoch, augment: true })) {
-    // A resumed epoch replays the same deterministic batch order and skips what was done.
-    if (batchIndex++ < skip) {
-      stepStarted = performance.now();
-      continue;
+  // A step that fails (a full wasm heap) still stops the bar, whose timer would keep the process alive.
+  try {
+    for await (const batch of source.trainGenerator(batchSize, { epoch: state.epoch, augment: true })) {
+      // A resumed epoch replays the same deterministic batch order and skips what was done.
+      if (batchIndex++ < skip) {
+        stepStarted = performance.now();
+        continue;
+      }
+      run.optimizer.learningRate = run.rateAt(state.globalStep);
+      const loss = trainStep(
+        run.model,
+        run.optimizer,
+        run.variables,
+        batch,
+        run.classWeights,
+        mixSeed(state.seed, state.globalStep, 0xd209),
+        run.channelOrder,
+        run.dropoutRate,
+        run.microBatchSize,
+      );
+      // Wall time from the previous step's end: data loading and feeding count, as they do in the ETA.
+      const stepEnded = performance.now();
+      clock.record(batch.size, (stepEnded - stepStarted) / 1000);
+      stepStarted = stepEnded;
+      state.globalStep += 1;
+      state.stepInEpoch += 1;
+      state.epochLossSum += loss;
+      state.secondsPerImage = clock.secondsPerImage();
+      images += batch.size;
+      progress.tick(batch.size, `loss ${loss.toFixed(4)} | ${etaStatus(run)}`);
+      run.hooks?.afterStep?.(state.globalStep);
+      // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
+      // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (run.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
     }
-    run.optimizer.learningRate = run.rateAt(state.globalStep);
-    const loss = trainStep(
-      run.model,
-      run.optimizer,
-      run.variables,
-      batch,
-      run.classWeights,
-      mixSeed(state.seed, state.globalStep, 0xd209),
-      run.channelOrder,
-      run.dropoutRate,
-      run.microBatchSize,
-    );
-    // Wall time from the previous step's end: data loading and feeding count, as they do in the ETA.
-    const stepEnded = performance.now();
-    clock.record(batch.size, (stepEnded - stepStarted) / 1000);
-    stepStarted = stepEnded;
-    state.globalStep += 1;
-    state.stepInEpoch += 1;
-    state.epochLossSum += loss;
-    state.secondsPerImage = clock.secondsPerImage();
-    images += batch.size;
-    progress.tick(batch.size, `loss ${loss.toFixed(4)} | ${etaStatus(run)}`);
-    run.hooks?.afterStep?.(state.globalStep);
-    // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
-    // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
-    await new Promise((resolve) => setImmediate(resolve));
-    if (run.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
+  } finally {
+    progress.stop();
   }
-  progress.stop();
   return { interrupted, images };
 }
 
@@ -142,10 +146,12 @@ export async function finishEpoch(
   const { source, state } = run;
   const trainLoss = state.epochLossSum / Math.max(1, state.stepInEpoch);
   const trainSeconds = (performance.now() - epochStartedMs) / 1000;
+  // In micro-batches too: a forward pass keeps every activation until its tidy() ends, so a whole
+  // batch of 20 full-width images would not fit the wasm heap any better than in training.
   const validation = await validate(
     run.model,
     source,
-    run.batchSize,
+    run.microBatchSize,
     run.classWeights,
     run.channelOrder,
     run.previewCount,

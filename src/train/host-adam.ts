@@ -37,6 +37,8 @@ export class HostAdam {
   private readonly second: Float32Array[];
   /** Σ of the micro-batches' gradients since the last update, one per variable. */
   private readonly accumulated: Float32Array[];
+  /** Set while update() runs: an update cut short leaves some weights and moments one step ahead. */
+  private updating = false;
 
   constructor(
     private readonly variables: tf.Variable[],
@@ -62,6 +64,7 @@ export class HostAdam {
 
   /** One Adam update with the accumulated gradients, which are then cleared. */
   update(): void {
+    this.updating = true;
     const oneMinusAccBeta1 = 1 - this.accBeta1;
     const oneMinusAccBeta2 = 1 - this.accBeta2;
     const rate = this.learningRate;
@@ -90,6 +93,17 @@ export class HostAdam {
     this.accBeta1 *= BETA1;
     this.accBeta2 *= BETA2;
     this.iterations += 1;
+    this.updating = false;
+  }
+
+  /** False when an update failed half-way: the weights and moments then belong to no single step. */
+  get consistent(): boolean {
+    return !this.updating;
+  }
+
+  /** Drops the gradients summed so far (a step that failed before its update). */
+  discardAccumulated(): void {
+    for (const sum of this.accumulated) sum.fill(0);
   }
 
   state(): HostAdamState {

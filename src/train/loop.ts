@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import type { DataSource } from '../data/types.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
-import { ConfigError } from '../system/errors.js';
+import { ConfigError, errorMessage, UserError } from '../system/errors.js';
 import { checkOutputFolder } from '../system/fs.js';
 import {
   loadLatestCheckpoint,
   prepareFreshRunDir,
+  readLatestPointer,
   saveCheckpoint,
   type TrainingState,
 } from './checkpoints.js';
@@ -21,6 +22,7 @@ import { HostAdam } from './host-adam.js';
 import { describeMemoryPlan, planMicroBatch } from './memory-plan.js';
 import type { EncodedPreview } from './previews.js';
 import { type ChannelOrder, trainableVariables } from './step.js';
+import { guardWasmHeap, isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
 
 export interface TrainOptions {
   source: DataSource;
@@ -80,7 +82,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // A checkpoint holds the weights and Adam's two moments (12 bytes a parameter): a disk without
   // room for one is said now, not after the first epoch.
   await checkOutputFolder(runDir, '--out', 12 * model.parameterCount());
-  const largest = Math.max(...[...model.params.values()].map((variable) => variable.size));
   const plan = planMicroBatch({
     backend: tf.getBackend(),
     batchSize,
@@ -93,8 +94,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     height: source.imageSize.height,
     width: source.imageSize.width,
     widthMultiplier: model.config.widthMultiplier,
+    numClasses: model.config.numClasses,
     parameterCount: model.parameterCount(),
-    largestParameterCount: largest,
   });
   log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
   state.settings.microBatchSize = plan.microBatchSize;
@@ -137,10 +138,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let checkpoint = '';
   let interrupted = false;
   let previews: EncodedPreview[] = [];
+  guardWasmHeap();
   try {
     while (state.epoch < epochs && !interrupted) {
       const epochStarted = performance.now();
-      const steps = await trainEpochSteps(run);
+      const steps = await trainEpochSteps(run).catch((error: unknown) => heapFailure(run, error, 'step'));
       if (steps.interrupted) {
         checkpoint = await saveCheckpoint(
           runDir,
@@ -155,7 +157,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         interrupted = true;
         break;
       }
-      const finished = await finishEpoch(run, epochStarted, steps.images);
+      const finished = await finishEpoch(run, epochStarted, steps.images).catch((error: unknown) =>
+        heapFailure(run, error, 'validation'),
+      );
       checkpoint = finished.checkpoint;
       previews = finished.previews ?? previews;
       if (options.signal?.aborted) interrupted = true;
@@ -165,6 +169,54 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await run.events.close();
   }
   return { state, checkpoint, interrupted, model, previews };
+}
+
+/**
+ * A step (or validation) that the wasm heap could not hold, said plainly: what ran out, at which
+ * micro-batch and size, and what to use instead. The weights and Adam state of the last finished
+ * step are saved as a step checkpoint when they are known to be whole (our allocation guard stopped
+ * the step before anything was written, and no update was cut short); otherwise the checkpoints
+ * already on disk are left as they are. Any other error is passed on.
+ */
+async function heapFailure(run: TrainingRun, error: unknown, phase: 'step' | 'validation'): Promise<never> {
+  if (!isWasmHeapFailure(error)) throw error;
+  const { state, source, model, batchSize, microBatchSize } = run;
+  const size = `${source.imageSize.height}x${source.imageSize.width}`;
+  const heap = wasmHeapBytes();
+  const what =
+    error instanceof WasmHeapExhausted
+      ? error.message
+      : `the wasm backend failed (${errorMessage(error)}) with its heap at ${((heap ?? 0) / 2 ** 30).toFixed(2)} GiB: it ran out of memory inside a kernel`;
+  const during =
+    phase === 'step'
+      ? `during step ${state.globalStep + 1} (micro-batches of ${microBatchSize} of the batch of ${batchSize}`
+      : `during validation after epoch ${state.epoch + 1} (batches of ${microBatchSize}`;
+  const pointer = await readLatestPointer(run.runDir);
+  let saved = '';
+  if (
+    error instanceof WasmHeapExhausted &&
+    run.optimizer.consistent &&
+    state.globalStep !== (pointer?.globalStep ?? 0)
+  ) {
+    run.optimizer.discardAccumulated();
+    saved = await saveCheckpoint(run.runDir, model, run.optimizer, run.learningRate, state, false);
+  }
+  const latest = saved || pointer?.checkpoint;
+  const kept = saved
+    ? `saved checkpoint ${saved}, the last finished step`
+    : latest
+      ? `checkpoint ${latest} is intact`
+      : 'no checkpoint was written yet';
+  throw new UserError(
+    `training ran out of wasm memory ${during}, ${size} images, width ${model.config.widthMultiplier}): ${what}; ${kept}`,
+    {
+      cause: error,
+      hint:
+        `use a smaller --micro-batch${microBatchSize > 1 ? ` (e.g. ${Math.floor(microBatchSize / 2)})` : ''}, --size or --width, ` +
+        `or train with tfjs-node (npm install @tensorflow/tfjs-node; docs/training.md)` +
+        (latest ? `; continue with --out ${run.runDir} --resume --micro-batch N` : ''),
+    },
+  );
 }
 
 interface RunStart {

@@ -1,24 +1,41 @@
 // How many images one forward/backward pass may hold on the wasm backend, decided before the first
 // step: the backend has a single heap of at most 4 GiB (wasm32) that it never returns, and a step
-// that outgrows it ends in `RuntimeError: Aborted()`. Too big even one image at a time: refused
+// that outgrows it fails (src/train/wasm-heap.ts). Too big even one image at a time: refused
 // with what it needs and what to use instead.
 
 import { UserError } from '../system/errors.js';
 
 /** tfjs-backend-wasm 4.22's heap limit (Emscripten's getHeapMax: 4 GiB minus one 64 KiB page). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
-/** The share of the heap a plan may fill: the allocator fragments, and a tensor needs one contiguous block. */
-const HEAP_BUDGET = 0.8;
+/**
+ * The share of the heap a plan may fill. The figures below are heap high-water marks, which already
+ * include the allocator's holes and the heap's growth steps (up to 96 MiB at a time).
+ */
+const HEAP_BUDGET = 0.95;
 
 /**
- * Float32 values one image keeps alive per input pixel, at width 1, during a step. VGG16's conv
- * outputs alone are 270 per pixel (conv1 2·64, conv2 2·128/4, conv3 3·256/16, conv4 3·512/64,
- * conv5 3·512/256); with the ReLU outputs kept for backpropagation, the gradients in flight and
- * the allocator's fragmentation, measured full width at 160x576: 1 image per pass trained, 4 per
- * pass ended in "memory access out of bounds" (so more than ~1900 per pixel). 3000 keeps 160x576
- * at 1 image per pass; 2 per pass is not verified.
+ * Heap bytes per byte of weights, whatever the images. Besides the weights and their gradients the
+ * heap holds XNNPACK's packed copy of every convolution's filter, the turned filters of the
+ * input-gradient convolutions with their packed copies, the updated weight being written back, and
+ * the holes all of these leave. Measured with scripts/step-heap.ts (VGG16 FCN-8s, one 64x192 image
+ * per pass): heap 3601 MiB at width 1 (512 MiB of weights, 93 MiB of activations), 996 MiB at width
+ * 0.5 (128 MiB of weights, 49 MiB of activations): 6.9 and 7.4 times the weights.
+ */
+const HEAP_BYTES_PER_WEIGHT_BYTE = 7;
+
+/**
+ * Float32 values one image keeps alive per input pixel, at width 1, during a step: measured 1984
+ * (width 1), 2081 (0.5) and 2275 (0.25) as tensors (tf.profile's peakBytes, scripts/step-heap.ts);
+ * 3000 leaves room for the allocator's holes.
  */
 const VALUES_PER_PIXEL_AT_WIDTH_1 = 3000;
+
+/**
+ * Values per pixel and class that do not narrow with --width: the full-size logits, the one-hot
+ * labels, log-softmax and their gradients. At width 0.0625 with 6 classes a step held 215 values per
+ * pixel, more than the 188 the width alone gives.
+ */
+const VALUES_PER_PIXEL_PER_CLASS = 16;
 
 export interface MemoryPlanInput {
   backend: string;
@@ -28,9 +45,8 @@ export interface MemoryPlanInput {
   height: number;
   width: number;
   widthMultiplier: number;
+  numClasses: number;
   parameterCount: number;
-  /** The largest single weight (fc6 at width 1: 7·7·512·4096 values). */
-  largestParameterCount: number;
 }
 
 export interface MemoryPlan {
@@ -45,12 +61,10 @@ const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 /** Estimated heap bytes for one step of `images` images at a time. */
 export function stepHeapBytes(input: MemoryPlanInput, images: number): number {
-  const weights = input.parameterCount * 4;
-  // The weights, all their gradients at the end of backpropagation, and one weight-sized
-  // temporary (the weight gradient kernel's output, the updated weight being written back).
-  const fixed = 2 * weights + input.largestParameterCount * 4;
-  const perImage = input.height * input.width * input.widthMultiplier * VALUES_PER_PIXEL_AT_WIDTH_1 * 4;
-  return fixed + images * perImage;
+  const fixed = HEAP_BYTES_PER_WEIGHT_BYTE * input.parameterCount * 4;
+  const perPixel =
+    VALUES_PER_PIXEL_AT_WIDTH_1 * input.widthMultiplier + VALUES_PER_PIXEL_PER_CLASS * input.numClasses + 4;
+  return fixed + images * input.height * input.width * perPixel * 4;
 }
 
 /**

@@ -62,39 +62,49 @@ function forEachTap(info: Geometry, visit: (x: number, dy: number, w: number) =>
       }
 }
 
+/**
+ * A depthwise gradient: a zeroed float32 output of `shape`, to which the visitor that `term` makes
+ * adds every tap's product. `term` takes its heap views after the allocation: a growing wasm heap
+ * detaches older ones.
+ */
+function sumOverTaps(
+  backend: unknown,
+  info: Geometry,
+  shape: number[],
+  term: (sum: Float32Array, heap: WasmHeap) => (x: number, dy: number, w: number) => void,
+): TensorInfo {
+  const wasm = backend as WasmHeap;
+  const output = wasm.makeOutput(shape, 'float32');
+  const sum = wasm.typedArrayFromHeap(output);
+  sum.fill(0);
+  forEachTap(info, term(sum, wasm));
+  return output;
+}
+
 /** dx[n, ih, iw, c] = Σ dy[n, oh, ow, c·m + q] · w[kh, kw, c, q] over the taps that read (ih, iw). */
 const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const inputShape = (attrs as unknown as { inputShape: number[] }).inputShape;
-  const wasm = backend as unknown as WasmHeap;
-  const info = geometry(inputShape, filter.shape, attrs!);
-  const output = wasm.makeOutput(inputShape, 'float32');
-  // Views after the allocation: a growing wasm heap detaches older ones.
-  const dx = wasm.typedArrayFromHeap(output);
-  dx.fill(0);
-  const dyValues = wasm.typedArrayFromHeap(dy);
-  const weights = wasm.typedArrayFromHeap(filter);
-  forEachTap(info, (x, d, w) => {
-    dx[x]! += dyValues[d]! * weights[w]!;
+  return sumOverTaps(backend, geometry(inputShape, filter.shape, attrs!), inputShape, (dx, heap) => {
+    const dyValues = heap.typedArrayFromHeap(dy);
+    const weights = heap.typedArrayFromHeap(filter);
+    return (x, d, w) => {
+      dx[x]! += dyValues[d]! * weights[w]!;
+    };
   });
-  return output;
 };
 
 /** dw[kh, kw, c, q] = Σ x[n, ih, iw, c] · dy[n, oh, ow, c·m + q] over every output position. */
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const filterShape = (attrs as unknown as { filterShape: number[] }).filterShape;
-  const wasm = backend as unknown as WasmHeap;
-  const info = geometry(x.shape, filterShape, attrs!);
-  const output = wasm.makeOutput(filterShape, 'float32');
-  const dw = wasm.typedArrayFromHeap(output);
-  dw.fill(0);
-  const xValues = wasm.typedArrayFromHeap(x);
-  const dyValues = wasm.typedArrayFromHeap(dy);
-  forEachTap(info, (i, d, w) => {
-    dw[w]! += xValues[i]! * dyValues[d]!;
+  return sumOverTaps(backend, geometry(x.shape, filterShape, attrs!), filterShape, (dw, heap) => {
+    const xValues = heap.typedArrayFromHeap(x);
+    const dyValues = heap.typedArrayFromHeap(dy);
+    return (i, d, w) => {
+      dw[w]! += xValues[i]! * dyValues[d]!;
+    };
   });
-  return output;
 };
 
 export const wasmDepthwiseKernels: KernelConfig[] = [

@@ -24,11 +24,15 @@ function kernelRunner(backend: WasmBackendLike): RunKernel {
   };
 }
 
-interface Conv2DBackpropFilterAttrs {
+/** The attributes both convolution gradients share. */
+interface ConvGradientAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface Conv2DBackpropFilterAttrs extends ConvGradientAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -148,11 +152,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   }
 };
 
-interface Conv2DBackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Conv2DBackpropInputAttrs extends ConvGradientAttrs {
   inputShape: [number, number, number, number];
 }
 
