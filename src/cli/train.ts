@@ -20,6 +20,7 @@ interface TrainFlags extends DataSourceCliFlags {
   epochs: number;
   batchSize: number;
   microBatch: number | 'auto';
+  trainWorkers: number | 'auto';
   lr: number;
   lrSchedule: string;
   dropout: number;
@@ -89,6 +90,13 @@ export function register(program: Command): void {
         '--micro-batch <n>',
         'images per forward/backward pass, gradients summed over the batch: auto fits the backend memory',
         { min: 1, max: 4096 },
+      ),
+    )
+    .addOption(
+      autoOrIntegerOption(
+        '--train-workers <n>',
+        'threads that compute gradients besides the main one (wasm, cpu): auto = cores - 1, as memory allows',
+        { min: 0, max: 64 },
       ),
     )
     .addOption(
@@ -227,6 +235,7 @@ Open OUT/report.html in a browser, or run: tensorboard --logdir OUT/logs`,
           epochs: flags.epochs,
           batchSize: flags.batchSize,
           microBatchSize: flags.microBatch,
+          trainWorkers: flags.trainWorkers,
           learningRate: flags.lr,
           learningRateSchedule: flags.lrSchedule,
           dropoutRate,

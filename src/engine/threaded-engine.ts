@@ -3,8 +3,9 @@
 // pre/post-processing, MQTT and timers; in a worker those overlap with inference. Inputs travel
 // through SharedArrayBuffers registered once per buffer; outputs come back transferred, not copied.
 
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../model/manifest.js';
+import { siblingWorker } from '../system/sibling-module.js';
 import { EngineBase } from './engine-base.js';
 import { FrameStream } from './frame-stream.js';
 import type { EngineOptions, FrameStreamHandlers, InferenceEngine, RawOutput } from './types.js';
@@ -25,18 +26,7 @@ interface Pending {
 }
 
 function spawnWorker(workerData: WorkerData): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from source through tsx: the worker needs the TypeScript loader registered first.
-    const url = new URL('./onnx-worker.ts', here).href;
-    // Resolved from here, not from the working folder: bin/edgeseg runs from any folder.
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    return new Worker(
-      `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url)}); })`,
-      { eval: true, workerData },
-    );
-  }
-  return new Worker(new URL('./onnx-worker.js', here), { workerData });
+  return siblingWorker(import.meta.url, 'onnx-worker', { workerData });
 }
 
 export class ThreadedOnnxEngine extends EngineBase implements InferenceEngine {

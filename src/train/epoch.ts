@@ -17,6 +17,7 @@ import {
 } from './checkpoints.js';
 import { formatDuration, remainingImages, type StepClock } from './eta.js';
 import type { EventFileWriter } from './event-file.js';
+import type { GradientWorkers } from './gradient-workers.js';
 import type { HostAdam } from './host-adam.js';
 import { type EncodedPreview, encodePreviews } from './previews.js';
 import { type ChannelOrder, trainStep, validate } from './step.js';
@@ -30,6 +31,8 @@ export interface TrainingRun {
   model: FcnModel;
   optimizer: HostAdam;
   variables: tf.Variable[];
+  /** Gradient workers that compute some of each batch's parts (none: the main thread does all). */
+  workers?: GradientWorkers;
   classWeights: tf.Tensor1D;
   channelOrder: ChannelOrder;
   dropoutRate: number;
@@ -78,17 +81,20 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
         continue;
       }
       run.optimizer.learningRate = run.rateAt(state.globalStep);
-      const loss = trainStep(
-        run.model,
-        run.optimizer,
-        run.variables,
-        batch,
-        run.classWeights,
-        mixSeed(state.seed, state.globalStep, 0xd209),
-        run.channelOrder,
-        run.dropoutRate,
-        run.microBatchSize,
-      );
+      const dropoutSeed = mixSeed(state.seed, state.globalStep, 0xd209);
+      const loss = run.workers
+        ? await run.workers.trainStep(run.optimizer, batch, run.classWeights, dropoutSeed, run.microBatchSize)
+        : trainStep(
+            run.model,
+            run.optimizer,
+            run.variables,
+            batch,
+            run.classWeights,
+            dropoutSeed,
+            run.channelOrder,
+            run.dropoutRate,
+            run.microBatchSize,
+          );
       // Wall time from the previous step's end: data loading and feeding count, as they do in the ETA.
       const stepEnded = performance.now();
       clock.record(batch.size, (stepEnded - stepStarted) / 1000);

@@ -62,6 +62,22 @@ export class HostAdam {
     });
   }
 
+  /**
+   * Adds one micro-batch's gradients given as one array, every variable's values in variable order
+   * (a gradient worker's shared buffer, src/train/gradient-workers.ts); the same float32 sums as accumulate().
+   */
+  accumulateConcatenated(gradients: Float32Array): void {
+    const total = this.accumulated.reduce((n, sum) => n + sum.length, 0);
+    if (total !== gradients.length)
+      throw new Error(`HostAdam: ${gradients.length} gradient values for ${total} weights`);
+    let offset = 0;
+    this.accumulated.forEach((sum) => {
+      const values = gradients.subarray(offset, offset + sum.length);
+      for (let j = 0; j < sum.length; j++) sum[j]! += values[j]!;
+      offset += sum.length;
+    });
+  }
+
   /** One Adam update with the accumulated gradients, which are then cleared. */
   update(): void {
     this.updating = true;

@@ -1,16 +1,16 @@
 // The training run across epochs: a fresh start or a resume from the latest checkpoint, the
 // learning-rate schedule, the epochs (src/train/epoch.ts), and the checkpoint taken on Ctrl-C.
 
+import { availableParallelism, freemem } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from '../data/types.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { tf } from '../model/tf.js';
-import { ConfigError, errorMessage, UserError } from '../system/errors.js';
+import { ConfigError } from '../system/errors.js';
 import { checkOutputFolder } from '../system/fs.js';
 import {
   loadLatestCheckpoint,
   prepareFreshRunDir,
-  readLatestPointer,
   saveCheckpoint,
   type TrainingState,
 } from './checkpoints.js';
@@ -19,10 +19,11 @@ import { etaStatus, finishEpoch, type TrainHooks, type TrainingRun, trainEpochSt
 import { StepClock } from './eta.js';
 import { EventFileWriter } from './event-file.js';
 import { HostAdam } from './host-adam.js';
-import { describeMemoryPlan, planMicroBatch } from './memory-plan.js';
+import { describeMemoryPlan, describeWorkers, planMicroBatch } from './memory-plan.js';
 import type { EncodedPreview } from './previews.js';
 import { type ChannelOrder, trainableVariables } from './step.js';
-import { guardWasmHeap, isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
+import { startWorkers, stepFailure } from './step-failure.js';
+import { guardWasmHeap } from './wasm-heap.js';
 
 export interface TrainOptions {
   source: DataSource;
@@ -33,6 +34,8 @@ export interface TrainOptions {
   batchSize?: number;
   /** Images per forward/backward pass, gradients summed over the batch (default: what fits, memory-plan.ts). */
   microBatchSize?: number;
+  /** Gradient workers besides the main thread (gradient-workers.ts); auto: cores − 1 as memory allows. Default 0. */
+  trainWorkers?: number | 'auto';
   learningRate?: number;
   /** constant (the original) or cosine decay from learningRate to 1 % of it over the whole run. */
   learningRateSchedule?: 'constant' | 'cosine';
@@ -96,22 +99,29 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     widthMultiplier: model.config.widthMultiplier,
     numClasses: model.config.numClasses,
     parameterCount: model.parameterCount(),
+    requestedWorkers: options.trainWorkers ?? 0,
+    cores: availableParallelism(),
+    availableHostBytes: freemem(),
   });
   log(describeMemoryPlan(plan, batchSize, tf.getBackend()));
+  log(describeWorkers(plan));
   state.settings.microBatchSize = plan.microBatchSize;
+  const variables = trainableVariables(model);
+  const channelOrder = model.config.inputChannelOrder as ChannelOrder;
+  // A resumed run keeps the rate it started with (dropout masks are part of bit-exact resume).
+  const dropoutRate =
+    typeof state.settings.dropoutRate === 'number'
+      ? state.settings.dropoutRate
+      : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate);
   const run: TrainingRun = {
     source,
     runDir,
     model,
     optimizer,
-    variables: trainableVariables(model),
+    variables,
     classWeights: tf.tensor1d(options.classWeights),
-    channelOrder: model.config.inputChannelOrder as ChannelOrder,
-    // A resumed run keeps the rate it started with (dropout masks are part of bit-exact resume).
-    dropoutRate:
-      typeof state.settings.dropoutRate === 'number'
-        ? state.settings.dropoutRate
-        : (options.dropoutRate ?? TRAINING_DEFAULTS.dropoutRate),
+    channelOrder,
+    dropoutRate,
     epochs,
     batchSize,
     microBatchSize: plan.microBatchSize,
@@ -140,9 +150,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let previews: EncodedPreview[] = [];
   guardWasmHeap();
   try {
+    run.workers = await startWorkers(run, plan.workers, options.classWeights);
     while (state.epoch < epochs && !interrupted) {
       const epochStarted = performance.now();
-      const steps = await trainEpochSteps(run).catch((error: unknown) => heapFailure(run, error, 'step'));
+      const steps = await trainEpochSteps(run).catch((error: unknown) => stepFailure(run, error, 'step'));
       if (steps.interrupted) {
         checkpoint = await saveCheckpoint(
           runDir,
@@ -158,65 +169,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         break;
       }
       const finished = await finishEpoch(run, epochStarted, steps.images).catch((error: unknown) =>
-        heapFailure(run, error, 'validation'),
+        stepFailure(run, error, 'validation'),
       );
       checkpoint = finished.checkpoint;
       previews = finished.previews ?? previews;
       if (options.signal?.aborted) interrupted = true;
     }
   } finally {
+    await run.workers?.stop();
     run.classWeights.dispose();
     await run.events.close();
   }
   return { state, checkpoint, interrupted, model, previews };
-}
-
-/**
- * A step (or validation) that the wasm heap could not hold, said plainly: what ran out, at which
- * micro-batch and size, and what to use instead. The weights and Adam state of the last finished
- * step are saved as a step checkpoint when they are known to be whole (our allocation guard stopped
- * the step before anything was written, and no update was cut short); otherwise the checkpoints
- * already on disk are left as they are. Any other error is passed on.
- */
-async function heapFailure(run: TrainingRun, error: unknown, phase: 'step' | 'validation'): Promise<never> {
-  if (!isWasmHeapFailure(error)) throw error;
-  const { state, source, model, batchSize, microBatchSize } = run;
-  const size = `${source.imageSize.height}x${source.imageSize.width}`;
-  const heap = wasmHeapBytes();
-  const what =
-    error instanceof WasmHeapExhausted
-      ? error.message
-      : `the wasm backend failed (${errorMessage(error)}) with its heap at ${((heap ?? 0) / 2 ** 30).toFixed(2)} GiB: it ran out of memory inside a kernel`;
-  const during =
-    phase === 'step'
-      ? `during step ${state.globalStep + 1} (micro-batches of ${microBatchSize} of the batch of ${batchSize}`
-      : `during validation after epoch ${state.epoch + 1} (batches of ${microBatchSize}`;
-  const pointer = await readLatestPointer(run.runDir);
-  let saved = '';
-  if (
-    error instanceof WasmHeapExhausted &&
-    run.optimizer.consistent &&
-    state.globalStep !== (pointer?.globalStep ?? 0)
-  ) {
-    run.optimizer.discardAccumulated();
-    saved = await saveCheckpoint(run.runDir, model, run.optimizer, run.learningRate, state, false);
-  }
-  const latest = saved || pointer?.checkpoint;
-  const kept = saved
-    ? `saved checkpoint ${saved}, the last finished step`
-    : latest
-      ? `checkpoint ${latest} is intact`
-      : 'no checkpoint was written yet';
-  throw new UserError(
-    `training ran out of wasm memory ${during}, ${size} images, width ${model.config.widthMultiplier}): ${what}; ${kept}`,
-    {
-      cause: error,
-      hint:
-        `use a smaller --micro-batch${microBatchSize > 1 ? ` (e.g. ${Math.floor(microBatchSize / 2)})` : ''}, --size or --width, ` +
-        `or train with tfjs-node (npm install @tensorflow/tfjs-node; docs/training.md)` +
-        (latest ? `; continue with --out ${run.runDir} --resume --micro-batch N` : ''),
-    },
-  );
 }
 
 interface RunStart {

@@ -1,9 +1,10 @@
 // How many images one forward/backward pass may hold on the wasm backend, decided before the first
 // step: the backend has a single heap of at most 4 GiB (wasm32) that it never returns, and a step
 // that outgrows it fails (src/train/wasm-heap.ts). Too big even one image at a time: refused
-// with what it needs and what to use instead.
+// with what it needs and what to use instead. Also how many gradient workers (gradient-workers.ts)
+// the cores and the host memory allow: each is one more heap with the weights and a micro-batch.
 
-import { UserError } from '../system/errors.js';
+import { ConfigError, UserError } from '../system/errors.js';
 
 /** tfjs-backend-wasm 4.22's heap limit (Emscripten's getHeapMax: 4 GiB minus one 64 KiB page). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
@@ -47,6 +48,12 @@ export interface MemoryPlanInput {
   widthMultiplier: number;
   numClasses: number;
   parameterCount: number;
+  /** --train-workers: a number, or auto (cores − 1 on wasm and cpu, as memory allows); default 0. */
+  requestedWorkers?: number | 'auto';
+  /** Cores this process may use (os.availableParallelism()). */
+  cores?: number;
+  /** Host memory free for more heaps (os.freemem(): MemAvailable on Linux). */
+  availableHostBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -55,6 +62,10 @@ export interface MemoryPlan {
   heapBytes: number;
   /** Adam's two moments and the gradient sum, in JavaScript memory (src/train/host-adam.ts). */
   hostBytes: number;
+  /** Gradient workers to start (0: the main thread computes every part). */
+  workers: number;
+  /** Why that many, for the start-up log. */
+  workersReason: string;
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
@@ -76,10 +87,7 @@ export function planMicroBatch(input: MemoryPlanInput): MemoryPlan {
   const batch = input.batchSize;
   const requested =
     input.requestedMicroBatch === undefined ? undefined : Math.min(batch, input.requestedMicroBatch);
-  if (input.backend !== 'wasm') {
-    const microBatchSize = requested ?? batch;
-    return { microBatchSize, heapBytes: stepHeapBytes(input, microBatchSize), hostBytes };
-  }
+  if (input.backend !== 'wasm') return withWorkers(input, requested, batch, hostBytes);
   const budget = WASM_HEAP_LIMIT_BYTES * HEAP_BUDGET;
   let fits = 0;
   for (let images = 1; images <= batch && stepHeapBytes(input, images) <= budget; images++) fits = images;
@@ -99,8 +107,75 @@ export function planMicroBatch(input: MemoryPlanInput): MemoryPlan {
         `(at most ${gib(WASM_HEAP_LIMIT_BYTES)})`,
       { hint: `use --micro-batch ${fits} or less, or --micro-batch auto` },
     );
-  const microBatchSize = requested ?? fits;
-  return { microBatchSize, heapBytes: stepHeapBytes(input, microBatchSize), hostBytes };
+  return withWorkers(input, requested, fits, hostBytes);
+}
+
+/** Host bytes a worker adds besides its heap: its gradient buffer and the weights it copies in. */
+const WORKER_WEIGHT_COPIES = 2;
+/** The share of the free host memory the heaps of the main thread and the workers may take. */
+const HOST_BUDGET = 0.8;
+
+/**
+ * The workers and the micro-batch: `requested` (--micro-batch, or the resumed run's) as given, else
+ * the largest that fits (`fits`) but small enough that every thread gets a part. Workers are capped
+ * by the spare cores (auto), the parts a batch has, and the free host memory.
+ */
+function withWorkers(
+  input: MemoryPlanInput,
+  requested: number | undefined,
+  fits: number,
+  hostBytes: number,
+): MemoryPlan {
+  const batch = input.batchSize;
+  const cores = input.cores ?? 1;
+  const asked = input.requestedWorkers ?? 0;
+  if (input.backend !== 'wasm' && input.backend !== 'cpu') {
+    if (typeof asked === 'number' && asked > 0)
+      throw new ConfigError(
+        '--train-workers',
+        `applies to the wasm and cpu backends; ${input.backend} already computes on every core`,
+        { hint: 'leave --train-workers out (auto) or give 0' },
+      );
+    const microBatchSize = requested ?? batch;
+    return {
+      microBatchSize,
+      heapBytes: stepHeapBytes(input, microBatchSize),
+      hostBytes,
+      workers: 0,
+      workersReason: `${input.backend} computes on every core itself`,
+    };
+  }
+  const wanted = asked === 'auto' ? Math.max(0, cores - 1) : asked;
+  const microBatchSize = requested ?? Math.min(fits, Math.ceil(batch / (wanted + 1)));
+  const heapBytes = stepHeapBytes(input, microBatchSize);
+  const parts = Math.ceil(batch / microBatchSize);
+  const weightBytes = 4 * input.parameterCount;
+  const perWorker = heapBytes + WORKER_WEIGHT_COPIES * weightBytes;
+  const free =
+    (input.availableHostBytes ?? Number.POSITIVE_INFINITY) * HOST_BUDGET -
+    heapBytes -
+    hostBytes -
+    weightBytes;
+  const byMemory = Math.max(0, Math.floor(free / perWorker));
+  const workers = Math.min(wanted, parts - 1, byMemory);
+  const each = `each its own ${input.backend} heap of about ${gib(heapBytes)}`;
+  let workersReason: string;
+  if (workers === wanted)
+    workersReason =
+      workers === 0
+        ? asked === 'auto'
+          ? `one core`
+          : '--train-workers 0'
+        : `${asked === 'auto' ? `auto: ${cores} cores` : `--train-workers ${asked}`}; ${each}`;
+  else if (workers === parts - 1)
+    workersReason =
+      `a batch of ${batch} in micro-batches of ${microBatchSize} has ${parts} part${parts > 1 ? 's' : ''}` +
+      (microBatchSize > 1
+        ? `; --micro-batch ${Math.ceil(batch / (wanted + 1))} would give ${wanted} worker${wanted > 1 ? 's' : ''} a part`
+        : '');
+  else
+    workersReason = `${wanted} wanted, but ${gib(input.availableHostBytes ?? 0)} of free host memory holds ${workers} more heap${workers === 1 ? '' : 's'} of about ${gib(perWorker)}`;
+  return { microBatchSize, heapBytes, hostBytes, workers, workersReason };
 }
 
 export function describeMemoryPlan(plan: MemoryPlan, batchSize: number, backend: string): string {
@@ -110,4 +185,12 @@ export function describeMemoryPlan(plan: MemoryPlan, batchSize: number, backend:
       : `whole batches of ${batchSize}`;
   const heap = backend === 'wasm' ? `, wasm heap about ${gib(plan.heapBytes)}` : '';
   return `memory: ${split}${heap}, Adam state ${gib(plan.hostBytes)} outside it`;
+}
+
+export function describeWorkers(plan: MemoryPlan): string {
+  const workers =
+    plan.workers === 0
+      ? 'the main thread only'
+      : `the main thread and ${plan.workers} gradient worker${plan.workers > 1 ? 's' : ''}`;
+  return `threads: ${workers} (${plan.workersReason})`;
 }

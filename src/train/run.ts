@@ -25,6 +25,8 @@ export interface TrainingRunOptions {
   batchSize: number;
   /** Images per forward/backward pass (gradient accumulation below batchSize); auto fits the backend's memory. */
   microBatchSize?: number | 'auto';
+  /** Gradient workers besides the main thread (--train-workers); auto: cores − 1 on wasm/cpu, as memory allows. */
+  trainWorkers?: number | 'auto';
   learningRate: number;
   learningRateSchedule: 'constant' | 'cosine';
   /** Dropout after fc6 and fc7 while training (the original: 0.5). */
@@ -89,6 +91,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     epochs: options.epochs,
     batchSize: options.batchSize,
     microBatchSize: typeof options.microBatchSize === 'number' ? options.microBatchSize : undefined,
+    trainWorkers: options.trainWorkers ?? 'auto',
     learningRate: options.learningRate,
     learningRateSchedule: options.learningRateSchedule,
     dropoutRate,

@@ -46,7 +46,7 @@ export function trainableVariables(model: FcnModel): tf.Variable[] {
 }
 
 /** Images [start, end) of a batch, as a batch of their own (views, no copies). */
-function sliceBatch(batch: SegmentationBatch, start: number, end: number): SegmentationBatch {
+export function sliceBatch(batch: SegmentationBatch, start: number, end: number): SegmentationBatch {
   const pixels = batch.height * batch.width;
   return {
     ...batch,
@@ -64,12 +64,77 @@ function batchWeight(labels: Uint8Array, classWeights: Float32Array): number {
   return weight;
 }
 
+/** The micro-batches a batch of `batchSize` runs as: consecutive parts of `microBatchSize` images. */
+export function batchParts(batchSize: number, microBatchSize: number): Array<{ start: number; end: number }> {
+  const parts: Array<{ start: number; end: number }> = [];
+  for (let start = 0; start < batchSize; start += microBatchSize)
+    parts.push({ start, end: Math.min(batchSize, start + microBatchSize) });
+  return parts;
+}
+
+/** Each micro-batch draws its own dropout masks, still a function of (seed, step) only. */
+export function partDropoutSeed(dropoutSeed: number, part: number): number {
+  return part === 0 ? dropoutSeed : mixSeed(dropoutSeed, part, 0x6d62);
+}
+
+/** What one micro-batch's forward and backward pass needs besides the model and the images. */
+export interface PartSettings {
+  classWeights: tf.Tensor1D;
+  channelOrder: ChannelOrder;
+  dropoutRate: number;
+  /** The whole batch's labelled weight (batchDenominator), so the parts' losses sum to the batch's. */
+  denominator: number;
+  dropoutSeed: number;
+}
+
+/** The whole batch's labelled weight: the denominator every micro-batch's loss is divided by. */
+export function batchDenominator(batch: SegmentationBatch, classWeights: tf.Tensor1D): number {
+  return Math.max(batchWeight(batch.labels, classWeights.dataSync() as Float32Array), 1e-6);
+}
+
+/**
+ * One micro-batch's loss and gradients (in variable order; the caller disposes them). The main
+ * thread and the gradient workers (gradient-worker.ts) both run exactly this.
+ */
+export function partGradients(
+  model: FcnModel,
+  variables: tf.Variable[],
+  micro: SegmentationBatch,
+  settings: PartSettings,
+): { loss: number; gradients: tf.Tensor[] } {
+  const images = imagesTensor(micro, settings.channelOrder);
+  const labels = labelsTensor(micro);
+  try {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const logits = model.forward(images, {
+            training: true,
+            dropoutSeed: settings.dropoutSeed,
+            dropoutRate: settings.dropoutRate,
+          });
+          return tf.div(
+            weightedLossTerms(logits as tf.Tensor4D, labels, settings.classWeights).total,
+            settings.denominator,
+          );
+        }) as tf.Scalar,
+      variables,
+    );
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    return { loss, gradients: variables.map((variable) => grads[variable.name]!) };
+  } finally {
+    images.dispose();
+    labels.dispose();
+  }
+}
+
 /**
  * One Adam step on one batch; returns the batch loss. With `microBatchSize` below the batch size
  * the batch runs as micro-batches whose gradients are summed before the update (gradient
  * accumulation): each micro-batch's loss is its weighted sum over the whole batch's weight, so the
  * sum is the gradient of the whole batch's mean loss, while the backend holds one micro-batch's
- * activations at a time.
+ * activations at a time. (gradient-workers.ts spreads the same parts over threads.)
  */
 export function trainStep(
   model: FcnModel,
@@ -82,31 +147,19 @@ export function trainStep(
   dropoutRate: number = TRAINING_DEFAULTS.dropoutRate,
   microBatchSize: number = batch.size,
 ): number {
-  const denominator = Math.max(batchWeight(batch.labels, classWeights.dataSync() as Float32Array), 1e-6);
+  const denominator = batchDenominator(batch, classWeights);
   let loss = 0;
-  for (let start = 0, part = 0; start < batch.size; start += microBatchSize, part++) {
-    const micro = sliceBatch(batch, start, Math.min(batch.size, start + microBatchSize));
-    const images = imagesTensor(micro, channelOrder);
-    const labels = labelsTensor(micro);
-    // Each micro-batch draws its own dropout masks, still a function of (seed, step) only.
-    const seed = part === 0 ? dropoutSeed : mixSeed(dropoutSeed, part, 0x6d62);
-    try {
-      const { value, grads } = tf.variableGrads(
-        () =>
-          tf.tidy(() => {
-            const logits = model.forward(images, { training: true, dropoutSeed: seed, dropoutRate });
-            return tf.div(weightedLossTerms(logits as tf.Tensor4D, labels, classWeights).total, denominator);
-          }) as tf.Scalar,
-        variables,
-      );
-      loss += value.dataSync()[0]!;
-      value.dispose();
-      optimizer.accumulate(variables.map((variable) => grads[variable.name]!));
-    } finally {
-      images.dispose();
-      labels.dispose();
-    }
-  }
+  batchParts(batch.size, microBatchSize).forEach(({ start, end }, part) => {
+    const result = partGradients(model, variables, sliceBatch(batch, start, end), {
+      classWeights,
+      channelOrder,
+      dropoutRate,
+      denominator,
+      dropoutSeed: partDropoutSeed(dropoutSeed, part),
+    });
+    loss += result.loss;
+    optimizer.accumulate(result.gradients);
+  });
   optimizer.update();
   return loss;
 }

@@ -2,8 +2,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../../src/system/errors.js';
-import { planMicroBatch, stepHeapBytes, WASM_HEAP_LIMIT_BYTES } from '../../src/train/memory-plan.js';
+import { ConfigError, UserError } from '../../src/system/errors.js';
+import {
+  describeWorkers,
+  planMicroBatch,
+  stepHeapBytes,
+  WASM_HEAP_LIMIT_BYTES,
+} from '../../src/train/memory-plan.js';
 
 /** Full-width VGG16 FCN-8s on KITTI's two classes: 134 M weights. */
 const fullWidth = {
@@ -78,4 +83,62 @@ test('a small model, or another backend, keeps whole batches', () => {
   assert.equal(native.microBatchSize, 20);
   // Adam's moments and the gradient sum live outside the heap: 3 × 4 bytes per weight.
   assert.equal(native.hostBytes, 3 * 4 * fullWidth.parameterCount);
+});
+
+/** Width 0.25 at 96x288 on synthetic-road: 8.4 M weights, a heap estimate of about 0.5 GiB per image pair. */
+const light = {
+  backend: 'wasm',
+  batchSize: 4,
+  widthMultiplier: 0.25,
+  numClasses: 6,
+  parameterCount: 8_400_000,
+  height: 96,
+  width: 288,
+  cores: 2,
+  availableHostBytes: 16 * 2 ** 30,
+};
+
+test('auto gradient workers: cores − 1 on wasm and cpu, with a micro-batch that gives every thread a part', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    const plan = planMicroBatch({ ...light, backend, requestedWorkers: 'auto' });
+    assert.equal(plan.workers, 1, backend);
+    assert.equal(plan.microBatchSize, 2, backend);
+    assert.match(
+      describeWorkers(plan),
+      /^threads: the main thread and 1 gradient worker \(auto: 2 cores; each its own/,
+    );
+  }
+  assert.equal(planMicroBatch({ ...light, requestedWorkers: 'auto', cores: 1 }).workers, 0);
+  // Without the option (the library's default) nothing changes: no workers, whole batches.
+  const plain = planMicroBatch(light);
+  assert.equal(plain.workers, 0);
+  assert.equal(plain.microBatchSize, 4);
+});
+
+test('workers are capped by the parts a batch has and by the free host memory, saying why', () => {
+  // A resumed run's micro-batch of 4 is kept: one part per batch, nothing for a worker.
+  const whole = planMicroBatch({ ...light, requestedWorkers: 1, requestedMicroBatch: 4 });
+  assert.equal(whole.workers, 0);
+  assert.match(
+    describeWorkers(whole),
+    /a batch of 4 in micro-batches of 4 has 1 part; --micro-batch 2 would give 1 worker a part/,
+  );
+  // Each worker is one more heap: with room for about one, 3 asked get 1.
+  const oneHeap = stepHeapBytes(light, 2) + 2 * 4 * light.parameterCount;
+  const tight = planMicroBatch({
+    ...light,
+    batchSize: 8,
+    requestedWorkers: 3,
+    availableHostBytes: (2 * oneHeap + 2 * 4 * light.parameterCount + 3 * 4 * light.parameterCount) / 0.8,
+  });
+  assert.equal(tight.workers, 1);
+  assert.match(describeWorkers(tight), /3 wanted, but [\d.]+ GiB of free host memory holds 1 more heap/);
+});
+
+test('tfjs-node computes on every core itself: auto gives no workers, a number is refused naming the flag', () => {
+  assert.equal(planMicroBatch({ ...light, backend: 'tensorflow', requestedWorkers: 'auto' }).workers, 0);
+  assert.throws(
+    () => planMicroBatch({ ...light, backend: 'tensorflow', requestedWorkers: 1 }),
+    (error: Error) => error instanceof ConfigError && /--train-workers/.test(error.message),
+  );
 });
