@@ -1,5 +1,6 @@
 // Training speed per TensorFlow.js backend on the same small FCN-8s and the same synthetic batch:
-// what `edgeseg bench --training` prints (wasm with our Conv2DBackpropFilter vs the cpu backend).
+// what `edgeseg bench --training` prints (wasm with our Conv2DBackpropFilter vs the cpu backend,
+// and wasm without and with gradient workers).
 
 import { renderSyntheticScene, SYNTHETIC_ROAD_CLASSES } from '../data/synthetic-road.js';
 import type { SegmentationBatch } from '../data/types.js';
@@ -8,6 +9,8 @@ import { createFcn8s } from '../model/fcn8s.js';
 import type { LayerSpec } from '../model/graph-ops.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from '../train/class-weights.js';
+import { TRAINING_DEFAULTS } from '../train/defaults.js';
+import { GradientWorkers } from '../train/gradient-workers.js';
 import { HostAdam } from '../train/host-adam.js';
 import { initTrainingTf } from '../train/kernels/tf-training.js';
 import { type ChannelOrder, trainableVariables, trainStep } from '../train/step.js';
@@ -21,10 +24,15 @@ export interface TrainingBenchOptions {
   steps?: number;
   backends?: TfBackendName[];
   head?: 'fcn8s' | 'original';
+  /** Gradient workers to time on wasm and cpu, one result each (default [0]); micro-batches ⌈batch / (workers + 1)⌉. */
+  workers?: number[];
 }
 
 export interface TrainingBenchResult {
   backend: TfBackendName;
+  /** Gradient workers besides the main thread (src/train/gradient-workers.ts). */
+  workers: number;
+  microBatchSize: number;
   imagesPerSecond: number;
   /** Useful work: 3x the forward pass's multiply-adds x 2 per image (forward, input and weight gradients). */
   gflopsPerSecond: number;
@@ -130,31 +138,64 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
   const results: TrainingBenchResult[] = [];
   for (const backend of backends) {
     await initTrainingTf(backend);
-    const { config, model, variables, optimizer, weights } = trainingBenchSetup({
-      widthMultiplier,
-      height,
-      width,
-      head: options.head ?? 'fcn8s',
-    });
-    const order = model.config.inputChannelOrder as ChannelOrder;
-    try {
-      trainStep(model, optimizer, variables, batch, weights, 0, order);
-      const started = performance.now();
-      for (let step = 1; step <= steps; step++)
-        trainStep(model, optimizer, variables, batch, weights, step, order);
-      const seconds = (performance.now() - started) / 1000;
-      const imagesPerSecond = (steps * batchSize) / seconds;
-      results.push({
-        backend,
-        imagesPerSecond,
-        gflopsPerSecond: (imagesPerSecond * 3 * forwardFlopsPerImage(config)) / 1e9,
-        secondsPerStep: seconds / steps,
-        steps,
-      });
-    } finally {
-      weights.dispose();
-      model.dispose();
+    // tfjs-node computes on every core itself: no workers there.
+    const workerCounts = backend === 'tensorflow' ? [0] : (options.workers ?? [0]);
+    for (const workers of workerCounts) {
+      const shape = { widthMultiplier, height, width, head: options.head ?? 'fcn8s' } as const;
+      results.push(await timeTrainingSteps(backend as 'wasm' | 'cpu', shape, batch, steps, workers));
     }
   }
   return { widthMultiplier, height, width, batchSize, results };
+}
+
+/** One warm-up step, then `steps` timed steps of a fresh model with `workers` gradient workers. */
+async function timeTrainingSteps(
+  backend: TfBackendName,
+  shape: Parameters<typeof trainingBenchSetup>[0],
+  batch: SegmentationBatch,
+  steps: number,
+  workers: number,
+): Promise<TrainingBenchResult> {
+  const { config, model, variables, optimizer, weights } = trainingBenchSetup(shape);
+  const order = model.config.inputChannelOrder as ChannelOrder;
+  const microBatchSize = Math.ceil(batch.size / (workers + 1));
+  const parallel =
+    workers > 0 && backend !== 'tensorflow'
+      ? await GradientWorkers.start({
+          count: workers,
+          model,
+          variables,
+          backend,
+          classWeights: weights.dataSync() as Float32Array,
+          channelOrder: order,
+          dropoutRate: TRAINING_DEFAULTS.dropoutRate,
+          maxPartImages: microBatchSize,
+          height: batch.height,
+          width: batch.width,
+        })
+      : undefined;
+  const step = (seed: number) =>
+    parallel
+      ? parallel.trainStep(optimizer, batch, weights, seed, microBatchSize)
+      : trainStep(model, optimizer, variables, batch, weights, seed, order);
+  try {
+    await step(0);
+    const started = performance.now();
+    for (let seed = 1; seed <= steps; seed++) await step(seed);
+    const seconds = (performance.now() - started) / 1000;
+    const imagesPerSecond = (steps * batch.size) / seconds;
+    return {
+      backend,
+      workers: parallel ? workers : 0,
+      microBatchSize: parallel ? microBatchSize : batch.size,
+      imagesPerSecond,
+      gflopsPerSecond: (imagesPerSecond * 3 * forwardFlopsPerImage(config)) / 1e9,
+      secondsPerStep: seconds / steps,
+      steps,
+    };
+  } finally {
+    await parallel?.stop();
+    weights.dispose();
+    model.dispose();
+  }
 }

@@ -46,6 +46,7 @@ interface BenchFlags extends EngineFlags {
   training?: boolean;
   features?: boolean;
   tfBackends?: string;
+  trainWorkers?: string;
 }
 
 /** The flags that pick another benchmark than the daemon path; at most one is given. */
@@ -125,6 +126,10 @@ export function register(program: Command): void {
     .option('--synthetic-vgg16', 'benchmark a full-size random-weight FCN-8s at 160x576 and 512x1024 (HxW)')
     .option('--training', 'benchmark training steps instead (see docs/training.md)')
     .option('--tf-backends <list>', 'with --training: TensorFlow.js backends to compare (default wasm,cpu)')
+    .option(
+      '--train-workers <list>',
+      'with --training: gradient worker counts to compare on wasm/cpu, e.g. 0,1 (default 0; see train --train-workers)',
+    )
     .addOption(
       numberOption(
         '--train-width <multiplier>',
@@ -165,6 +170,14 @@ export function register(program: Command): void {
           throw new UserError(`--tf-backends: unknown backend "${backend}"`, {
             hint: 'use tensorflow, wasm, cpu',
           });
+      const workers = flags.trainWorkers?.split(',').map((text) => {
+        const count = Number(text.trim());
+        if (!Number.isInteger(count) || count < 0 || count > 64)
+          throw new UserError(`--train-workers: "${text}" is not a worker count`, {
+            hint: 'a comma-separated list of integers from 0 to 64, e.g. 0,1',
+          });
+        return count;
+      });
       const trainWidth = flags.trainWidth;
       const trainSize = flags.size;
       const report = await benchTraining({
@@ -172,6 +185,7 @@ export function register(program: Command): void {
         ...(trainWidth !== undefined ? { widthMultiplier: trainWidth } : {}),
         ...(trainSize ? { height: trainSize.height, width: trainSize.width } : {}),
         ...(flags.trainBatch ? { batchSize: flags.trainBatch } : {}),
+        ...(workers ? { workers } : {}),
       });
       print(
         report,
@@ -179,7 +193,7 @@ export function register(program: Command): void {
           `training: FCN-8s width ${report.widthMultiplier}, ${report.height}x${report.width}, batch ${report.batchSize}`,
           ...report.results.map(
             (result) =>
-              `  ${result.backend.padEnd(10)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(result.gflopsPerSecond < 10 ? 2 : 1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
+              `  ${`${result.backend}${result.workers > 0 ? ` +${result.workers} worker${result.workers > 1 ? 's' : ''}` : ''}`.padEnd(18)} ${result.imagesPerSecond.toFixed(2)} images/s, ${result.gflopsPerSecond.toFixed(result.gflopsPerSecond < 10 ? 2 : 1)} GFLOP/s (${result.secondsPerStep.toFixed(2)} s/step, ${result.steps} steps)`,
           ),
         ].join('\n'),
       );

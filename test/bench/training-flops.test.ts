@@ -51,3 +51,37 @@ test('bench --training reports images/s and GFLOP/s for the width, size and batc
   assert.ok(Number(images) > 0);
   assert.ok(Math.abs(Number(gflops) - (Number(images) * 3 * flops) / 1e9) <= 0.01, result.stdout);
 });
+
+test('bench --training --train-workers 0,1 times the same steps without and with a gradient worker', async () => {
+  const result = await runCli(
+    [
+      'bench',
+      '--training',
+      '--json',
+      '--tf-backends',
+      'wasm',
+      '--train-workers',
+      '0,1',
+      '--train-width',
+      '0.0625',
+      '--size',
+      '32x64',
+      '--train-batch',
+      '2',
+    ],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as {
+    results: Array<{ backend: string; workers: number; microBatchSize: number; imagesPerSecond: number }>;
+  };
+  // The worker's run splits the batch of 2 into one image for each thread.
+  assert.deepEqual(
+    report.results.map(({ backend, workers, microBatchSize }) => ({ backend, workers, microBatchSize })),
+    [
+      { backend: 'wasm', workers: 0, microBatchSize: 2 },
+      { backend: 'wasm', workers: 1, microBatchSize: 1 },
+    ],
+  );
+  for (const row of report.results) assert.ok(row.imagesPerSecond > 0);
+});
