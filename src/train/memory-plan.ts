@@ -158,23 +158,22 @@ function withWorkers(
     weightBytes;
   const byMemory = Math.max(0, Math.floor(free / perWorker));
   const workers = Math.min(wanted, parts - 1, byMemory);
-  const each = `each its own ${input.backend} heap of about ${gib(heapBytes)}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   let workersReason: string;
-  if (workers === wanted)
+  if (workers < wanted && workers === parts - 1)
     workersReason =
-      workers === 0
-        ? asked === 'auto'
-          ? `one core`
-          : '--train-workers 0'
-        : `${asked === 'auto' ? `auto: ${cores} cores` : `--train-workers ${asked}`}; ${each}`;
-  else if (workers === parts - 1)
-    workersReason =
-      `a batch of ${batch} in micro-batches of ${microBatchSize} has ${parts} part${parts > 1 ? 's' : ''}` +
+      `a batch of ${batch} in micro-batches of ${microBatchSize} has ${plural(parts, 'part')}` +
       (microBatchSize > 1
-        ? `; --micro-batch ${Math.ceil(batch / (wanted + 1))} would give ${wanted} worker${wanted > 1 ? 's' : ''} a part`
+        ? `; --micro-batch ${Math.ceil(batch / (wanted + 1))} would give ${plural(wanted, 'worker')} a part`
         : '');
+  else if (workers < wanted)
+    workersReason = `${wanted} wanted, but ${gib(input.availableHostBytes ?? 0)} of free host memory holds ${plural(workers, 'more heap')} of about ${gib(perWorker)}`;
+  else if (asked === 'auto') workersReason = `auto: ${plural(cores, 'core')}`;
   else
-    workersReason = `${wanted} wanted, but ${gib(input.availableHostBytes ?? 0)} of free host memory holds ${workers} more heap${workers === 1 ? '' : 's'} of about ${gib(perWorker)}`;
+    workersReason =
+      `--train-workers ${asked}` +
+      (asked > cores - 1 ? `, more than the ${plural(cores - 1, 'spare core')}: threads share cores` : '');
+  if (workers > 0) workersReason += `; each its own ${input.backend} heap of about ${gib(heapBytes)}`;
   return { microBatchSize, heapBytes, hostBytes, workers, workersReason };
 }
 
