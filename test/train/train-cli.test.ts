@@ -204,11 +204,25 @@ test('Ctrl-C stops after the current step with a checkpoint, and --resume finish
   const out = join(dir, 'run');
   const plugin = join(dir, 'halves.mjs');
   await writeFile(plugin, PRESSES_CTRL_C);
+  // With a gradient worker: Ctrl-C must end its thread too, or the process would never exit.
   const interrupted = await runCli(
-    ['train', '--data-source', plugin, ...tinyModel, '--epochs', '1', '--out', out, '--no-export'],
+    [
+      'train',
+      '--data-source',
+      plugin,
+      ...tinyModel,
+      '--train-workers',
+      '1',
+      '--epochs',
+      '1',
+      '--out',
+      out,
+      '--no-export',
+    ],
     { timeoutMs: 120_000 },
   );
   assert.equal(interrupted.code, 130, interrupted.stderr);
+  assert.match(interrupted.stderr, /threads: the main thread and 1 gradient worker \(--train-workers 1;/);
   // Three steps ran before the 4th batch was handed out with the signal; that batch's step is the last.
   assert.match(interrupted.stderr, /interrupted: saved checkpoint epoch-0001-step-000004 /);
 
