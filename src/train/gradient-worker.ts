@@ -12,10 +12,11 @@ import {
   type GradientWorkerData,
   type GradientWorkerReply,
   type PartRequest,
+  type WorkerFailure,
 } from './gradient-protocol.js';
 import { initTrainingTf } from './kernels/tf-training.js';
 import { partGradients, trainableVariables } from './step.js';
-import { guardWasmHeap, isWasmHeapFailure } from './wasm-heap.js';
+import { guardWasmHeap, isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
 
 const data = workerData as GradientWorkerData;
 const port = parentPort!;
@@ -111,11 +112,17 @@ async function main(): Promise<void> {
   post({ type: 'ready' });
 }
 
-function describeFailure(error: unknown) {
+/** The failure as the main thread reports it; a heap failure says what ran out, as wasm-heap.ts does. */
+function describeFailure(error: unknown): WorkerFailure {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  if (!isWasmHeapFailure(error)) return { name, message, outOfMemory: false };
+  if (error instanceof WasmHeapExhausted) return { name, message, outOfMemory: true };
+  const heap = ((wasmHeapBytes() ?? 0) / 2 ** 30).toFixed(2);
   return {
-    name: error instanceof Error ? error.name : 'Error',
-    message: error instanceof Error ? error.message : String(error),
-    outOfMemory: isWasmHeapFailure(error),
+    name,
+    message: `its wasm backend failed (${name}: ${message}) with its heap at ${heap} GiB: it ran out of memory inside a kernel`,
+    outOfMemory: true,
   };
 }
 
