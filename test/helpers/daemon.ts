@@ -1,4 +1,4 @@
-// The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
+// The real daemon as a subprocess (`edgeseg run --config`, started as cliNodeArgs says), with the bundled
 // demo model: what a test needs to start it, read its log and wait for it to come online or exit.
 // A test file that runs it against a broker calls useDaemonSuite once, at top level: a folder, a real
 // mosquitto (TLS, accounts + ACL, persistence as asked), and the daemons and recorders it starts,
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { IClientOptions } from 'mqtt';
 import { stringify } from 'yaml';
-import { repoRoot } from './cli.js';
+import { cliNodeArgs, repoRoot } from './cli.js';
 import { type BrokerOptions, Mosquitto, type Received, Recorder } from './mosquitto.js';
 import { OutputWatcher } from './output.js';
 import { makeSuiteDir } from './tmp.js';
@@ -46,9 +46,7 @@ export function startDaemonProcess(
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src/cli/index.ts'),
+      ...cliNodeArgs(),
       'run',
       ...(configPath === null ? [] : ['--config', configPath]),
       ...(options.args ?? []),
