@@ -71,7 +71,13 @@ export function startDaemonProcess(
   };
 }
 
-/** A daemon config for tests: the synthetic camera and the demo model, JSON logs, fast reconnects. */
+/**
+ * A daemon config for tests: the synthetic camera and the demo model, JSON logs, fast reconnects,
+ * inference on the main thread. The default (`auto`) loads the model in a worker, times it and, the
+ * demo model being fast, loads it again in-process: 0.4 s more CPU per start (1.2-1.6 s against
+ * 1.6-1.8 s, measured), for a choice that test/engine/threaded-engine.test.ts checks; the daemon on
+ * a worker is checked by tests that ask for it (integration/daemon.test.ts, daemon/inference-reload).
+ */
 export function testConfig(dir: string, brokerUrl: string, overrides: Record<string, unknown> = {}) {
   return {
     device_id: 'cam-test',
@@ -80,6 +86,7 @@ export function testConfig(dir: string, brokerUrl: string, overrides: Record<str
     state_dir: join(dir, 'state'),
     fps: 8,
     capture: { width: 192, height: 64 },
+    engine: { inference_thread: 'main' },
     mqtt: { url: brokerUrl, reconnect_period_ms: 300 },
     publish: { health: { interval_ms: 1000 } },
     log: { format: 'json' },
