@@ -98,8 +98,16 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 build = await buildForTests(root);
 const env = { ...process.env, EDGESEG_TEST: '1', EDGESEG_TEST_BUILD: build };
 const results = [];
+const groupTimes = [];
 for (const group of groups) {
-  results.push(...(await runFiles(group.files, { root, concurrency: group.concurrency, env, children })));
+  if (group.files.length === 0) continue;
+  const groupStarted = Date.now();
+  const options = { root, concurrency: group.concurrency, env, children, runStarted: started };
+  results.push(...(await runFiles(group.files, options)));
+  const count = `${group.files.length} file${group.files.length === 1 ? '' : 's'}`;
+  groupTimes.push(
+    `${count} ${group.concurrency} at a time: ${((Date.now() - groupStarted) / 1000).toFixed(0)} s`,
+  );
 }
 removeBuild(build);
 if (fullRun) writeTimes(root, results);
@@ -118,7 +126,7 @@ const slowest = results
   .slice(0, 10);
 console.log('\nslowest test files (sum of their top-level tests):');
 for (const [file, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}`);
-console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s (${groupTimes.join('; ')})`);
 console.log(
   `CPU time ${(totals.cpuMs / 1000).toFixed(0)} s (the test files and the processes they started)${
     totals.cpuUnknown > 0 ? `, not counting ${totals.cpuUnknown} files whose figure is missing` : ''

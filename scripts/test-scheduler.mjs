@@ -45,7 +45,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
  * Runs `files` (paths relative to `root`), `concurrency` at a time, and resolves with one result per
  * file: { file, exitCode, passed, failed, testMs (sum of its top-level tests), wallMs, cpuMs }.
  */
-export function runFiles(files, { root, concurrency, env, children }) {
+export function runFiles(files, { root, concurrency, env, children, runStarted = Date.now() }) {
   const scratch = mkdtempSync(join(tmpdir(), 'edgeseg-test-run-'));
   const queue = [...files];
   const results = [];
@@ -98,7 +98,7 @@ export function runFiles(files, { root, concurrency, env, children }) {
         const cpu = cpuMs === undefined ? 'CPU unknown' : `${seconds(cpuMs)} CPU`;
         const how = signal ? `killed by ${signal}` : exitCode === 0 ? 'ok' : `exit code ${exitCode}`;
         process.stdout.write(
-          `\n━━ ${file}: ${how}, ${seconds(wallMs)} wall, ${cpu}\n${Buffer.concat(output).toString()}`,
+          `\n━━ ${file}: ${how}, ${seconds(wallMs)} wall from +${seconds(started - runStarted)}, ${cpu}\n${Buffer.concat(output).toString()}`,
         );
         startNext();
       });
