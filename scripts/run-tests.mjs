@@ -90,7 +90,14 @@ const children = new Set();
 let build;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    for (const child of children) child.kill(signal);
+    // Each file runs in its own process group (test-scheduler.mjs): the signal goes to all of it.
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // That group has just ended.
+      }
+    }
     if (build) removeBuild(build);
     process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
   });

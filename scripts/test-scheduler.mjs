@@ -78,7 +78,13 @@ export function runFiles(files, { root, concurrency, env, children, runStarted =
           `--test-reporter-destination=${countsFile}`,
           file,
         ],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, EDGESEG_TEST_CPU_FILE: cpuFile } },
+        // Its own process group, so that stopping the run reaches the daemons and CLIs it started.
+        {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...env, EDGESEG_TEST_CPU_FILE: cpuFile },
+          detached: true,
+        },
       );
       children.add(child);
       const output = [];
