@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's built-in test runner (TypeScript through tsx).
-// Usage: node scripts/run-tests.mjs [--unit | --integration] [--serial] [file-filter...]
+// Usage: node scripts/run-tests.mjs [--unit | --integration] [--serial] [--write-times] [file-filter...]
 // Every entry point (npm test, test:unit, test:integration, a filtered run) first makes sure the
 // system tools the tests talk to are there: a test never skips because its tool is missing.
 //
@@ -8,8 +8,8 @@
 // daemon subprocesses the tests start load plain JS (EDGESEG_TEST_BUILD); it is removed at the end.
 // Test files run in two groups. Most run side by side, one more at a time than the machine has cores
 // (they share no port: every server binds a free one; and no folder: each makes its own temporary
-// one), longest first by the times of the last full run (test/file-times.json, which a full run
-// rewrites), each file's output printed whole when it ends (scripts/test-scheduler.mjs). The files
+// one), longest first by the times in test/file-times.json (a full run with --write-times rewrites it;
+// a plain run leaves the clone as it found it), each file's output printed whole when it ends (scripts/test-scheduler.mjs). The files
 // in ALONE then run one at a time: they assert a rate, a memory bound or a signal's timing, which a
 // neighbour's load would make wrong. --serial runs everything one at a time, in name order.
 
@@ -117,7 +117,7 @@ for (const group of groups) {
   );
 }
 removeBuild(build);
-if (fullRun) writeTimes(root, results);
+if (fullRun && args.includes('--write-times')) writeTimes(root, results);
 
 const totals = { passed: 0, failed: 0, cpuMs: 0, cpuUnknown: 0 };
 for (const result of results) {
