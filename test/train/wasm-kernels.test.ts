@@ -4,6 +4,7 @@ import { type FcnConfig, TORCHVISION_NORMALIZATION } from '../../src/model/archi
 import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
 import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
+import { paddedGrid } from '../../src/train/kernels/wasm-filter-gradient-grid.js';
 
 /** Deterministic values in [-0.5, 0.5): tf.randomNormal is far too slow on this machine. */
 function pseudoRandom(shape: number[], seed: number): tf.Tensor {
@@ -55,14 +56,44 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
   );
 }
 
+type FilterCase = {
+  input: number[];
+  filter: number[];
+  strides: number | [number, number];
+  pad: Pad;
+  /** The strided cases that must take the phase-plane path (wasm-filter-gradient-grid.ts). */
+  grid?: true;
+};
+
 test('wasm Conv2DBackpropFilter matches the cpu backend for several shapes, strides and paddings', async () => {
   await initTrainingTf('wasm');
-  const cases: Array<{ input: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }> = [
+  const cases: FilterCase[] = [
     { input: [2, 9, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
     { input: [1, 8, 8, 5], filter: [3, 3, 5, 2], strides: 2, pad: 'same' },
     { input: [1, 9, 7, 2], filter: [3, 2, 2, 3], strides: 2, pad: 'valid' },
     { input: [2, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'valid' },
     { input: [1, 6, 6, 3], filter: [1, 1, 3, 5], strides: 1, pad: 'valid' },
+    // fc6 over a map smaller than its filter: taps over the padding only, taps on a corner of dY.
+    { input: [3, 3, 9, 4], filter: [7, 7, 4, 5], strides: 1, pad: 'same' },
+    // ResNet's strided 1x1 downsample, odd sizes, batch 3.
+    { input: [3, 9, 11, 4], filter: [1, 1, 4, 3], strides: 2, pad: 'valid' },
+    // Strided convolutions on maps large enough for the phase planes: 'same', 'valid' with rows
+    // left over, explicit padding, and the stride-4 transposed-convolution geometry.
+    { input: [2, 24, 26, 3], filter: [3, 3, 3, 4], strides: 2, pad: 'same', grid: true },
+    { input: [3, 21, 23, 2], filter: [3, 3, 2, 3], strides: 2, pad: 'valid', grid: true },
+    { input: [1, 48, 64, 2], filter: [8, 8, 2, 3], strides: 4, pad: 'same', grid: true },
+    {
+      input: [1, 25, 31, 3],
+      filter: [3, 3, 3, 2],
+      strides: 2,
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+      grid: true,
+    },
     {
       input: [1, 7, 8, 2],
       filter: [3, 3, 2, 2],
@@ -77,6 +108,14 @@ test('wasm Conv2DBackpropFilter matches the cpu backend for several shapes, stri
   ];
   for (const c of cases) {
     const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`;
+    const info = tf.backend_util.computeConv2DInfo(
+      c.input as [number, number, number, number],
+      c.filter as [number, number, number, number],
+      c.strides,
+      1,
+      c.pad,
+    );
+    assert.equal(paddedGrid(info) !== undefined, c.grid === true, `${what}: path`);
     const onWasm = await filterGradient('wasm', c.input, c.filter, c.strides, c.pad);
     const onCpu = await filterGradient('cpu', c.input, c.filter, c.strides, c.pad);
     assertClose(onWasm, onCpu, what);
@@ -146,19 +185,27 @@ test('wasm Conv2DBackpropInput (stride 1 on the forward Conv2D, else built in) m
 
 test('wasm trains conv2dTranspose weights (the FCN upsampling layers) like the cpu backend', async () => {
   await initTrainingTf('wasm');
-  const gradientOn = async (backend: 'wasm' | 'cpu') => {
-    await tf.setBackend(backend);
-    return tf.tidy(() => {
-      const x = pseudoRandom([2, 5, 6, 3], 4) as tf.Tensor4D;
-      const weights = pseudoRandom([4, 4, 2, 3], 5) as tf.Tensor4D;
-      return tf
-        .grad((w: tf.Tensor) =>
-          tf.sum(tf.square(tf.conv2dTranspose(x, w as tf.Tensor4D, [2, 10, 12, 2], 2, 'same'))),
-        )(weights)
-        .dataSync() as Float32Array;
-    });
-  };
-  assertClose(await gradientOn('wasm'), await gradientOn('cpu'), 'conv2dTranspose stride 2');
+  // FCN-8s's x2 (4x4 stride 2) and x8 (16x16 stride 8, at the bench's 96x288: the phase planes).
+  const cases = [
+    { input: [2, 5, 6, 3], filter: [4, 4, 2, 3], output: [2, 10, 12, 2], stride: 2 },
+    { input: [1, 12, 36, 3], filter: [16, 16, 3, 3], output: [1, 96, 288, 3], stride: 8 },
+  ];
+  for (const c of cases) {
+    const gradientOn = async (backend: 'wasm' | 'cpu') => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = pseudoRandom(c.input, 4) as tf.Tensor4D;
+        const weights = pseudoRandom(c.filter, 5) as tf.Tensor4D;
+        const outputShape = c.output as [number, number, number, number];
+        return tf
+          .grad((w: tf.Tensor) =>
+            tf.sum(tf.square(tf.conv2dTranspose(x, w as tf.Tensor4D, outputShape, c.stride, 'same'))),
+          )(weights)
+          .dataSync() as Float32Array;
+      });
+    };
+    assertClose(await gradientOn('wasm'), await gradientOn('cpu'), `conv2dTranspose stride ${c.stride}`);
+  }
 });
 
 test('wasm depthwise-convolution gradients (input and filter) match the cpu backend', async () => {
