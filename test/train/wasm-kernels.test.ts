@@ -5,6 +5,7 @@ import { createFcn8s, initialWeights } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
 import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 import { paddedGrid } from '../../src/train/kernels/wasm-filter-gradient-grid.js';
+import { isSmallMap } from '../../src/train/kernels/wasm-small-map-conv.js';
 
 /** Deterministic values in [-0.5, 0.5): tf.randomNormal is far too slow on this machine. */
 function pseudoRandom(shape: number[], seed: number): tf.Tensor {
@@ -108,17 +109,52 @@ test('wasm Conv2DBackpropFilter matches the cpu backend for several shapes, stri
   ];
   for (const c of cases) {
     const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`;
-    const info = tf.backend_util.computeConv2DInfo(
-      c.input as [number, number, number, number],
-      c.filter as [number, number, number, number],
-      c.strides,
-      1,
-      c.pad,
-    );
-    assert.equal(paddedGrid(info) !== undefined, c.grid === true, `${what}: path`);
+    assert.equal(paddedGrid(geometry(c)) !== undefined, c.grid === true, `${what}: path`);
     const onWasm = await filterGradient('wasm', c.input, c.filter, c.strides, c.pad);
     const onCpu = await filterGradient('cpu', c.input, c.filter, c.strides, c.pad);
     assertClose(onWasm, onCpu, what);
+  }
+});
+
+function geometry(c: FilterCase) {
+  return tf.backend_util.computeConv2DInfo(
+    c.input as [number, number, number, number],
+    c.filter as [number, number, number, number],
+    c.strides,
+    1,
+    c.pad,
+  );
+}
+
+/** Filters large for their map (fc6 at 96x288 and smaller): wasm-small-map-conv.ts's cases. */
+const SMALL_MAPS: FilterCase[] = [
+  { input: [3, 3, 9, 4], filter: [7, 7, 4, 5], strides: 1, pad: 'same' },
+  { input: [1, 5, 18, 3], filter: [7, 7, 3, 2], strides: 1, pad: 'same' },
+  // A ResNet stage at a small input: 3x3 'same' on a 1x2 map, stride 2 on a 2x3 one.
+  { input: [2, 1, 2, 6], filter: [3, 3, 6, 4], strides: 1, pad: 'same' },
+  { input: [1, 2, 3, 4], filter: [3, 3, 4, 5], strides: 2, pad: 'same' },
+];
+
+test('wasm Conv2D on filters large for their map (per-tap matmuls) matches the cpu backend', async () => {
+  await initTrainingTf('wasm');
+  for (const c of SMALL_MAPS) {
+    const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${c.pad}`;
+    assert.ok(isSmallMap(geometry(c)), `${what}: path`);
+    const forwardOn = async (backend: 'wasm' | 'cpu') => {
+      await tf.setBackend(backend);
+      return tf.tidy(
+        () =>
+          tf
+            .conv2d(
+              pseudoRandom(c.input, 11) as tf.Tensor4D,
+              pseudoRandom(c.filter, 12) as tf.Tensor4D,
+              c.strides,
+              c.pad as 'same',
+            )
+            .dataSync() as Float32Array,
+      );
+    };
+    assertClose(await forwardOn('wasm'), await forwardOn('cpu'), what);
   }
 });
 
@@ -143,9 +179,9 @@ async function inputGradient(
   });
 }
 
-test('wasm Conv2DBackpropInput (stride 1 on the forward Conv2D, else built in) matches the cpu backend', async () => {
+test('wasm Conv2DBackpropInput (small maps per tap, stride 1 on the forward Conv2D, else built in) matches the cpu backend', async () => {
   await initTrainingTf('wasm');
-  const cases: Array<{ input: number[]; filter: number[]; strides: number | [number, number]; pad: Pad }> = [
+  const cases: FilterCase[] = [
     { input: [2, 9, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
     { input: [1, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'same' },
     { input: [1, 8, 9, 3], filter: [4, 2, 3, 2], strides: 1, pad: 'same' },
@@ -174,9 +210,11 @@ test('wasm Conv2DBackpropInput (stride 1 on the forward Conv2D, else built in) m
         [0, 0],
       ],
     },
+    ...SMALL_MAPS,
   ];
   for (const c of cases) {
     const what = `input ${c.input} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`;
+    assert.equal(isSmallMap(geometry(c)), SMALL_MAPS.includes(c), `${what}: path`);
     const onWasm = await inputGradient('wasm', c.input, c.filter, c.strides, c.pad);
     const onCpu = await inputGradient('cpu', c.input, c.filter, c.strides, c.pad);
     assertClose(onWasm, onCpu, what);

@@ -3,14 +3,9 @@
 
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
+import { type Geometry, isPointwise, type TapRectangle, tapRectangles } from './conv-geometry.js';
 import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
-import {
-  filterGradientOnGrid,
-  type Geometry,
-  paddedGrid,
-  STACKED_FLOATS,
-  validRange,
-} from './wasm-filter-gradient-grid.js';
+import { filterGradientOnGrid, paddedGrid, STACKED_FLOATS } from './wasm-filter-gradient-grid.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number;
@@ -26,45 +21,6 @@ interface Conv2DBackpropFilterAttrs {
  * rectangle of dY (fc6's 7x7 over a 3x9 map: 35 % of the full product is not padding).
  */
 const FULL_GRID_SHARE = 0.75;
-
-/** The output positions [rowStart, rowEnd) x [colStart, colEnd) whose tap (kh, kw) falls inside the image. */
-interface TapRectangle {
-  tap: number;
-  kh: number;
-  kw: number;
-  rowStart: number;
-  rowEnd: number;
-  colStart: number;
-  colEnd: number;
-}
-
-/** A 1x1 stride-1 convolution without padding: its one window is the input itself. */
-function isPointwise(info: Geometry): boolean {
-  return (
-    info.filterHeight === 1 &&
-    info.filterWidth === 1 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
-    info.outHeight === info.inHeight &&
-    info.outWidth === info.inWidth &&
-    info.padInfo.top === 0 &&
-    info.padInfo.left === 0
-  );
-}
-
-function tapRectangles(info: Geometry): TapRectangle[] {
-  const { filterHeight, filterWidth, strideHeight, strideWidth, inHeight, inWidth, outHeight, outWidth } =
-    info;
-  const rectangles: TapRectangle[] = [];
-  for (let kh = 0; kh < filterHeight; kh++) {
-    const [rowStart, rowEnd] = validRange(kh, strideHeight, info.padInfo.top, inHeight, outHeight);
-    for (let kw = 0; kw < filterWidth; kw++) {
-      const [colStart, colEnd] = validRange(kw, strideWidth, info.padInfo.left, inWidth, outWidth);
-      rectangles.push({ tap: kh * filterWidth + kw, kh, kw, rowStart, rowEnd, colStart, colEnd });
-    }
-  }
-  return rectangles;
-}
 
 /**
  * A set of taps multiplied by one dY matrix: the whole output grid (`rectangle` undefined), or the

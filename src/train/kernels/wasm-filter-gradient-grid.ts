@@ -2,29 +2,14 @@
 // phase planes on a padded grid, so that every tap's window is one contiguous copy.
 
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { tf } from '../../model/tf.js';
+import { type Geometry, validRange } from './conv-geometry.js';
 import { heapFloats, type RunKernel, type WasmBackendLike } from './wasm-backend-access.js';
-
-export type Geometry = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 /**
  * Taps are stacked into one matmul while their windows and their product stay under this many floats
  * (fewer, larger calls: the 16x16 stride-8 upsampling has 256 taps); a larger tap goes alone.
  */
 export const STACKED_FLOATS = 1 << 21;
-
-/** Outputs o in [0, outSize) with o·stride + k − pad inside [0, inSize). */
-export function validRange(
-  k: number,
-  stride: number,
-  pad: number,
-  inSize: number,
-  outSize: number,
-): [number, number] {
-  const start = Math.min(outSize, Math.max(0, Math.ceil((pad - k) / stride)));
-  const end = Math.max(start, Math.min(outSize, Math.ceil((inSize + pad - k) / stride)));
-  return [start, end];
-}
 
 /**
  * The padded grid of the fast path: every output position (n, oh, ow) of an [N, rows, cols] grid,

@@ -1,13 +1,15 @@
 // Training kernels for the WebAssembly backend of tfjs 4.22: Conv2DBackpropFilter (the weight
 // gradient of conv2d and conv2dTranspose), which it lacks; a Conv2DBackpropInput (the input
-// gradient) on its fast Conv2D, in front of its slow built-in one; and for MobileNetV3 the
-// depthwise gradients of wasm-depthwise-kernels.ts.
+// gradient) on its fast Conv2D, in front of its slow built-in one; fc6-like convolutions (filter
+// large for the map) on wasm-small-map-conv.ts, forward and input gradient; and for MobileNetV3
+// the depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
 import { kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
 import { conv2DBackpropFilter } from './wasm-conv-filter-gradient.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
+import { isSmallMap, smallMapConv2D, smallMapConv2DBackpropInput } from './wasm-small-map-conv.js';
 
 /** The attributes of Conv2DBackpropInput. */
 interface ConvGradientAttrs {
@@ -21,13 +23,39 @@ interface Conv2DBackpropInputAttrs extends ConvGradientAttrs {
   inputShape: [number, number, number, number];
 }
 
-/** tfjs-backend-wasm's own Conv2DBackpropInput, kept for what the fast path below does not cover. */
-let builtInConv2DBackpropInput: KernelFunc | undefined;
+/** tfjs-backend-wasm's own kernels that ours stand in front of, for what ours do not cover. */
+const builtInKernels = new Map<string, KernelFunc>();
 
-function builtIn(args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
-  if (!builtInConv2DBackpropInput) throw new Error('wasm Conv2DBackpropInput is not registered');
-  return builtInConv2DBackpropInput(args);
+function builtIn(name: string, args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
+  const kernel = builtInKernels.get(name);
+  if (!kernel) throw new Error(`wasm ${name} is not registered`);
+  return kernel(args);
 }
+
+interface Conv2DAttrs extends ConvGradientAttrs {
+  dilations: [number, number] | number;
+}
+
+/** Conv2D: fc6-like convolutions (filter large for the map) on the small-map kernel, the rest built in. */
+const conv2D: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as Conv2DAttrs;
+  if (dataFormat === 'NCHW') return builtIn('Conv2D', args);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  if (!isSmallMap(info)) return builtIn('Conv2D', args);
+  const wasm = backend as unknown as WasmBackendLike;
+  return smallMapConv2D(wasm, kernelRunner(wasm), info, x, filter);
+};
 
 /**
  * dX of a stride-1 convolution is itself a stride-1 convolution: of dY with the filter turned by
@@ -41,29 +69,32 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
     attrs as unknown as Conv2DBackpropInputAttrs;
-  const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
-  if (dataFormat === 'NCHW' || strideHeight !== 1 || strideWidth !== 1) return builtIn(args);
+  if (dataFormat === 'NCHW') return builtIn('Conv2DBackpropInput', args);
   const wasm = backend as unknown as WasmBackendLike;
-  const [filterHeight, filterWidth, inChannels, outChannels] = filter.shape as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const info = tf.backend_util.computeConv2DInfo(
+  const geometry = tf.backend_util.computeConv2DInfo(
     inputShape,
-    [filterHeight, filterWidth, inChannels, outChannels],
-    1,
+    filter.shape as [number, number, number, number],
+    strides,
     1,
     pad,
     dimRoundingMode,
     false,
     'channelsLast',
   );
-  const { top, bottom, left, right } = info.padInfo;
+  if (isSmallMap(geometry))
+    return smallMapConv2DBackpropInput(wasm, kernelRunner(wasm), geometry, dy, filter);
+  const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
+  if (strideHeight !== 1 || strideWidth !== 1) return builtIn('Conv2DBackpropInput', args);
+  const [filterHeight, filterWidth, inChannels, outChannels] = filter.shape as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const { top, bottom, left, right } = geometry.padInfo;
   // Padding wider than the filter (explicit) would need a crop, not a pad: the built-in kernel does it.
   if (Math.max(top, bottom) > filterHeight - 1 || Math.max(left, right) > filterWidth - 1)
-    return builtIn(args);
+    return builtIn('Conv2DBackpropInput', args);
   // turned[kh, kw, k, c] = filter[KH−1−kh, KW−1−kw, c, k]
   const turned = wasm.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   try {
@@ -98,18 +129,26 @@ const wasmTrainingKernels: KernelConfig[] = [
   ...wasmDepthwiseKernels,
 ];
 
+/** Our kernels that stand in front of a built-in one of the same name. */
+const inFront: Array<[string, KernelFunc]> = [
+  ['Conv2D', conv2D],
+  ['Conv2DBackpropInput', conv2DBackpropInput],
+];
+
 /**
- * Registers the kernels above once, and puts the faster Conv2DBackpropInput in front of the
- * built-in one; safe to call again (e.g. from several entry points).
+ * Registers the kernels above once, and puts ours in front of the built-in Conv2D and
+ * Conv2DBackpropInput; safe to call again (e.g. from several entry points).
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
   }
-  const current = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (current && current.kernelFunc !== conv2DBackpropInput) {
-    builtInConv2DBackpropInput = current.kernelFunc;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({ ...current, kernelFunc: conv2DBackpropInput });
+  for (const [name, kernelFunc] of inFront) {
+    const current = tf.getKernel(name, 'wasm');
+    if (current && current.kernelFunc !== kernelFunc) {
+      builtInKernels.set(name, current.kernelFunc);
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ ...current, kernelFunc });
+    }
   }
 }
