@@ -6,7 +6,7 @@
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
-import { kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
+import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
 import { conv2DBackpropFilter } from './wasm-conv-filter-gradient.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 import { isSmallMap, smallMapConv2D, smallMapConv2DBackpropInput } from './wasm-small-map-conv.js';
@@ -95,20 +95,21 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   // Padding wider than the filter (explicit) would need a crop, not a pad: the built-in kernel does it.
   if (Math.max(top, bottom) > filterHeight - 1 || Math.max(left, right) > filterWidth - 1)
     return builtIn('Conv2DBackpropInput', args);
-  // turned[kh, kw, k, c] = filter[KH−1−kh, KW−1−kw, c, k]
+  // turned[kh, kw, k, c] = filter[KH−1−kh, KW−1−kw, c, k]: the wasm Transpose kernel swaps c and k
+  // (a JavaScript loop took ~10 ms for fc7's 1M weights), then the taps are reversed block by block.
+  const run = kernelRunner(wasm);
+  const swapped = run('Transpose', { x: filter }, { perm: [0, 1, 3, 2] } as unknown as NamedAttrMap);
   const turned = wasm.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   try {
-    const source = wasm.typedArrayFromHeap(filter);
-    const target = wasm.typedArrayFromHeap(turned);
+    const { heap, starts } = heapFloats(wasm, [swapped, turned]);
+    const [source, target] = starts as [number, number];
     const taps = filterHeight * filterWidth;
+    const block = inChannels * outChannels;
     for (let tap = 0; tap < taps; tap++) {
-      const from = (taps - 1 - tap) * inChannels * outChannels;
-      const to = tap * inChannels * outChannels;
-      for (let c = 0; c < inChannels; c++)
-        for (let k = 0; k < outChannels; k++)
-          target[to + k * inChannels + c] = source[from + c * outChannels + k]!;
+      const from = source + (taps - 1 - tap) * block;
+      heap.copyWithin(target + tap * block, from, from + block);
     }
-    return kernelRunner(wasm)('Conv2D', { x: dy, filter: turned }, {
+    return run('Conv2D', { x: dy, filter: turned }, {
       strides: [1, 1],
       pad: [
         [0, 0],
@@ -120,6 +121,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
       dilations: [1, 1],
     } as unknown as NamedAttrMap);
   } finally {
+    wasm.disposeData(swapped.dataId);
     wasm.disposeData(turned.dataId);
   }
 };
