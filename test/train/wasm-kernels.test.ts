@@ -179,7 +179,7 @@ async function inputGradient(
   });
 }
 
-test('wasm Conv2DBackpropInput (small maps per tap, stride 1 on the forward Conv2D, else built in) matches the cpu backend', async () => {
+test('wasm Conv2DBackpropInput (small maps per tap, stride 1 on the forward Conv2D, strided by sub-pixel phases) matches the cpu backend', async () => {
   await initTrainingTf('wasm');
   const cases: FilterCase[] = [
     { input: [2, 9, 11, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'same' },
@@ -188,6 +188,22 @@ test('wasm Conv2DBackpropInput (small maps per tap, stride 1 on the forward Conv
     { input: [2, 10, 10, 4], filter: [7, 7, 4, 6], strides: 1, pad: 'valid' },
     { input: [1, 6, 6, 3], filter: [1, 1, 3, 5], strides: 1, pad: 'valid' },
     { input: [1, 8, 8, 5], filter: [3, 3, 5, 2], strides: 2, pad: 'same' },
+    // Strided (sub-pixel phases): 'valid' with odd sizes and batch 3, ResNet's 1x1 downsample
+    // (phases without taps), stride 3 with a 5x5, unequal strides with explicit padding.
+    { input: [3, 11, 9, 3], filter: [3, 3, 3, 4], strides: 2, pad: 'valid' },
+    { input: [2, 9, 12, 4], filter: [1, 1, 4, 3], strides: 2, pad: 'valid' },
+    { input: [1, 13, 14, 2], filter: [5, 5, 2, 3], strides: 3, pad: 'same' },
+    {
+      input: [1, 10, 9, 3],
+      filter: [3, 4, 3, 2],
+      strides: [2, 1],
+      pad: [
+        [0, 0],
+        [1, 1],
+        [2, 1],
+        [0, 0],
+      ],
+    },
     {
       input: [1, 7, 8, 2],
       filter: [3, 3, 2, 2],

@@ -10,6 +10,7 @@ import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-a
 import { conv2DBackpropFilter } from './wasm-conv-filter-gradient.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 import { isSmallMap, smallMapConv2D, smallMapConv2DBackpropInput } from './wasm-small-map-conv.js';
+import { stridedConv2DBackpropInput } from './wasm-strided-input-gradient.js';
 
 /** The attributes of Conv2DBackpropInput. */
 interface ConvGradientAttrs {
@@ -84,7 +85,8 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   if (isSmallMap(geometry))
     return smallMapConv2DBackpropInput(wasm, kernelRunner(wasm), geometry, dy, filter);
   const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
-  if (strideHeight !== 1 || strideWidth !== 1) return builtIn('Conv2DBackpropInput', args);
+  if (strideHeight !== 1 || strideWidth !== 1)
+    return stridedConv2DBackpropInput(wasm, kernelRunner(wasm), geometry, dy, filter);
   const [filterHeight, filterWidth, inChannels, outChannels] = filter.shape as [
     number,
     number,
