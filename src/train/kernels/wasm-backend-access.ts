@@ -34,3 +34,20 @@ export function heapFloats(
   const heap = new Float32Array(views[0]!.buffer);
   return { heap, starts: views.map((view) => view.byteOffset / 4) };
 }
+
+/** A zero-filled float32 tensor that `fill` writes into; freed again if `fill` throws. */
+export function zeroedOutput(
+  backend: WasmBackendLike,
+  shape: number[],
+  fill: (output: TensorInfo) => void,
+): TensorInfo {
+  const output = backend.makeOutput(shape, 'float32');
+  try {
+    backend.typedArrayFromHeap(output).fill(0);
+    fill(output);
+    return output;
+  } catch (error) {
+    backend.disposeData(output.dataId);
+    throw error;
+  }
+}

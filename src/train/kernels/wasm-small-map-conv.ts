@@ -5,7 +5,7 @@
 
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { type Geometry, imageShare, type TapRectangle, tapRectangles } from './conv-geometry.js';
-import { heapFloats, type RunKernel, type WasmBackendLike } from './wasm-backend-access.js';
+import { heapFloats, type RunKernel, type WasmBackendLike, zeroedOutput } from './wasm-backend-access.js';
 
 /** Below this share of multiply-adds on the image, the per-tap matmuls win (measured on fc6). */
 const SMALL_MAP_SHARE = 0.6;
@@ -94,15 +94,9 @@ export function smallMapConv2D(
   x: TensorInfo,
   filter: TensorInfo,
 ): TensorInfo {
-  const output = wasm.makeOutput(info.outShape, 'float32');
-  try {
-    wasm.typedArrayFromHeap(output).fill(0);
-    sumOfTapProducts(wasm, run, info, x, filter, output, true);
-    return output;
-  } catch (error) {
-    wasm.disposeData(output.dataId);
-    throw error;
-  }
+  return zeroedOutput(wasm, info.outShape, (output) =>
+    sumOfTapProducts(wasm, run, info, x, filter, output, true),
+  );
 }
 
 /** dx[n, oh·s + kh − top, ow·s + kw − left, c] += Σ_k dy[n, oh, ow, k] · w[kh, kw, c, k], image taps only. */
@@ -115,14 +109,9 @@ export function smallMapConv2DBackpropInput(
 ): TensorInfo {
   // Each tap's block as [K, C]: the untransposed matmul is the fast one.
   const transposed = run('Transpose', { x: filter }, { perm: [0, 1, 3, 2] } as never);
-  const dx = wasm.makeOutput([info.batchSize, info.inHeight, info.inWidth, info.inChannels], 'float32');
   try {
-    wasm.typedArrayFromHeap(dx).fill(0);
-    sumOfTapProducts(wasm, run, info, dy, transposed, dx, false);
-    return dx;
-  } catch (error) {
-    wasm.disposeData(dx.dataId);
-    throw error;
+    const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+    return zeroedOutput(wasm, shape, (dx) => sumOfTapProducts(wasm, run, info, dy, transposed, dx, false));
   } finally {
     wasm.disposeData(transposed.dataId);
   }
