@@ -158,6 +158,16 @@ test('wasm Conv2D on filters large for their map (per-tap matmuls) matches the c
   }
 });
 
+test('full-width fc6 takes the per-tap kernels at every seed size, whose maps alone would not send it there', () => {
+  // 160x576 (5x18 map: 59 % on the image), 256x512 (8x16: 70 %), and a 64-filter 7x7 on the same
+  // 8x16 map, which keeps XNNPACK's convolution.
+  const fc6 = (height: number, width: number, outChannels: number) =>
+    tf.backend_util.computeConv2DInfo([1, height, width, 512], [7, 7, 512, outChannels], 1, 1, 'same');
+  assert.ok(isSmallMap(fc6(5, 18, 4096)));
+  assert.ok(isSmallMap(fc6(8, 16, 4096)));
+  assert.ok(!isSmallMap(fc6(8, 16, 64)));
+});
+
 /** dX of sum(conv2d(x, w) · reference): the input gradient (Conv2DBackpropInput). */
 async function inputGradient(
   backend: 'wasm' | 'cpu',

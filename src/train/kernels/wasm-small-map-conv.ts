@@ -10,8 +10,18 @@ import { heapFloats, type RunKernel, type WasmBackendLike, zeroedOutput } from '
 /** Below this share of multiply-adds on the image, the per-tap matmuls win (measured on fc6). */
 const SMALL_MAP_SHARE = 0.6;
 
+/**
+ * From this many weights on (full-width fc6: 103 M), a spatial filter goes per tap whatever its
+ * map: XNNPACK's packed copy of it would take as much of the 4 GiB heap as the filter itself.
+ */
+const HUGE_FILTER = 1 << 26;
+
 export function isSmallMap(info: Geometry): boolean {
-  return info.dilationHeight === 1 && info.dilationWidth === 1 && imageShare(info) < SMALL_MAP_SHARE;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return false;
+  const { filterHeight, filterWidth, inChannels, outChannels } = info;
+  const taps = filterHeight * filterWidth;
+  if (taps > 1 && taps * inChannels * outChannels >= HUGE_FILTER) return true;
+  return imageShare(info) < SMALL_MAP_SHARE;
 }
 
 /**
