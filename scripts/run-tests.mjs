@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's built-in test runner (TypeScript through tsx).
-// Usage: node scripts/run-tests.mjs [--unit | --integration] [--serial] [file-filter...]
+// Usage: node scripts/run-tests.mjs [--unit | --integration] [--serial] [--write-times] [file-filter...]
 // Every entry point (npm test, test:unit, test:integration, a filtered run) first makes sure the
 // system tools the tests talk to are there: a test never skips because its tool is missing.
 //
+// Each run first compiles src/ to a folder of its own (scripts/test-build.mjs), so that the CLI and
+// daemon subprocesses the tests start load plain JS (EDGESEG_TEST_BUILD); it is removed at the end.
 // Test files run in two groups. Most run side by side, one more at a time than the machine has cores
 // (they share no port: every server binds a free one; and no folder: each makes its own temporary
-// one). The files in ALONE then run one at a time: they assert a rate, a memory bound or a signal's
-// timing, which a neighbour's load would make wrong. --serial runs everything one at a time.
+// one), longest first by the times in test/file-times.json (a full run with --write-times rewrites it;
+// a plain run leaves the clone as it found it), each file's output printed whole when it ends (scripts/test-scheduler.mjs). The files
+// in ALONE then run one at a time: they assert a rate, a memory bound or a signal's timing, which a
+// neighbour's load would make wrong. --serial runs everything one at a time, in name order.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import { buildForTests, removeBuild } from './test-build.mjs';
+import { longestFirst, readTimes, runFiles, writeTimes } from './test-scheduler.mjs';
 
 /** Files that run alone, after the rest (paths relative to the repository): they assert a rate, a
  * memory bound or a signal's timing, which a neighbour's load would make wrong. CPU-heavy files that
@@ -68,50 +74,70 @@ for (const file of ALONE) {
 
 const alone = files.filter((file) => ALONE.includes(file.split(sep).join('/')));
 const together = files.filter((file) => !alone.includes(file));
+const fullRun = filters.length === 0 && !onlyUnit && !onlyIntegration && !serial;
+const times = readTimes(root);
 const groups = serial
   ? [{ files, concurrency: 1 }]
   : [
       // Most files wait on brokers, daemons and subprocesses more than they compute: one more at a
       // time than there are cores keeps the cores busy.
-      { files: together, concurrency: availableParallelism() + 1 },
-      { files: alone, concurrency: 1 },
+      { files: longestFirst(together, times), concurrency: availableParallelism() + 1 },
+      { files: longestFirst(alone, times), concurrency: 1 },
     ];
 
-const countsDir = mkdtempSync(join(tmpdir(), 'edgeseg-test-counts-'));
 const started = Date.now();
-let failed = false;
-const totals = { passed: 0, failed: 0, files: {} };
-for (const [index, group] of groups.entries()) {
-  if (group.files.length === 0) continue;
-  const countsFile = join(countsDir, `${index}.json`);
-  const result = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--test',
-      `--test-concurrency=${group.concurrency}`,
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/test-durations.mjs')}`,
-      `--test-reporter-destination=${countsFile}`,
-      ...group.files,
-    ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, EDGESEG_TEST: '1' } },
-  );
-  if (result.status !== 0) failed = true;
-  const counts = JSON.parse(readFileSync(countsFile, 'utf8'));
-  totals.passed += counts.passed;
-  totals.failed += counts.failed;
-  Object.assign(totals.files, counts.files);
+const children = new Set();
+let build;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    // Each file runs in its own process group (test-scheduler.mjs): the signal goes to all of it.
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // That group has just ended.
+      }
+    }
+    if (build) removeBuild(build);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  });
 }
-rmSync(countsDir, { recursive: true, force: true });
+build = await buildForTests(root);
+const env = { ...process.env, EDGESEG_TEST: '1', EDGESEG_TEST_BUILD: build };
+const results = [];
+const groupTimes = [];
+for (const group of groups) {
+  if (group.files.length === 0) continue;
+  const groupStarted = Date.now();
+  const options = { root, concurrency: group.concurrency, env, children, runStarted: started };
+  results.push(...(await runFiles(group.files, options)));
+  const count = `${group.files.length} file${group.files.length === 1 ? '' : 's'}`;
+  groupTimes.push(
+    `${count} ${group.concurrency} at a time: ${((Date.now() - groupStarted) / 1000).toFixed(0)} s`,
+  );
+}
+removeBuild(build);
+if (fullRun && args.includes('--write-times')) writeTimes(root, results);
 
-const slowest = Object.entries(totals.files)
+const totals = { passed: 0, failed: 0, cpuMs: 0, cpuUnknown: 0 };
+for (const result of results) {
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  if (result.cpuMs === undefined) totals.cpuUnknown += 1;
+  else totals.cpuMs += result.cpuMs;
+}
+const failed = results.some((result) => result.exitCode !== 0);
+const slowest = results
+  .map((result) => [result.file, result.testMs])
   .sort((a, b) => b[1] - a[1])
   .slice(0, 10);
 console.log('\nslowest test files (sum of their top-level tests):');
 for (const [file, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${file}`);
-console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`wall time ${((Date.now() - started) / 1000).toFixed(0)} s (${groupTimes.join('; ')})`);
+console.log(
+  `CPU time ${(totals.cpuMs / 1000).toFixed(0)} s (the test files and the processes they started)${
+    totals.cpuUnknown > 0 ? `, not counting ${totals.cpuUnknown} files whose figure is missing` : ''
+  }`,
+);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed`);
 process.exit(failed || totals.failed > 0 ? 1 : 0);

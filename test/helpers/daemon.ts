@@ -1,4 +1,4 @@
-// The real daemon as a subprocess (`edgeseg run --config`, from src/ through tsx), with the bundled
+// The real daemon as a subprocess (`edgeseg run --config`, started as cliNodeArgs says), with the bundled
 // demo model: what a test needs to start it, read its log and wait for it to come online or exit.
 // A test file that runs it against a broker calls useDaemonSuite once, at top level: a folder, a real
 // mosquitto (TLS, accounts + ACL, persistence as asked), and the daemons and recorders it starts,
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { IClientOptions } from 'mqtt';
 import { stringify } from 'yaml';
-import { repoRoot } from './cli.js';
+import { cliNodeArgs, repoRoot } from './cli.js';
 import { type BrokerOptions, Mosquitto, type Received, Recorder } from './mosquitto.js';
 import { OutputWatcher } from './output.js';
 import { makeSuiteDir } from './tmp.js';
@@ -46,9 +46,7 @@ export function startDaemonProcess(
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src/cli/index.ts'),
+      ...cliNodeArgs(),
       'run',
       ...(configPath === null ? [] : ['--config', configPath]),
       ...(options.args ?? []),
@@ -73,7 +71,13 @@ export function startDaemonProcess(
   };
 }
 
-/** A daemon config for tests: the synthetic camera and the demo model, JSON logs, fast reconnects. */
+/**
+ * A daemon config for tests: the synthetic camera and the demo model, JSON logs, fast reconnects,
+ * inference on the main thread. The default (`auto`) loads the model in a worker, times it and, the
+ * demo model being fast, loads it again in-process: 0.4 s more CPU per start (1.2-1.6 s against
+ * 1.6-1.8 s, measured), for a choice that test/engine/threaded-engine.test.ts checks; the daemon on
+ * a worker is checked by tests that ask for it (integration/daemon.test.ts, daemon/inference-reload).
+ */
 export function testConfig(dir: string, brokerUrl: string, overrides: Record<string, unknown> = {}) {
   return {
     device_id: 'cam-test',
@@ -82,6 +86,7 @@ export function testConfig(dir: string, brokerUrl: string, overrides: Record<str
     state_dir: join(dir, 'state'),
     fps: 8,
     capture: { width: 192, height: 64 },
+    engine: { inference_thread: 'main' },
     mqtt: { url: brokerUrl, reconnect_period_ms: 300 },
     publish: { health: { interval_ms: 1000 } },
     log: { format: 'json' },

@@ -11,14 +11,14 @@ import { test } from 'node:test';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { makeLavfiVideo } from '../helpers/video.js';
+import { FAST_H264, makeLavfiVideo } from '../helpers/video.js';
 
 const root = await makeTempDir('edgeseg-infer-interrupt-');
 const modelDir = join(root, 'stripes-model');
 await writeFixtureModelDir(modelDir, { height: 32, width: 64, output: 'probabilities' });
 // A moving test pattern, long enough that the run is still writing when it is stopped.
 const long = join(root, 'long.mp4');
-makeLavfiVideo(long, 'testsrc2=size=320x180:rate=25', 40);
+makeLavfiVideo(long, 'testsrc2=size=320x180:rate=25', 40, FAST_H264);
 const short = join(root, 'short.mp4');
 makeLavfiVideo(short, 'testsrc2=size=160x90:rate=10', 1);
 

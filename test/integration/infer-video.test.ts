@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { writeFixtureModelDir } from '../engine/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { makeLavfiVideo } from '../helpers/video.js';
+import { FAST_H264, makeLavfiVideo } from '../helpers/video.js';
 
 const root = await makeTempDir('edgeseg-infer-video-');
 const modelDir = join(root, 'stripes-model');
@@ -137,7 +137,7 @@ test('a failing encoder is named, and nothing that looks complete is left', asyn
   // Killed mid-run: the run fails naming it, and neither the video nor its temporary file remains.
   // A moving test pattern, so that the partial file grows quickly.
   const long = join(root, 'long.mp4');
-  makeLavfiVideo(long, 'testsrc2=size=320x180:rate=25', 40);
+  makeLavfiVideo(long, 'testsrc2=size=320x180:rate=25', 40, FAST_H264);
   const dir = join(root, 'killed');
   await mkdir(dir);
   const out = join(dir, 'result.mp4');

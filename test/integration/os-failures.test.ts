@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { exportTree } from '../../src/data/export-tree.js';
-import { type CliResult, repoRoot, runCli } from '../helpers/cli.js';
+import { type CliResult, cliNodeArgs, repoRoot, runCli } from '../helpers/cli.js';
 import { makeSuiteDir } from '../helpers/tmp.js';
 
 const DEMO_MODEL = join(repoRoot, 'models', 'synthetic-road-fcn8s');
@@ -187,7 +187,7 @@ test('a path that exists and is not a folder: infer --out /dev/full is EEXIST, n
 
 /** Runs the CLI with stdout on `stdout` (a file descriptor or a pipe closed at once). */
 function runWithStdout(args: string[], stdout: number | 'closed'): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/index.ts'), ...args], {
+  const child = spawn(process.execPath, [...cliNodeArgs(), ...args], {
     cwd: repoRoot,
     stdio: ['ignore', stdout === 'closed' ? 'pipe' : stdout, 'pipe'],
   });
@@ -239,15 +239,7 @@ test('permission denied (the CLI as nobody in a folder owned by root): EACCES, n
   chmodSync(suite.dir, 0o755);
   const result = spawnSync(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src/cli/index.ts'),
-      'data',
-      'export',
-      '--out',
-      join(rootOnly, 'tree'),
-    ],
+    [...cliNodeArgs(), 'data', 'export', '--out', join(rootOnly, 'tree')],
     { cwd: repoRoot, uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } },
   );
   assertOneLine(

@@ -1,30 +1,18 @@
 // Training kernels for the WebAssembly backend of tfjs 4.22: Conv2DBackpropFilter (the weight
 // gradient of conv2d and conv2dTranspose), which it lacks; a Conv2DBackpropInput (the input
-// gradient) on its fast Conv2D, in front of its slow built-in one; and for MobileNetV3 the
-// depthwise gradients of wasm-depthwise-kernels.ts.
+// gradient) on its fast Conv2D, in front of its slow built-in one; fc6-like convolutions (filter
+// large for the map) on wasm-small-map-conv.ts, forward and input gradient; and for MobileNetV3
+// the depthwise gradients of wasm-depthwise-kernels.ts.
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
+import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
+import { conv2DBackpropFilter } from './wasm-conv-filter-gradient.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
+import { isSmallMap, smallMapConv2D, smallMapConv2DBackpropInput } from './wasm-small-map-conv.js';
+import { stridedConv2DBackpropInput } from './wasm-strided-input-gradient.js';
 
-interface WasmBackendLike {
-  disposeData(dataId: object): boolean;
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array;
-}
-
-type RunKernel = (name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo;
-
-/** Calls another wasm kernel directly (inside a kernel the engine must not record or track tensors). */
-function kernelRunner(backend: WasmBackendLike): RunKernel {
-  return (name, inputs, attrs) => {
-    const kernel = tf.getKernel(name, 'wasm');
-    if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
-    return kernel.kernelFunc({ inputs, backend: backend as never, attrs }) as TensorInfo;
-  };
-}
-
-/** The attributes both convolution gradients share. */
+/** The attributes of Conv2DBackpropInput. */
 interface ConvGradientAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -32,137 +20,43 @@ interface ConvGradientAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-interface Conv2DBackpropFilterAttrs extends ConvGradientAttrs {
-  filterShape: [number, number, number, number];
+interface Conv2DBackpropInputAttrs extends ConvGradientAttrs {
+  inputShape: [number, number, number, number];
 }
 
-/** Channel-major copy of the input, reused across calls: a training step runs this kernel ~20 times. */
-let channelMajorScratch = new Float32Array(0);
+/** tfjs-backend-wasm's own kernels that ours stand in front of, for what ours do not cover. */
+const builtInKernels = new Map<string, KernelFunc>();
 
-/**
- * dW[kh, kw, c, k] = Σ_{n, oh, ow} x[n, oh·s + kh − top, ow·s + kw − left, c] · dy[n, oh, ow, k].
- * For each filter offset (kh, kw) the shifted, strided input window is written channel-major as a
- * [C, M] matrix (M = N·outH·outW, zeros where the window hangs over the padding), and its gradient
- * slice is one untransposed wasm matmul [C, M]×[M, K] (the XNNPACK path, ~30 GFLOP/s here; the
- * transposed matmul and the Transpose kernel run ~10× slower). Memory stays at one window, not a
- * full im2col.
- */
-const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
-  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    attrs as unknown as Conv2DBackpropFilterAttrs;
-  if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
-  const wasm = backend as unknown as WasmBackendLike;
-  const run = kernelRunner(wasm);
+function builtIn(name: string, args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
+  const kernel = builtInKernels.get(name);
+  if (!kernel) throw new Error(`wasm ${name} is not registered`);
+  return kernel(args);
+}
+
+interface Conv2DAttrs extends ConvGradientAttrs {
+  dilations: [number, number] | number;
+}
+
+/** Conv2D: fc6-like convolutions (filter large for the map) on the small-map kernel, the rest built in. */
+const conv2D: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
+  const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as Conv2DAttrs;
+  if (dataFormat === 'NCHW') return builtIn('Conv2D', args);
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
-    filterShape,
+    filter.shape as [number, number, number, number],
     strides,
-    1,
+    dilations,
     pad,
     dimRoundingMode,
     false,
     'channelsLast',
   );
-  const [batch, inHeight, inWidth, inChannels] = x.shape as [number, number, number, number];
-  const { outHeight, outWidth, outChannels, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const { top, left } = info.padInfo;
-  const windows = batch * outHeight * outWidth;
-  const planeSize = batch * inHeight * inWidth;
-
-  // Channel-major input [C][N·H·W] so that each window row is a (strided) contiguous read.
-  if (channelMajorScratch.length < planeSize * inChannels)
-    channelMajorScratch = new Float32Array(planeSize * inChannels);
-  const channelMajor = channelMajorScratch;
-  {
-    const source = wasm.typedArrayFromHeap(x);
-    for (let pixel = 0, offset = 0; pixel < planeSize; pixel++, offset += inChannels) {
-      for (let c = 0; c < inChannels; c++) channelMajor[c * planeSize + pixel] = source[offset + c]!;
-    }
-  }
-
-  const toDispose: TensorInfo[] = [];
-  try {
-    const dyMatrix = run('Reshape', { x: dy }, { shape: [1, windows, outChannels] });
-    toDispose.push(dyMatrix);
-    const window = wasm.makeOutput([1, inChannels, windows], 'float32');
-    toDispose.push(window);
-    // Each offset's [C, K] slice is copied into the output and freed at once: for fc6 (7x7x512x4096)
-    // keeping the 49 slices and concatenating them held three copies of a 411 MB gradient at once.
-    const sliceSize = inChannels * outChannels;
-    const output = wasm.makeOutput([filterHeight * filterWidth * sliceSize], 'float32');
-    for (let kh = 0; kh < filterHeight; kh++) {
-      for (let kw = 0; kw < filterWidth; kw++) {
-        // Views are taken after every allocation: a growing wasm heap detaches older views.
-        const windowValues = wasm.typedArrayFromHeap(window);
-        const firstColumn = Math.min(outWidth, Math.max(0, Math.ceil((left - kw) / strideWidth)));
-        const endColumn = Math.max(
-          firstColumn,
-          Math.min(outWidth, Math.ceil((inWidth + left - kw) / strideWidth)),
-        );
-        let target = 0;
-        for (let c = 0; c < inChannels; c++) {
-          for (let n = 0; n < batch; n++) {
-            const imageBase = c * planeSize + n * inHeight * inWidth;
-            for (let oh = 0; oh < outHeight; oh++) {
-              const row = oh * strideHeight + kh - top;
-              if (row < 0 || row >= inHeight) {
-                windowValues.fill(0, target, target + outWidth);
-                target += outWidth;
-                continue;
-              }
-              const rowBase = imageBase + row * inWidth + kw - left;
-              // Only the columns [firstColumn, endColumn) fall inside the image; the rest is padding.
-              for (let ow = 0; ow < firstColumn; ow++) windowValues[target + ow] = 0;
-              if (strideWidth === 1) {
-                windowValues.set(
-                  channelMajor.subarray(rowBase + firstColumn, rowBase + endColumn),
-                  target + firstColumn,
-                );
-              } else {
-                for (let ow = firstColumn; ow < endColumn; ow++)
-                  windowValues[target + ow] = channelMajor[rowBase + ow * strideWidth]!;
-              }
-              for (let ow = endColumn; ow < outWidth; ow++) windowValues[target + ow] = 0;
-              target += outWidth;
-            }
-          }
-        }
-        const product = run(
-          'BatchMatMul',
-          { a: window, b: dyMatrix },
-          { transposeA: false, transposeB: false },
-        );
-        try {
-          wasm
-            .typedArrayFromHeap(output)
-            .set(wasm.typedArrayFromHeap(product), (kh * filterWidth + kw) * sliceSize);
-        } finally {
-          wasm.disposeData(product.dataId);
-        }
-      }
-    }
-    try {
-      return run('Reshape', { x: output }, { shape: filterShape });
-    } finally {
-      wasm.disposeData(output.dataId);
-    }
-  } finally {
-    for (const tensor of toDispose) wasm.disposeData(tensor.dataId);
-  }
+  if (!isSmallMap(info)) return builtIn('Conv2D', args);
+  const wasm = backend as unknown as WasmBackendLike;
+  return smallMapConv2D(wasm, kernelRunner(wasm), info, x, filter);
 };
-
-interface Conv2DBackpropInputAttrs extends ConvGradientAttrs {
-  inputShape: [number, number, number, number];
-}
-
-/** tfjs-backend-wasm's own Conv2DBackpropInput, kept for what the fast path below does not cover. */
-let builtInConv2DBackpropInput: KernelFunc | undefined;
-
-function builtIn(args: Parameters<KernelFunc>[0]): ReturnType<KernelFunc> {
-  if (!builtInConv2DBackpropInput) throw new Error('wasm Conv2DBackpropInput is not registered');
-  return builtInConv2DBackpropInput(args);
-}
 
 /**
  * dX of a stride-1 convolution is itself a stride-1 convolution: of dY with the filter turned by
@@ -176,43 +70,48 @@ const conv2DBackpropInput: KernelFunc = (args) => {
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
     attrs as unknown as Conv2DBackpropInputAttrs;
-  const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
-  if (dataFormat === 'NCHW' || strideHeight !== 1 || strideWidth !== 1) return builtIn(args);
+  if (dataFormat === 'NCHW') return builtIn('Conv2DBackpropInput', args);
   const wasm = backend as unknown as WasmBackendLike;
-  const [filterHeight, filterWidth, inChannels, outChannels] = filter.shape as [
-    number,
-    number,
-    number,
-    number,
-  ];
-  const info = tf.backend_util.computeConv2DInfo(
+  const geometry = tf.backend_util.computeConv2DInfo(
     inputShape,
-    [filterHeight, filterWidth, inChannels, outChannels],
-    1,
+    filter.shape as [number, number, number, number],
+    strides,
     1,
     pad,
     dimRoundingMode,
     false,
     'channelsLast',
   );
-  const { top, bottom, left, right } = info.padInfo;
+  if (isSmallMap(geometry))
+    return smallMapConv2DBackpropInput(wasm, kernelRunner(wasm), geometry, dy, filter);
+  const [strideHeight, strideWidth] = typeof strides === 'number' ? [strides, strides] : strides;
+  if (strideHeight !== 1 || strideWidth !== 1)
+    return stridedConv2DBackpropInput(wasm, kernelRunner(wasm), geometry, dy, filter);
+  const [filterHeight, filterWidth, inChannels, outChannels] = filter.shape as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const { top, bottom, left, right } = geometry.padInfo;
   // Padding wider than the filter (explicit) would need a crop, not a pad: the built-in kernel does it.
   if (Math.max(top, bottom) > filterHeight - 1 || Math.max(left, right) > filterWidth - 1)
-    return builtIn(args);
-  // turned[kh, kw, k, c] = filter[KH−1−kh, KW−1−kw, c, k]
+    return builtIn('Conv2DBackpropInput', args);
+  // turned[kh, kw, k, c] = filter[KH−1−kh, KW−1−kw, c, k]: the wasm Transpose kernel swaps c and k
+  // (a JavaScript loop took ~10 ms for fc7's 1M weights), then the taps are reversed block by block.
+  const run = kernelRunner(wasm);
+  const swapped = run('Transpose', { x: filter }, { perm: [0, 1, 3, 2] } as unknown as NamedAttrMap);
   const turned = wasm.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   try {
-    const source = wasm.typedArrayFromHeap(filter);
-    const target = wasm.typedArrayFromHeap(turned);
+    const { heap, starts } = heapFloats(wasm, [swapped, turned]);
+    const [source, target] = starts as [number, number];
     const taps = filterHeight * filterWidth;
+    const block = inChannels * outChannels;
     for (let tap = 0; tap < taps; tap++) {
-      const from = (taps - 1 - tap) * inChannels * outChannels;
-      const to = tap * inChannels * outChannels;
-      for (let c = 0; c < inChannels; c++)
-        for (let k = 0; k < outChannels; k++)
-          target[to + k * inChannels + c] = source[from + c * outChannels + k]!;
+      const from = source + (taps - 1 - tap) * block;
+      heap.copyWithin(target + tap * block, from, from + block);
     }
-    return kernelRunner(wasm)('Conv2D', { x: dy, filter: turned }, {
+    return run('Conv2D', { x: dy, filter: turned }, {
       strides: [1, 1],
       pad: [
         [0, 0],
@@ -224,6 +123,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
       dilations: [1, 1],
     } as unknown as NamedAttrMap);
   } finally {
+    wasm.disposeData(swapped.dataId);
     wasm.disposeData(turned.dataId);
   }
 };
@@ -233,18 +133,26 @@ const wasmTrainingKernels: KernelConfig[] = [
   ...wasmDepthwiseKernels,
 ];
 
+/** Our kernels that stand in front of a built-in one of the same name. */
+const inFront: Array<[string, KernelFunc]> = [
+  ['Conv2D', conv2D],
+  ['Conv2DBackpropInput', conv2DBackpropInput],
+];
+
 /**
- * Registers the kernels above once, and puts the faster Conv2DBackpropInput in front of the
- * built-in one; safe to call again (e.g. from several entry points).
+ * Registers the kernels above once, and puts ours in front of the built-in Conv2D and
+ * Conv2DBackpropInput; safe to call again (e.g. from several entry points).
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of wasmTrainingKernels) {
     if (tf.getKernel(config.kernelName, config.backendName) === undefined) tf.registerKernel(config);
   }
-  const current = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (current && current.kernelFunc !== conv2DBackpropInput) {
-    builtInConv2DBackpropInput = current.kernelFunc;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({ ...current, kernelFunc: conv2DBackpropInput });
+  for (const [name, kernelFunc] of inFront) {
+    const current = tf.getKernel(name, 'wasm');
+    if (current && current.kernelFunc !== kernelFunc) {
+      builtInKernels.set(name, current.kernelFunc);
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ ...current, kernelFunc });
+    }
   }
 }
