@@ -5,7 +5,7 @@
 import { syntheticBatch, trainingBenchSetup } from '../src/bench/training.js';
 import { tf } from '../src/model/tf.js';
 import { initTrainingTf } from '../src/train/kernels/tf-training.js';
-import { imagesTensor, trainStep } from '../src/train/step.js';
+import { imagesTensor, trainStep } from '../src/train/step/step.js';
 
 const widthMultiplier = Number(process.argv[2] ?? 0.25);
 const [height, width] = (process.argv[3] ?? '96x288').split('x').map(Number) as [number, number];

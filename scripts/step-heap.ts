@@ -1,12 +1,12 @@
 // The tensor memory a wasm training step really holds at its peak (tf.profile's peakBytes), next
-// to the memory plan's estimate (src/train/memory-plan.ts), for 1 and 2 images per pass.
+// to the memory plan's estimate (src/train/step/memory-plan.ts), for 1 and 2 images per pass.
 // Usage: node --import tsx scripts/step-heap.ts [width] [HxW]
 
 import { syntheticBatch, trainingBenchSetup } from '../src/bench/training.js';
 import { tf } from '../src/model/tf.js';
 import { initTrainingTf } from '../src/train/kernels/tf-training.js';
-import { stepHeapBytes } from '../src/train/memory-plan.js';
-import { trainStep } from '../src/train/step.js';
+import { stepHeapBytes } from '../src/train/step/memory-plan.js';
+import { trainStep } from '../src/train/step/step.js';
 
 const widthMultiplier = Number(process.argv[2] ?? 0.25);
 const [height, width] = (process.argv[3] ?? '96x288').split('x').map(Number) as [number, number];

@@ -6,9 +6,9 @@
 import { cpuUsage } from 'node:process';
 import { syntheticBatch, trainingBenchSetup } from '../src/bench/training.js';
 import { TRAINING_DEFAULTS } from '../src/train/defaults.js';
-import { GradientWorkers } from '../src/train/gradient-workers.js';
 import { initTrainingTf } from '../src/train/kernels/tf-training.js';
-import { trainStep } from '../src/train/step.js';
+import { GradientWorkers } from '../src/train/step/gradient-workers.js';
+import { trainStep } from '../src/train/step/step.js';
 
 const widthMultiplier = Number(process.argv[2] ?? 0.25);
 const [height, width] = (process.argv[3] ?? '96x288').split('x').map(Number) as [number, number];

@@ -10,10 +10,10 @@ import type { LayerSpec } from '../model/graph-ops.js';
 import { type TfBackendName, tf } from '../model/tf.js';
 import { uniformClassWeights } from '../train/class-weights.js';
 import { TRAINING_DEFAULTS } from '../train/defaults.js';
-import { GradientWorkers } from '../train/gradient-workers.js';
-import { HostAdam } from '../train/host-adam.js';
 import { initTrainingTf } from '../train/kernels/tf-training.js';
-import { type ChannelOrder, trainableVariables, trainStep } from '../train/step.js';
+import { GradientWorkers } from '../train/step/gradient-workers.js';
+import { HostAdam } from '../train/step/host-adam.js';
+import { type ChannelOrder, trainableVariables, trainStep } from '../train/step/step.js';
 
 export interface TrainingBenchOptions {
   widthMultiplier?: number;
@@ -30,7 +30,7 @@ export interface TrainingBenchOptions {
 
 export interface TrainingBenchResult {
   backend: TfBackendName;
-  /** Gradient workers besides the main thread (src/train/gradient-workers.ts). */
+  /** Gradient workers besides the main thread (src/train/step/gradient-workers.ts). */
   workers: number;
   microBatchSize: number;
   imagesPerSecond: number;

@@ -11,8 +11,8 @@ import { loadModel, saveModel } from '../model/checkpoint.js';
 import type { FcnModel } from '../model/fcn8s.js';
 import { errorMessage, FileError } from '../system/errors.js';
 import { fsyncDirectory, fsyncFile, writeFileAtomic } from '../system/fs.js';
-import { type AdamMoment, HostAdam } from './host-adam.js';
-import { trainableVariables } from './step.js';
+import { type AdamMoment, HostAdam } from './step/host-adam.js';
+import { trainableVariables } from './step/step.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 const OPTIMIZER_JSON = 'optimizer.json';

@@ -17,10 +17,10 @@ import {
 } from './checkpoints.js';
 import { formatDuration, remainingImages, type StepClock } from './eta.js';
 import type { EventFileWriter } from './event-file.js';
-import type { GradientWorkers } from './gradient-workers.js';
-import type { HostAdam } from './host-adam.js';
 import { type EncodedPreview, encodePreviews } from './previews.js';
-import { type ChannelOrder, trainStep, validate } from './step.js';
+import type { GradientWorkers } from './step/gradient-workers.js';
+import type { HostAdam } from './step/host-adam.js';
+import { type ChannelOrder, trainStep, validate } from './step/step.js';
 
 export type TrainHooks = SaveCheckpointHooks & { afterStep?: (globalStep: number) => void };
 

@@ -18,12 +18,12 @@ import { TRAINING_DEFAULTS } from './defaults.js';
 import { etaStatus, finishEpoch, type TrainHooks, type TrainingRun, trainEpochSteps } from './epoch.js';
 import { StepClock } from './eta.js';
 import { EventFileWriter } from './event-file.js';
-import { HostAdam } from './host-adam.js';
-import { describeMemoryPlan, describeWorkers, planMicroBatch } from './memory-plan.js';
 import type { EncodedPreview } from './previews.js';
-import { type ChannelOrder, trainableVariables } from './step.js';
-import { startWorkers, stepFailure } from './step-failure.js';
-import { guardWasmHeap } from './wasm-heap.js';
+import { HostAdam } from './step/host-adam.js';
+import { describeMemoryPlan, describeWorkers, planMicroBatch } from './step/memory-plan.js';
+import { type ChannelOrder, trainableVariables } from './step/step.js';
+import { startWorkers, stepFailure } from './step/step-failure.js';
+import { guardWasmHeap } from './step/wasm-heap.js';
 
 export interface TrainOptions {
   source: DataSource;

@@ -29,7 +29,7 @@ test('full-width FCN-8s trains on wasm from a KITTI-format tree, in micro-batche
       '--micro-batch',
       '1',
       // One thread's heap is what this test is about; a gradient worker would hold a second copy
-      // of the 3.6 GiB heap (test/train/gradient-workers.test.ts covers the workers).
+      // of the 3.6 GiB heap (test/train/step/gradient-workers.test.ts covers the workers).
       '--train-workers',
       '0',
       '--epochs',

@@ -7,10 +7,10 @@ import { createFcn8s, type FcnModel } from '../../src/model/fcn8s.js';
 import { tf } from '../../src/model/tf.js';
 import { loadLatestCheckpoint, readLatestPointer } from '../../src/train/checkpoints.js';
 import { uniformClassWeights } from '../../src/train/class-weights.js';
-import { HostAdam } from '../../src/train/host-adam.js';
 import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
 import { train } from '../../src/train/loop.js';
-import { trainableVariables, trainStep } from '../../src/train/step.js';
+import { HostAdam } from '../../src/train/step/host-adam.js';
+import { trainableVariables, trainStep } from '../../src/train/step/step.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { tinyFcnConfig } from './tiny-model.js';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
-import { createFcn8s } from '../../src/model/fcn8s.js';
-import { tf } from '../../src/model/tf.js';
-import { uniformClassWeights } from '../../src/train/class-weights.js';
-import { HostAdam } from '../../src/train/host-adam.js';
-import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
-import { trainableVariables, trainStep } from '../../src/train/step.js';
-import { tinyFcnConfig } from './tiny-model.js';
+import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../../src/data/synthetic-road.js';
+import { createFcn8s } from '../../../src/model/fcn8s.js';
+import { tf } from '../../../src/model/tf.js';
+import { uniformClassWeights } from '../../../src/train/class-weights.js';
+import { initTrainingTf } from '../../../src/train/kernels/tf-training.js';
+import { HostAdam } from '../../../src/train/step/host-adam.js';
+import { trainableVariables, trainStep } from '../../../src/train/step/step.js';
+import { tinyFcnConfig } from '../tiny-model.js';
 
 const size = { height: 32, width: 64 };
 

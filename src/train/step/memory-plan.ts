@@ -1,10 +1,10 @@
 // How many images one forward/backward pass may hold on the wasm backend, decided before the first
 // step: the backend has a single heap of at most 4 GiB (wasm32) that it never returns, and a step
-// that outgrows it fails (src/train/wasm-heap.ts). Too big even one image at a time: refused
+// that outgrows it fails (src/train/step/wasm-heap.ts). Too big even one image at a time: refused
 // with what it needs and what to use instead. Also how many gradient workers (gradient-workers.ts)
 // the cores and the host memory allow: each is one more heap with the weights and a micro-batch.
 
-import { ConfigError, UserError } from '../system/errors.js';
+import { ConfigError, UserError } from '../../system/errors.js';
 
 /** tfjs-backend-wasm 4.22's heap limit (Emscripten's getHeapMax: 4 GiB minus one 64 KiB page). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 16;
@@ -60,7 +60,7 @@ export interface MemoryPlan {
   microBatchSize: number;
   /** Estimated peak of the backend heap (wasm) for that micro-batch. */
   heapBytes: number;
-  /** Adam's two moments and the gradient sum, in JavaScript memory (src/train/host-adam.ts). */
+  /** Adam's two moments and the gradient sum, in JavaScript memory (src/train/step/host-adam.ts). */
   hostBytes: number;
   /** Gradient workers to start (0: the main thread computes every part). */
   workers: number;

@@ -4,7 +4,7 @@
 // "memory access out of bounds", a RangeError or `Aborted()` (an "internal error"). Here a failed
 // allocation throws at once, before anything is overwritten.
 
-import { tf } from '../model/tf.js';
+import { tf } from '../../model/tf.js';
 
 /** The part of the Emscripten module the guard needs (tfjs-backend-wasm's `backend.wasm`). */
 interface WasmModule {

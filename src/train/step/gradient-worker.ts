@@ -3,10 +3,11 @@
 // exactly what the single-threaded step runs) and writes its loss and gradients back.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SegmentationBatch } from '../data/types.js';
-import type { NamedWeights } from '../model/architecture.js';
-import { createFcn8s } from '../model/fcn8s.js';
-import { tf } from '../model/tf.js';
+import type { SegmentationBatch } from '../../data/types.js';
+import type { NamedWeights } from '../../model/architecture.js';
+import { createFcn8s } from '../../model/fcn8s.js';
+import { tf } from '../../model/tf.js';
+import { initTrainingTf } from '../kernels/tf-training.js';
 import {
   CONTROL_VERSION,
   type GradientWorkerData,
@@ -14,7 +15,6 @@ import {
   type PartRequest,
   type WorkerFailure,
 } from './gradient-protocol.js';
-import { initTrainingTf } from './kernels/tf-training.js';
 import { partGradients, trainableVariables } from './step.js';
 import { guardWasmHeap, isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
 

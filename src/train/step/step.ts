@@ -1,14 +1,14 @@
 // One optimizer step and one validation pass: data bytes to tensors, forward, loss, metrics.
 
-import { mixSeed } from '../data/random.js';
-import type { DataSource, SegmentationBatch } from '../data/types.js';
-import type { FcnModel } from '../model/fcn8s.js';
-import { tf } from '../model/tf.js';
-import { TRAINING_DEFAULTS } from './defaults.js';
+import { mixSeed } from '../../data/random.js';
+import type { DataSource, SegmentationBatch } from '../../data/types.js';
+import type { FcnModel } from '../../model/fcn8s.js';
+import { tf } from '../../model/tf.js';
+import { TRAINING_DEFAULTS } from '../defaults.js';
+import { segmentationLoss, weightedLossTerms } from '../loss.js';
+import { ConfusionMatrix, type MetricsSummary } from '../metrics.js';
+import type { PreviewSample } from '../previews.js';
 import type { HostAdam } from './host-adam.js';
-import { segmentationLoss, weightedLossTerms } from './loss.js';
-import { ConfusionMatrix, type MetricsSummary } from './metrics.js';
-import type { PreviewSample } from './previews.js';
 
 export type ChannelOrder = 'RGB' | 'BGR';
 

@@ -9,8 +9,8 @@
 // variable's `NAME/m`, then every `NAME/v`, so checkpoints written before this file still load.
 
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { tf } from '../model/tf.js';
-import type { WasmBackendLike } from './kernels/wasm-backend-access.js';
+import { tf } from '../../model/tf.js';
+import type { WasmBackendLike } from '../kernels/wasm-backend-access.js';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -83,7 +83,7 @@ export class HostAdam {
 
   /**
    * Adds one micro-batch's gradients given as one array, every variable's values in variable order
-   * (a gradient worker's shared buffer, src/train/gradient-workers.ts); the same float32 sums as accumulate().
+   * (a gradient worker's shared buffer, src/train/step/gradient-workers.ts); the same float32 sums as accumulate().
    */
   accumulateConcatenated(gradients: Float32Array): void {
     const total = this.accumulated.reduce((n, sum) => n + sum.length, 0);

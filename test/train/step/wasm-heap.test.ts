@@ -3,18 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
-import { createFcn8s, type FcnModel } from '../../src/model/fcn8s.js';
-import { tf } from '../../src/model/tf.js';
-import { UserError } from '../../src/system/errors.js';
-import { loadLatestCheckpoint, readLatestPointer } from '../../src/train/checkpoints.js';
-import { uniformClassWeights } from '../../src/train/class-weights.js';
-import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
-import { train } from '../../src/train/loop.js';
-import { trainableVariables } from '../../src/train/step.js';
-import { guardWasmHeap, WasmHeapExhausted } from '../../src/train/wasm-heap.js';
-import { makeTempDir } from '../helpers/tmp.js';
-import { tinyFcnConfig } from './tiny-model.js';
+import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../../src/data/synthetic-road.js';
+import { createFcn8s, type FcnModel } from '../../../src/model/fcn8s.js';
+import { tf } from '../../../src/model/tf.js';
+import { UserError } from '../../../src/system/errors.js';
+import { loadLatestCheckpoint, readLatestPointer } from '../../../src/train/checkpoints.js';
+import { uniformClassWeights } from '../../../src/train/class-weights.js';
+import { initTrainingTf } from '../../../src/train/kernels/tf-training.js';
+import { train } from '../../../src/train/loop.js';
+import { trainableVariables } from '../../../src/train/step/step.js';
+import { guardWasmHeap, WasmHeapExhausted } from '../../../src/train/step/wasm-heap.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { tinyFcnConfig } from '../tiny-model.js';
 
 const size = { height: 32, width: 64 };
 

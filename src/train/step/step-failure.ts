@@ -2,10 +2,10 @@
 // says plainly what ran out (and in which thread), saves the last finished step when it is whole,
 // and tells what to use instead. Also starts the run's gradient workers, whose failures end here.
 
-import { tf } from '../model/tf.js';
-import { errorMessage, UserError } from '../system/errors.js';
-import { readLatestPointer, saveCheckpoint } from './checkpoints.js';
-import type { TrainingRun } from './epoch.js';
+import { tf } from '../../model/tf.js';
+import { errorMessage, UserError } from '../../system/errors.js';
+import { readLatestPointer, saveCheckpoint } from '../checkpoints.js';
+import type { TrainingRun } from '../epoch.js';
 import { GradientWorkerFailed, GradientWorkers } from './gradient-workers.js';
 import { isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
 

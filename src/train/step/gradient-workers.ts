@@ -6,10 +6,10 @@
 // single-threaded trainStep with the same micro-batch, whatever the number of workers or the timing.
 
 import type { Worker } from 'node:worker_threads';
-import type { SegmentationBatch } from '../data/types.js';
-import type { FcnModel } from '../model/fcn8s.js';
-import type { tf } from '../model/tf.js';
-import { siblingWorker } from '../system/sibling-module.js';
+import type { SegmentationBatch } from '../../data/types.js';
+import type { FcnModel } from '../../model/fcn8s.js';
+import type { tf } from '../../model/tf.js';
+import { siblingWorker } from '../../system/sibling-module.js';
 import {
   CONTROL_VERSION,
   type GradientWorkerData,

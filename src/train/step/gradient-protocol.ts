@@ -2,7 +2,7 @@
 // (gradient-workers.ts, gradient-worker.ts). Weights go one way and gradients the other through
 // SharedArrayBuffers, every variable's values concatenated in variable order (trainableVariables).
 
-import type { FcnConfig } from '../model/architecture.js';
+import type { FcnConfig } from '../../model/architecture.js';
 import type { ChannelOrder } from './step.js';
 
 /** What a worker is started with: the model to build and the memory it shares with the main thread. */

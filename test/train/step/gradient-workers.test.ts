@@ -4,20 +4,20 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../src/data/synthetic-road.js';
-import type { SegmentationBatch } from '../../src/data/types.js';
-import { createFcn8s, type FcnModel } from '../../src/model/fcn8s.js';
-import { tf } from '../../src/model/tf.js';
-import { UserError } from '../../src/system/errors.js';
-import { loadLatestCheckpoint, readLatestPointer } from '../../src/train/checkpoints.js';
-import { uniformClassWeights } from '../../src/train/class-weights.js';
-import { GradientWorkers } from '../../src/train/gradient-workers.js';
-import { HostAdam } from '../../src/train/host-adam.js';
-import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
-import { train } from '../../src/train/loop.js';
-import { trainableVariables, trainStep } from '../../src/train/step.js';
-import { makeTempDir } from '../helpers/tmp.js';
-import { tinyFcnConfig } from './tiny-model.js';
+import { createSyntheticRoadSource, SYNTHETIC_ROAD_CLASSES } from '../../../src/data/synthetic-road.js';
+import type { SegmentationBatch } from '../../../src/data/types.js';
+import { createFcn8s, type FcnModel } from '../../../src/model/fcn8s.js';
+import { tf } from '../../../src/model/tf.js';
+import { UserError } from '../../../src/system/errors.js';
+import { loadLatestCheckpoint, readLatestPointer } from '../../../src/train/checkpoints.js';
+import { uniformClassWeights } from '../../../src/train/class-weights.js';
+import { initTrainingTf } from '../../../src/train/kernels/tf-training.js';
+import { train } from '../../../src/train/loop.js';
+import { GradientWorkers } from '../../../src/train/step/gradient-workers.js';
+import { HostAdam } from '../../../src/train/step/host-adam.js';
+import { trainableVariables, trainStep } from '../../../src/train/step/step.js';
+import { makeTempDir } from '../../helpers/tmp.js';
+import { tinyFcnConfig } from '../tiny-model.js';
 
 const size = { height: 32, width: 64 };
 

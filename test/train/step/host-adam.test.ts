@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../../src/model/tf.js';
-import { HostAdam } from '../../src/train/host-adam.js';
-import { initTrainingTf } from '../../src/train/kernels/tf-training.js';
+import { tf } from '../../../src/model/tf.js';
+import { initTrainingTf } from '../../../src/train/kernels/tf-training.js';
+import { HostAdam } from '../../../src/train/step/host-adam.js';
 
 const SHAPES = [[3, 3, 2, 4], [4], [5, 7]];
 

@@ -2,13 +2,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, UserError } from '../../src/system/errors.js';
+import { ConfigError, UserError } from '../../../src/system/errors.js';
 import {
   describeWorkers,
   planMicroBatch,
   stepHeapBytes,
   WASM_HEAP_LIMIT_BYTES,
-} from '../../src/train/memory-plan.js';
+} from '../../../src/train/step/memory-plan.js';
 
 /** Full-width VGG16 FCN-8s on KITTI's two classes: 134 M weights. */
 const fullWidth = {
