@@ -82,8 +82,25 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
       }
       run.optimizer.learningRate = run.rateAt(state.globalStep);
       const dropoutSeed = mixSeed(state.seed, state.globalStep, 0xd209);
+      // The bar moves with each micro-batch: a full-width step on wasm is minutes long, and its ETA
+      // is there from the first micro-batch on (from that step's own pace until a step has ended).
+      let ticked = 0;
+      const onImages = (count: number) => {
+        // The step's last micro-batch ticks below, with the step's loss.
+        if (ticked + count >= batch.size) return;
+        ticked += count;
+        const partial = { images: ticked, seconds: (performance.now() - stepStarted) / 1000 };
+        progress.tick(count, `step ${state.globalStep + 1} | ${etaStatus(run, partial)}`);
+      };
       const loss = run.workers
-        ? await run.workers.trainStep(run.optimizer, batch, run.classWeights, dropoutSeed, run.microBatchSize)
+        ? await run.workers.trainStep(
+            run.optimizer,
+            batch,
+            run.classWeights,
+            dropoutSeed,
+            run.microBatchSize,
+            onImages,
+          )
         : trainStep(
             run.model,
             run.optimizer,
@@ -94,6 +111,7 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
             run.channelOrder,
             run.dropoutRate,
             run.microBatchSize,
+            onImages,
           );
       // Wall time from the previous step's end: data loading and feeding count, as they do in the ETA.
       const stepEnded = performance.now();
@@ -104,7 +122,7 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
       state.epochLossSum += loss;
       state.secondsPerImage = clock.secondsPerImage();
       images += batch.size;
-      progress.tick(batch.size, `loss ${loss.toFixed(4)} | ${etaStatus(run)}`);
+      progress.tick(batch.size - ticked, `loss ${loss.toFixed(4)} | ${etaStatus(run)}`);
       run.hooks?.afterStep?.(state.globalStep);
       // Steps are synchronous and prefetched batches resolve as microtasks: give signal handlers
       // (Ctrl-C) a turn of the event loop, or they would only run when the epoch ends.
@@ -120,23 +138,28 @@ export async function trainEpochSteps(run: TrainingRun): Promise<{ interrupted: 
   return { interrupted, images };
 }
 
-/** "1.3 img/s | epoch ETA 4m10s | run ETA 41m40s" from the clock's measured rate (training steps only). */
+/**
+ * "1.3 img/s | epoch ETA 4m10s | run ETA 41m40s" from the clock's measured rate (training steps
+ * only); `inStep`: the images and seconds of the step under way, whose micro-batches are done.
+ */
 export function etaStatus(
   run: Pick<TrainingRun, 'clock' | 'state' | 'epochs' | 'batchSize' | 'source'>,
+  inStep?: { images: number; seconds: number },
 ): string {
   const { clock, state, epochs, batchSize, source } = run;
   const left = remainingImages(
     state.epoch,
     epochs,
-    Math.min(source.numTraining, state.stepInEpoch * batchSize),
+    Math.min(source.numTraining, state.stepInEpoch * batchSize + (inStep?.images ?? 0)),
     source.numTraining,
   );
-  const secondsPerImage = clock.secondsPerImage();
+  // Within the process's first step nothing is measured yet but the step's own micro-batches.
+  const secondsPerImage =
+    clock.secondsPerImage() ??
+    (inStep !== undefined && inStep.images > 0 ? inStep.seconds / inStep.images : undefined);
   const rate = secondsPerImage === undefined ? '?' : (1 / secondsPerImage).toFixed(2);
-  return (
-    `${rate} img/s | epoch ETA ${formatDuration(clock.secondsFor(left.epoch))}` +
-    ` | run ETA ${formatDuration(clock.secondsFor(left.run))}`
-  );
+  const eta = (images: number) => (secondsPerImage === undefined ? undefined : images * secondsPerImage);
+  return `${rate} img/s | epoch ETA ${formatDuration(eta(left.epoch))} | run ETA ${formatDuration(eta(left.run))}`;
 }
 
 /**

@@ -16,11 +16,19 @@ const tinyRun = ['train', '--data-source', 'synthetic-road', '--num-validation',
 test('edgeseg train runs end to end: checkpoints, TensorBoard events, HTML report, exported model', async () => {
   const dir = await makeTempDir();
   const out = join(dir, 'run');
-  const result = await runCli([...tinyRun, '--num-training', '8', '--epochs', '2', '--out', out], {
-    timeoutMs: 120_000,
-  });
+  // Micro-batches of 1 over the main thread and a worker: two rounds per step of 4.
+  const result = await runCli(
+    [...tinyRun, '--num-training', '8', '--epochs', '2', '--micro-batch', '1', '--out', out],
+    { timeoutMs: 120_000 },
+  );
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, /TensorFlow\.js backend: wasm/);
+  // The bar moves within a step, with an ETA from the first step's own micro-batches (a full-width
+  // step on wasm takes minutes); the log (not a terminal) gets a line per 10 %.
+  assert.match(
+    result.stderr,
+    /epoch 1\/2: 2\/8 images \(25%, [\d.]+ s\) step 1 \| [\d.]+ img\/s \| epoch ETA \d+s \| run ETA \d+s/,
+  );
   assert.match(
     result.stderr,
     /epoch 2\/2: train loss [\d.]+, val loss [\d.]+, pixel acc [\d.]+ %, mIoU [\d.]+/,

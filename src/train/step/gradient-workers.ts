@@ -214,6 +214,7 @@ export class GradientWorkers {
   /**
    * trainStep's Adam step with the parts spread over the threads: in each round the main thread
    * computes one part and each worker the next ones; the gradients are then added in part order.
+   * `onImages` hears of each round's images once they are in.
    */
   async trainStep(
     optimizer: HostAdam,
@@ -221,6 +222,7 @@ export class GradientWorkers {
     classWeights: tf.Tensor1D,
     dropoutSeed: number,
     microBatchSize: number,
+    onImages?: (images: number) => void,
   ): Promise<number> {
     if (this.stopped) throw new Error('gradient workers were stopped');
     const { model, variables, channelOrder, dropoutRate } = this.options;
@@ -267,6 +269,8 @@ export class GradientWorkers {
         loss += result.value;
         optimizer.accumulateConcatenated(this.workers[k]!.gradients);
       }
+      const round = parts.slice(first, first + threads);
+      onImages?.(round.reduce((images, part) => images + part.end - part.start, 0));
     }
     optimizer.update();
     return loss;

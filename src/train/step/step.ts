@@ -134,7 +134,8 @@ export function partGradients(
  * the batch runs as micro-batches whose gradients are summed before the update (gradient
  * accumulation): each micro-batch's loss is its weighted sum over the whole batch's weight, so the
  * sum is the gradient of the whole batch's mean loss, while the backend holds one micro-batch's
- * activations at a time. (gradient-workers.ts spreads the same parts over threads.)
+ * activations at a time. (gradient-workers.ts spreads the same parts over threads.) `onImages`
+ * hears of each micro-batch done, so that a progress bar moves within a long step.
  */
 export function trainStep(
   model: FcnModel,
@@ -146,6 +147,7 @@ export function trainStep(
   channelOrder: ChannelOrder,
   dropoutRate: number = TRAINING_DEFAULTS.dropoutRate,
   microBatchSize: number = batch.size,
+  onImages?: (images: number) => void,
 ): number {
   const denominator = batchDenominator(batch, classWeights);
   let loss = 0;
@@ -159,6 +161,7 @@ export function trainStep(
     });
     loss += result.loss;
     optimizer.accumulate(result.gradients);
+    onImages?.(end - start);
   });
   optimizer.update();
   return loss;

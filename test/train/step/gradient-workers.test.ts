@@ -28,12 +28,15 @@ async function trainingBatches(): Promise<SegmentationBatch[]> {
   return batches;
 }
 
-/** The weights after one step per batch, with `workers` gradient workers (0: trainStep itself). */
+/**
+ * The weights after one step per batch, with `workers` gradient workers (0: trainStep itself), and
+ * the images each step reported done as it went (the progress bar's ticks).
+ */
 async function weightsAfterSteps(
   batches: SegmentationBatch[],
   workers: number,
   microBatchSize: number,
-): Promise<Float32Array[]> {
+): Promise<{ weights: Float32Array[]; ticks: number[][] }> {
   const model = createFcn8s(tinyFcnConfig(size, 'fcn8s'), { seed: 7, classes: SYNTHETIC_ROAD_CLASSES });
   const variables = trainableVariables(model);
   const optimizer = new HostAdam(variables, 1e-3);
@@ -54,12 +57,28 @@ async function weightsAfterSteps(
           ...size,
         })
       : undefined;
+  const ticks: number[][] = [];
   try {
     for (const [step, batch] of batches.entries()) {
-      if (parallel) await parallel.trainStep(optimizer, batch, weights, 100 + step, microBatchSize);
-      else trainStep(model, optimizer, variables, batch, weights, 100 + step, 'BGR', 0.5, microBatchSize);
+      const stepTicks: number[] = [];
+      ticks.push(stepTicks);
+      const onImages = (images: number) => stepTicks.push(images);
+      if (parallel) await parallel.trainStep(optimizer, batch, weights, 100 + step, microBatchSize, onImages);
+      else
+        trainStep(
+          model,
+          optimizer,
+          variables,
+          batch,
+          weights,
+          100 + step,
+          'BGR',
+          0.5,
+          microBatchSize,
+          onImages,
+        );
     }
-    return variables.map((variable) => variable.dataSync() as Float32Array);
+    return { weights: variables.map((variable) => variable.dataSync() as Float32Array), ticks };
   } finally {
     await parallel?.stop();
     weights.dispose();
@@ -76,8 +95,25 @@ test('1 and 2 gradient workers give bit for bit the weights of the single-thread
     [1, 2],
     [2, 1],
   ] as const) {
-    const single = await weightsAfterSteps(batches, 0, microBatchSize);
-    const parallel = await weightsAfterSteps(batches, workers, microBatchSize);
+    const singleRun = await weightsAfterSteps(batches, 0, microBatchSize);
+    const parallelRun = await weightsAfterSteps(batches, workers, microBatchSize);
+    const single = singleRun.weights;
+    const parallel = parallelRun.weights;
+    // Progress within a step: one tick per micro-batch alone, one per round of threads with workers.
+    for (const [step, batch] of batches.entries()) {
+      const parts = Math.ceil(batch.size / microBatchSize);
+      const perRound = Math.min(batch.size, microBatchSize * (workers + 1));
+      assert.deepEqual(
+        singleRun.ticks[step],
+        Array.from({ length: parts }, (_, k) => Math.min(microBatchSize, batch.size - k * microBatchSize)),
+      );
+      assert.deepEqual(
+        parallelRun.ticks[step],
+        Array.from({ length: Math.ceil(batch.size / perRound) }, (_, k) =>
+          Math.min(perRound, batch.size - k * perRound),
+        ),
+      );
+    }
     let differing = 0;
     let moved = 0;
     single.forEach((values, i) => {
