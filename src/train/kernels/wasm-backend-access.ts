@@ -35,6 +35,11 @@ export function heapFloats(
   return { heap, starts: views.map((view) => view.byteOffset / 4) };
 }
 
+/** Frees a kernel's temporaries; `undefined` for one that was never made (a kernel failed before it). */
+export function disposeAll(backend: WasmBackendLike, ...tensors: Array<TensorInfo | undefined>): void {
+  for (const tensor of tensors) if (tensor) backend.disposeData(tensor.dataId);
+}
+
 /** A zero-filled float32 tensor that `fill` writes into; freed again if `fill` throws. */
 export function zeroedOutput(
   backend: WasmBackendLike,

@@ -4,7 +4,7 @@
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
 import { type Geometry, isPointwise, type TapRectangle, tapRectangles } from './conv-geometry.js';
-import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
+import { disposeAll, heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
 import { filterGradientOnGrid, paddedGrid, STACKED_FLOATS } from './wasm-filter-gradient-grid.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -214,8 +214,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
             heap.copyWithin(outputStart + tap.tap * sliceSize, from, from + sliceSize);
           });
         } finally {
-          wasm.disposeData(windows.dataId);
-          if (product) wasm.disposeData(product.dataId);
+          disposeAll(wasm, windows, product);
         }
       }
     }
@@ -224,6 +223,6 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
     wasm.disposeData(output.dataId);
     throw error;
   } finally {
-    for (const tensor of owned) wasm.disposeData(tensor.dataId);
+    disposeAll(wasm, ...owned);
   }
 };

@@ -3,7 +3,7 @@
 
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { type Geometry, validRange } from './conv-geometry.js';
-import { heapFloats, type RunKernel, type WasmBackendLike } from './wasm-backend-access.js';
+import { disposeAll, heapFloats, type RunKernel, type WasmBackendLike } from './wasm-backend-access.js';
 
 /**
  * Taps are stacked into one matmul while their windows and their product stay under this many floats
@@ -148,11 +148,10 @@ export function filterGradientOnGrid(
         const { heap, starts } = heapFloats(wasm, [product, output]);
         heap.copyWithin(starts[1]! + first * sliceSize, starts[0]!, starts[0]! + count * sliceSize);
       } finally {
-        wasm.disposeData(windows.dataId);
-        if (product) wasm.disposeData(product.dataId);
+        disposeAll(wasm, windows, product);
       }
     }
   } finally {
-    for (const tensor of owned) wasm.disposeData(tensor.dataId);
+    disposeAll(wasm, ...owned);
   }
 }

@@ -6,7 +6,7 @@
 
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../../model/tf.js';
-import { heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
+import { disposeAll, heapFloats, kernelRunner, type WasmBackendLike } from './wasm-backend-access.js';
 import { conv2DBackpropFilter } from './wasm-conv-filter-gradient.js';
 import { wasmDepthwiseKernels } from './wasm-depthwise-kernels.js';
 import { isSmallMap, smallMapConv2D, smallMapConv2DBackpropInput } from './wasm-small-map-conv.js';
@@ -123,8 +123,7 @@ const conv2DBackpropInput: KernelFunc = (args) => {
       dilations: [1, 1],
     } as unknown as NamedAttrMap);
   } finally {
-    wasm.disposeData(swapped.dataId);
-    wasm.disposeData(turned.dataId);
+    disposeAll(wasm, swapped, turned);
   }
 };
 

@@ -5,7 +5,13 @@
 
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { type Geometry, imageShare, type TapRectangle, tapRectangles } from './conv-geometry.js';
-import { heapFloats, type RunKernel, type WasmBackendLike, zeroedOutput } from './wasm-backend-access.js';
+import {
+  disposeAll,
+  heapFloats,
+  type RunKernel,
+  type WasmBackendLike,
+  zeroedOutput,
+} from './wasm-backend-access.js';
 
 /** Below this share of multiply-adds on the image, the per-tap matmuls win (measured on fc6). */
 const SMALL_MAP_SHARE = 0.6;
@@ -89,9 +95,7 @@ function sumOfTapProducts(
         at += toChannels;
       });
     } finally {
-      wasm.disposeData(rows.dataId);
-      wasm.disposeData(block.dataId);
-      if (product) wasm.disposeData(product.dataId);
+      disposeAll(wasm, rows, block, product);
     }
   }
 }
@@ -123,6 +127,6 @@ export function smallMapConv2DBackpropInput(
     const shape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
     return zeroedOutput(wasm, shape, (dx) => sumOfTapProducts(wasm, run, info, dy, transposed, dx, false));
   } finally {
-    wasm.disposeData(transposed.dataId);
+    disposeAll(wasm, transposed);
   }
 }

@@ -4,7 +4,13 @@
 
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { type Geometry, validRange } from './conv-geometry.js';
-import { heapFloats, type RunKernel, type WasmBackendLike, zeroedOutput } from './wasm-backend-access.js';
+import {
+  disposeAll,
+  heapFloats,
+  type RunKernel,
+  type WasmBackendLike,
+  zeroedOutput,
+} from './wasm-backend-access.js';
 
 /**
  * The pixels of dx at rows a·s + rh − top, columns b·s + rw − left: a in `rows`, b in `cols`. They
@@ -112,8 +118,7 @@ function writePhases(
         }
     });
   } finally {
-    wasm.disposeData(groupFilter.dataId);
-    if (output) wasm.disposeData(output.dataId);
+    disposeAll(wasm, groupFilter, output);
   }
 }
 

@@ -8,19 +8,14 @@ import type { NamedWeights } from '../../model/architecture.js';
 import { createFcn8s } from '../../model/fcn8s.js';
 import { tf } from '../../model/tf.js';
 import { initTrainingTf } from '../kernels/tf-training.js';
-import {
-  CONTROL_VERSION,
-  type GradientWorkerData,
-  type GradientWorkerReply,
-  type PartRequest,
-  type WorkerFailure,
-} from './gradient-protocol.js';
+import type * as protocol from './gradient-protocol.js';
+import { CONTROL_VERSION } from './gradient-protocol.js';
 import { partGradients, trainableVariables } from './step.js';
 import { guardWasmHeap, isWasmHeapFailure, WasmHeapExhausted, wasmHeapBytes } from './wasm-heap.js';
 
-const data = workerData as GradientWorkerData;
+const data = workerData as protocol.GradientWorkerData;
 const port = parentPort!;
-const post = (reply: GradientWorkerReply) => port.postMessage(reply);
+const post = (reply: protocol.GradientWorkerReply) => port.postMessage(reply);
 
 /** Views of the shared weights, one per parameter, in variable order. */
 function parameterViews(buffer: SharedArrayBuffer): Float32Array[] {
@@ -65,7 +60,7 @@ async function main(): Promise<void> {
   const labels = new Uint8Array(data.labels);
   let partsDone = 0;
 
-  const runPart = (request: PartRequest) => {
+  const runPart = (request: protocol.PartRequest) => {
     const version = Atomics.load(control, CONTROL_VERSION);
     if (version !== loadedVersion) {
       // A copy: the cpu backend keeps the array a tensor was made from, and the main thread
@@ -102,7 +97,7 @@ async function main(): Promise<void> {
     return loss;
   };
 
-  port.on('message', (request: PartRequest) => {
+  port.on('message', (request: protocol.PartRequest) => {
     try {
       post({ type: 'done', id: request.id, loss: runPart(request) });
     } catch (error) {
@@ -113,7 +108,7 @@ async function main(): Promise<void> {
 }
 
 /** The failure as the main thread reports it; a heap failure says what ran out, as wasm-heap.ts does. */
-function describeFailure(error: unknown): WorkerFailure {
+function describeFailure(error: unknown): protocol.WorkerFailure {
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   if (!isWasmHeapFailure(error)) return { name, message, outOfMemory: false };
