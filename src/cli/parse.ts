@@ -61,7 +61,9 @@ export function integerOption(
 export function autoOrIntegerOption(flags: string, description: string, range: NumberRange): Option {
   const option = new Option(flags, description).default('auto');
   const flag = option.long ?? option.flags;
-  option.argParser((text: string) => (text.trim() === 'auto' ? 'auto' : parseInteger(text, flag, range)));
+  option.argParser((text: string) =>
+    text.trim() === 'auto' ? 'auto' : parseInteger(text, flag, range, 'auto or '),
+  );
   numericOptions.add(option);
   parsedOptions.add(option);
   return option;
@@ -106,11 +108,14 @@ export function parseImageSize(text: string, flag = '--size', multipleOf = 1): I
 }
 
 /** An integer in [min, max]. */
-export function parseInteger(text: string, flag: string, range: NumberRange): number {
+export function parseInteger(text: string, flag: string, range: NumberRange, alsoAccepted = ''): number {
   const max = range.max ?? LARGEST_INTEGER;
   const value = Number(text);
   if (!/^\s*-?\d+\s*$/.test(text) || value < range.min || value > max)
-    throw new ConfigError(flag, `must be ${describeIntegers(range.min, max)}, got ${JSON.stringify(text)}`);
+    throw new ConfigError(
+      flag,
+      `must be ${alsoAccepted}${describeIntegers(range.min, max)}, got ${JSON.stringify(text)}`,
+    );
   return value;
 }
 

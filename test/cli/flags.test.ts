@@ -86,13 +86,18 @@ test('no command parses a number on its own: every flag spelled <n>, <port>, <ra
   assert.deepEqual(ownParsers, []);
 });
 
-test('the real CLI: run --port abc, watch --count -1 and train --size 100x100 name the flag, exit 1', async () => {
+test('the real CLI: run --port abc, watch --count -1, train --size 100x100 and --train-workers all name the flag, exit 1', async () => {
   const cases: Array<[string[], string]> = [
     [['run', '--demo', '--port', 'abc'], 'edgeseg: --port: must be an integer from 0 to 65535, got "abc"'],
     [['watch', '--count', '-1'], 'edgeseg: --count: must be a positive integer, got "-1"'],
     [
       ['train', '--data-source', 'synthetic-road', '--out', 'unused', '--size', '100x100'],
       'edgeseg: --size: 100x100 (HxW): both sides must be divisible by 32 (FCN-8s downsamples by 32); the nearest valid size is 96x96',
+    ],
+    // A flag that also takes `auto` says so.
+    [
+      ['train', '--data-source', 'synthetic-road', '--out', 'unused', '--train-workers', 'all'],
+      'edgeseg: --train-workers: must be auto or an integer from 0 to 64, got "all"',
     ],
   ];
   for (const [args, message] of cases) {
