@@ -154,12 +154,13 @@ export function etaStatus(
     source.numTraining,
   );
   // Within the process's first step nothing is measured yet but the step's own micro-batches.
-  const secondsPerImage =
-    clock.secondsPerImage() ??
-    (inStep !== undefined && inStep.images > 0 ? inStep.seconds / inStep.images : undefined);
+  const pace = inStep !== undefined && inStep.images > 0 ? inStep.seconds / inStep.images : undefined;
+  const secondsPerImage = clock.secondsPerImage(pace);
   const rate = secondsPerImage === undefined ? '?' : (1 / secondsPerImage).toFixed(2);
-  const eta = (images: number) => (secondsPerImage === undefined ? undefined : images * secondsPerImage);
-  return `${rate} img/s | epoch ETA ${formatDuration(eta(left.epoch))} | run ETA ${formatDuration(eta(left.run))}`;
+  return (
+    `${rate} img/s | epoch ETA ${formatDuration(clock.secondsFor(left.epoch, pace))}` +
+    ` | run ETA ${formatDuration(clock.secondsFor(left.run, pace))}`
+  );
 }
 
 /**

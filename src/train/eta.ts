@@ -23,8 +23,11 @@ export class StepClock {
     if (this.steps.length > WINDOW_STEPS) this.steps.shift();
   }
 
-  /** Seconds per image: the recent steps of this process, else its first step, else the recorded rate. */
-  secondsPerImage(): number | undefined {
+  /**
+   * Seconds per image: the recent steps of this process, else its first step, else the recorded
+   * rate, else `fallback` (the pace of the step under way).
+   */
+  secondsPerImage(fallback?: number): number | undefined {
     if (this.steps.length > 0) {
       let images = 0;
       let seconds = 0;
@@ -34,12 +37,12 @@ export class StepClock {
       }
       return seconds / images;
     }
-    return this.firstStepSeconds ?? this.recordedSecondsPerImage;
+    return this.firstStepSeconds ?? this.recordedSecondsPerImage ?? fallback;
   }
 
   /** Seconds to train `images` more images at the current rate; undefined before anything was measured. */
-  secondsFor(images: number): number | undefined {
-    const rate = this.secondsPerImage();
+  secondsFor(images: number, fallback?: number): number | undefined {
+    const rate = this.secondsPerImage(fallback);
     return rate === undefined ? undefined : Math.max(0, images) * rate;
   }
 }
